@@ -1,0 +1,1 @@
+"""One module per CLI subcommand: ``register(subparsers, name)`` adds it, ``args.func`` runs it."""
