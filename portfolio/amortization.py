@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from portfolio._jit import jit_inline
+from portfolio._jit import jit, jit_inline
 from portfolio.tape import BALLOON, EQUAL_PRINCIPAL, LEASE, LEVEL, PAYMENT_TYPES
 
 
@@ -78,6 +78,23 @@ def principal_due(
     if due < 0.0:
         return 0.0
     return due
+
+
+@jit
+def installments(
+    payment_type: np.ndarray,
+    balance: np.ndarray,
+    monthly_rate: np.ndarray,
+    n_months: np.ndarray,
+    final_amount: np.ndarray,
+) -> np.ndarray:
+    """:func:`installment` for arrays of loans, shape ``(n_loans,)`` (USD); no checking."""
+    out = np.empty(balance.shape[0])
+    for i in range(balance.shape[0]):
+        out[i] = installment(
+            payment_type[i], balance[i], monthly_rate[i], n_months[i], final_amount[i]
+        )
+    return out
 
 
 def schedule(

@@ -1,0 +1,187 @@
+"""Collateral kernels: Monte Carlo paths and the expected-value projection.
+
+Both kernels trust their inputs (validated and shaped by :mod:`simulation.collateral`): they do
+no checking, allocate only per path, and write into caller-allocated ``out`` arrays of shape
+``(n_paths, n_periods, N_FIELDS)``. Period index 0 is the first collection period after the
+cut-off date.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from portfolio._jit import jit, jit_parallel, prange
+from portfolio.amortization import principal_due
+from simulation.rng import STREAM_CURE, STREAM_EVENT, STREAM_SPLIT, path_key, uniform
+
+# PoolFlows fields (USD unless noted). ENDING_BALANCE and N_ACTIVE are derived after the kernel
+# from the flows; TERMINATIONS (count of loans prepaid, matured or charged off) is internal.
+INTEREST = 0
+SCHEDULED_PRINCIPAL = 1
+PREPAID_PRINCIPAL = 2
+DEFAULTED_PRINCIPAL = 3
+RECOVERIES = 4
+ENDING_BALANCE = 5
+DELINQUENT_30 = 6
+DELINQUENT_60 = 7
+DELINQUENT_90P = 8
+N_ACTIVE = 9
+TERMINATIONS = 10
+N_FIELDS = 11
+
+
+@jit_parallel(fastmath=True)
+def collateral_paths_kernel(
+    balance, monthly_rate, inst, remaining_term, age0, payment_type, curve_row,
+    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0,
+    default_intensity, prepay_intensity, depreciation, apr_bin_rate, rate_incentive,
+    market_rate0, default_macro, prepay_macro, market_rate, recovery_index,
+    chargeoff_months, recovery_lag, cure_probability, vehicle_recovery, seed, first_path, out,
+):  # fmt: skip
+    """Simulate loan-level cash flows for a chunk of paths; fill ``out[p, t, field]``.
+
+    Per path: one exponential draw per loan against the cumulative default + prepayment
+    intensity; the split between the competing events by a second uniform. A default (first
+    missed payment) either cures after 1..chargeoff_months-1 missed months (the arrears are
+    paid at the cure and the loan resumes with a fresh event draw) or rolls to charge-off
+    ``chargeoff_months - 1`` periods later, with the recovery ``recovery_lag`` periods after
+    that. No input checking.
+    """
+    n_paths = default_macro.shape[0]
+    n_periods = default_macro.shape[1]
+    n_loans = balance.shape[0]
+    n_bins = apr_bin_rate.shape[0]
+    for p in prange(n_paths):
+        path = first_path + p
+        o = out[p]
+        # Prepayment multiplier by period and APR bucket: macro term x rate incentive.
+        ptab = np.empty((n_periods, n_bins))
+        for t in range(n_periods):
+            for k in range(n_bins):
+                now = max(apr_bin_rate[k] - market_rate[p, t], 0.0)
+                then = max(apr_bin_rate[k] - market_rate0, 0.0)
+                ptab[t, k] = prepay_macro[p, t] * math.exp(rate_incentive * (now - then))
+        dmac = default_macro[p]
+        key_event = path_key(seed, STREAM_EVENT, path)
+        key_split = path_key(seed, STREAM_SPLIT, path)
+        key_cure = path_key(seed, STREAM_CURE, path)
+        for i in range(n_loans):
+            b = balance[i]
+            r = monthly_rate[i]
+            a = inst[i]
+            n = remaining_term[i]
+            ag = age0[i]
+            pt = payment_type[i]
+            row = curve_row[i]
+            dm = loan_default_mult[i]
+            pm = loan_prepay_mult[i]
+            kb = apr_bin[i]
+            draw = 0
+            e = -math.log(uniform(key_event, i, draw))
+            h = 0.0
+            t = 0
+            while t < n:
+                dh = default_intensity[row, ag + t] * dm * dmac[t]
+                ph = prepay_intensity[row, ag + t] * pm * ptab[t, kb]
+                h += dh + ph
+                if h > e:
+                    if uniform(key_split, i, draw) * (dh + ph) < dh:
+                        if chargeoff_months > 1 and uniform(key_cure, i, 2 * draw) < cure_probability:
+                            # Cure: miss m payments, pay the arrears at period t + m.
+                            m = 1 + int(uniform(key_cure, i, 2 * draw + 1) * (chargeoff_months - 1))
+                            for j in range(m):
+                                o[t + j, DELINQUENT_30 + min(j, 2)] += b
+                            tc = t + m
+                            last = min(tc, n - 1)
+                            for s in range(t, last + 1):
+                                pr = principal_due(pt, b, r, a, s == n - 1)
+                                o[tc, INTEREST] += b * r
+                                o[tc, SCHEDULED_PRINCIPAL] += pr
+                                b -= pr
+                            if last == n - 1:
+                                o[tc, TERMINATIONS] += 1.0
+                                break
+                            t = last + 1
+                            draw += 1
+                            e = -math.log(uniform(key_event, i, draw))
+                            h = 0.0
+                            continue
+                        for j in range(chargeoff_months - 1):
+                            o[t + j, DELINQUENT_30 + min(j, 2)] += b
+                        tco = t + chargeoff_months - 1
+                        o[tco, DEFAULTED_PRINCIPAL] += b
+                        o[tco, TERMINATIONS] += 1.0
+                        trec = tco + recovery_lag
+                        if vehicle_recovery:
+                            value = (value_scale[i] * depreciation[vehicle_age0[i] + tco + 1]
+                                     * recovery_index[p, trec])
+                            o[trec, RECOVERIES] += min(b, value)
+                        else:
+                            o[trec, RECOVERIES] += b * recovery_index[p, trec]
+                    else:
+                        pr = principal_due(pt, b, r, a, t == n - 1)
+                        o[t, INTEREST] += b * r
+                        o[t, SCHEDULED_PRINCIPAL] += pr
+                        o[t, PREPAID_PRINCIPAL] += b - pr
+                        o[t, TERMINATIONS] += 1.0
+                    break
+                pr = principal_due(pt, b, r, a, t == n - 1)
+                o[t, INTEREST] += b * r
+                o[t, SCHEDULED_PRINCIPAL] += pr
+                b -= pr
+                if t == n - 1:
+                    o[t, TERMINATIONS] += 1.0
+                t += 1
+
+
+@jit
+def expected_flows_kernel(
+    balance, monthly_rate, inst, remaining_term, payment_type, default_prob, prepay_prob,
+    loss_given_chargeoff_rate, recovery_value, chargeoff_months, recovery_lag, out,
+    default_by_loan,
+):  # fmt: skip
+    """Expected pool flows given per-loan monthly event probabilities; fills ``out[t, field]``.
+
+    ``default_prob[i, t]`` and ``prepay_prob[i, t]`` are the probabilities that a loan still
+    performing at the start of period ``t`` misses its first payment (and rolls to charge-off)
+    or prepays in full in that period. A prepaying loan pays its interest and scheduled principal
+    plus the rest of its balance. ``recovery_value[i, t]`` caps the recovery of a loan charged
+    off in period ``t`` (vehicle method), or ``loss_given_chargeoff_rate >= 0`` gives the
+    recovery as ``balance * (1 - severity)`` directly. ``default_by_loan[i]`` receives each
+    loan's lifetime default probability. No input checking.
+    """
+    n_loans = balance.shape[0]
+    for i in range(n_loans):
+        b = balance[i]
+        r = monthly_rate[i]
+        a = inst[i]
+        n = remaining_term[i]
+        pt = payment_type[i]
+        alive = 1.0
+        cum_default = 0.0
+        for t in range(n):
+            pd = alive * default_prob[i, t]
+            pp = alive * prepay_prob[i, t]
+            performing = alive - pd
+            pr = principal_due(pt, b, r, a, t == n - 1)
+            out[t, INTEREST] += performing * b * r
+            out[t, SCHEDULED_PRINCIPAL] += performing * pr
+            out[t, PREPAID_PRINCIPAL] += pp * (b - pr)
+            for j in range(chargeoff_months - 1):
+                out[t + j, DELINQUENT_30 + min(j, 2)] += pd * b
+            tco = t + chargeoff_months - 1
+            out[tco, DEFAULTED_PRINCIPAL] += pd * b
+            if loss_given_chargeoff_rate >= 0.0:
+                rec = b * (1.0 - loss_given_chargeoff_rate)
+            else:
+                rec = min(b, recovery_value[i, t])
+            out[tco + recovery_lag, RECOVERIES] += pd * rec
+            out[tco, TERMINATIONS] += pd
+            out[t, TERMINATIONS] += pp
+            cum_default += pd
+            alive = performing - pp
+            b -= pr
+        out[n - 1, TERMINATIONS] += alive
+        default_by_loan[i] = cum_default

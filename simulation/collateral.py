@@ -1,0 +1,465 @@
+"""From a loan tape and a collateral model to the flat arrays the kernels read.
+
+:func:`prepare_collateral` validates the combination (segments known, tables long enough) once,
+and returns a frozen :class:`CollateralInputs`. :func:`expected_flows` runs the expected-value
+projection on it; :func:`simulate_chunk` runs the Monte Carlo kernel for a chunk of paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from portfolio.amortization import installments
+from portfolio.errors import InputError, Problem
+from portfolio.tape import LoanTape
+from simulation._collateral_kernel import (
+    DEFAULTED_PRINCIPAL,
+    ENDING_BALANCE,
+    N_ACTIVE,
+    N_FIELDS,
+    PREPAID_PRINCIPAL,
+    SCHEDULED_PRINCIPAL,
+    TERMINATIONS,
+    collateral_paths_kernel,
+    expected_flows_kernel,
+)
+from simulation.conversions import abs_to_smm, cpr_to_smm, rate_to_intensity
+from simulation.model import CollateralModel, Curve
+
+APR_BUCKET = 0.005
+"""Width of the APR buckets on which the prepayment rate incentive is evaluated (annual)."""
+
+FIELD_NAMES: tuple[str, ...] = (
+    "interest",
+    "scheduled_principal",
+    "prepaid_principal",
+    "defaulted_principal",
+    "recoveries",
+    "ending_balance",
+    "delinquent_30",
+    "delinquent_60",
+    "delinquent_90p",
+    "n_active",
+)
+"""PoolFlows fields, in the order of the last axis of flow arrays (USD; n_active is a count)."""
+
+
+@dataclass(frozen=True, eq=False)
+class CollateralInputs:
+    """Kernel-ready loan arrays (shape ``(n_loans,)``) and tables for one tape and model.
+
+    ``default_intensity`` and ``prepay_intensity`` have shape ``(n_curves, n_ages)``: monthly
+    hazard intensities by curve row and loan age at the start of the period. ``default_scale``
+    multiplies every default intensity (solved from the expected CNL when the model gives one).
+    """
+
+    balance: np.ndarray
+    monthly_rate: np.ndarray
+    installment: np.ndarray
+    remaining_term: np.ndarray
+    age0: np.ndarray
+    payment_type: np.ndarray
+    curve_row: np.ndarray
+    loan_default_mult: np.ndarray
+    loan_prepay_mult: np.ndarray
+    apr_bin: np.ndarray
+    value_scale: np.ndarray
+    vehicle_age0: np.ndarray
+    default_intensity: np.ndarray
+    prepay_intensity: np.ndarray
+    depreciation: np.ndarray
+    apr_bin_rate: np.ndarray
+    n_periods: int
+    default_scale: float
+    model: CollateralModel
+
+    @property
+    def n_loans(self) -> int:
+        """Number of loans."""
+        return int(self.balance.shape[0])
+
+    @property
+    def initial_balance(self) -> float:
+        """Pool balance at the cut-off date, USD."""
+        return float(self.balance.sum())
+
+    def with_default_scale(self, scale: float) -> CollateralInputs:
+        """Return a copy with another default-intensity scale."""
+        return replace(self, default_scale=float(scale))
+
+
+@dataclass(frozen=True, eq=False)
+class MacroPaths:
+    """Macro inputs by path and period, shape ``(n_paths, n_periods)`` (or ``(1, n_periods)``).
+
+    Unemployment and market auto-loan rate as annual decimals; used-car index relative to the
+    cut-off (1.0). Stresses: ``cnl_multiple`` scales default intensities, ``prepay_multiple``
+    prepayment intensities, ``recovery_haircut`` cuts recoveries.
+    """
+
+    unemployment: np.ndarray
+    market_rate: np.ndarray
+    used_car_index: np.ndarray
+    cnl_multiple: float = 1.0
+    prepay_multiple: float = 1.0
+    recovery_haircut: float = 0.0
+
+    @property
+    def n_paths(self) -> int:
+        """Number of macro paths (1 when shared by every simulated path)."""
+        return int(self.unemployment.shape[0])
+
+    def rows(self, paths: np.ndarray) -> MacroPaths:
+        """Macro rows for the given global path indices (broadcast when shared)."""
+        if self.n_paths == 1:
+            idx = np.zeros(len(paths), dtype=np.int64)
+        else:
+            idx = np.asarray(paths)
+        return replace(
+            self,
+            unemployment=self.unemployment[idx],
+            market_rate=self.market_rate[idx],
+            used_car_index=self.used_car_index[idx],
+        )
+
+
+def flat_macro(model: CollateralModel, n_periods: int) -> MacroPaths:
+    """Macro paths that stay at the model's cut-off levels (the base scenario)."""
+    ones = np.ones((1, n_periods))
+    return MacroPaths(
+        unemployment=ones * model.macro.unemployment,
+        market_rate=ones * model.macro.market_rate,
+        used_car_index=ones.copy(),
+    )
+
+
+def _curve_table(curve: Curve, n_ages: int) -> np.ndarray:
+    """Monthly values by table index ``a`` (loan age ``a + 1`` in the curve's ages)."""
+    return np.interp(np.arange(1, n_ages + 1), curve.ages, curve.values)
+
+
+def _depreciation_table(model: CollateralModel, n_ages: int) -> np.ndarray:
+    """Vehicle value as a share of new value by vehicle age in months (index = months)."""
+    dep = model.recovery.depreciation
+    months = np.arange(n_ages, dtype=float)
+    first = (1.0 - dep.first_year) ** (np.minimum(months, 12.0) / 12.0)
+    later = (1.0 - dep.annual) ** (np.maximum(months - 12.0, 0.0) / 12.0)
+    return np.asarray(first * later)
+
+
+def _scorecard_log_multiplier(tape: LoanTape, model: CollateralModel) -> np.ndarray:
+    sc = model.default.scorecard
+    terms = [
+        sc.fico * (tape.fico - 700.0) / 100.0,
+        sc.ltv * (tape.ltv - 1.0),
+        sc.pti * (tape.pti - 0.10) / 0.10,
+        sc.term * (tape.original_term - 60.0) / 12.0,
+        sc.used * (~tape.vehicle_new).astype(float),
+        sc.apr * (tape.rate - 0.10) / 0.01,
+    ]
+    total = np.zeros(len(tape))
+    for term in terms:
+        total += np.nan_to_num(np.asarray(term, dtype=float), nan=0.0)
+    return total
+
+
+def _segment_values(tape: LoanTape, table: dict[str, float]) -> np.ndarray:
+    """Per-loan value of a by-segment table; segments not in the table get 1.0."""
+    return np.array([table.get(s, 1.0) for s in tape.segment], dtype=float)
+
+
+def _vehicle_age_at_origination(tape: LoanTape, model: CollateralModel) -> np.ndarray:
+    """Months since the vehicle was new at loan origination (0 for new vehicles)."""
+    used_age = np.full(len(tape), float(model.recovery.used_vehicle_age_months))
+    orig = tape.origination_date
+    known = (tape.vehicle_year > 0) & ~np.isnat(orig)
+    if known.any():
+        orig_year = orig[known].astype("datetime64[Y]").astype(int) + 1970
+        orig_month = orig[known].astype("datetime64[M]").astype(int) % 12
+        # A model year is on sale from about October of the previous year.
+        months = (orig_year - tape.vehicle_year[known]) * 12 + orig_month + 3
+        used_age[known] = np.clip(months, 0, 360)
+    return np.where(tape.vehicle_new, 0.0, used_age).astype(np.int64)
+
+
+def prepare_collateral(
+    tape: LoanTape, model: CollateralModel, source: str = "<tape>"
+) -> CollateralInputs:
+    """Validate a tape against a model and build the kernel arrays.
+
+    Raises
+    ------
+    InputError
+        When a loan's segment has no hazard curve in the model (naming the rows).
+    """
+    if len(tape) == 0:
+        raise InputError(source, "the tape has no loans")
+    co = model.delinquency.chargeoff_months
+    lag = model.recovery.lag_months
+    rem = tape.remaining_term.astype(np.int64)
+    age0 = tape.age.astype(np.int64)
+    n_ages = int((age0 + rem).max()) + 1
+    n_periods = int(rem.max()) + co + lag
+
+    # Default curves: one row per segment curve, or one shape row from the loss timing.
+    d = model.default
+    if d.hazard_curves is not None:
+        names = list(d.hazard_curves)
+        lookup = {name: k for k, name in enumerate(names)}
+        fallback = lookup.get("all")
+        rows = np.array([lookup.get(s, -1 if fallback is None else fallback) for s in tape.segment])
+        bad = np.flatnonzero(rows < 0)
+        if bad.size:
+            problems = [
+                Problem(int(i) + 1, "segment",
+                        f"no hazard curve for segment {tape.segment[i]!r}; the model has {names}")
+                for i in bad[:20]
+            ]
+            raise InputError(source, problems)
+        default_table = np.vstack([rate_to_intensity(_curve_table(c, n_ages))
+                                   for c in d.hazard_curves.values()])
+    else:
+        rows = np.zeros(len(tape), dtype=np.int64)
+        default_table = np.zeros((1, n_ages))  # shape filled by calibration
+    curve_row = rows.astype(np.int64)
+
+    # Prepayment: one table shared by all segments (segment multipliers per loan).
+    p = model.prepayment
+    if p.abs_speed is not None:
+        smm = abs_to_smm(p.abs_speed, np.arange(1, n_ages + 1))
+    elif p.cpr is not None:
+        smm = np.full(n_ages, float(cpr_to_smm(p.cpr)))
+    else:
+        assert p.smm_curve is not None
+        smm = _curve_table(p.smm_curve, n_ages)
+    prepay_row = rate_to_intensity(smm)
+    prepay_table = np.repeat(prepay_row[None, :], default_table.shape[0], axis=0)
+
+    # Loan multipliers.
+    log_mult = _scorecard_log_multiplier(tape, model)
+    mult = np.exp(log_mult)
+    if d.scorecard.normalise:
+        mult /= np.average(mult, weights=tape.balance)
+    mult *= _segment_values(tape, d.segment_multipliers)
+    prepay_mult = _segment_values(tape, p.segment_multipliers)
+
+    # APR buckets for the rate incentive.
+    n_bins = int(tape.rate.max() / APR_BUCKET) + 1
+    apr_bin = np.minimum((tape.rate / APR_BUCKET).astype(np.int64), n_bins - 1)
+    apr_bin_rate = (np.arange(n_bins) + 0.5) * APR_BUCKET
+
+    # Vehicle values for recoveries.
+    veh_age_orig = _vehicle_age_at_origination(tape, model)
+    vehicle_age0 = veh_age_orig + age0
+    dep = _depreciation_table(model, int(vehicle_age0.max()) + n_periods + 2)
+    value = tape.vehicle_value.copy()
+    missing = ~np.isfinite(value) | (value <= 0)
+    value[missing] = tape.original_balance[missing] / model.recovery.default_ltv
+    value_scale = value / dep[veh_age_orig]
+
+    r = tape.rate / 12.0
+    final = np.where(tape.payment_type >= 2, tape.balloon_amount, 0.0)
+    inst = installments(
+        tape.payment_type.astype(np.int64), tape.balance.astype(np.float64), r, rem,
+        final.astype(np.float64),
+    )
+
+    inputs = CollateralInputs(
+        balance=np.ascontiguousarray(tape.balance, dtype=np.float64),
+        monthly_rate=np.ascontiguousarray(r, dtype=np.float64),
+        installment=inst,
+        remaining_term=rem,
+        age0=age0,
+        payment_type=tape.payment_type.astype(np.int64),
+        curve_row=curve_row,
+        loan_default_mult=mult,
+        loan_prepay_mult=prepay_mult,
+        apr_bin=apr_bin,
+        value_scale=value_scale,
+        vehicle_age0=vehicle_age0.astype(np.int64),
+        default_intensity=default_table,
+        prepay_intensity=prepay_table,
+        depreciation=dep,
+        apr_bin_rate=apr_bin_rate,
+        n_periods=n_periods,
+        default_scale=1.0,
+        model=model,
+    )
+    if d.expected_cnl is not None:
+        from simulation.factor import loss_timing_shape
+
+        shape = loss_timing_shape(inputs, tape)
+        inputs = replace(inputs, default_intensity=shape[None, :])
+    return inputs
+
+
+def _finish_flows(raw: np.ndarray, initial_balance: float, n_loans: int) -> np.ndarray:
+    """Derive ending balance and active count from the flows; drop the internal field.
+
+    ``raw`` has shape ``(..., n_periods, N_FIELDS)``; the result ``(..., n_periods, 10)``.
+    A loan's balance leaves the pool only as scheduled, prepaid or charged-off principal, so
+    ``ending_balance_t = B_0 - cumsum(scheduled + prepaid + defaulted)``.
+    """
+    principal = raw[..., SCHEDULED_PRINCIPAL] + raw[..., PREPAID_PRINCIPAL]
+    principal = principal + raw[..., DEFAULTED_PRINCIPAL]
+    ending = initial_balance - np.cumsum(principal, axis=-1)
+    ending[np.abs(ending) < 1e-9 * max(initial_balance, 1.0)] = 0.0
+    raw[..., ENDING_BALANCE] = ending
+    raw[..., N_ACTIVE] = n_loans - np.cumsum(raw[..., TERMINATIONS], axis=-1)
+    return raw[..., :TERMINATIONS]
+
+
+def _recovery_index(inputs: CollateralInputs, macro: MacroPaths) -> np.ndarray:
+    rec = inputs.model.recovery
+    keep = 1.0 - macro.recovery_haircut
+    if rec.method == "vehicle":
+        return np.ascontiguousarray(macro.used_car_index * (1.0 - rec.liquidation_cost) * keep)
+    return np.full(macro.used_car_index.shape, (1.0 - rec.severity) * keep)
+
+
+def _default_macro(
+    inputs: CollateralInputs, macro: MacroPaths, factor_multiplier: np.ndarray
+) -> np.ndarray:
+    m = inputs.model
+    unemployment_term = np.exp(
+        m.default.unemployment_elasticity * (macro.unemployment - m.macro.unemployment)
+    )
+    scale = inputs.default_scale * macro.cnl_multiple
+    return np.ascontiguousarray(scale * factor_multiplier[:, None] * unemployment_term)
+
+
+def _prepay_macro(inputs: CollateralInputs, macro: MacroPaths) -> np.ndarray:
+    m = inputs.model
+    term = np.exp(m.prepayment.unemployment_elasticity * (macro.unemployment - m.macro.unemployment))
+    return np.ascontiguousarray(macro.prepay_multiple * term)
+
+
+def simulate_chunk(
+    inputs: CollateralInputs,
+    macro: MacroPaths,
+    factor_multiplier: np.ndarray,
+    seed: int,
+    first_path: int,
+) -> np.ndarray:
+    """Monte Carlo PoolFlows for paths ``first_path .. first_path + n - 1``.
+
+    Parameters
+    ----------
+    inputs : CollateralInputs
+        From :func:`prepare_collateral`.
+    macro : MacroPaths
+        Rows for exactly these paths, each ``(n, inputs.n_periods)``.
+    factor_multiplier : numpy.ndarray
+        Systematic default multiplier per path, shape ``(n,)``.
+    seed : int
+        Run seed; with the global path index it keys every random draw.
+    first_path : int
+        Global index of the chunk's first path.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, n_periods, 10)``; fields in :data:`FIELD_NAMES` order.
+    """
+    n = factor_multiplier.shape[0]
+    raw = np.zeros((n, inputs.n_periods, N_FIELDS))
+    m = inputs.model
+    collateral_paths_kernel(
+        inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
+        inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,
+        inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
+        inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
+        inputs.apr_bin_rate, float(m.prepayment.rate_incentive), float(m.macro.market_rate),
+        _default_macro(inputs, macro, factor_multiplier), _prepay_macro(inputs, macro),
+        np.ascontiguousarray(macro.market_rate), _recovery_index(inputs, macro),
+        int(m.delinquency.chargeoff_months), int(m.recovery.lag_months),
+        float(m.delinquency.cure_probability), m.recovery.method == "vehicle",
+        np.uint64(seed), int(first_path), raw,
+    )  # fmt: skip
+    return _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
+
+
+def _age_index(inputs: CollateralInputs) -> np.ndarray:
+    """Table column of each loan and period, shape ``(n_loans, n_periods)``, clipped."""
+    t = np.arange(inputs.n_periods)
+    return np.minimum(inputs.age0[:, None] + t[None, :], inputs.default_intensity.shape[1] - 1)
+
+
+def event_probabilities(
+    inputs: CollateralInputs, macro: MacroPaths, default_multiplier: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly charge-off and prepayment probabilities per loan and period on one macro path.
+
+    Competing intensities ``lambda_d, lambda_p`` give an event with probability
+    ``1 - exp(-(lambda_d + lambda_p))``, split in proportion to the intensities, exactly as the
+    Monte Carlo kernel draws it; cured delinquencies (share ``cure_probability``) stay in the
+    pool. Shapes ``(n_loans, n_periods)``.
+    """
+    age = _age_index(inputs)
+    rows = inputs.curve_row[:, None]
+    dmac = _default_macro(inputs, macro, np.array([default_multiplier]))[0]
+    lam_d = inputs.default_intensity[rows, age] * inputs.loan_default_mult[:, None] * dmac[None, :]
+    m = inputs.model
+    now = np.maximum(inputs.apr_bin_rate[None, :] - macro.market_rate[0][:, None], 0.0)
+    then = np.maximum(inputs.apr_bin_rate - m.macro.market_rate, 0.0)[None, :]
+    ptab = _prepay_macro(inputs, macro)[0][:, None] * np.exp(
+        m.prepayment.rate_incentive * (now - then)
+    )
+    lam_p = inputs.prepay_intensity[rows, age] * inputs.loan_prepay_mult[:, None]
+    lam_p = lam_p * ptab[np.arange(inputs.n_periods)[None, :], inputs.apr_bin[:, None]]
+    total = lam_d + lam_p
+    event = -np.expm1(-total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_d = np.where(total > 0, lam_d / total, 0.0)
+    default_prob = event * share_d * (1.0 - m.delinquency.cure_probability)
+    prepay_prob = event * (1.0 - share_d)
+    return default_prob, prepay_prob
+
+
+def expected_flows(
+    inputs: CollateralInputs,
+    macro: MacroPaths | None = None,
+    default_multiplier: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected PoolFlows on one macro path given the systematic default multiplier.
+
+    This is the conditional expectation of the Monte Carlo engine (up to the months that cured
+    loans spend delinquent). Returns ``(flows, default_by_loan)``: flows of shape
+    ``(n_periods, 10)`` in :data:`FIELD_NAMES` order and each loan's lifetime probability of
+    charge-off, shape ``(n_loans,)``.
+    """
+    if macro is None:
+        macro = flat_macro(inputs.model, inputs.n_periods)
+    default_prob, prepay_prob = event_probabilities(inputs, macro, default_multiplier)
+    rec = inputs.model.recovery
+    co = inputs.model.delinquency.chargeoff_months
+    if rec.method == "vehicle":
+        t = np.arange(inputs.n_periods)
+        dep_idx = np.minimum(inputs.vehicle_age0[:, None] + t[None, :] + co,
+                             inputs.depreciation.shape[0] - 1)
+        trec = np.minimum(t + co - 1 + rec.lag_months, inputs.n_periods - 1)
+        rec_index = _recovery_index(inputs, macro)[0]
+        recovery_value = inputs.value_scale[:, None] * inputs.depreciation[dep_idx]
+        recovery_value = recovery_value * rec_index[trec][None, :]
+        severity = -1.0
+    else:
+        recovery_value = np.zeros((1, 1))
+        severity = 1.0 - float(_recovery_index(inputs, macro)[0, 0])
+    raw = np.zeros((inputs.n_periods, N_FIELDS))
+    default_by_loan = np.zeros(inputs.n_loans)
+    expected_flows_kernel(
+        inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
+        inputs.payment_type, default_prob, prepay_prob, severity, recovery_value,
+        int(co), int(rec.lag_months), raw, default_by_loan,
+    )  # fmt: skip
+    return _finish_flows(raw, inputs.initial_balance, inputs.n_loans), default_by_loan
+
+
+def cnl_of_flows(flows: np.ndarray, initial_balance: float) -> np.ndarray:
+    """Cumulative net loss ratio at the horizon: (charge-offs - recoveries) / initial balance."""
+    from simulation._collateral_kernel import RECOVERIES
+
+    net = flows[..., DEFAULTED_PRINCIPAL].sum(axis=-1) - flows[..., RECOVERIES].sum(axis=-1)
+    return np.asarray(net / initial_balance)

@@ -1,0 +1,226 @@
+"""Collateral assumptions: a YAML file validated into a :class:`CollateralModel`.
+
+The pydantic model is the validating edge; :mod:`simulation.collateral` turns it, together with
+a :class:`~portfolio.tape.LoanTape`, into the flat arrays the kernels read. Every default is
+documented in ``docs/methodology.md`` with its source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from portfolio.errors import InputError, Problem
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Curve(_Strict):
+    """Piecewise-linear curve of monthly values by loan age (months); flat beyond the ends."""
+
+    ages: list[Annotated[int, Field(ge=0)]]
+    values: list[Fraction]
+
+    @model_validator(mode="after")
+    def _check(self) -> Curve:
+        if len(self.ages) != len(self.values) or not self.ages:
+            raise ValueError("ages and values must be non-empty lists of the same length")
+        if any(b <= a for a, b in zip(self.ages, self.ages[1:], strict=False)):
+            raise ValueError("ages must be strictly increasing")
+        return self
+
+
+class LossTiming(_Strict):
+    """Cumulative share of lifetime losses by loan age (static-pool loss timing)."""
+
+    ages: list[Annotated[int, Field(gt=0)]]
+    cumulative: list[Fraction]
+
+    @model_validator(mode="after")
+    def _check(self) -> LossTiming:
+        if len(self.ages) != len(self.cumulative) or not self.ages:
+            raise ValueError("ages and cumulative must be non-empty lists of the same length")
+        if any(b <= a for a, b in zip(self.ages, self.ages[1:], strict=False)):
+            raise ValueError("ages must be strictly increasing")
+        if any(b < a for a, b in zip(self.cumulative, self.cumulative[1:], strict=False)):
+            raise ValueError("cumulative must be non-decreasing")
+        if abs(self.cumulative[-1] - 1.0) > 1e-9:
+            raise ValueError(f"cumulative must end at 1.0, got {self.cumulative[-1]}")
+        return self
+
+
+class Scorecard(_Strict):
+    """Log-linear loan-level default multiplier.
+
+    ``ln m = fico * (FICO - 700)/100 + ltv * (LTV - 1) + pti * (PTI - 0.10)/0.10
+    + term * (original_term - 60)/12 + used * [used] + apr * (APR - 0.10)/0.01``.
+    Unknown (NaN) inputs contribute 0. With ``normalise`` the balance-weighted mean multiplier
+    of the pool is 1, so the base curve keeps its meaning as the pool-average hazard.
+    """
+
+    fico: float = -1.0
+    ltv: float = 1.0
+    pti: float = 0.15
+    term: float = 0.10
+    used: float = 0.25
+    apr: float = 0.03
+    normalise: bool = True
+
+
+class DefaultAssumptions(_Strict):
+    """Default (first missed payment that rolls to charge-off) hazard assumptions."""
+
+    expected_cnl: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    loss_timing: LossTiming | None = None
+    hazard_curves: dict[str, Curve] | None = None
+    segment_multipliers: dict[str, Positive] = {}
+    scorecard: Scorecard = Scorecard()
+    unemployment_elasticity: float = 12.0
+
+    @model_validator(mode="after")
+    def _check(self) -> DefaultAssumptions:
+        if (self.expected_cnl is None) == (self.hazard_curves is None):
+            raise ValueError("give exactly one of expected_cnl (with loss_timing) or hazard_curves")
+        if self.expected_cnl is not None and self.loss_timing is None:
+            raise ValueError("expected_cnl needs a loss_timing curve")
+        return self
+
+
+class DelinquencyAssumptions(_Strict):
+    """Delinquency pipeline from first missed payment to charge-off."""
+
+    chargeoff_months: Annotated[int, Field(ge=1, le=12)] = 4
+    cure_probability: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+
+
+class PrepaymentAssumptions(_Strict):
+    """Voluntary prepayment: exactly one of ABS speed, CPR, or an SMM curve by loan age."""
+
+    abs_speed: Annotated[float, Field(ge=0.0, lt=0.2)] | None = None
+    cpr: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    smm_curve: Curve | None = None
+    segment_multipliers: dict[str, Positive] = {}
+    rate_incentive: float = 5.0
+    unemployment_elasticity: float = -4.0
+
+    @model_validator(mode="after")
+    def _check(self) -> PrepaymentAssumptions:
+        given = [x is not None for x in (self.abs_speed, self.cpr, self.smm_curve)]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of abs_speed, cpr or smm_curve")
+        return self
+
+
+class Depreciation(_Strict):
+    """Vehicle value as a share of its new value: first-year loss, then a constant annual rate."""
+
+    first_year: Fraction = 0.20
+    annual: Fraction = 0.15
+
+
+class RecoveryAssumptions(_Strict):
+    """Recovery on charged-off loans."""
+
+    method: Literal["vehicle", "severity"] = "vehicle"
+    severity: Fraction = 0.5
+    liquidation_cost: Fraction = 0.10
+    lag_months: Annotated[int, Field(ge=0, le=24)] = 3
+    depreciation: Depreciation = Depreciation()
+    used_vehicle_age_months: Annotated[int, Field(ge=0, le=360)] = 36
+    default_ltv: Positive = 1.0
+
+
+class FactorAssumptions(_Strict):
+    """Per-path systematic credit factor that multiplies the default hazard."""
+
+    type: Literal["none", "lognormal", "vasicek"] = "lognormal"
+    cnl_sd: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    multiplier_cv: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    rho: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FactorAssumptions:
+        if self.type == "lognormal" and (self.cnl_sd is None) == (self.multiplier_cv is None):
+            raise ValueError("lognormal factor needs exactly one of cnl_sd or multiplier_cv")
+        if self.type == "vasicek" and self.rho is None:
+            raise ValueError("vasicek factor needs rho (asset correlation)")
+        if self.type != "lognormal" and (self.cnl_sd or self.multiplier_cv):
+            raise ValueError(f"cnl_sd and multiplier_cv apply to a lognormal factor, not {self.type}")
+        if self.type != "vasicek" and self.rho is not None:
+            raise ValueError(f"rho applies to a vasicek factor, not {self.type}")
+        return self
+
+
+class MacroLevels(_Strict):
+    """Macro levels at the cut-off date, from which scenario paths are measured."""
+
+    unemployment: Fraction = 0.042
+    market_rate: Fraction = 0.07
+
+
+class CollateralModel(_Strict):
+    """All collateral assumptions of a run."""
+
+    name: str = "unnamed"
+    default: DefaultAssumptions
+    delinquency: DelinquencyAssumptions = DelinquencyAssumptions()
+    prepayment: PrepaymentAssumptions
+    recovery: RecoveryAssumptions = RecoveryAssumptions()
+    factor: FactorAssumptions = FactorAssumptions(type="none")
+    macro: MacroLevels = MacroLevels()
+
+    @model_validator(mode="after")
+    def _check(self) -> CollateralModel:
+        if self.factor.cnl_sd is not None and self.default.expected_cnl is None:
+            raise ValueError("factor.cnl_sd needs default.expected_cnl")
+        return self
+
+
+def load_model(path: str | Path) -> CollateralModel:
+    """Read and validate an assumptions YAML file.
+
+    Raises
+    ------
+    InputError
+        Naming the file and every invalid field (dotted path) with the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"not valid YAML: {exc}") from None
+    return model_from_dict(raw, source=str(path))
+
+
+def model_from_dict(raw: object, source: str = "<assumptions>") -> CollateralModel:
+    """Validate a parsed assumptions mapping; errors name ``source`` and each field."""
+    if not isinstance(raw, dict):
+        raise InputError(source, "expected a mapping of assumption sections at the top level")
+    try:
+        return CollateralModel.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(source, pydantic_problems(exc)) from None
+
+
+def pydantic_problems(exc: ValidationError) -> list[Problem]:
+    """Translate pydantic errors into :class:`Problem` entries with dotted field paths."""
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "<top>"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] != "missing" and not isinstance(err.get("input"), dict):
+            msg = f"{msg} (got {err['input']!r})"
+        problems.append(Problem(None, field, msg))
+    return problems
