@@ -30,7 +30,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.field}: {self.message}"
+        head = f"{where}{self.field}: " if self.field else where
+        return f"{head}{self.message}"
 
 
 class InputError(ValueError):
