@@ -139,7 +139,7 @@ WRONG_ROOT = (
 WRONG_NAMESPACE = (
     "namespace {found!r} is not the EX-102 auto-loan namespace " + repr(AUTOLOAN_NAMESPACE)
 )
-BROKEN_RECORD = "XML error in record {record}{where}: {detail}"
+BROKEN_RECORD = "broken XML{where}: {detail}; the file is truncated or malformed"
 UNEXPECTED_ELEMENT = "unexpected element <{found}> under <assetData>; expected <assets>"
 BAD_ON_ERROR = "on_error must be 'raise' or 'reject', got {value!r}"
 
@@ -290,17 +290,12 @@ def iter_assets(path: str | Path) -> Iterator[tuple[int, ET.Element]]:
     if not p.is_file():
         raise InputError(source, FILE_NOT_FOUND)
     parser: ET.XMLPullParser[Any] = ET.XMLPullParser(events=("start",))
-    # XMLPullParser keeps events in a deque; clearing it directly avoids a Python-level
-    # generator step per element (read_events). Fall back to draining when the attribute moves.
+    # Only the first "start" event (the root) is needed. XMLPullParser queues events, and a
+    # syntax error, in a deque; reading that deque directly avoids a Python generator step per
+    # element (read_events). Fall back to read_events when the private attribute moves.
     queue = getattr(parser, "_events_queue", None)
-    drain: Callable[[], None]
-    if isinstance(queue, deque):
-        drain = queue.clear
-    else:  # pragma: no cover - other Python implementations
-
-        def drain() -> None:
-            for _ in parser.read_events():
-                pass
+    private_queue = isinstance(queue, deque)
+    events: deque[Any] = queue if isinstance(queue, deque) else deque()
 
     root: ET.Element | None = None
     record_tag = ""
@@ -309,40 +304,53 @@ def iter_assets(path: str | Path) -> Iterator[tuple[int, ET.Element]]:
     with p.open("rb") as fh:
         while True:
             chunk = fh.read(_CHUNK_BYTES)
+            n_bytes += len(chunk)
+            error: ET.ParseError | None = None
             try:
                 if chunk:
                     parser.feed(chunk)
                 else:
                     parser.close()
+                if not private_queue:  # pragma: no cover - other Python versions
+                    events.extend(parser.read_events())
             except ET.ParseError as exc:
-                raise _parse_error(source, exc, root, n_done, n_bytes + len(chunk)) from None
-            n_bytes += len(chunk)
+                error = exc
             if root is None:
-                for event in parser.read_events():
-                    if isinstance(event[-1], ET.Element):
-                        root = event[-1]
-                        break
-                if root is None:
-                    if not chunk:
-                        raise InputError(source, EMPTY_FILE)
-                    continue
-                record_tag = _check_root(source, root.tag)
-            drain()
+                root = _first_element(events)
+                if root is not None:
+                    record_tag = _check_root(source, root.tag)
+            if events and isinstance(events[-1], ET.ParseError):
+                error = events[-1]
+            if error is not None:
+                raise _parse_error(source, error, root, n_done, n_bytes) from None
+            events.clear()
+            if root is None:
+                if not chunk:
+                    raise InputError(source, EMPTY_FILE)
+                continue
             # Children before the last are finished; the last may still be open until close().
             n_finished = len(root) if not chunk else len(root) - 1
             if n_finished > 0:
                 for elem in root[:n_finished]:
                     n_done += 1
                     if elem.tag != record_tag:
+                        local = _local(elem.tag)
                         raise InputError(
                             source,
-                            Problem(n_done, _local(elem.tag),
-                                    UNEXPECTED_ELEMENT.format(found=_local(elem.tag))),
+                            Problem(n_done, local, UNEXPECTED_ELEMENT.format(found=local)),
                         )
                     yield n_done, elem
                 del root[:n_finished]
             if not chunk:
                 return
+
+
+def _first_element(events: deque[Any]) -> ET.Element | None:
+    """Return the element of the first ("start", element) event queued, if any."""
+    for event in events:
+        if isinstance(event, tuple) and isinstance(event[-1], ET.Element):
+            return event[-1]
+    return None
 
 
 def _local(tag: str) -> str:
@@ -363,33 +371,21 @@ def _check_root(source: str, tag: str) -> str:
 def _parse_error(
     source: str, exc: ET.ParseError, root: ET.Element | None, n_done: int, n_bytes: int
 ) -> InputError:
-    """InputError for an expat error, naming the record and the last element read."""
-    line, column = exc.position
+    """Return the InputError for an expat error, naming the record and the last element read."""
     if root is None:
-        if n_bytes == 0:
-            return InputError(source, EMPTY_FILE)
-        return InputError(source, NOT_XML.format(detail=str(exc)))
-    record = n_done + len(root)  # root holds the unfinished record (if any) as its last child
-    where = ""
-    if len(root):
-        current = root[-1]
-        asset = current.findtext(f"{current.tag[: -len(RECORD_ELEMENT)]}{ASSET_NUMBER}")
-        children = list(current)
-        parts = []
-        if asset:
-            parts.append(f"assetNumber {asset.strip()}")
-        if children:
-            parts.append(f"after <{_local(children[-1].tag)}>")
-        where = f" ({', '.join(parts)})" if parts else ""
-    else:
-        record = n_done + 1
-    detail = f"{exc.msg if hasattr(exc, 'msg') else exc}"
-    return InputError(
-        source,
-        Problem(record, RECORD_ELEMENT, BROKEN_RECORD.format(record=record, where=where,
-                                                             detail=f"{detail} (line {line}, "
-                                                             f"column {column})")),
-    )
+        return InputError(source, EMPTY_FILE if n_bytes == 0 else NOT_XML.format(detail=exc))
+    if not len(root):
+        return InputError(source, Problem(n_done + 1, "", BROKEN_RECORD.format(where="",
+                                                                              detail=exc)))
+    current = root[-1]  # the record being read when the error occurred
+    asset = current.findtext(f"{current.tag[: -len(RECORD_ELEMENT)]}{ASSET_NUMBER}")
+    children = list(current)
+    parts = [f"assetNumber {asset.strip()}"] if asset else []
+    if children:
+        parts.append(f"after <{_local(children[-1].tag)}>")
+    where = f" ({', '.join(parts)})" if parts else ""
+    record = n_done + len(root)
+    return InputError(source, Problem(record, "", BROKEN_RECORD.format(where=where, detail=exc)))
 
 
 class _LocalNames(dict[str, str]):
