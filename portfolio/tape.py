@@ -68,7 +68,7 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
 
-_DTYPES = {
+_DTYPES: dict[str, Any] = {
     "float": np.float64,
     "int": np.int64,
     "str": object,
