@@ -1,0 +1,942 @@
+"""Loan-tape loaders: CSV and Parquet files into a validated :class:`~portfolio.tape.LoanTape`.
+
+:func:`load_tape` reads a file, maps the user's column names onto the canonical ones, and hands
+the frame to :func:`validate_frame`, the one validation every producer of a tape shares (file
+loaders, the Reg AB II importer, the synthetic generator). Validation is vectorised: each rule is
+one boolean mask over all rows; Python only loops over the failing rows to format messages.
+
+Every problem is collected and reported with its 1-based record number (the first loan is row 1)
+and canonical column. Under ``on_error="raise"`` one :class:`~portfolio.errors.InputError` lists
+them all; under ``on_error="reject"`` the good rows load and the bad ones go to a sidecar CSV.
+The rules, units and the sidecar format are documented in ``docs/tape.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from portfolio.errors import InputError, Problem
+from portfolio.tape import (
+    BALLOON,
+    COLUMN_BY_NAME,
+    COLUMNS,
+    EQUAL_PRINCIPAL,
+    LEASE,
+    LEVEL,
+    PAYMENT_TYPES,
+    REQUIRED_COLUMNS,
+    LoanTape,
+    tape_from_columns,
+)
+
+__all__ = [
+    "ALIASES",
+    "BOOL_WORDS",
+    "NA_TOKENS",
+    "OnError",
+    "TapeLoad",
+    "default_reject_path",
+    "load_tape",
+    "validate_frame",
+]
+
+OnError = Literal["raise", "reject"]
+
+# --------------------------------------------------------------------------------------------
+# Formats, tokens and limits
+# --------------------------------------------------------------------------------------------
+
+CSV_SUFFIXES: tuple[str, ...] = (".csv",)
+PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
+REJECT_SUFFIX = ".rejects.csv"
+"""Default sidecar name: ``<tape stem>.rejects.csv`` next to the tape."""
+
+NA_TOKENS: frozenset[str] = frozenset({"", "na", "nan", "null", "none"})
+"""Cell texts read as missing, compared after stripping and lower-casing."""
+
+ALIASES: Mapping[str, str] = {"residual_value": "balloon_amount"}
+"""Accepted alternative names of canonical columns."""
+
+BOOL_WORDS: Mapping[str, bool] = {
+    "true": True, "false": False, "1": True, "0": False,
+    "yes": True, "no": False, "new": True, "used": False,
+}
+"""Boolean-like texts of ``vehicle_new``, compared case-insensitively."""
+
+RATE_MAX = 1.0
+FICO_MIN, FICO_MAX = 300.0, 900.0
+LTV_MAX = 3.0
+PTI_MAX = 1.0
+PERCENT_MAX = 100.0
+"""Values above a decimal limit but at most this look like percentages and get a hint."""
+BALANCE_TOLERANCE = 1.05
+"""``balance`` may exceed ``original_balance`` by at most this factor (capitalised fees)."""
+VEHICLE_YEAR_MIN, VEHICLE_YEAR_MAX = 1980, 2030
+DATE_YEAR_MIN, DATE_YEAR_MAX = 1900, 2100
+"""Dates outside these years are reported as impossible."""
+AGE_TOLERANCE_MONTHS = 0
+"""Allowed gap between ``age`` and ``original_term - remaining_term`` when both are given."""
+
+_ISO_DATE = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_US_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})$"
+_MONTH_YEAR = r"^(\d{1,2})/(\d{4})$"
+
+# --------------------------------------------------------------------------------------------
+# Message templates
+# --------------------------------------------------------------------------------------------
+
+MSG_BAD_ON_ERROR = "on_error must be 'raise' or 'reject', got {value!r}"
+MSG_UNKNOWN_SUFFIX = "unsupported tape format {suffix!r}, expected a file ending in {allowed}"
+MSG_FILE_NOT_FOUND = "tape file not found"
+MSG_NOT_A_FILE = "tape path is not a file"
+MSG_UNREADABLE = "cannot read the file as {kind}: {error}"
+MSG_REJECT_PATH_IS_TAPE = "reject_path must differ from the tape itself"
+MSG_NO_ROWS = "the tape holds no loans"
+MSG_ALL_REJECTED = "all {n_rows} rows were rejected{where}"
+
+MSG_DUPLICATE_HEADER = "column name appears {count} times in the header"
+MSG_MISSING_COLUMN = "required column is missing (the file has columns {found})"
+MSG_NEED_TERM_COLUMN = "the file needs a remaining_term or an age column and has neither"
+MSG_MAPPING_UNKNOWN_TARGET = (
+    "the column mapping sends {user!r} to {target!r}, which is not a tape column "
+    "(tape columns: {allowed})"
+)
+MSG_MAPPING_SOURCE_ABSENT = (
+    "the column mapping names {user!r} for {target!r}, but the file has no column {user!r}"
+)
+MSG_SUPPLIED_TWICE = "supplied by more than one file column: {users}"
+
+MSG_MISSING_VALUE = "required value is missing"
+MSG_NOT_NUMBER = "expected a number, got {value}"
+MSG_NOT_WHOLE = "expected a whole number of {unit}, got {value}"
+MSG_NOT_BOOL = "expected a boolean-like value (one of {allowed}), got {value}"
+MSG_BAD_DATE = (
+    "impossible or unreadable date {value}, expected YYYY-MM-DD, MM/DD/YYYY or MM/YYYY"
+)
+MSG_UNKNOWN_PAYMENT_TYPE = "unknown payment type {value} (allowed: {allowed})"
+MSG_NOT_POSITIVE = "must be > 0, got {value}"
+MSG_NEGATIVE = "must be >= 0, got {value}"
+MSG_RATE_RANGE = "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value}"
+MSG_RATE_PERCENT = (
+    "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value} "
+    "(looks like a percent: write {decimal})"
+)
+MSG_REMAINING_ABOVE_ORIGINAL = "remaining term {value} exceeds original_term {original}"
+MSG_AGE_INCONSISTENT = (
+    "age {value} disagrees with original_term {original} - remaining_term {remaining} "
+    "= {expected}"
+)
+MSG_AGE_EXHAUSTS_TERM = "age {value} leaves no remaining term on original_term {original}"
+MSG_TERM_MISSING = "remaining_term and age are both missing, give at least one"
+MSG_BALANCE_ABOVE_ORIGINAL = (
+    "balance {value} exceeds original_balance {original} by more than "
+    f"{BALANCE_TOLERANCE - 1:.0%}"
+)
+MSG_FICO_RANGE = f"must be in [{FICO_MIN:.0f}, {FICO_MAX:.0f}] or empty, got {{value}}"
+MSG_LTV_RANGE = f"must be a decimal in (0, {LTV_MAX:g}] (1.05 = 105%), got {{value}}"
+MSG_LTV_PERCENT = (
+    f"must be a decimal in (0, {LTV_MAX:g}] (1.05 = 105%), got {{value}} "
+    "(looks like a percent: write {decimal})"
+)
+MSG_PTI_RANGE = f"must be a decimal in [0, {PTI_MAX:g}] (0.12 = 12%), got {{value}}"
+MSG_PTI_PERCENT = (
+    f"must be a decimal in [0, {PTI_MAX:g}] (0.12 = 12%), got {{value}} "
+    "(looks like a percent: write {decimal})"
+)
+MSG_BALLOON_NOT_POSITIVE = "a {ptype} loan needs balloon_amount > 0, got {value}"
+MSG_BALLOON_NOT_BELOW_ORIGINAL = (
+    "balloon_amount {value} of a {ptype} loan must be below original_balance {limit}"
+)
+MSG_BALLOON_ABOVE_BALANCE = (
+    "balloon_amount {value} of a {ptype} loan exceeds its current balance {limit}"
+)
+MSG_BALLOON_ON_AMORTISING = "a {ptype} loan cannot carry a balloon_amount, got {value}"
+MSG_VEHICLE_YEAR = (
+    f"must be a model year in {VEHICLE_YEAR_MIN}..{VEHICLE_YEAR_MAX} or 0 (unknown), "
+    "got {value}"
+)
+MSG_DUPLICATE_ID = "duplicate loan_id {value}, also in row(s) {others}"
+MSG_FILE_COLUMN = " (file column {user!r})"
+
+_FIELD_ORDER = {c.name: i for i, c in enumerate(COLUMNS)}
+
+# --------------------------------------------------------------------------------------------
+# Public result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TapeLoad:
+    """Outcome of :func:`load_tape`.
+
+    Attributes
+    ----------
+    tape : LoanTape
+        The validated loans, in file order (rejected rows removed).
+    n_rows : int
+        Records in the file.
+    n_loaded : int
+        Loans in ``tape``; ``n_loaded + n_rejected == n_rows``.
+    n_rejected : int
+        Records written to the reject sidecar (0 under ``on_error="raise"``).
+    reject_path : Path or None
+        The sidecar CSV written under ``on_error="reject"``, else ``None``.
+    source : str
+        The tape file as given.
+    ignored_columns : tuple of str
+        File columns that are neither canonical, an alias, nor in the column mapping.
+    problems : tuple of Problem
+        Every row problem behind the rejected rows, in row order (empty when none).
+    """
+
+    tape: LoanTape
+    n_rows: int
+    n_loaded: int
+    n_rejected: int
+    reject_path: Path | None
+    source: str
+    ignored_columns: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Column parsing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One canonical column after conversion.
+
+    ``values`` is float64 (NaN = absent) for float and int kinds, object for str, bool for bool,
+    datetime64[D] for date and int8 codes for the payment type; absent entries of str, bool and
+    ptype already hold the column default.
+    """
+
+    values: np.ndarray
+    missing: np.ndarray
+    invalid: np.ndarray
+
+    @property
+    def given(self) -> np.ndarray:
+        """Rows holding a valid, converted value."""
+        return ~self.missing & ~self.invalid
+
+
+def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Return the stripped text of a column and its missing mask (NaN/None or an NA token)."""
+    text = s.astype(str).str.strip()
+    missing = s.isna().to_numpy() | text.str.lower().isin(NA_TOKENS).to_numpy()
+    return text, missing
+
+
+def _parse_number(s: pd.Series) -> _Parsed:
+    if pd.api.types.is_numeric_dtype(s):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(values)
+    else:
+        text, missing = _text(s)
+        values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    invalid = ~missing & ~np.isfinite(values)
+    values = np.where(missing | invalid, np.nan, values)
+    return _Parsed(values, missing, invalid)
+
+
+def _parse_bool(s: pd.Series, default: bool) -> _Parsed:
+    if pd.api.types.is_bool_dtype(s):
+        missing = s.isna().to_numpy()
+        values = s.to_numpy(dtype=bool, na_value=default)
+        invalid = np.zeros(len(s), dtype=bool)
+    else:
+        text, missing = _text(s)
+        mapped = text.str.lower().map(BOOL_WORDS)
+        invalid = ~missing & mapped.isna().to_numpy()
+        values = mapped.where(~pd.isna(mapped), default).to_numpy(dtype=bool)
+    values = np.where(missing | invalid, default, values)
+    return _Parsed(values, missing, invalid)
+
+
+def _parse_date(s: pd.Series) -> _Parsed:
+    n = len(s)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        stamps = s.dt.tz_localize(None) if s.dt.tz is not None else s  # wall-clock dates
+        missing = stamps.isna().to_numpy()
+        return _Parsed(
+            stamps.to_numpy(dtype="datetime64[D]"), missing, np.zeros(n, dtype=bool)
+        )
+    text, missing = _text(s)
+    values = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    present = np.flatnonzero(~missing)
+    invalid = np.zeros(n, dtype=bool)
+    if present.size:
+        # Tapes repeat dates heavily: parse each distinct text once, then broadcast.
+        codes, uniques = pd.factorize(text.iloc[present])
+        t = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        iso = t.str.extract(_ISO_DATE)
+        us = t.str.extract(_US_DATE)
+        my = t.str.extract(_MONTH_YEAR)
+        month_year = my[0].notna()
+        parts = pd.DataFrame(
+            {
+                "year": pd.to_numeric(iso[0].fillna(us[2]).fillna(my[1]), errors="coerce"),
+                "month": pd.to_numeric(iso[1].fillna(us[0]).fillna(my[0]), errors="coerce"),
+                "day": pd.to_numeric(iso[2].fillna(us[1]), errors="coerce").where(
+                    ~month_year, 1.0
+                ),
+            }
+        )
+        plausible = parts["year"].between(DATE_YEAR_MIN, DATE_YEAR_MAX)
+        stamps = pd.to_datetime(parts.where(plausible), errors="coerce")  # impossible: NaT
+        parsed = stamps.to_numpy(dtype="datetime64[D]")[codes]
+        ok = ~np.isnat(parsed)
+        values[present] = parsed
+        invalid[present[~ok]] = True
+    return _Parsed(values, missing, invalid)
+
+
+def _parse_payment_type(s: pd.Series) -> _Parsed:
+    text, missing = _text(s)
+    codes = text.str.lower().map({p: i for i, p in enumerate(PAYMENT_TYPES)})
+    invalid = ~missing & codes.isna().to_numpy()
+    values = codes.fillna(LEVEL).to_numpy(dtype=np.int8)
+    return _Parsed(np.where(missing | invalid, LEVEL, values).astype(np.int8), missing, invalid)
+
+
+def _parse_str(s: pd.Series, default: str) -> _Parsed:
+    text, missing = _text(s)
+    values = text.to_numpy(dtype=object)
+    values[missing] = default
+    return _Parsed(values, missing, np.zeros(len(s), dtype=bool))
+
+
+def _parse(name: str, s: pd.Series) -> _Parsed:
+    col = COLUMN_BY_NAME[name]
+    if col.kind in ("float", "int"):
+        return _parse_number(s)
+    if col.kind == "bool":
+        return _parse_bool(s, bool(col.default))
+    if col.kind == "date":
+        return _parse_date(s)
+    if col.kind == "ptype":
+        return _parse_payment_type(s)
+    return _parse_str(s, "" if col.default is None else str(col.default))
+
+
+# --------------------------------------------------------------------------------------------
+# Problem collection
+# --------------------------------------------------------------------------------------------
+
+
+class _Cells:
+    """Raw cells of one column, shown as the user wrote them (text quoted)."""
+
+    def __init__(self, raw: pd.Series | None) -> None:
+        self.raw = raw
+
+    def take(self, idx: np.ndarray) -> list[str]:
+        if self.raw is None:
+            return ["empty"] * idx.size
+        return [_show_cell(v) for v in self.raw.iloc[idx].tolist()]
+
+
+def _show_cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return "empty"
+    if isinstance(v, str):
+        return repr(v) if v.strip() else "empty"
+    return _show_number(v)
+
+
+def _show_number(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float) and np.isfinite(v) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, float):
+        return f"{v:.10g}"
+    return str(v)
+
+
+class _Collector:
+    """Accumulates row problems from boolean masks; formats messages for failing rows only."""
+
+    def __init__(self, n: int, user_names: Mapping[str, str]) -> None:
+        self.bad = np.zeros(n, dtype=bool)
+        self.user_names = user_names
+        self._items: list[tuple[int, int, Problem]] = []
+
+    def add(self, mask: np.ndarray, field: str, template: str, **values: Any) -> None:
+        """Record ``template`` for every row where ``mask`` holds.
+
+        Keyword values may be :class:`_Cells` (raw cells), arrays aligned with the rows (shown
+        as numbers or text), or scalars (inserted as they are).
+        """
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return
+        self.bad[idx] = True
+        per_row: dict[str, list[str]] = {}
+        scalars: dict[str, Any] = {}
+        for key, v in values.items():
+            if isinstance(v, _Cells):
+                per_row[key] = v.take(idx)
+            elif isinstance(v, np.ndarray):
+                per_row[key] = [_show_number(x) for x in v[idx].tolist()]
+            else:
+                scalars[key] = v
+        user = self.user_names.get(field, field)
+        suffix = MSG_FILE_COLUMN.format(user=user) if user != field else ""
+        order = _FIELD_ORDER.get(field, len(_FIELD_ORDER))
+        for j, i in enumerate(idx.tolist()):
+            row_values = {k: vals[j] for k, vals in per_row.items()}
+            message = template.format(**scalars, **row_values) + suffix
+            self._items.append((i, order, Problem(i + 1, field, message)))
+
+    def problems(self) -> list[Problem]:
+        """All problems sorted by row, then by canonical column order."""
+        self._items.sort(key=lambda item: (item[0], item[1]))
+        return [p for _, _, p in self._items]
+
+
+# --------------------------------------------------------------------------------------------
+# Column mapping
+# --------------------------------------------------------------------------------------------
+
+
+def _resolve_columns(
+    names: list[str], mapping: Mapping[str, str] | None
+) -> tuple[dict[str, str], tuple[str, ...], list[Problem]]:
+    """Map file columns to canonical names.
+
+    Returns ``{canonical: file column}``, the ignored file columns, and file-level problems.
+    """
+    problems: list[Problem] = []
+    counts = pd.Series(names, dtype=object).value_counts(sort=False)
+    for name, count in counts[counts > 1].items():
+        problems.append(Problem(None, str(name), MSG_DUPLICATE_HEADER.format(count=count)))
+    mapping = dict(mapping or {})
+    present = set(names)
+    allowed = ", ".join([c.name for c in COLUMNS] + list(ALIASES))
+    sources: dict[str, list[str]] = {}
+    for user, target in mapping.items():
+        canonical = ALIASES.get(target, target)
+        if canonical not in COLUMN_BY_NAME:
+            problems.append(
+                Problem(
+                    None,
+                    str(user),
+                    MSG_MAPPING_UNKNOWN_TARGET.format(user=user, target=target, allowed=allowed),
+                )
+            )
+        elif user not in present:
+            problems.append(
+                Problem(None, canonical, MSG_MAPPING_SOURCE_ABSENT.format(user=user, target=target))
+            )
+        else:
+            sources.setdefault(canonical, []).append(user)
+    ignored: list[str] = []
+    for name in dict.fromkeys(names):  # file order, duplicates once
+        if name in mapping:
+            continue
+        canonical = ALIASES.get(name, name)
+        if canonical in COLUMN_BY_NAME:
+            sources.setdefault(canonical, []).append(name)
+        else:
+            ignored.append(name)
+    resolved: dict[str, str] = {}
+    for canonical, users in sources.items():
+        if len(users) > 1:
+            listed = ", ".join(map(repr, users))
+            problems.append(Problem(None, canonical, MSG_SUPPLIED_TWICE.format(users=listed)))
+        else:
+            resolved[canonical] = users[0]
+    return resolved, tuple(ignored), problems
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Validation:
+    """Everything :func:`_validate` found; the public functions decide what to raise."""
+
+    n_rows: int
+    file_problems: list[Problem]
+    row_problems: list[Problem]
+    bad: np.ndarray
+    parsed: dict[str, _Parsed]
+    ignored_columns: tuple[str, ...]
+
+
+def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validation:
+    """Run every rule over every row of ``df``; one list of rules, read top to bottom."""
+    names = [str(c) for c in df.columns]
+    frame = df.set_axis(names, axis=1)
+    resolved, ignored, file_problems = _resolve_columns(names, mapping)
+    repeated = {n for n in names if names.count(n) > 1} if len(set(names)) < len(names) else set()
+    resolved = {c: u for c, u in resolved.items() if u not in repeated}
+    found = ", ".join(repr(n) for n in dict.fromkeys(names)) or "none"
+    for name in REQUIRED_COLUMNS:
+        already = any(p.field == name for p in file_problems)
+        if name not in resolved and not already:
+            file_problems.append(Problem(None, name, MSG_MISSING_COLUMN.format(found=found)))
+    if "remaining_term" not in resolved and "age" not in resolved:
+        file_problems.append(Problem(None, "remaining_term", MSG_NEED_TERM_COLUMN))
+
+    n = len(frame)
+    raw = {c: frame[u] for c, u in resolved.items()}
+    parsed = {c: _parse(c, s) for c, s in raw.items()}
+    absent = _Parsed(
+        np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    )
+    out = _Collector(n, resolved)
+
+    def cells(name: str) -> _Cells:
+        return _Cells(raw.get(name))
+
+    def col(name: str) -> _Parsed:
+        return parsed.get(name, absent)
+
+    # --- conversion: missing required values and unreadable cells ---------------------------
+    for name, p in parsed.items():
+        spec = COLUMN_BY_NAME[name]
+        if spec.required:
+            out.add(p.missing, name, MSG_MISSING_VALUE)
+        if spec.kind in ("float", "int"):
+            out.add(p.invalid, name, MSG_NOT_NUMBER, value=cells(name))
+            if spec.kind == "int":
+                fractional = p.given & (p.values != np.round(p.values))
+                out.add(fractional, name, MSG_NOT_WHOLE, unit=spec.unit, value=cells(name))
+        elif spec.kind == "bool":
+            allowed = "/".join(BOOL_WORDS)
+            out.add(p.invalid, name, MSG_NOT_BOOL, allowed=allowed, value=cells(name))
+        elif spec.kind == "date":
+            out.add(p.invalid, name, MSG_BAD_DATE, value=cells(name))
+        elif spec.kind == "ptype":
+            out.add(
+                p.invalid, name, MSG_UNKNOWN_PAYMENT_TYPE,
+                allowed=", ".join(PAYMENT_TYPES), value=cells(name),
+            )
+
+    def numbers(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Values and the rows where they are valid (whole numbers for int columns)."""
+        p = col(name)
+        if COLUMN_BY_NAME[name].kind == "int":
+            return p.values, p.given & (p.values == np.round(p.values))
+        return p.values, p.given
+
+    balance, has_balance = numbers("balance")
+    rate, has_rate = numbers("rate")
+    original, has_original = numbers("original_term")
+    remaining, has_remaining = numbers("remaining_term")
+    age, has_age = numbers("age")
+    orig_bal, has_orig_bal = numbers("original_balance")
+    balloon, has_balloon = numbers("balloon_amount")
+
+    with np.errstate(invalid="ignore"):
+        # --- amounts, rate and terms ----------------------------------------------------------
+        out.add(has_balance & (balance <= 0), "balance", MSG_NOT_POSITIVE, value=cells("balance"))
+        looks_percent = has_rate & (rate >= RATE_MAX) & (rate < PERCENT_MAX)
+        out.add(
+            has_rate & ((rate < 0) | (rate >= PERCENT_MAX)), "rate", MSG_RATE_RANGE,
+            value=cells("rate"),
+        )
+        out.add(looks_percent, "rate", MSG_RATE_PERCENT, value=cells("rate"), decimal=rate / 100)
+        out.add(
+            has_original & (original <= 0), "original_term", MSG_NOT_POSITIVE,
+            value=cells("original_term"),
+        )
+        out.add(
+            has_remaining & (remaining <= 0), "remaining_term", MSG_NOT_POSITIVE,
+            value=cells("remaining_term"),
+        )
+        out.add(
+            has_remaining & has_original & (original > 0) & (remaining > original),
+            "remaining_term", MSG_REMAINING_ABOVE_ORIGINAL,
+            value=cells("remaining_term"), original=original,
+        )
+        out.add(has_age & (age < 0), "age", MSG_NEGATIVE, value=cells("age"))
+        terms_ok = has_original & (original > 0) & (age >= 0)
+        both = terms_ok & has_remaining & (remaining > 0) & (remaining <= original)
+        out.add(
+            both & (np.abs(age - (original - remaining)) > AGE_TOLERANCE_MONTHS),
+            "age", MSG_AGE_INCONSISTENT,
+            value=cells("age"), original=original, remaining=remaining,
+            expected=original - remaining,
+        )
+        age_only = terms_ok & col("remaining_term").missing
+        out.add(
+            age_only & (age >= original), "age", MSG_AGE_EXHAUSTS_TERM,
+            value=cells("age"), original=original,
+        )
+        if "remaining_term" in parsed or "age" in parsed:
+            out.add(
+                col("remaining_term").missing & col("age").missing,
+                "remaining_term", MSG_TERM_MISSING,
+            )
+        out.add(
+            has_orig_bal & (orig_bal <= 0), "original_balance", MSG_NOT_POSITIVE,
+            value=cells("original_balance"),
+        )
+        out.add(
+            has_balance & has_orig_bal & (orig_bal > 0)
+            & (balance > orig_bal * BALANCE_TOLERANCE),
+            "balance", MSG_BALANCE_ABOVE_ORIGINAL, value=cells("balance"), original=orig_bal,
+        )
+
+        # --- balloons and leases --------------------------------------------------------------
+        ptype = col("payment_type")
+        ptype_codes = ptype.values if "payment_type" in parsed else np.full(n, LEVEL, np.int8)
+        has_ptype = ~ptype.invalid
+        labels = np.asarray(PAYMENT_TYPES, dtype=object)[ptype_codes]
+        with_balloon = has_ptype & np.isin(ptype_codes, (BALLOON, LEASE))
+        balloon_readable = ~col("balloon_amount").invalid
+        out.add(
+            with_balloon & balloon_readable & ~(has_balloon & (balloon > 0)),
+            "balloon_amount", MSG_BALLOON_NOT_POSITIVE,
+            ptype=labels, value=cells("balloon_amount"),
+        )
+        checkable = with_balloon & has_balloon & (balloon > 0)
+        out.add(
+            checkable & has_orig_bal & (orig_bal > 0) & (balloon >= orig_bal),
+            "balloon_amount", MSG_BALLOON_NOT_BELOW_ORIGINAL,
+            ptype=labels, value=cells("balloon_amount"), limit=orig_bal,
+        )
+        out.add(
+            checkable & ~has_orig_bal & col("original_balance").missing & has_balance
+            & (balance > 0) & (balloon > balance),
+            "balloon_amount", MSG_BALLOON_ABOVE_BALANCE,
+            ptype=labels, value=cells("balloon_amount"), limit=balance,
+        )
+        amortising = has_ptype & np.isin(ptype_codes, (LEVEL, EQUAL_PRINCIPAL))
+        out.add(
+            amortising & has_balloon & (balloon != 0),
+            "balloon_amount", MSG_BALLOON_ON_AMORTISING,
+            ptype=labels, value=cells("balloon_amount"),
+        )
+
+        # --- credit attributes ----------------------------------------------------------------
+        fico, has_fico = numbers("fico")
+        out.add(
+            has_fico & ((fico < FICO_MIN) | (fico > FICO_MAX)), "fico", MSG_FICO_RANGE,
+            value=cells("fico"),
+        )
+        ltv, has_ltv = numbers("ltv")
+        ltv_percent = has_ltv & (ltv > LTV_MAX) & (ltv <= PERCENT_MAX * LTV_MAX)
+        out.add(
+            has_ltv & ((ltv <= 0) | (ltv > PERCENT_MAX * LTV_MAX)), "ltv", MSG_LTV_RANGE,
+            value=cells("ltv"),
+        )
+        out.add(ltv_percent, "ltv", MSG_LTV_PERCENT, value=cells("ltv"), decimal=ltv / 100)
+        pti, has_pti = numbers("pti")
+        pti_percent = has_pti & (pti > PTI_MAX) & (pti <= PERCENT_MAX)
+        out.add(
+            has_pti & ((pti < 0) | (pti > PERCENT_MAX)), "pti", MSG_PTI_RANGE,
+            value=cells("pti"),
+        )
+        out.add(pti_percent, "pti", MSG_PTI_PERCENT, value=cells("pti"), decimal=pti / 100)
+        vehicle_value, has_vehicle_value = numbers("vehicle_value")
+        out.add(
+            has_vehicle_value & (vehicle_value <= 0), "vehicle_value", MSG_NOT_POSITIVE,
+            value=cells("vehicle_value"),
+        )
+
+        # --- vehicle and servicing ------------------------------------------------------------
+        year, has_year = numbers("vehicle_year")
+        out.add(
+            has_year & (year != 0) & ((year < VEHICLE_YEAR_MIN) | (year > VEHICLE_YEAR_MAX)),
+            "vehicle_year", MSG_VEHICLE_YEAR, value=cells("vehicle_year"),
+        )
+        dpd, has_dpd = numbers("days_past_due")
+        out.add(has_dpd & (dpd < 0), "days_past_due", MSG_NEGATIVE, value=cells("days_past_due"))
+
+    # --- duplicate ids ------------------------------------------------------------------------
+    if "loan_id" in parsed:
+        ids = pd.Series(parsed["loan_id"].values)
+        present = ~parsed["loan_id"].missing
+        dup = present & ids.duplicated(keep=False).to_numpy()
+        if dup.any():
+            dup_idx = np.flatnonzero(dup)
+            groups = ids.iloc[dup_idx].groupby(ids.iloc[dup_idx], sort=False).groups
+            rows_of = {key: (np.asarray(ix) + 1).tolist() for key, ix in groups.items()}
+            others = np.empty(n, dtype=object)
+            for i in dup_idx.tolist():
+                others[i] = ", ".join(str(r) for r in rows_of[ids.iat[i]] if r != i + 1)
+            out.add(dup, "loan_id", MSG_DUPLICATE_ID, value=cells("loan_id"), others=others)
+
+    return _Validation(
+        n_rows=n,
+        file_problems=file_problems,
+        row_problems=out.problems(),
+        bad=out.bad,
+        parsed=parsed,
+        ignored_columns=ignored,
+    )
+
+
+def _build_tape(parsed: Mapping[str, _Parsed], keep: np.ndarray) -> LoanTape:
+    """Convert the kept rows of validated columns into a :class:`LoanTape`."""
+    columns: dict[str, Any] = {}
+    for spec in COLUMNS:
+        p = parsed.get(spec.name)
+        if p is None:
+            columns[spec.name] = None
+            continue
+        values = p.values[keep]
+        if spec.kind in ("float", "int") and spec.default is not None:
+            values = np.where(p.missing[keep], float(spec.default), values)
+        columns[spec.name] = values
+    original = columns["original_term"]
+    remaining, age = columns["remaining_term"], columns["age"]
+    if remaining is not None and age is not None:
+        columns["remaining_term"] = np.where(np.isnan(remaining), original - age, remaining)
+        columns["age"] = np.where(np.isnan(age), original - remaining, age)
+    for spec in COLUMNS:
+        if spec.kind == "int" and columns[spec.name] is not None:
+            columns[spec.name] = np.asarray(columns[spec.name]).astype(np.int64)
+    return tape_from_columns(columns)
+
+
+def _rejects_frame(df: pd.DataFrame, validation: _Validation) -> pd.DataFrame:
+    """Original values of the rejected rows plus ``row`` (1-based) and ``reasons``."""
+    idx = np.flatnonzero(validation.bad)
+    reasons: dict[int | None, list[str]] = {}
+    for p in validation.row_problems:
+        reasons.setdefault(p.row, []).append(f"{p.field}: {p.message}")
+    original = df.iloc[idx].reset_index(drop=True)
+    original.columns = [
+        f"{c}_original" if str(c) in ("row", "reasons") else str(c) for c in original.columns
+    ]
+    rows = idx + 1
+    rejects = pd.concat(
+        [
+            pd.DataFrame({"row": rows.astype(np.int64)}),
+            original,
+            pd.DataFrame(
+                {"reasons": pd.Series(["; ".join(reasons[r]) for r in rows.tolist()], dtype=str)}
+            ),
+        ],
+        axis=1,
+    )
+    return rejects
+
+
+def _check_on_error(on_error: str, source: str) -> None:
+    if on_error not in ("raise", "reject"):
+        raise InputError(source, Problem(None, "on_error", MSG_BAD_ON_ERROR.format(value=on_error)))
+
+
+def validate_frame(
+    df: pd.DataFrame,
+    source: str,
+    *,
+    columns: Mapping[str, str] | None = None,
+    on_error: OnError = "raise",
+) -> tuple[LoanTape, pd.DataFrame]:
+    """Validate a tape held in a DataFrame and convert its good rows into a :class:`LoanTape`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per loan, in record order (row 1 is ``df.iloc[0]``). Cells may be text (as read
+        from CSV, so unreadable values are reported with their text) or typed values.
+    source : str
+        Name of the input, used in every message (a path, ``"EX-102 <accession>"``, ...).
+    columns : Mapping[str, str], optional
+        Maps the frame's column names to canonical names, e.g. ``{"APR": "rate"}``.
+    on_error : {"raise", "reject"}
+        ``"raise"``: any problem raises one :class:`InputError` listing all of them.
+        ``"reject"``: the bad rows are returned as the rejects frame.
+
+    Returns
+    -------
+    tape : LoanTape
+        The good rows, in order, with defaults and derivations applied.
+    rejects : pandas.DataFrame
+        Column ``row`` (1-based), the original columns of each rejected row, and ``reasons``
+        (every problem of the row, ``"field: message"`` joined by ``"; "``). Empty (no rows)
+        under ``on_error="raise"``.
+
+    Raises
+    ------
+    InputError
+        File-level problems (missing required columns, bad mapping, duplicate headers) under
+        either policy; row problems under ``"raise"``; no rows, or every row rejected.
+    """
+    _check_on_error(on_error, source)
+    validation = _validate(df, columns)
+    _raise_for_file(source, validation)
+    if validation.row_problems and on_error == "raise":
+        raise InputError(source, validation.row_problems)
+    if validation.bad.all():
+        summary = Problem(None, "", MSG_ALL_REJECTED.format(n_rows=validation.n_rows, where=""))
+        raise InputError(source, [summary, *validation.row_problems])
+    rejects = _rejects_frame(df, validation)
+    return _build_tape(validation.parsed, ~validation.bad), rejects
+
+
+def _raise_for_file(source: str, validation: _Validation) -> None:
+    if validation.file_problems:
+        raise InputError(source, validation.file_problems + validation.row_problems)
+    if validation.n_rows == 0:
+        raise InputError(source, MSG_NO_ROWS)
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+def default_reject_path(path: str | os.PathLike[str]) -> Path:
+    """Sidecar path for a tape: ``<tape stem>.rejects.csv`` in the tape's directory."""
+    p = Path(path)
+    return p.with_name(p.stem + REJECT_SUFFIX)
+
+
+def _read_csv(path: Path, source: str) -> pd.DataFrame:
+    """Read every cell as the exact text in the file; the header row is kept verbatim."""
+    try:
+        grid = pd.read_csv(
+            path,
+            dtype=str,
+            header=None,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            skip_blank_lines=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(source, MSG_NO_ROWS) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(source, MSG_UNREADABLE.format(kind="CSV", error=exc)) from None
+    header = ["" if pd.isna(v) else str(v).strip() for v in grid.iloc[0].tolist()]
+    frame = grid.iloc[1:].reset_index(drop=True)
+    frame.columns = pd.Index(header, dtype=object)
+    return frame
+
+
+def _read_parquet(path: Path, source: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise InputError(source, MSG_UNREADABLE.format(kind="Parquet", error=exc)) from None
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()  # a stored index (e.g. loan_id) is a column like any other
+    else:
+        frame = frame.reset_index(drop=True)
+    frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+    return frame
+
+
+def _write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
+    """Write ``frame`` to ``target`` through a temporary file in the same directory."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            frame.to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+_READERS: dict[str, Callable[[Path, str], pd.DataFrame]] = {
+    **{s: _read_csv for s in CSV_SUFFIXES},
+    **{s: _read_parquet for s in PARQUET_SUFFIXES},
+}
+
+
+def load_tape(
+    path: str | os.PathLike[str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    on_error: OnError = "raise",
+    reject_path: str | os.PathLike[str] | None = None,
+) -> TapeLoad:
+    """Read, validate and convert a loan tape file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file (chosen by extension, case-insensitive).
+    columns : Mapping[str, str], optional
+        Maps file column names to canonical names, e.g. ``{"LoanNumber": "loan_id",
+        "APR": "rate"}``. Unmapped canonical columns (and the alias ``residual_value``) are
+        taken as they are; other columns are ignored and listed in
+        :attr:`TapeLoad.ignored_columns`.
+    on_error : {"raise", "reject"}
+        ``"raise"``: any problem raises one :class:`InputError` listing every problem with its
+        row and column. ``"reject"``: good rows load; rejected rows go to the sidecar CSV.
+    reject_path : str or PathLike, optional
+        Sidecar for ``on_error="reject"``; default ``<tape stem>.rejects.csv`` next to the tape.
+        Written atomically on every ``"reject"`` load (header only when nothing was rejected).
+
+    Returns
+    -------
+    TapeLoad
+        The tape and the counts; ``n_loaded + n_rejected == n_rows``.
+
+    Raises
+    ------
+    InputError
+        Unknown extension, missing or unreadable file, file-level problems (missing required
+        columns, bad mapping), an empty tape, any row problem under ``"raise"``, or every row
+        rejected under ``"reject"``.
+    """
+    tape_path = Path(path)
+    source = str(path)
+    _check_on_error(on_error, source)
+    reader = _READERS.get(tape_path.suffix.lower())
+    if reader is None:
+        allowed = ", ".join(CSV_SUFFIXES + PARQUET_SUFFIXES)
+        suffix = tape_path.suffix or "(no extension)"
+        raise InputError(source, MSG_UNKNOWN_SUFFIX.format(suffix=suffix, allowed=allowed))
+    if not tape_path.exists():
+        raise InputError(source, MSG_FILE_NOT_FOUND)
+    if not tape_path.is_file():
+        raise InputError(source, MSG_NOT_A_FILE)
+    sidecar: Path | None = None
+    if on_error == "reject":
+        sidecar = Path(reject_path) if reject_path is not None else default_reject_path(tape_path)
+        if sidecar.resolve() == tape_path.resolve():
+            raise InputError(source, Problem(None, "reject_path", MSG_REJECT_PATH_IS_TAPE))
+
+    frame = reader(tape_path, source)
+    validation = _validate(frame, columns)
+    _raise_for_file(source, validation)
+    if validation.row_problems and on_error == "raise":
+        raise InputError(source, validation.row_problems)
+    keep = ~validation.bad
+    n_rejected = int(validation.bad.sum())
+    if sidecar is not None:
+        _write_csv_atomic(_rejects_frame(frame, validation), sidecar)
+    if not keep.any():
+        where = f", reasons in {sidecar}"
+        summary = Problem(None, "", MSG_ALL_REJECTED.format(n_rows=validation.n_rows, where=where))
+        raise InputError(source, [summary, *validation.row_problems])
+    tape = _build_tape(validation.parsed, keep)
+    return TapeLoad(
+        tape=tape,
+        n_rows=validation.n_rows,
+        n_loaded=len(tape),
+        n_rejected=n_rejected,
+        reject_path=sidecar,
+        source=source,
+        ignored_columns=validation.ignored_columns,
+        problems=tuple(validation.row_problems),
+    )
