@@ -585,3 +585,12 @@ def test_million_row_tape_validates_in_seconds(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert (load.n_loaded, load.n_rejected) == (n - 1000, 1000)
     assert elapsed < 60.0, f"1M-row tape took {elapsed:.1f} s"
+
+
+def test_sidecar_keeps_clashing_file_columns(tmp_path: Path) -> None:
+    rows = [clean_row(1, row="r1"), clean_row(2, balance="-1", row="r2")]
+    load = load_tape(write_csv(tmp_path / "tape.csv", rows), on_error="reject")
+    assert load.ignored_columns == ("row",)
+    assert load.reject_path is not None
+    rejects = pd.read_csv(load.reject_path, dtype=str)
+    assert rejects.loc[0, "row"] == "2" and rejects.loc[0, "row_original"] == "r2"
