@@ -64,9 +64,9 @@ def collateral_paths_kernel(
                 then = max(apr_bin_rate[k] - market_rate0, 0.0)
                 ptab[t, k] = prepay_macro[p, t] * math.exp(rate_incentive * (now - then))
         dmac = default_macro[p]
-        key_event = path_key(seed, STREAM_EVENT, path)
-        key_split = path_key(seed, STREAM_SPLIT, path)
-        key_cure = path_key(seed, STREAM_CURE, path)
+        key_event = np.uint64(path_key(seed, STREAM_EVENT, path))
+        key_split = np.uint64(path_key(seed, STREAM_SPLIT, path))
+        key_cure = np.uint64(path_key(seed, STREAM_CURE, path))
         for i in range(n_loans):
             b = balance[i]
             r = monthly_rate[i]
@@ -140,7 +140,7 @@ def collateral_paths_kernel(
 def expected_flows_kernel(
     balance, monthly_rate, inst, remaining_term, payment_type, default_prob, prepay_prob,
     loss_given_chargeoff_rate, recovery_value, chargeoff_months, recovery_lag, out,
-    default_by_loan,
+    default_by_loan, loss_by_loan,
 ):  # fmt: skip
     """Expected pool flows given per-loan monthly event probabilities; fills ``out[t, field]``.
 
@@ -149,8 +149,9 @@ def expected_flows_kernel(
     or prepays in full in that period. A prepaying loan pays its interest and scheduled principal
     plus the rest of its balance. ``recovery_value[i, t]`` caps the recovery of a loan charged
     off in period ``t`` (vehicle method), or ``loss_given_chargeoff_rate >= 0`` gives the
-    recovery as ``balance * (1 - severity)`` directly. ``default_by_loan[i]`` receives each
-    loan's lifetime default probability. No input checking.
+    recovery as ``balance * (1 - severity)`` directly. ``default_by_loan[i]`` and
+    ``loss_by_loan[i]`` receive each loan's lifetime charge-off probability and expected net
+    loss (USD). No input checking.
     """
     n_loans = balance.shape[0]
     for i in range(n_loans):
@@ -161,6 +162,7 @@ def expected_flows_kernel(
         pt = payment_type[i]
         alive = 1.0
         cum_default = 0.0
+        cum_loss = 0.0
         for t in range(n):
             pd = alive * default_prob[i, t]
             pp = alive * prepay_prob[i, t]
@@ -178,6 +180,7 @@ def expected_flows_kernel(
             else:
                 rec = min(b, recovery_value[i, t])
             out[tco + recovery_lag, RECOVERIES] += pd * rec
+            cum_loss += pd * (b - rec)
             out[tco, TERMINATIONS] += pd
             out[t, TERMINATIONS] += pp
             cum_default += pd
@@ -185,3 +188,4 @@ def expected_flows_kernel(
             b -= pr
         out[n - 1, TERMINATIONS] += alive
         default_by_loan[i] = cum_default
+        loss_by_loan[i] = cum_loss

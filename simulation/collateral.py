@@ -8,6 +8,7 @@ projection on it; :func:`simulate_chunk` runs the Monte Carlo kernel for a chunk
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -110,6 +111,19 @@ class MacroPaths:
     def n_paths(self) -> int:
         """Number of macro paths (1 when shared by every simulated path)."""
         return int(self.unemployment.shape[0])
+
+    def over(self, n_periods: int) -> MacroPaths:
+        """Paths cut or extended (holding the last value) to ``n_periods`` columns."""
+        have = self.unemployment.shape[1]
+        if have == n_periods:
+            return self
+        idx = np.minimum(np.arange(n_periods), have - 1)
+        return replace(
+            self,
+            unemployment=self.unemployment[:, idx],
+            market_rate=self.market_rate[:, idx],
+            used_car_index=self.used_car_index[:, idx],
+        )
 
     def rows(self, paths: np.ndarray) -> MacroPaths:
         """Macro rows for the given global path indices (broadcast when shared)."""
@@ -315,7 +329,8 @@ def _recovery_index(inputs: CollateralInputs, macro: MacroPaths) -> np.ndarray:
     rec = inputs.model.recovery
     keep = 1.0 - macro.recovery_haircut
     if rec.method == "vehicle":
-        return np.ascontiguousarray(macro.used_car_index * (1.0 - rec.liquidation_cost) * keep)
+        realised = rec.wholesale_ratio * rec.repossession_rate * (1.0 - rec.liquidation_cost)
+        return np.ascontiguousarray(macro.used_car_index * realised * keep)
     return np.full(macro.used_car_index.shape, (1.0 - rec.severity) * keep)
 
 
@@ -418,17 +433,30 @@ def event_probabilities(
     return default_prob, prepay_prob
 
 
+class ExpectedProjection(NamedTuple):
+    """Expected flows ``(n_periods, 10)`` in :data:`FIELD_NAMES` order, and per loan the
+    lifetime charge-off probability and expected net loss (USD), shape ``(n_loans,)``."""
+
+    flows: np.ndarray
+    default_by_loan: np.ndarray
+    loss_by_loan: np.ndarray
+
+    def idiosyncratic_cnl_variance(self, initial_balance: float) -> float:
+        """Variance of CNL from loan-level Bernoulli defaults given the macro path."""
+        p = np.clip(self.default_by_loan, 1e-300, 1.0)
+        loss_if_default = self.loss_by_loan / p
+        return float(np.sum(p * (1.0 - p) * loss_if_default**2) / initial_balance**2)
+
+
 def expected_flows(
     inputs: CollateralInputs,
     macro: MacroPaths | None = None,
     default_multiplier: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> ExpectedProjection:
     """Expected PoolFlows on one macro path given the systematic default multiplier.
 
     This is the conditional expectation of the Monte Carlo engine (up to the months that cured
-    loans spend delinquent). Returns ``(flows, default_by_loan)``: flows of shape
-    ``(n_periods, 10)`` in :data:`FIELD_NAMES` order and each loan's lifetime probability of
-    charge-off, shape ``(n_loans,)``.
+    loans spend delinquent); see :class:`ExpectedProjection`.
     """
     if macro is None:
         macro = flat_macro(inputs.model, inputs.n_periods)
@@ -449,12 +477,14 @@ def expected_flows(
         severity = 1.0 - float(_recovery_index(inputs, macro)[0, 0])
     raw = np.zeros((inputs.n_periods, N_FIELDS))
     default_by_loan = np.zeros(inputs.n_loans)
+    loss_by_loan = np.zeros(inputs.n_loans)
     expected_flows_kernel(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
         inputs.payment_type, default_prob, prepay_prob, severity, recovery_value,
-        int(co), int(rec.lag_months), raw, default_by_loan,
+        int(co), int(rec.lag_months), raw, default_by_loan, loss_by_loan,
     )  # fmt: skip
-    return _finish_flows(raw, inputs.initial_balance, inputs.n_loans), default_by_loan
+    flows = _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
+    return ExpectedProjection(flows, default_by_loan, loss_by_loan)
 
 
 def cnl_of_flows(flows: np.ndarray, initial_balance: float) -> np.ndarray:

@@ -100,9 +100,10 @@ def loss_timing_shape(inputs: CollateralInputs, tape: LoanTape) -> np.ndarray:
 
 def _cnl_curve(inputs: CollateralInputs) -> tuple[np.ndarray, np.ndarray]:
     """Base-scenario CNL as a function of the default multiplier, on a log grid."""
-    grid = np.geomspace(1e-3, 1e3, 61)
+    grid = np.geomspace(1e-4, 1e4, 81)
     cnl = np.array([
-        float(cnl_of_flows(expected_flows(inputs, default_multiplier=k)[0], inputs.initial_balance))
+        float(cnl_of_flows(expected_flows(inputs, default_multiplier=k).flows,
+                           inputs.initial_balance))
         for k in grid
     ])
     return grid, np.maximum.accumulate(cnl)
@@ -165,11 +166,17 @@ def calibrate(inputs: CollateralInputs) -> tuple[CollateralInputs, FactorSpec]:
         return _mean_sd(grid, cnl, scale * spec.multiplier(x))[0]
 
     def solve_scale(sig: float) -> float:
+        # The multiplier spreads the scale over the grid; keep the scale inside it.
         return float(optimize.brentq(lambda ls: mean_for(np.exp(ls), sig) - target,
-                                     np.log(grid[0]), np.log(grid[-1]) - 5.0, xtol=1e-12))
+                                     np.log(grid[0]) + 2.0, np.log(grid[-1]) - 2.0, xtol=1e-12))
 
     if f.type == "lognormal" and f.cnl_sd is not None:
-        sd_target = f.cnl_sd
+        # The target is the sd of the whole CNL distribution: take out the variance that
+        # loan-level (idiosyncratic) defaults add given the factor, then match the rest.
+        scale0 = np.exp(solve_scale(np.sqrt(np.log1p((f.cnl_sd / target) ** 2))))
+        projection = expected_flows(inputs.with_default_scale(scale0))
+        idio = projection.idiosyncratic_cnl_variance(inputs.initial_balance)
+        sd_target = float(np.sqrt(max(f.cnl_sd**2 - idio, (0.1 * f.cnl_sd) ** 2)))
 
         def sd_gap(sig: float) -> float:
             scale = np.exp(solve_scale(sig))

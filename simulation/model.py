@@ -127,11 +127,19 @@ class Depreciation(_Strict):
 
 
 class RecoveryAssumptions(_Strict):
-    """Recovery on charged-off loans."""
+    """Recovery on charged-off loans.
+
+    ``vehicle``: proceeds = min(balance, value at charge-off x used-car index x
+    wholesale_ratio x repossession_rate x (1 - liquidation_cost)), where the value is the
+    vehicle value at origination carried forward on the depreciation curve; ``severity``:
+    proceeds = balance x (1 - severity).
+    """
 
     method: Literal["vehicle", "severity"] = "vehicle"
     severity: Fraction = 0.5
     liquidation_cost: Fraction = 0.10
+    wholesale_ratio: Fraction = 0.75
+    repossession_rate: Fraction = 0.80
     lag_months: Annotated[int, Field(ge=0, le=24)] = 3
     depreciation: Depreciation = Depreciation()
     used_vehicle_age_months: Annotated[int, Field(ge=0, le=360)] = 36

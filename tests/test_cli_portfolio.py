@@ -65,7 +65,7 @@ def test_strat_parquet_and_columns_map(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_strat_synthetic(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["strat", "--synthetic", "subprime", "--loans", "800", "--seed", "1"]) == 0
+    assert cli.main(["strat", "--synthetic", "subprime", "--loans", "800", "--pool-seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "Synthetic subprime pool" in out and "Strat by State" in out
 

@@ -1,11 +1,25 @@
-"""Argument helpers shared by subcommands."""
+"""Arguments and helpers shared by subcommands: tape input, run options, progress, console."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from portfolio.errors import InputError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from portfolio.errors import InputError, Problem
+from portfolio.tape import LoanTape
 
 
 def add_command(
@@ -20,9 +34,141 @@ def add_command(
     )
 
 
-def existing_file(path: str) -> Path:
+def existing_file(path: str, field: str = "") -> Path:
     """Return ``path`` as a Path, or raise an InputError naming it when it is not a file."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(str(p), "file not found")
+        what = "is not a file" if p.exists() else "file not found"
+        raise InputError(str(p), Problem(None, field, what))
     return p
+
+
+def make_console() -> Console:
+    """Console on stdout; wide enough for tables when not a terminal."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160, file=sys.stdout)
+    return console
+
+
+# ---------------------------------------------------------------------------------------------
+# Tape input
+# ---------------------------------------------------------------------------------------------
+
+
+def add_tape_arguments(parser: argparse.ArgumentParser, *, synthetic: bool = False) -> None:
+    """TAPE plus its loading options; with ``synthetic`` also ``--synthetic/--loans/--seed``."""
+    parser.add_argument(
+        "tape", nargs="?" if synthetic else None, metavar="TAPE",
+        help="loan tape: .csv, .parquet, or a Reg AB II EX-102 .xml file",
+    )
+    parser.add_argument(
+        "--columns-map", metavar="FILE.yaml",
+        help="YAML mapping of file column names to canonical names (LoanNumber: loan_id)",
+    )
+    parser.add_argument(
+        "--on-error", choices=("raise", "reject"), default="raise",
+        help="bad rows: stop with every problem listed (raise), or load the good rows and "
+        "write the bad ones to a sidecar CSV (reject)",
+    )
+    if synthetic:
+        parser.add_argument("--synthetic", choices=("prime", "subprime"),
+                            help="use a synthetic pool instead of a TAPE file")
+        parser.add_argument("--loans", type=int, default=10_000, help="synthetic pool size")
+        parser.add_argument("--pool-seed", type=int, default=42, help="synthetic pool seed")
+
+
+def tape_from_args(args: argparse.Namespace, console: Console) -> LoanTape:
+    """Load the tape named by :func:`add_tape_arguments` options (or draw a synthetic one)."""
+    kind = getattr(args, "synthetic", None)
+    if kind is not None:
+        if args.tape is not None:
+            raise InputError("TAPE", "give either a TAPE file or --synthetic, not both")
+        console.print(f"Synthetic {kind} pool: {args.loans:,} loans, seed {args.pool_seed}")
+        return synthetic_tape(kind, args.loans, args.pool_seed)
+    if args.tape is None:
+        raise InputError("TAPE", "give a TAPE file or --synthetic prime|subprime")
+    return load(args.tape, args.columns_map, args.on_error, console)
+
+
+def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
+    """Draw a synthetic pool, turning bad sizes into input errors."""
+    from portfolio.synthetic import synthetic_pool
+
+    if n_loans < 1:
+        raise InputError("--loans", f"must be >= 1, got {n_loans}")
+    return synthetic_pool(kind, n_loans, seed)  # type: ignore[arg-type]
+
+
+def read_columns_map(path: str) -> dict[str, str]:
+    """Read a YAML mapping ``file column -> canonical column``."""
+    import yaml
+
+    file = existing_file(path, "--columns-map")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(str(file), Problem(None, "--columns-map", f"not valid YAML: {exc}")) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise InputError(str(file), Problem(
+            None, "--columns-map",
+            "expected a mapping of file column names to canonical names, e.g. "
+            f"'LoanNumber: loan_id'; got {type(data).__name__}",
+        ))
+    return data
+
+
+def load(tape_path: str, columns_map: str | None, on_error: str, console: Console) -> LoanTape:
+    """Load a tape file: CSV/Parquet through the loader, ``.xml`` through the EX-102 importer."""
+    path = existing_file(tape_path, "TAPE")
+    if path.suffix.lower() == ".xml":
+        from portfolio.regab import import_regab
+
+        imported = import_regab(path, on_error=on_error)  # type: ignore[arg-type]
+        console.print(f"EX-102 {tape_path}: {imported.n_active:,} active loans imported")
+        return imported.tape
+    from portfolio.loaders import load_tape
+
+    columns = read_columns_map(columns_map) if columns_map else None
+    result = load_tape(path, columns=columns, on_error=on_error)  # type: ignore[arg-type]
+    console.print(f"Tape {tape_path}: {result.n_loaded:,} loans loaded")
+    if result.n_rejected:
+        console.print(
+            f"[yellow]{result.n_rejected:,} of {result.n_rows:,} rows rejected; "
+            f"reasons in {result.reject_path}[/yellow]"
+        )
+    return result.tape
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulation options
+# ---------------------------------------------------------------------------------------------
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every simulation command."""
+    parser.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    parser.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="numba threads for the path loop (default: all cores)")
+    parser.add_argument("--chunk-size", type=int, default=256,
+                        help="paths per chunk; memory grows with it (default 256)")
+
+
+@contextlib.contextmanager
+def progress(console: Console, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar (paths done, share, ETA) on terminals; yields ``advance(n)``."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("paths"),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task("simulating", total=total)
+        yield lambda n: bar.advance(task, n)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from autoabs.commands._common import add_command
+from autoabs.commands._common import add_command, make_console, synthetic_tape
 from autoabs.commands.strat import (
     DEFAULT_DIMENSIONS,
     EXTRA_CONCENTRATION,
-    make_console,
     print_concentration,
     print_strats,
     print_summary,
-    synthetic_tape,
 )
 
 DEMO_SEGMENT = "prime"

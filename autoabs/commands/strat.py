@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from autoabs.commands._common import add_command
+from autoabs.commands._common import add_command, add_tape_arguments, make_console, tape_from_args
 from portfolio.errors import InputError, Problem
 from portfolio.strats import NAN_NOTE, TOTAL, concentration, resolve_column, strat_table
 from portfolio.tape import COLUMN_BY_NAME, LoanTape
@@ -77,28 +75,13 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
         "autoabs strat tape.csv --by state --by fico\n"
         "  autoabs strat --synthetic subprime --loans 20000 --seed 7",
     )
-    parser.add_argument("tape", nargs="?", metavar="TAPE", help="loan tape, .csv or .parquet")
+    add_tape_arguments(parser, synthetic=True)
     parser.add_argument(
         "--by", action="append", metavar="COLUMN",
         help="strat dimension (repeatable or comma-separated): a tape column or alias such as "
         "state, vehicle_make, fico, apr, original_term, ltv, new_used, vehicle_year; "
         f"default: {', '.join(DEFAULT_DIMENSIONS)}",
     )
-    parser.add_argument(
-        "--columns-map", metavar="FILE.yaml",
-        help="YAML mapping of file column names to canonical names (LoanNumber: loan_id)",
-    )
-    parser.add_argument(
-        "--on-error", choices=("raise", "reject"), default="raise",
-        help="bad rows: stop with every problem listed (raise), or load the good rows and "
-        "write the bad ones to a sidecar CSV (reject)",
-    )
-    parser.add_argument(
-        "--synthetic", choices=("prime", "subprime"),
-        help="stratify a synthetic pool instead of a TAPE file",
-    )
-    parser.add_argument("--loans", type=int, default=10_000, help="synthetic pool size")
-    parser.add_argument("--seed", type=int, default=42, help="synthetic pool seed")
     parser.add_argument(
         "--max-rows", type=int, default=MAX_ROWS,
         help=f"largest categorical rows shown per table (default {MAX_ROWS})",
@@ -112,21 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_rows < 1:
         raise InputError(_SOURCE, Problem(None, "--max-rows", f"must be >= 1, got {args.max_rows}"))
     console = make_console()
-    if args.synthetic is not None:
-        if args.tape is not None:
-            raise InputError(
-                _SOURCE, Problem(None, "TAPE", "give either a TAPE file or --synthetic, not both")
-            )
-        tape = synthetic_tape(args.synthetic, args.loans, args.seed)
-        console.print(
-            f"Synthetic {args.synthetic} pool: {args.loans:,} loans, seed {args.seed}"
-        )
-    elif args.tape is not None:
-        tape = load(args.tape, args.columns_map, args.on_error, console)
-    else:
-        raise InputError(
-            _SOURCE, Problem(None, "TAPE", "give a TAPE file or --synthetic prime|subprime")
-        )
+    tape = tape_from_args(args, console)
     print_summary(console, tape)
     print_strats(console, tape, dimensions, max_rows=args.max_rows)
     print_concentration(console, tape, (*dimensions, *EXTRA_CONCENTRATION))
@@ -158,76 +127,9 @@ def parse_dimensions(by: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
-    """Draw a synthetic pool, turning bad sizes into input errors."""
-    from portfolio.synthetic import synthetic_pool
-
-    if n_loans < 1:
-        raise InputError(_SOURCE, Problem(None, "--loans", f"must be >= 1, got {n_loans}"))
-    return synthetic_pool(kind, n_loans, seed)  # type: ignore[arg-type]
-
-
-def _existing(path: str, field: str) -> Path:
-    """Return ``path`` as a Path, or raise an InputError naming it when it is not a file."""
-    p = Path(path)
-    if not p.is_file():
-        what = "is not a file" if p.exists() else "file not found"
-        raise InputError(str(p), Problem(None, field, what))
-    return p
-
-
-def read_columns_map(path: str) -> dict[str, str]:
-    """Read a YAML mapping ``file column -> canonical column``."""
-    import yaml
-
-    file = _existing(path, "--columns-map")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problem = Problem(None, "--columns-map", f"not valid YAML: {exc}")
-        raise InputError(str(file), problem) from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise InputError(
-            str(file),
-            Problem(
-                None,
-                "--columns-map",
-                "expected a mapping of file column names to canonical names, e.g. "
-                f"'LoanNumber: loan_id'; got {type(data).__name__}",
-            ),
-        )
-    return data
-
-
-def load(tape_path: str, columns_map: str | None, on_error: str, console: Console) -> LoanTape:
-    """Load a tape file through :func:`portfolio.loaders.load_tape`."""
-    from portfolio.loaders import load_tape
-
-    path = _existing(tape_path, "TAPE")
-    columns = read_columns_map(columns_map) if columns_map else None
-    result = load_tape(path, columns=columns, on_error=on_error)  # type: ignore[arg-type]
-    console.print(f"Tape {tape_path}: {result.n_loaded:,} loans loaded")
-    if result.n_rejected:
-        console.print(
-            f"[yellow]{result.n_rejected:,} of {result.n_rows:,} rows rejected; "
-            f"reasons in {result.reject_path}[/yellow]"
-        )
-    return result.tape
-
-
 # --------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------
-
-
-def make_console() -> Console:
-    """Console on stdout; wide enough for the strat tables when not a terminal."""
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160, file=sys.stdout)
-    return console
 
 
 def _fmt(value: Any, template: str) -> str:

@@ -1,0 +1,281 @@
+"""The path-chunk engine: run the collateral model over many paths with bounded memory.
+
+Paths are processed in chunks; each chunk's flows are reduced into running sums, per-month
+pool-factor histograms and per-path summaries, then dropped, so memory grows with the chunk
+size and not with the number of paths (per-path summaries are a handful of scalars per path).
+Every random draw is keyed by the global path index, so results are bit-identical for any
+chunk size and thread count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+from portfolio.errors import InputError
+from portfolio.tape import LoanTape
+from simulation.collateral import (
+    FIELD_NAMES,
+    CollateralInputs,
+    MacroPaths,
+    flat_macro,
+    prepare_collateral,
+    simulate_chunk,
+)
+from simulation.factor import FactorSpec, calibrate
+from simulation.model import CollateralModel
+from simulation.rng import STREAM_FACTOR, normals
+
+FACTOR_BINS = 2000
+"""Pool-factor histogram resolution per month (bin width 1/2000 of the initial balance)."""
+
+QUANTILE_LEVELS = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+PATH_FIELDS = (
+    "cnl",
+    "defaulted_principal",
+    "recoveries",
+    "prepaid_principal",
+    "scheduled_principal",
+    "interest",
+    "pool_wal_years",
+    "factor_z",
+    "default_multiplier",
+)
+"""Per-path summary columns: ratios to the initial balance (CNL, flows) unless noted."""
+
+ChunkCallback = Callable[[int, np.ndarray, np.ndarray], None]
+
+
+def iter_chunks(n_paths: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """Yield ``(first_path, n)`` covering ``0..n_paths-1`` in order."""
+    for start in range(0, n_paths, chunk_size):
+        yield start, min(chunk_size, n_paths - start)
+
+
+@contextlib.contextmanager
+def numba_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` numba threads (``None`` keeps the current setting)."""
+    if threads is None:
+        yield
+        return
+    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise InputError(
+            "--threads", f"must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}"
+        )
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def path_summaries(flows: np.ndarray, initial_balance: float) -> np.ndarray:
+    """Per-path summary of a chunk of flows, shape ``(n, 7)`` (first 7 of PATH_FIELDS)."""
+    f = {name: k for k, name in enumerate(FIELD_NAMES)}
+    totals = flows.sum(axis=1) / initial_balance
+    principal = (
+        flows[..., f["scheduled_principal"]]
+        + flows[..., f["prepaid_principal"]]
+        + flows[..., f["defaulted_principal"]]
+    )
+    months = np.arange(1, flows.shape[1] + 1)
+    wal = (principal * months).sum(axis=1) / np.maximum(principal.sum(axis=1), 1e-300) / 12.0
+    cnl = totals[:, f["defaulted_principal"]] - totals[:, f["recoveries"]]
+    return np.column_stack([
+        cnl,
+        totals[:, f["defaulted_principal"]],
+        totals[:, f["recoveries"]],
+        totals[:, f["prepaid_principal"]],
+        totals[:, f["scheduled_principal"]],
+        totals[:, f["interest"]],
+        wal,
+    ])
+
+
+@dataclass
+class _Reducer:
+    """Streaming, order-fixed reduction of chunk flows."""
+
+    n_periods: int
+    initial_balance: float
+    flow_sum: np.ndarray = field(init=False)
+    flow_sumsq: np.ndarray = field(init=False)
+    factor_hist: np.ndarray = field(init=False)
+    n: int = 0
+
+    def __post_init__(self) -> None:
+        self.flow_sum = np.zeros((self.n_periods, len(FIELD_NAMES)))
+        self.flow_sumsq = np.zeros_like(self.flow_sum)
+        self.factor_hist = np.zeros((self.n_periods, FACTOR_BINS + 1), dtype=np.int64)
+
+    def add(self, flows: np.ndarray) -> None:
+        self.flow_sum += flows.sum(axis=0)
+        self.flow_sumsq += (flows**2).sum(axis=0)
+        factor = flows[..., FIELD_NAMES.index("ending_balance")] / self.initial_balance
+        bins = np.clip((factor * FACTOR_BINS).round().astype(np.int64), 0, FACTOR_BINS)
+        for t in range(self.n_periods):
+            self.factor_hist[t] += np.bincount(bins[:, t], minlength=FACTOR_BINS + 1)
+        self.n += flows.shape[0]
+
+    def factor_quantiles(self, levels: tuple[float, ...]) -> np.ndarray:
+        cum = np.cumsum(self.factor_hist, axis=1) / max(self.n, 1)
+        return np.array([[np.searchsorted(cum[t], q) / FACTOR_BINS for t in range(self.n_periods)]
+                         for q in levels])
+
+
+@dataclass(frozen=True, eq=False)
+class PoolSimulationResult:
+    """Result of :func:`simulate_pool`.
+
+    Attributes
+    ----------
+    paths : pandas.DataFrame
+        One row per path (``path`` index) with :data:`PATH_FIELDS`.
+    mean_flows : pandas.DataFrame
+        Mean PoolFlows by period (rows 1..n_periods, USD), and ``*_se`` standard errors.
+    pool_factor_quantiles : pandas.DataFrame
+        Pool factor (ending balance / initial) quantiles by period, resolution 1/FACTOR_BINS.
+    provenance : dict
+        Seed, paths, chunk size, threads, factor, default scale, timings.
+    """
+
+    paths: pd.DataFrame
+    mean_flows: pd.DataFrame
+    pool_factor_quantiles: pd.DataFrame
+    initial_balance: float
+    provenance: dict[str, Any]
+
+    @property
+    def cnl(self) -> np.ndarray:
+        """Cumulative net loss ratio per path, shape ``(n_paths,)``."""
+        return np.asarray(self.paths["cnl"].to_numpy())
+
+    def cnl_stats(self) -> dict[str, float]:
+        """Mean, sd, standard error of the mean and percentiles of the pool CNL."""
+        c = self.cnl
+        n = c.shape[0]
+        sd = float(c.std(ddof=1)) if n > 1 else 0.0
+        stats = {"cnl_mean": float(c.mean()), "cnl_sd": sd, "cnl_mean_se": float(sd / np.sqrt(n))}
+        for q in (50, 75, 90, 95, 99, 99.9):
+            stats[f"cnl_p{q:g}".replace(".", "_")] = float(np.percentile(c, q))
+        return stats
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary: CNL statistics and the expected pool balance by month."""
+        return {
+            "pool": {"initial_balance": self.initial_balance, **self.cnl_stats()},
+            "expected_pool_balance": self.mean_flows["ending_balance"].round(2).tolist(),
+            "pool_factor_quantiles": {
+                str(c): self.pool_factor_quantiles[c].round(6).tolist()
+                for c in self.pool_factor_quantiles.columns
+            },
+            "provenance": self.provenance,
+        }
+
+
+def factor_draws(seed: int, first_path: int, n: int, spec: FactorSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per-path factor draws ``z`` and default multipliers for a chunk of paths."""
+    z = normals(seed, STREAM_FACTOR, np.arange(first_path, first_path + n))[:, 0]
+    return z, spec.multiplier(z)
+
+
+def simulate_pool(
+    tape: LoanTape | CollateralInputs,
+    model: CollateralModel | None = None,
+    *,
+    n_paths: int = 1000,
+    seed: int = 0,
+    macro: MacroPaths | None = None,
+    chunk_size: int = 256,
+    threads: int | None = None,
+    on_chunk: ChunkCallback | None = None,
+) -> PoolSimulationResult:
+    """Simulate a loan pool on ``n_paths`` paths.
+
+    Parameters
+    ----------
+    tape : LoanTape or CollateralInputs
+        The pool (prepared inputs may be passed to skip preparation and calibration).
+    model : CollateralModel
+        Collateral assumptions (required with a tape).
+    n_paths, seed : int
+        Number of paths; the run seed (every draw is keyed by seed and global path index).
+    macro : MacroPaths, optional
+        Macro paths ``(n_paths or 1, n_periods)``; flat at the cut-off levels by default.
+    chunk_size : int
+        Paths per chunk; memory grows with it.
+    threads : int, optional
+        Numba threads for the path loop.
+    on_chunk : callable, optional
+        ``on_chunk(first_path, flows, summaries)`` after each chunk (flows ``(n, T, 10)``).
+    """
+    if n_paths < 1:
+        raise InputError("--paths", f"must be at least 1, got {n_paths}")
+    if chunk_size < 1:
+        raise InputError("--chunk-size", f"must be at least 1, got {chunk_size}")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if isinstance(tape, CollateralInputs):
+        inputs, spec = calibrate(tape)
+    else:
+        if model is None:
+            raise TypeError("simulate_pool needs a model with a LoanTape")
+        inputs, spec = calibrate(prepare_collateral(tape, model))
+    timings["prepare_s"] = time.perf_counter() - t0
+    macro = (macro or flat_macro(inputs.model, inputs.n_periods)).over(inputs.n_periods)
+    if macro.n_paths not in (1, n_paths):
+        raise InputError("macro paths", f"have {macro.n_paths} paths, expected 1 or {n_paths}")
+
+    reducer = _Reducer(inputs.n_periods, inputs.initial_balance)
+    summaries = np.empty((n_paths, len(PATH_FIELDS)))
+    t0 = time.perf_counter()
+    with numba_threads(threads):
+        for first, n in iter_chunks(n_paths, chunk_size):
+            paths = np.arange(first, first + n)
+            z, mult = factor_draws(seed, first, n, spec)
+            flows = simulate_chunk(inputs, macro.rows(paths), mult, seed, first)
+            reducer.add(flows)
+            chunk_summary = np.column_stack([path_summaries(flows, inputs.initial_balance), z, mult])
+            summaries[first:first + n] = chunk_summary
+            if on_chunk is not None:
+                on_chunk(first, flows, chunk_summary)
+    timings["simulate_s"] = time.perf_counter() - t0
+
+    periods = pd.RangeIndex(1, inputs.n_periods + 1, name="period")
+    mean = reducer.flow_sum / n_paths
+    var = np.maximum(reducer.flow_sumsq / n_paths - mean**2, 0.0)
+    se = np.sqrt(var / max(n_paths - 1, 1))
+    mean_flows = pd.DataFrame(mean, index=periods, columns=list(FIELD_NAMES))
+    mean_flows = mean_flows.join(pd.DataFrame(se, index=periods,
+                                              columns=[f"{c}_se" for c in FIELD_NAMES]))
+    quantiles = pd.DataFrame(reducer.factor_quantiles(QUANTILE_LEVELS).T, index=periods,
+                             columns=[f"p{int(q * 100)}" for q in QUANTILE_LEVELS])
+    provenance = {
+        "seed": int(seed),
+        "n_paths": int(n_paths),
+        "chunk_size": int(chunk_size),
+        "threads": int(threads or numba.get_num_threads()),
+        "n_loans": inputs.n_loans,
+        "n_periods": inputs.n_periods,
+        "factor": {"kind": spec.kind, "sigma": spec.sigma, "rho": spec.rho,
+                   "pd_horizon": spec.pd_horizon},
+        "default_scale": inputs.default_scale,
+        "timings": timings,
+    }
+    return PoolSimulationResult(
+        paths=pd.DataFrame(summaries, columns=list(PATH_FIELDS),
+                           index=pd.RangeIndex(n_paths, name="path")),
+        mean_flows=mean_flows,
+        pool_factor_quantiles=quantiles,
+        initial_balance=inputs.initial_balance,
+        provenance=provenance,
+    )
