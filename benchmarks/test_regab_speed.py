@@ -19,7 +19,9 @@ from __future__ import annotations
 import gc
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -31,6 +33,8 @@ MIN_RECORDS_PER_S = 20_000
 FLAT_RATIO = 1.5
 MAX_BYTES_PER_LOAN = 1_000
 
+T = TypeVar("T")
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[int, SyntheticSummary]:
@@ -38,7 +42,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[int, SyntheticSummar
     return {n: write_synthetic_ex102(folder / f"ex102_{n}.xml", n, seed=1) for n in (SMALL, LARGE)}
 
 
-def _peak_bytes(fn: Callable[[], object]) -> tuple[int, object]:
+def _peak_bytes(fn: Callable[[], T]) -> tuple[int, T]:
     gc.collect()
     tracemalloc.start()
     try:
@@ -75,13 +79,13 @@ def test_import_throughput(benchmark, files: dict[int, SyntheticSummary]) -> Non
 def test_streaming_memory_is_flat(benchmark, files: dict[int, SyntheticSummary]) -> None:
     # Timed once for the report; the assertions are on tracemalloc peaks.
     benchmark.pedantic(_stream_only, args=(files[SMALL].path,), rounds=1, iterations=1)
-    stream_peak = {n: _peak_bytes(lambda n=n: _stream_only(files[n].path))[0] for n in files}
+    stream_peak = {n: _peak_bytes(partial(_stream_only, files[n].path))[0] for n in files}
     import_peak: dict[int, int] = {}
     active: dict[int, int] = {}
     for n, summary in files.items():
-        peak, result = _peak_bytes(lambda s=summary: import_regab(s.path))
+        peak, result = _peak_bytes(partial(import_regab, summary.path))
         import_peak[n] = peak
-        active[n] = result.n_active  # type: ignore[attr-defined]
+        active[n] = result.n_active
     per_loan = (import_peak[LARGE] - import_peak[SMALL]) / (active[LARGE] - active[SMALL])
     print(
         f"\nstreaming parse peak: {stream_peak[SMALL] / 1e6:.2f} MB ({SMALL:,} records), "
