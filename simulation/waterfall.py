@@ -1,0 +1,502 @@
+"""Compile a :class:`~simulation.deal.Deal` into opcode arrays and run it on PoolFlows.
+
+:func:`compile_deal` turns the validated deal into a frozen :class:`WaterfallProgram` (class,
+opcode, CSR and parameter arrays) once; :func:`run_waterfall` checks the shapes of a chunk of
+PoolFlows (and index paths), allocates the outputs and calls the trusting numba interpreter in
+:mod:`simulation._waterfall_kernel`. The result is a frozen :class:`TrancheFlows`. The opcodes
+and conventions are documented in ``docs/waterfall.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from portfolio.errors import InputError, Problem
+from simulation import _waterfall_kernel as K
+from simulation.collateral import FIELD_NAMES
+from simulation.deal import Deal, _step_kind, deal_problems, note_balances
+
+_RATE_KIND = {"fixed": K.RATE_FIXED, "floating": K.RATE_FLOATING,
+              "money_market": K.RATE_MONEY_MARKET}
+_METRIC = {"cnl": K.METRIC_CNL, "delinquency_60": K.METRIC_DELINQUENCY_60, "oc": K.METRIC_OC}
+_EFFECT = {"sequential": K.EFFECT_SEQUENTIAL, "turbo": K.EFFECT_TURBO,
+           "reserve_step_up": K.EFFECT_RESERVE_STEP_UP}
+_NO_CAP = 1e9
+
+
+@dataclass(frozen=True, eq=False)
+class WaterfallProgram:
+    """A compiled deal: parallel arrays the interpreter kernel reads.
+
+    Classes ``(n_classes,)``, most senior first: ``original_balance`` (USD), ``rate_kind``
+    (``RATE_*``), ``coupon`` (fixed rate, or spread over the index for floating classes),
+    ``floor`` and ``cap`` (on the floating coupon), ``legal_final_period`` (0-based period
+    index, -1 if none). Opcodes ``(n_ops,)``: ``op_code``, ``op_target`` and the CSR
+    ``op_ptr (n_ops + 1,)`` into ``op_classes`` (the classes of an interest step);
+    ``program_ptr (3,)``: the normal program is ops ``[0]:[1]``, the accelerated program
+    (after an event of default) ``[1]:[2]``. Principal allocation: ``normal_group_ptr`` and
+    ``sequential_group_ptr`` (n_groups + 1,), group g = classes ``ptr[g] .. ptr[g+1]-1``,
+    paid in order, pro rata within a group. Fees ``(n_fees,)``, swaps ``(n_swaps,)``,
+    triggers ``(n_triggers,)`` with the threshold schedule as ``trig_sched_ptr`` CSR over
+    ``trig_sched_period`` (0-based first period) and ``trig_sched_threshold``.
+    """
+
+    deal_name: str
+    classes: tuple[str, ...]
+    fee_names: tuple[str, ...]
+    trigger_names: tuple[str, ...]
+    initial_pool_balance: float
+    closing_date: dt.date
+    first_payment_date: dt.date
+    index_rate: float
+    original_balance: np.ndarray
+    rate_kind: np.ndarray
+    coupon: np.ndarray
+    floor: np.ndarray
+    cap: np.ndarray
+    legal_final_period: np.ndarray
+    op_code: np.ndarray
+    op_target: np.ndarray
+    op_ptr: np.ndarray
+    op_classes: np.ndarray
+    program_ptr: np.ndarray
+    normal_group_ptr: np.ndarray
+    sequential_group_ptr: np.ndarray
+    fee_rate: np.ndarray
+    fee_fixed: np.ndarray
+    swap_class: np.ndarray
+    swap_fixed_rate: np.ndarray
+    reserve_initial: float
+    reserve_target_pct: float
+    reserve_step_up_pct: float
+    reserve_floor: float
+    reserve_on_current: bool
+    oc_current_pct: float
+    oc_initial_usd: float
+    oc_floor_usd: float
+    turbo_always: bool
+    trig_metric: np.ndarray
+    trig_window: np.ndarray
+    trig_effect: np.ndarray
+    trig_curable: np.ndarray
+    trig_sched_ptr: np.ndarray
+    trig_sched_period: np.ndarray
+    trig_sched_threshold: np.ndarray
+    clean_up_usd: float
+
+    @property
+    def n_classes(self) -> int:
+        """Number of note classes."""
+        return len(self.classes)
+
+    def describe(self) -> list[str]:
+        """The compiled programs as readable lines (``normal: 0 fee servicing`` ...)."""
+        lines = []
+        for label, lo, hi in (("normal", self.program_ptr[0], self.program_ptr[1]),
+                              ("accelerated", self.program_ptr[1], self.program_ptr[2])):
+            for k in range(int(lo), int(hi)):
+                op = int(self.op_code[k])
+                name = K.OPCODE_NAMES[op]
+                if op == K.OP_FEE:
+                    arg = self.fee_names[self.op_target[k]]
+                elif op == K.OP_INTEREST:
+                    arg = ",".join(self.classes[c] for c in
+                                   self.op_classes[self.op_ptr[k]:self.op_ptr[k + 1]])
+                elif op in (K.OP_PRIORITY_PRINCIPAL, K.OP_PRINCIPAL_TO):
+                    arg = self.classes[self.op_target[k]]
+                else:
+                    arg = ""
+                lines.append(f"{label}: {k - int(lo)} {name} {arg}".rstrip())
+        return lines
+
+    def accrual_fractions(self, n_periods: int) -> np.ndarray:
+        """Actual days / 360 of each interest period, shape ``(n_periods,)``.
+
+        Period 0 runs from the closing date to the first payment date; period t from payment
+        date t-1 to payment date t (the first payment date's day of month, clipped to the
+        month's end).
+        """
+        dates = payment_dates(self.first_payment_date, n_periods)
+        days = np.diff(np.concatenate([[np.datetime64(self.closing_date, "D")], dates]))
+        return days.astype(np.float64) / 360.0
+
+    def thresholds(self, n_periods: int) -> np.ndarray:
+        """Trigger thresholds by trigger and period, shape ``(n_triggers, n_periods)``."""
+        n = self.trig_metric.shape[0]
+        out = np.zeros((n, n_periods))
+        for k in range(n):
+            lo, hi = self.trig_sched_ptr[k], self.trig_sched_ptr[k + 1]
+            for j in range(lo, hi):
+                out[k, min(self.trig_sched_period[j], n_periods):] = self.trig_sched_threshold[j]
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class TrancheFlows:
+    """Waterfall results for a chunk of paths (USD unless noted; period index 0 = period 1).
+
+    Attributes
+    ----------
+    classes : tuple of str
+        Class names, most senior first.
+    original_balance : numpy.ndarray
+        ``(n_classes,)`` USD at closing.
+    interest_due, interest_paid, principal_paid, ending_balance : numpy.ndarray
+        ``(n_paths, n_classes, n_periods)``. ``interest_due`` includes unpaid interest carried
+        from earlier periods (no interest on interest).
+    coupon_rate : numpy.ndarray
+        ``(n_paths, n_classes, n_periods)`` annual coupon of the period (floating: index +
+        spread after floor and cap).
+    principal_loss, interest_shortfall : numpy.ndarray
+        ``(n_paths, n_classes)``: balance left after the last period (or when the trust ends at
+        the clean-up call), written off; unpaid interest at the end.
+    available_funds : numpy.ndarray
+        ``(n_paths, n_periods)`` pool collections received by the trust (interest, scheduled
+        and prepaid principal, recoveries, and the clean-up call price), zero after the call.
+    call_proceeds, fees_paid, reserve_balance, reserve_draw, reserve_release, reserve_deposit,
+    residual, oc_amount, oc_target, pool_balance, principal_distribution_amount : numpy.ndarray
+        ``(n_paths, n_periods)``. ``reserve_draw`` is every transfer from the reserve to the
+        waterfall, its release of excess over the target (``reserve_release``) included.
+        ``oc_amount`` = pool balance - notes after the payment date; ``pool_balance`` is the
+        ending pool balance held by the trust (zero from the call on).
+    swap_net_receipt : numpy.ndarray
+        ``(n_paths, n_periods)`` net swap cash, positive = received by the trust.
+    trigger_breached : numpy.ndarray
+        ``(n_paths, n_triggers, n_periods)`` bool, trigger state on each payment date.
+    sequential_mode : numpy.ndarray
+        ``(n_paths, n_periods)`` bool, principal paid sequentially (switch or acceleration).
+    event_of_default_period, call_period : numpy.ndarray
+        ``(n_paths,)`` int64 period index of the event of default (acceleration from the next
+        period) and of the clean-up call; -1 if none.
+    """
+
+    classes: tuple[str, ...]
+    trigger_names: tuple[str, ...]
+    original_balance: np.ndarray
+    interest_due: np.ndarray
+    interest_paid: np.ndarray
+    principal_paid: np.ndarray
+    ending_balance: np.ndarray
+    coupon_rate: np.ndarray
+    principal_loss: np.ndarray
+    interest_shortfall: np.ndarray
+    available_funds: np.ndarray
+    call_proceeds: np.ndarray
+    fees_paid: np.ndarray
+    swap_net_receipt: np.ndarray
+    reserve_draw: np.ndarray
+    reserve_release: np.ndarray
+    reserve_deposit: np.ndarray
+    reserve_balance: np.ndarray
+    residual: np.ndarray
+    oc_amount: np.ndarray
+    oc_target: np.ndarray
+    pool_balance: np.ndarray
+    principal_distribution_amount: np.ndarray
+    trigger_breached: np.ndarray
+    sequential_mode: np.ndarray
+    event_of_default_period: np.ndarray
+    call_period: np.ndarray
+
+    @property
+    def n_paths(self) -> int:
+        """Number of paths."""
+        return int(self.ending_balance.shape[0])
+
+    @property
+    def n_periods(self) -> int:
+        """Number of periods."""
+        return int(self.ending_balance.shape[2])
+
+    def cash_imbalance(self) -> np.ndarray:
+        """Sources minus uses of cash per path and period, ``(n_paths, n_periods)`` (USD).
+
+        Sources: collections + reserve draws + swap receipts; uses: fees + note interest + note
+        principal + swap payments + reserve deposits + residual. Zero up to rounding.
+        """
+        swap_in = np.maximum(self.swap_net_receipt, 0.0)
+        swap_out = np.maximum(-self.swap_net_receipt, 0.0)
+        sources = self.available_funds + self.reserve_draw + swap_in
+        uses = (self.fees_paid + self.interest_paid.sum(axis=1) + self.principal_paid.sum(axis=1)
+                + swap_out + self.reserve_deposit + self.residual)
+        return np.asarray(sources - uses)
+
+
+def payment_dates(first_payment_date: dt.date, n_periods: int) -> np.ndarray:
+    """Monthly payment dates from the first one, ``datetime64[D]`` of shape ``(n_periods,)``."""
+    first = np.datetime64(first_payment_date, "M")
+    months = first + np.arange(n_periods)
+    day = first_payment_date.day - 1
+    month_end = (months + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+    return np.asarray(np.minimum(months.astype("datetime64[D]") + np.timedelta64(day, "D"),
+                                 month_end))
+
+
+def _period_of(first_payment_date: dt.date, date: dt.date) -> int:
+    """0-based index of the payment date in ``date``'s month."""
+    return (date.year - first_payment_date.year) * 12 + date.month - first_payment_date.month
+
+
+def _group_ptr(n_classes: int, groups: list[list[int]]) -> np.ndarray:
+    """CSR start indices of consecutive groups covering classes 0..n-1 (singletons between)."""
+    starts = set(range(n_classes))
+    for g in groups:
+        starts -= set(g[1:])
+    return np.array(sorted(starts) + [n_classes], dtype=np.int64)
+
+
+def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
+                 source: str = "<deal>") -> WaterfallProgram:
+    """Compile a validated deal for a pool of ``initial_pool_balance`` USD.
+
+    Parameters
+    ----------
+    deal : Deal
+        From :func:`simulation.deal.load_deal` or :func:`~simulation.deal.deal_from_dict`.
+    initial_pool_balance : float, optional
+        Pool balance at the cut-off date, USD; defaults to the deal's ``initial_pool_balance``.
+    source : str
+        Name of the deal file, for error messages.
+
+    Raises
+    ------
+    InputError
+        When the pool balance is unknown or not positive, or the notes exceed the pool.
+    """
+    pool = initial_pool_balance if initial_pool_balance is not None else deal.initial_pool_balance
+    if pool is None or not np.isfinite(pool) or pool <= 0.0:
+        raise InputError(source, Problem(None, "initial_pool_balance",
+                                         f"need a positive pool balance, got {pool!r}"))
+    problems = deal_problems(deal, pool)
+    if problems:
+        raise InputError(source, problems)
+    pool = float(pool)
+    index = {n.name: k for k, n in enumerate(deal.notes)}
+    n_classes = len(deal.notes)
+
+    # Opcodes: the normal program, then the accelerated one.
+    fee_index = {f.name: k for k, f in enumerate(deal.fees)}
+    code: list[int] = []
+    target: list[int] = []
+    members: list[list[int]] = []
+    interest_groups: list[list[int]] = []
+    senior_items: list[tuple[int, int]] = []
+
+    def emit(op: int, arg: int = -1, classes: list[int] | None = None) -> None:
+        code.append(op)
+        target.append(arg)
+        members.append(classes or [])
+
+    for step in deal.waterfall:
+        kind, arg = _step_kind(step)
+        if kind == "fee":
+            emit(K.OP_FEE, fee_index[str(arg)])
+            senior_items.append((K.OP_FEE, fee_index[str(arg)]))
+        elif kind == "swap":
+            emit(K.OP_SWAP)
+            senior_items.append((K.OP_SWAP, -1))
+        elif kind == "interest":
+            names = [arg] if isinstance(arg, str) else list(arg or [])
+            group = sorted(index[c] for c in names)
+            emit(K.OP_INTEREST, group[-1], group)
+            interest_groups.append(group)
+        elif kind == "priority_principal":
+            emit(K.OP_PRIORITY_PRINCIPAL, index[str(arg)])
+        elif kind == "reserve_deposit":
+            emit(K.OP_RESERVE_DEPOSIT)
+        elif kind == "regular_principal":
+            emit(K.OP_REGULAR_PRINCIPAL)
+    emit(K.OP_RESIDUAL)
+    n_normal = len(code)
+    for op, arg_ in senior_items:
+        emit(op, arg_)
+    for group in interest_groups:
+        emit(K.OP_INTEREST, group[-1], group)
+        emit(K.OP_PRINCIPAL_TO, group[-1])
+    emit(K.OP_RESIDUAL)
+    op_ptr = np.zeros(len(code) + 1, dtype=np.int64)
+    op_ptr[1:] = np.cumsum([len(m) for m in members])
+    op_classes = np.array([c for m in members for c in m], dtype=np.int64)
+
+    groups = [[index[c] for c in g.classes] for g in deal.pro_rata_groups]
+    fixed_groups = [[index[c] for c in g.classes] for g in deal.pro_rata_groups
+                    if not g.switch_to_sequential]
+
+    # Triggers: threshold schedules as CSR (0-based first period).
+    sched_ptr = [0]
+    sched_period: list[int] = []
+    sched_threshold: list[float] = []
+    for trig in deal.triggers:
+        steps = trig.schedule if trig.schedule is not None else [(1, trig.threshold or 0.0)]
+        sched_period += [p - 1 for p, _ in steps]
+        sched_threshold += [v for _, v in steps]
+        sched_ptr.append(len(sched_period))
+
+    r = deal.reserve
+    oc = deal.overcollateralization
+    rate_kind = [_RATE_KIND[n.type] for n in deal.notes]
+    floors = [(n.floor if n.floor is not None else 0.0) if n.type == "floating" else -_NO_CAP
+              for n in deal.notes]
+    return WaterfallProgram(
+        deal_name=deal.name,
+        classes=deal.class_names,
+        fee_names=tuple(f.name for f in deal.fees),
+        trigger_names=tuple(t.name for t in deal.triggers),
+        initial_pool_balance=pool,
+        closing_date=deal.closing_date,
+        first_payment_date=deal.first_payment_date,
+        index_rate=deal.index_rate,
+        original_balance=np.array(note_balances(deal, pool), dtype=np.float64),
+        rate_kind=np.array(rate_kind, dtype=np.int64),
+        coupon=np.array([n.spread if n.type == "floating" else n.coupon for n in deal.notes],
+                        dtype=np.float64),
+        floor=np.array(floors, dtype=np.float64),
+        cap=np.array([n.cap if n.cap is not None else _NO_CAP for n in deal.notes],
+                     dtype=np.float64),
+        legal_final_period=np.array(
+            [_period_of(deal.first_payment_date, n.legal_final) if n.legal_final else -1
+             for n in deal.notes], dtype=np.int64),
+        op_code=np.array(code, dtype=np.int64),
+        op_target=np.array(target, dtype=np.int64),
+        op_ptr=op_ptr,
+        op_classes=op_classes,
+        program_ptr=np.array([0, n_normal, len(code)], dtype=np.int64),
+        normal_group_ptr=_group_ptr(n_classes, groups),
+        sequential_group_ptr=_group_ptr(n_classes, fixed_groups),
+        fee_rate=np.array([f.rate or 0.0 for f in deal.fees], dtype=np.float64),
+        fee_fixed=np.array([f.usd_per_month or 0.0 for f in deal.fees], dtype=np.float64),
+        swap_class=np.array([index[s.note] for s in deal.swaps], dtype=np.int64),
+        swap_fixed_rate=np.array([s.fixed_rate for s in deal.swaps], dtype=np.float64),
+        reserve_initial=r.initial * pool if r else 0.0,
+        reserve_target_pct=r.target if r else 0.0,
+        reserve_step_up_pct=(r.step_up_target if r.step_up_target is not None else r.target)
+        if r else 0.0,
+        reserve_floor=r.floor * pool if r else 0.0,
+        reserve_on_current=bool(r is not None and r.basis == "current"),
+        oc_current_pct=oc.target_current,
+        oc_initial_usd=oc.target_initial * pool,
+        oc_floor_usd=oc.floor * pool,
+        turbo_always=oc.turbo,
+        trig_metric=np.array([_METRIC[t.metric] for t in deal.triggers], dtype=np.int64),
+        trig_window=np.array([t.window for t in deal.triggers], dtype=np.int64),
+        trig_effect=np.array([_EFFECT[t.effect] for t in deal.triggers], dtype=np.int64),
+        trig_curable=np.array([t.curable for t in deal.triggers], dtype=np.bool_),
+        trig_sched_ptr=np.array(sched_ptr, dtype=np.int64),
+        trig_sched_period=np.array(sched_period, dtype=np.int64),
+        trig_sched_threshold=np.array(sched_threshold, dtype=np.float64),
+        clean_up_usd=(deal.clean_up_call or 0.0) * pool,
+    )
+
+
+def _index_paths(program: WaterfallProgram, index_rates: np.ndarray | float | None,
+                 n_paths: int, n_periods: int) -> np.ndarray:
+    if index_rates is None:
+        return np.full((1, n_periods), program.index_rate)
+    arr = np.asarray(index_rates, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full((1, n_periods), float(arr))
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] not in (1, n_paths) or arr.shape[1] < n_periods:
+        raise InputError("index rates", f"expected shape (1 or {n_paths}, >= {n_periods}), "
+                                        f"got {np.shape(index_rates)}")
+    if not np.isfinite(arr).all():
+        raise InputError("index rates", "contain NaN or infinite values")
+    return np.ascontiguousarray(arr[:, :n_periods])
+
+
+def run_waterfall(
+    program: WaterfallProgram,
+    pool_flows: np.ndarray,
+    index_rates: np.ndarray | float | None = None,
+) -> TrancheFlows:
+    """Run the compiled waterfall on a chunk of PoolFlows.
+
+    Parameters
+    ----------
+    program : WaterfallProgram
+        From :func:`compile_deal` (compiled for the same initial pool balance).
+    pool_flows : numpy.ndarray
+        ``(n_paths, n_periods, 10)`` in :data:`simulation.collateral.FIELD_NAMES` order, USD;
+        a single path may be given as ``(n_periods, 10)``.
+    index_rates : numpy.ndarray or float, optional
+        Note index (annual decimal) by path and period, ``(n_paths or 1, >= n_periods)`` or
+        ``(n_periods,)``; defaults to the deal's flat ``index_rate``.
+
+    Returns
+    -------
+    TrancheFlows
+        Per class, deal-level and event arrays (see :class:`TrancheFlows`).
+
+    Raises
+    ------
+    InputError
+        On a wrongly shaped or non-finite flow or index array.
+    """
+    flows = np.asarray(pool_flows, dtype=np.float64)
+    if flows.ndim == 2:
+        flows = flows[None]
+    if flows.ndim != 3 or flows.shape[2] != len(FIELD_NAMES) or flows.shape[1] < 1:
+        raise InputError("pool flows", f"expected shape (n_paths, n_periods, "
+                                       f"{len(FIELD_NAMES)}), got {np.shape(pool_flows)}")
+    if not np.isfinite(flows).all():
+        raise InputError("pool flows", "contain NaN or infinite values")
+    flows = np.ascontiguousarray(flows)
+    n_paths, n_periods = flows.shape[0], flows.shape[1]
+    n_classes = program.n_classes
+    n_triggers = program.trig_metric.shape[0]
+    index = _index_paths(program, index_rates, n_paths, n_periods)
+
+    class_out = np.zeros((K.N_CLASS_FIELDS, n_paths, n_classes, n_periods))
+    deal_out = np.zeros((K.N_DEAL_FIELDS, n_paths, n_periods))
+    breached = np.zeros((n_paths, n_triggers, n_periods), dtype=np.bool_)
+    sequential = np.zeros((n_paths, n_periods), dtype=np.bool_)
+    loss = np.zeros((n_paths, n_classes))
+    shortfall = np.zeros((n_paths, n_classes))
+    eod = np.full(n_paths, -1, dtype=np.int64)
+    call = np.full(n_paths, -1, dtype=np.int64)
+    p = program
+    K.waterfall_kernel(
+        flows, index, p.accrual_fractions(n_periods), p.initial_pool_balance,
+        p.original_balance, p.rate_kind, p.coupon, p.floor, p.cap, p.legal_final_period,
+        p.op_code, p.op_target, p.op_ptr, p.op_classes, p.program_ptr,
+        p.normal_group_ptr, p.sequential_group_ptr,
+        p.fee_rate, p.fee_fixed, p.swap_class, p.swap_fixed_rate,
+        p.reserve_initial, p.reserve_target_pct, p.reserve_step_up_pct, p.reserve_floor,
+        p.reserve_on_current, p.oc_current_pct, p.oc_initial_usd, p.oc_floor_usd,
+        p.turbo_always, p.trig_metric, p.trig_window, p.trig_effect, p.trig_curable,
+        p.thresholds(n_periods), p.clean_up_usd,
+        class_out, deal_out, breached, sequential, loss, shortfall, eod, call,
+    )  # fmt: skip
+    return TrancheFlows(
+        classes=p.classes,
+        trigger_names=p.trigger_names,
+        original_balance=p.original_balance.copy(),
+        interest_due=class_out[K.CF_INTEREST_DUE],
+        interest_paid=class_out[K.CF_INTEREST_PAID],
+        principal_paid=class_out[K.CF_PRINCIPAL_PAID],
+        ending_balance=class_out[K.CF_ENDING_BALANCE],
+        coupon_rate=class_out[K.CF_COUPON_RATE],
+        principal_loss=loss,
+        interest_shortfall=shortfall,
+        available_funds=deal_out[K.DF_AVAILABLE_FUNDS],
+        call_proceeds=deal_out[K.DF_CALL_PROCEEDS],
+        fees_paid=deal_out[K.DF_FEES_PAID],
+        swap_net_receipt=deal_out[K.DF_SWAP_NET_RECEIPT],
+        reserve_draw=deal_out[K.DF_RESERVE_DRAW],
+        reserve_release=deal_out[K.DF_RESERVE_RELEASE],
+        reserve_deposit=deal_out[K.DF_RESERVE_DEPOSIT],
+        reserve_balance=deal_out[K.DF_RESERVE_BALANCE],
+        residual=deal_out[K.DF_RESIDUAL],
+        oc_amount=deal_out[K.DF_OC_AMOUNT],
+        oc_target=deal_out[K.DF_OC_TARGET],
+        pool_balance=deal_out[K.DF_POOL_BALANCE],
+        principal_distribution_amount=deal_out[K.DF_PRINCIPAL_DISTRIBUTION_AMOUNT],
+        trigger_breached=breached,
+        sequential_mode=sequential,
+        event_of_default_period=eod,
+        call_period=call,
+    )
