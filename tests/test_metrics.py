@@ -1,0 +1,452 @@
+"""Tranche metrics: hand-computed cases, QuantLib agreement, estimators, closed forms."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from simulation import metrics as m
+
+# --------------------------------------------------------------------------------------------
+# fixtures: a class's cash flows
+
+
+def level_amortisation(balance: float, n: int) -> np.ndarray:
+    """Principal paid in equal parts over n months, shape (n,)."""
+    return np.full(n, balance / n)
+
+
+def bond_flows(balance: float, coupon: float, principal: np.ndarray) -> np.ndarray:
+    """Interest (30/360 monthly on the balance at the start of the month) + principal."""
+    start = balance - np.concatenate([[0.0], np.cumsum(principal)[:-1]])
+    return start * coupon / 12.0 + principal
+
+
+def random_class_flows(rng: np.random.Generator, n_paths: int, n_periods: int) -> np.ndarray:
+    """Amortising class flows with random prepayment-like principal and a partial write-off."""
+    out = np.empty((n_paths, n_periods))
+    for i in range(n_paths):
+        shares = rng.dirichlet(np.ones(n_periods) * 0.7)
+        lost = rng.uniform(0.0, 0.4) if i % 2 else 0.0
+        principal = 100.0 * (1.0 - lost) * shares
+        out[i] = bond_flows(100.0, 0.055, principal)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# WAL, IRR, durations: hand cases
+
+
+def test_wal_of_a_bullet_is_its_maturity() -> None:
+    p = np.zeros(36)
+    p[-1] = 250.0
+    assert m.wal_years(p) == pytest.approx(3.0, abs=1e-15)
+
+
+def test_wal_of_level_amortisation() -> None:
+    # sum t / n over t = 1..n = (n + 1) / 2 months
+    n = 48
+    assert m.wal_years(level_amortisation(100.0, n)) == pytest.approx((n + 1) / 2 / 12, rel=1e-14)
+
+
+def test_wal_vectorises_over_paths_and_classes_and_is_nan_without_principal() -> None:
+    p = np.zeros((2, 3, 12))
+    p[0, 0, 5] = 1.0  # t = 6 -> 0.5 y
+    p[0, 1] = 1.0  # level -> 6.5 months
+    p[1, 2, 11] = 3.0  # t = 12 -> 1 y
+    wal = m.wal_years(p)
+    assert wal.shape == (2, 3)
+    assert wal[0, 0] == pytest.approx(0.5)
+    assert wal[0, 1] == pytest.approx(6.5 / 12)
+    assert wal[1, 2] == pytest.approx(1.0)
+    assert np.isnan(wal[0, 2]) and np.isnan(wal[1, 0])
+
+
+def test_irr_of_a_par_bond_is_its_coupon() -> None:
+    coupon = 0.0725
+    principal = np.zeros(60)
+    principal[-1] = 1000.0
+    cf = bond_flows(1000.0, coupon, principal)
+    assert m.cashflow_irr(cf, 1000.0) == pytest.approx(coupon, abs=1e-13)
+    # an amortising par bond too: yield does not depend on the principal schedule at par
+    cf_amort = bond_flows(1000.0, coupon, level_amortisation(1000.0, 60))
+    assert m.cashflow_irr(cf_amort, 1000.0) == pytest.approx(coupon, abs=1e-13)
+    assert m.monthly_irr(cf_amort, 1000.0) == pytest.approx(coupon / 12, abs=1e-14)
+
+
+def test_irr_is_minus_100_percent_on_total_loss() -> None:
+    cf = np.zeros((3, 24))
+    cf[1, 3] = 5.0  # some interest before the loss
+    r = m.monthly_irr(cf, 100.0)
+    assert r[0] == -1.0 and r[2] == -1.0
+    assert -1.0 < r[1] < 0.0
+    for convention in ("monthly", "semiannual", "annual"):
+        assert m.cashflow_irr(cf, 100.0, convention=convention)[0] == -1.0
+
+
+def test_irr_near_total_loss_does_not_overflow() -> None:
+    cf = np.zeros(360)
+    cf[-1] = 1e-12
+    expected = (1e-14) ** (1 / 360) - 1  # price 100 -> 1e-12 after 360 months
+    assert m.monthly_irr(cf, 100.0) == pytest.approx(expected, rel=1e-12)
+
+
+def test_irr_solves_the_price_equation_on_many_paths() -> None:
+    rng = np.random.default_rng(7)
+    cf = rng.uniform(0.0, 4.0, size=(500, 3, 48))
+    cf[rng.uniform(size=cf.shape) < 0.3] = 0.0
+    price = rng.uniform(20.0, 200.0, size=(500, 3))
+    r = m.monthly_irr(cf, price)
+    t = np.arange(1, 49)
+    pv = (cf * (1.0 + r[..., None]) ** -t).sum(axis=-1)
+    np.testing.assert_allclose(pv, price, rtol=1e-12)
+
+
+def test_irr_matches_numpy_financial() -> None:
+    npf = pytest.importorskip("numpy_financial")
+    cf = bond_flows(100.0, 0.04, level_amortisation(90.0, 30))
+    assert m.monthly_irr(cf, 98.0) == pytest.approx(npf.irr(np.r_[-98.0, cf]), abs=1e-12)
+
+
+def test_yield_conventions() -> None:
+    r = np.array([0.005, -0.02])
+    np.testing.assert_allclose(m.annualize_monthly_rate(r), 12 * r)
+    np.testing.assert_allclose(m.annualize_monthly_rate(r, "semiannual"), 2 * ((1 + r) ** 6 - 1))
+    np.testing.assert_allclose(m.annualize_monthly_rate(r, "annual"), (1 + r) ** 12 - 1)
+    for conv in ("monthly", "semiannual", "annual"):
+        back = m.monthly_rate_from_annual(m.annualize_monthly_rate(r, conv), conv)
+        np.testing.assert_allclose(back, r, rtol=1e-13)
+    assert m.annualize_monthly_rate(-0.5) == -1.0  # floored
+    with pytest.raises(ValueError, match="convention"):
+        m.annualize_monthly_rate(0.01, "quarterly")  # type: ignore[arg-type]
+
+
+def test_dirr_is_zero_when_paid_as_promised_and_positive_after_a_loss() -> None:
+    promised = bond_flows(100.0, 0.05, level_amortisation(100.0, 36))
+    actual = np.vstack([promised, bond_flows(100.0, 0.05, level_amortisation(80.0, 36))])
+    d = m.dirr_bp(actual, promised, 100.0)
+    assert d[0] == pytest.approx(0.0, abs=1e-9)
+    y_loss = m.cashflow_irr(actual[1], 100.0)
+    assert d[1] == pytest.approx((0.05 - y_loss) * 1e4, rel=1e-10)
+    assert d[1] > 0.0
+
+
+def test_pv_shared_and_per_path_curves() -> None:
+    cf = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 10.0]])
+    df = np.array([0.99, 0.98, 0.97])
+    np.testing.assert_allclose(m.pv(cf, df), [0.99 + 1.96 + 2.91, 9.7])
+    df_paths = np.vstack([df, [1.0, 1.0, 0.5]])
+    np.testing.assert_allclose(m.pv(cf, df_paths), [0.99 + 1.96 + 2.91, 5.0])
+
+
+def test_durations_of_a_zero_coupon() -> None:
+    cf = np.zeros(24)
+    cf[-1] = 100.0
+    assert m.macaulay_duration(cf, 0.06) == pytest.approx(2.0, abs=1e-14)
+    assert m.modified_duration(cf, 0.06) == pytest.approx(2.0 / 1.005, rel=1e-14)
+    assert m.modified_duration(cf, 0.06, convention="semiannual") == pytest.approx(2.0 / 1.03)
+
+
+def test_modified_duration_is_the_price_derivative() -> None:
+    cf = bond_flows(100.0, 0.05, level_amortisation(100.0, 48))
+    y, h = 0.045, 1e-6
+    r = m.monthly_rate_from_annual(np.array([y - h, y + h]))
+    t = np.arange(1, 49)
+    prices = (cf * (1 + r[:, None]) ** -t).sum(axis=1)
+    p0 = (cf * (1 + y / 12) ** -t).sum()
+    numeric = -(prices[1] - prices[0]) / (2 * h) / p0
+    assert m.modified_duration(cf, y) == pytest.approx(numeric, rel=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# QuantLib agreement
+
+
+def _ql_leg(ql: Any, cashflows: np.ndarray) -> tuple[Any, list[Any]]:
+    settle = ql.Date(15, ql.January, 2025)
+    leg = [
+        ql.SimpleCashFlow(float(a), settle + ql.Period(t, ql.Months))
+        for t, a in enumerate(cashflows, start=1)
+        if a > 0.0
+    ]
+    return settle, leg
+
+
+@pytest.mark.parametrize(
+    ("convention", "frequency_name"),
+    [("monthly", "Monthly"), ("semiannual", "Semiannual"), ("annual", "Annual")],
+)
+def test_yield_wal_and_duration_agree_with_quantlib(convention: str, frequency_name: str) -> None:
+    try:
+        import QuantLib as ql
+    except ImportError:  # pragma: no cover - QuantLib is in the test extra
+        pytest.skip("QuantLib not importable (pip install QuantLib; it is in the test extra)")
+    frequency = getattr(ql, frequency_name)
+    # 30/360 on monthly dates with the same day of month: year fraction = months / 12 exactly
+    dc = ql.Thirty360(ql.Thirty360.BondBasis)
+    rng = np.random.default_rng(2025)
+    flows = random_class_flows(rng, 12, 60)
+    prices = rng.uniform(90.0, 101.0, size=12)
+    ours = m.cashflow_irr(flows, prices, convention=convention)  # type: ignore[arg-type]
+    ours_mod = m.modified_duration(flows, ours, convention=convention)  # type: ignore[arg-type]
+    ours_mac = m.macaulay_duration(flows, ours, convention=convention)  # type: ignore[arg-type]
+    for i in range(flows.shape[0]):
+        settle, leg = _ql_leg(ql, flows[i])
+        y_ql = ql.CashFlows.yieldRate(
+            leg, float(prices[i]), dc, ql.Compounded, frequency, False, settle, settle,
+            1e-14, 10000, 0.05,
+        )  # fmt: skip
+        assert ours[i] == pytest.approx(y_ql, abs=1e-8)
+        mod_ql = ql.CashFlows.duration(
+            leg, y_ql, dc, ql.Compounded, frequency, ql.Duration.Modified, False, settle, settle
+        )
+        mac_ql = ql.CashFlows.duration(
+            leg, y_ql, dc, ql.Compounded, frequency, ql.Duration.Macaulay, False, settle, settle
+        )
+        assert ours_mod[i] == pytest.approx(mod_ql, abs=1e-8)
+        assert ours_mac[i] == pytest.approx(mac_ql, abs=1e-8)
+        # price back from the yield through QuantLib's NPV
+        npv = ql.CashFlows.npv(leg, float(ours[i]), dc, ql.Compounded, frequency, False, settle)
+        assert npv == pytest.approx(prices[i], rel=1e-10)
+
+
+def test_wal_agrees_with_quantlib_year_fractions() -> None:
+    try:
+        import QuantLib as ql
+    except ImportError:  # pragma: no cover
+        pytest.skip("QuantLib not importable (pip install QuantLib; it is in the test extra)")
+    dc = ql.Thirty360(ql.Thirty360.BondBasis)
+    settle = ql.Date(15, ql.January, 2025)
+    rng = np.random.default_rng(11)
+    principal = rng.uniform(0.0, 3.0, size=(8, 72))
+    ours = m.wal_years(principal)
+    for i in range(8):
+        times = [dc.yearFraction(settle, settle + ql.Period(t, ql.Months)) for t in range(1, 73)]
+        wal_ql = float(np.dot(times, principal[i]) / principal[i].sum())
+        assert ours[i] == pytest.approx(wal_ql, abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# per path: losses
+
+
+def test_loss_ratio_shortfall_and_first_loss_period() -> None:
+    loss = np.array([[0.0, 5.0], [2.0, 10.0]])
+    np.testing.assert_allclose(
+        m.principal_loss_ratio(loss, np.array([100.0, 20.0])), [[0, 0.25], [0.02, 0.5]]
+    )
+    with pytest.raises(ValueError, match="original_balance"):
+        m.principal_loss_ratio(loss, np.array([100.0, 0.0]))
+
+    due = np.array([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    paid = np.array([[1.0, 0.4, 1.3, 1.0], [1.0, 1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(m.interest_shortfall(due, paid), [0.3, 2.0])
+    # carry-over form: due includes earlier unpaid interest
+    due_c = np.array([[1.0, 1.0, 1.6, 1.3]])
+    paid_c = np.array([[1.0, 0.4, 1.3, 1.0]])
+    np.testing.assert_allclose(
+        m.interest_shortfall(due_c, paid_c, due_includes_carryover=True), [0.3]
+    )
+    np.testing.assert_array_equal(m.first_loss_period(due - paid, tol=1e-12), [2, 3])
+    np.testing.assert_array_equal(m.first_loss_period(np.zeros((2, 3, 5))), np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------------------------------------
+# across paths
+
+
+def test_el_pd_lgd_on_a_small_sample() -> None:
+    loss = np.array([0.0, 0.0, 0.5, 0.1, 0.0])
+    el, el_se = m.expected_loss(loss)
+    assert el == pytest.approx(0.12)
+    assert el_se == pytest.approx(np.std(loss, ddof=1) / math.sqrt(5))
+    pd, pd_se = m.default_probability(loss)
+    assert pd == pytest.approx(0.4)
+    assert pd_se == pytest.approx(math.sqrt(0.4 * 0.6 * 5 / 4 / 5))
+    lgd, lgd_se = m.loss_given_default(loss)
+    assert lgd == pytest.approx(0.3)
+    # delta method: sqrt(sum (L - R D)^2 / (n-1) / n) / mean(D)
+    resid = np.array([0.0, 0.0, 0.2, -0.2, 0.0])
+    assert lgd_se == pytest.approx(math.sqrt((resid**2).sum() / 4 / 5) / 0.4)
+    nothing = m.loss_given_default(np.zeros(4))
+    assert math.isnan(nothing.value) and math.isnan(nothing.se)
+
+
+def test_estimators_vectorise_over_classes() -> None:
+    loss = np.array([[0.0, 0.2], [0.1, 0.4], [0.0, 0.0]])
+    el = m.expected_loss(loss)
+    np.testing.assert_allclose(el.value, [0.1 / 3, 0.2])
+    pd = m.default_probability(loss)
+    np.testing.assert_allclose(pd.value, [1 / 3, 2 / 3])
+    lgd = m.loss_given_default(loss)
+    np.testing.assert_allclose(lgd.value, [0.1, 0.3])
+
+
+def test_unit_weights_reproduce_the_unweighted_estimators() -> None:
+    rng = np.random.default_rng(3)
+    loss = np.where(rng.uniform(size=(400, 3)) < 0.2, rng.uniform(size=(400, 3)), 0.0)
+    wal = rng.uniform(1.0, 4.0, size=(400, 3))
+    wal[::7, 1] = np.nan
+    ones = np.ones(400)
+    for sn in (False, True):
+        a, b = m.expected_loss(loss, ones, self_normalized=sn), m.expected_loss(loss)
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-13)
+        np.testing.assert_allclose(a.se, b.se, rtol=1e-12)
+        a, b = m.default_probability(loss, ones, self_normalized=sn), m.default_probability(loss)
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-13)
+        np.testing.assert_allclose(a.se, b.se, rtol=1e-12)
+    a, b = m.loss_given_default(loss, ones), m.loss_given_default(loss)
+    np.testing.assert_allclose(a.value, b.value, rtol=1e-13)
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-12)
+    a, b = m.mean_wal(wal, ones), m.mean_wal(wal)
+    np.testing.assert_allclose(a.value, b.value, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(b.value)[1], np.nanmean(wal[:, 1]), rtol=1e-13)
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-12)
+    assert m.effective_sample_size(ones) == pytest.approx(400.0)
+
+
+def test_importance_sampling_tail_probability_is_unbiased() -> None:
+    # P(Z > 3) for Z ~ N(0, 1), sampling Y ~ N(3, 1): w = phi(y) / phi(y - 3) = exp(4.5 - 3y)
+    exact = stats.norm.sf(3.0)
+    rng = np.random.default_rng(20250101)
+    y = rng.normal(3.0, 1.0, size=20_000)
+    w = np.exp(4.5 - 3.0 * y)
+    excess = np.maximum(y - 3.0, 0.0)  # "loss" > 0 exactly when Z > 3
+    for sn in (False, True):
+        pd, se = m.default_probability(excess, w, threshold=0.0, self_normalized=sn)
+        assert abs(pd - exact) < 3.0 * se
+    # the plain form is sharp here (theory: SE = 1.3% of p); the self-normalised one pays for
+    # the weight variance of the paths far below 3 (sum w != n)
+    pd, se = m.default_probability(excess, w, threshold=0.0)
+    assert se < 0.02 * exact
+    ess = m.effective_sample_size(w)
+    assert 1.0 < ess < y.size
+    # plain MC of the same size could not do this: the SE would be about sqrt(p / n)
+    assert math.sqrt(exact / y.size) > 5 * m.default_probability(excess, w, threshold=0.0).se
+
+
+def test_weighted_quantile_hand_cases() -> None:
+    x = np.array([3.0, 1.0, 4.0, 2.0])
+    w = np.array([0.3, 0.1, 0.4, 0.2])  # sorted: 1 (.1), 2 (.2), 3 (.3), 4 (.4); cdf .1 .3 .6 1
+    np.testing.assert_allclose(
+        m.weighted_quantile(x, [0.0, 0.05, 0.1, 0.3, 0.31, 0.6, 0.99, 1.0], w),
+        [1, 1, 1, 2, 3, 3, 4, 4],
+    )
+    # integer weights = replicated sample (q on a grid that avoids the CDF's jump points)
+    rep = np.repeat(x, [3, 1, 4, 2])
+    q = np.linspace(0.0, 1.0, 41)
+    q = q[np.abs(q * 10 - np.round(q * 10)) > 1e-9]
+    np.testing.assert_allclose(
+        m.weighted_quantile(x, q, [3, 1, 4, 2]), np.quantile(rep, q, method="inverted_cdf")
+    )
+
+
+def test_weighted_quantile_unit_weights_match_numpy_over_classes() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(101, 3))
+    q = np.array([0.01, 0.5, 0.95, 0.99])
+    expected = np.quantile(x, q, axis=0, method="inverted_cdf")
+    np.testing.assert_allclose(m.weighted_quantile(x, q), expected)
+    np.testing.assert_allclose(m.weighted_quantile(x, q, np.ones(101)), expected)
+    assert m.weighted_quantile(x, 0.5).shape == (3,)
+
+
+def test_weights_are_validated() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        m.expected_loss(np.zeros(3), np.ones(4))
+    with pytest.raises(ValueError, match=">= 0"):
+        m.expected_loss(np.zeros(2), np.array([1.0, -1.0]))
+
+
+# --------------------------------------------------------------------------------------------
+# structure
+
+
+def test_hard_credit_enhancement_of_a_four_class_deal() -> None:
+    # A 80, B 8, C 5, D 3 on a 100 pool: OC 4, reserve 0.5
+    classes = np.array([80.0, 8.0, 5.0, 3.0])
+    ce = m.hard_credit_enhancement(classes, 100.0, 4.0, 0.5)
+    np.testing.assert_allclose(ce, [0.205, 0.125, 0.075, 0.045])
+    # per path, and A-1 / A-2 pro rata (same rank) do not enhance each other
+    classes2 = np.array([[30.0, 50.0, 8.0, 5.0], [15.0, 25.0, 4.0, 2.5]])
+    ce2 = m.hard_credit_enhancement(
+        classes2, np.array([100.0, 50.0]), np.array([7.0, 3.5]), 0.5, seniority=[0, 0, 1, 2]
+    )
+    np.testing.assert_allclose(ce2[0], [0.205, 0.205, 0.125, 0.075])
+    np.testing.assert_allclose(ce2[1], [0.21, 0.21, 0.13, 0.08])
+
+
+def test_breakeven_finds_the_kink() -> None:
+    calls: list[float] = []
+
+    def loss(mult: float) -> float:
+        calls.append(mult)
+        return max(0.0, mult - 2.5)
+
+    res = m.breakeven_multiple(loss, tol=1e-6, cnl_at=lambda x: 0.02 * x)
+    assert res.bracketed
+    assert 2.5 - 1e-6 <= res.multiple <= 2.5
+    assert res.upper - res.lower <= 1e-6 and res.upper > 2.5
+    assert res.cnl == pytest.approx(0.05, abs=1e-7)
+    assert res.n_evaluations == len(calls)
+
+
+def test_breakeven_unbracketed_and_bad_lower_end() -> None:
+    res = m.breakeven_multiple(lambda x: 0.0, max_multiple=16.0)
+    assert not res.bracketed and res.multiple == 16.0 and math.isinf(res.upper)
+    with pytest.raises(ValueError, match="already loses"):
+        m.breakeven_multiple(lambda x: 1.0)
+    # noise below loss_tolerance counts as no loss
+    res = m.breakeven_multiple(lambda x: 1e-9 + max(0.0, x - 1.2), loss_tolerance=1e-6)
+    assert res.multiple == pytest.approx(1.2, abs=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# lognormal closed form
+
+
+def test_lognormal_tranche_el_acceptance_values() -> None:
+    el_mezz = float(m.lognormal_tranche_el(0.02, 0.01, 0.05, 0.10))
+    assert f"{el_mezz * 100:.5g}" == "0.28781"
+    el_senior = float(m.lognormal_tranche_el(0.02, 0.01, 0.0975, 1.0))
+    assert f"{el_senior:.4g}" == "2.339e-06"
+
+
+@pytest.mark.parametrize(
+    ("mean", "sd", "attach", "detach"),
+    [
+        (0.02, 0.01, 0.05, 0.10),
+        (0.02, 0.01, 0.0975, 1.0),
+        (0.02, 0.01, 0.0, 0.03),
+        (0.05, 0.04, 0.02, 0.12),
+    ],
+)
+def test_lognormal_tranche_el_matches_quadrature(
+    mean: float, sd: float, attach: float, detach: float
+) -> None:
+    s2 = math.log1p((sd / mean) ** 2)
+    dist = stats.lognorm(s=math.sqrt(s2), scale=mean * math.exp(-s2 / 2))
+    width = detach - attach
+
+    def tranche_loss(x: float) -> float:
+        return min(max(x - attach, 0.0), width) * dist.pdf(x)
+
+    body, _ = integrate.quad(tranche_loss, attach, detach, epsabs=1e-16, epsrel=1e-12, limit=200)
+    tail = width * dist.sf(detach)
+    expected = (body + tail) / width
+    assert float(m.lognormal_tranche_el(mean, sd, attach, detach)) == pytest.approx(
+        expected, rel=1e-7
+    )
+
+
+def test_lognormal_tranche_el_vectorises_and_degenerates() -> None:
+    el = m.lognormal_tranche_el(0.02, 0.01, np.array([0.0, 0.05]), np.array([0.05, 0.10]))
+    assert el.shape == (2,)
+    # a zero sd is a point mass: 2% loss on a 1%-3% tranche loses half of it
+    assert float(m.lognormal_tranche_el(0.02, 0.0, 0.01, 0.03)) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        m.lognormal_tranche_el(0.02, 0.01, 0.1, 0.05)
