@@ -10,6 +10,7 @@ and conventions are documented in ``docs/waterfall.md``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -412,6 +413,8 @@ def run_waterfall(
     program: WaterfallProgram,
     pool_flows: np.ndarray,
     index_rates: np.ndarray | float | None = None,
+    *,
+    kernel: Callable[..., None] | None = None,
 ) -> TrancheFlows:
     """Run the compiled waterfall on a chunk of PoolFlows.
 
@@ -425,6 +428,8 @@ def run_waterfall(
     index_rates : numpy.ndarray or float, optional
         Note index (annual decimal) by path and period, ``(n_paths or 1, >= n_periods)`` or
         ``(n_periods,)``; defaults to the deal's flat ``index_rate``.
+    kernel : callable, optional
+        The interpreter to call; the jitted kernel by default (tests pass its Python twin).
 
     Returns
     -------
@@ -459,7 +464,7 @@ def run_waterfall(
     eod = np.full(n_paths, -1, dtype=np.int64)
     call = np.full(n_paths, -1, dtype=np.int64)
     p = program
-    K.waterfall_kernel(
+    (kernel or K.waterfall_kernel)(
         flows, index, p.accrual_fractions(n_periods), p.initial_pool_balance,
         p.original_balance, p.rate_kind, p.coupon, p.floor, p.cap, p.legal_final_period,
         p.op_code, p.op_target, p.op_ptr, p.op_classes, p.program_ptr,

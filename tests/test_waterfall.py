@@ -1,8 +1,14 @@
 """Waterfall: a deal worked by hand, one targeted test per feature, Python-twin parity."""
 
 
-import numpy as np
+import datetime as dt
 
+import numpy as np
+import pytest
+
+from portfolio._jit import python_twin
+from portfolio.errors import InputError
+from simulation._waterfall_kernel import waterfall_kernel
 from simulation.collateral import FIELD_NAMES
 from simulation.deal import deal_from_dict
 from simulation.waterfall import compile_deal, run_waterfall
@@ -131,3 +137,333 @@ def test_two_class_sequential_deal_worked_by_hand():
     np.testing.assert_allclose(r.principal_loss[0], [0.0, HAND_B_LOSS], **tol)
     np.testing.assert_allclose(r.interest_shortfall[0], [0.0, 0.0], **tol)
     assert r.event_of_default_period[0] == -1 and r.call_period[0] == -1
+
+
+# --------------------------------------------------------------------------------------------
+# (c) One targeted test per feature.
+
+WATERFALL_WITH_RESERVE = [{"fee": "servicing"}, {"fee": "trustee"}, {"interest": ["A"]},
+                          {"interest": ["B"]}, "reserve_deposit", "regular_principal", "residual"]
+
+
+def test_reserve_draw_covers_interest_and_is_refilled_then_released():
+    deal = make_deal(reserve={"initial": 0.01, "target": 0.01},
+                     waterfall=WATERFALL_WITH_RESERVE)
+    flows = pool_flows([
+        (8_000, 40_000, 10_000, 0, 0, 950_000),
+        (1_000, 0, 0, 0, 0, 950_000),  # collections 1,000: fees and interest need the reserve
+        (7_600, 38_000, 12_000, 0, 0, 900_000),
+        (7_000, 900_000, 0, 0, 0, 0),
+    ])
+    r = run(deal, flows)
+    fees_1 = 950_000 * 0.01 / 12 + 100
+    a_interest_1 = 752_500 * 0.005
+    draw_1 = fees_1 + a_interest_1 + 1_500 - 1_000
+    assert r.reserve_draw[0, 1] == pytest.approx(draw_1, abs=1e-8)
+    assert r.reserve_balance[0, 1] == pytest.approx(10_000 - draw_1, abs=1e-8)
+    np.testing.assert_allclose(r.interest_paid[0, :, 1], [a_interest_1, 1_500])
+    assert r.event_of_default_period[0] == -1
+    # Period 3 refills the reserve to its target from excess spread before principal.
+    assert r.reserve_deposit[0, 2] == pytest.approx(draw_1, abs=1e-8)
+    assert r.reserve_balance[0, 2] == pytest.approx(10_000)
+    # The last period releases the whole reserve into available funds.
+    assert r.reserve_release[0, 3] == pytest.approx(10_000)
+    assert r.reserve_balance[0, 3] == 0.0
+    assert r.principal_loss[0].sum() == 0.0
+
+
+def test_reserve_covers_principal_shortfall_at_the_end():
+    deal = make_deal(reserve={"initial": 0.02, "target": 0.02},
+                     waterfall=WATERFALL_WITH_RESERVE)
+    # The last period: the pool's collections fall short of the notes.
+    flows = pool_flows([(5_000, 880_000, 0, 120_000, 20_000, 0)])
+    r = run(deal, flows)
+    # Collections 905,000 + the whole reserve 20,000 - fees 933.33 - interest 5,500 = 918,566.67
+    # of principal for 950,000 of notes.
+    available = 905_000 + 20_000 - (1_000_000 * 0.01 / 12 + 100) - 4_000 - 1_500
+    assert r.reserve_draw[0, 0] == pytest.approx(20_000)
+    assert r.principal_paid[0, :, 0].sum() == pytest.approx(available)
+    assert r.principal_loss[0, 0] == 0.0
+    assert r.principal_loss[0, 1] == pytest.approx(950_000 - available)
+
+
+def test_full_turbo_sends_all_excess_spread_to_principal():
+    deal = make_deal(overcollateralization={"target_current": 0.0, "turbo": True})
+    flows = amortising(12)
+    r = run(deal, flows)
+    outstanding = r.ending_balance[0].sum(axis=0) > 0
+    assert np.all(r.residual[0, :-1][outstanding[:-1]] == 0.0)
+    # Without turbo and without an OC target the same deal leaks excess spread.
+    plain = run(make_deal(overcollateralization={"target_current": 0.0}), flows)
+    assert plain.residual[0, 0] > 0.0
+    assert r.ending_balance[0, 0, 0] < plain.ending_balance[0, 0, 0]
+
+
+def test_oc_target_builds_from_excess_spread():
+    deal = make_deal(overcollateralization={"target_current": 0.10, "target_initial": 0.02,
+                                            "floor": 0.01})
+    r = run(deal, amortising(24))
+    pool_end = r.pool_balance[0]
+    np.testing.assert_allclose(r.oc_target[0, :-1],
+                               np.minimum(pool_end, 0.10 * pool_end + 20_000)[:-1])
+    # Once built (residual paid), OC sits at the target.
+    built = r.residual[0] > 0
+    np.testing.assert_allclose(r.oc_amount[0][built], r.oc_target[0][built], rtol=1e-9)
+
+
+def pro_rata_deal(**overrides):
+    spec = {
+        "notes": [{"name": "A", "balance_usd": 600_000, "coupon": 0.05},
+                  {"name": "B", "balance_usd": 300_000, "coupon": 0.07}],
+        "pro_rata_groups": [{"classes": ["A", "B"], "switch_to_sequential": True}],
+        "overcollateralization": {"target_current": 0.10},
+        "triggers": [{"name": "cnl", "metric": "cnl", "threshold": 0.02, "effect": "sequential"}],
+    }
+    spec.update(overrides)
+    return make_deal(**spec)
+
+
+def test_cnl_trigger_switches_pro_rata_to_sequential():
+    r = run(pro_rata_deal(), amortising(24, losses={3: 30_000.0}))
+    paid = r.principal_paid[0]
+    # Before the breach principal is shared 2:1, in proportion to the balances.
+    np.testing.assert_allclose(paid[0, :3], 2.0 * paid[1, :3], rtol=1e-12)
+    assert paid[1, 0] > 0
+    assert not r.trigger_breached[0, 0, :3].any() and r.trigger_breached[0, 0, 3:].all()
+    assert not r.sequential_mode[0, :3].any() and r.sequential_mode[0, 3:].all()
+    # After it (non-curable), B gets no principal while A is outstanding.
+    a_out = r.ending_balance[0, 0] > 0
+    assert np.all(paid[1, 3:][a_out[3:]] == 0.0)
+
+
+def test_cnl_schedule_steps_up_by_period():
+    deal = pro_rata_deal(triggers=[{"name": "cnl", "metric": "cnl",
+                                    "schedule": [[1, 0.01], [4, 0.05]], "effect": "sequential",
+                                    "curable": True}])
+    r = run(deal, amortising(12, losses={1: 20_000.0}))
+    # CNL is 2% from period 2: above 1% in periods 2-3, below 5% from period 4 (curable).
+    np.testing.assert_array_equal(r.trigger_breached[0, 0, :6],
+                                  [False, True, True, False, False, False])
+
+
+def test_delinquency_trigger_uses_the_rolling_average():
+    deal = make_deal(
+        notes=[{"name": "A", "balance_usd": 500_000, "coupon": 0.05},
+               {"name": "B", "balance_usd": 100_000, "coupon": 0.08}],
+        triggers=[{"name": "dq", "metric": "delinquency_60", "window": 3, "threshold": 0.03,
+                   "effect": "turbo", "curable": True}])
+    ratios = [0.01, 0.01, 0.10, 0.0, 0.0, 0.0, 0.0]
+    flows = pool_flows([(7_500, 0, 0, 0, 0, 900_000, 0.6 * q * 900_000, 0.4 * q * 900_000)
+                        for q in ratios])
+    r = run(deal, flows)
+    # Rolling 3-month averages: 1%, 1%, 4%, 3.67%, 3.33%, 0%, 0% against 3%.
+    expected = [False, False, True, True, True, False, False]
+    np.testing.assert_array_equal(r.trigger_breached[0, 0], expected)
+    # Turbo while breached: no residual; otherwise the OC target is met and spread leaks.
+    assert np.all(r.residual[0, 2:5] == 0.0) and np.all(r.residual[0, [0, 1, 5]] > 0.0)
+
+
+def test_oc_trigger_steps_up_the_reserve_target():
+    deal = make_deal(reserve={"initial": 0.01, "target": 0.01, "step_up_target": 0.02},
+                     overcollateralization={"target_current": 0.08},
+                     triggers=[{"name": "oc", "metric": "oc", "threshold": 0.06,
+                                "effect": "reserve_step_up", "curable": True}],
+                     waterfall=WATERFALL_WITH_RESERVE)
+    r = run(deal, amortising(12))
+    # Initial OC is 5% < 6%: breached on the first payment date, target 2% of 1,000,000.
+    assert r.trigger_breached[0, 0, 0]
+    assert r.reserve_deposit[0, 0] == pytest.approx(10_000)
+    assert r.reserve_balance[0, 0] == pytest.approx(20_000)
+    # OC builds above 6% and the trigger cures; the excess over 1% is released.
+    cured = np.flatnonzero(~r.trigger_breached[0, 0])
+    assert cured.size and r.reserve_release[0, cured[0]] == pytest.approx(10_000)
+
+
+def test_event_of_default_accelerates_and_pays_by_seniority():
+    flows = pool_flows([
+        (8_000, 40_000, 10_000, 0, 0, 950_000),
+        (2_000, 0, 0, 0, 0, 950_000),  # 2,000 cannot pay fees and A interest: EoD
+        (7_600, 38_000, 12_000, 0, 0, 900_000),
+        (7_000, 30_000, 0, 0, 0, 870_000),
+        (6_000, 870_000, 0, 0, 0, 0),
+    ])
+    r = run(make_deal(), flows)
+    assert r.event_of_default_period[0] == 1
+    fees_1 = 950_000 * 0.01 / 12 + 100
+    assert r.interest_paid[0, 0, 1] == pytest.approx(2_000 - fees_1)
+    assert r.interest_shortfall[0].sum() == 0.0  # all caught up by the end
+    # Accelerated from period 3: A gets interest (with the carried shortfall) and then all the
+    # rest as principal; B gets neither interest nor principal while A is outstanding.
+    fees_2 = 950_000 * 0.01 / 12 + 100
+    a_due_2 = 752_500 * 0.005 + (752_500 * 0.005 - (2_000 - fees_1))
+    assert r.interest_due[0, 0, 2] == pytest.approx(a_due_2)
+    assert r.principal_paid[0, 0, 2] == pytest.approx(57_600 - fees_2 - a_due_2)
+    assert r.interest_paid[0, 1, 2] == 0.0 and r.principal_paid[0, 1, 2] == 0.0
+    assert r.sequential_mode[0, 2:].all()
+    assert r.residual[0, 2:4].sum() == 0.0
+
+
+def test_clean_up_call_buys_the_pool_repays_notes_releases_reserve():
+    deal = make_deal(reserve={"initial": 0.005, "target": 0.005}, clean_up_call=0.10,
+                     waterfall=WATERFALL_WITH_RESERVE)
+    r = run(deal, amortising(12))
+    # Ending pool 1,000,000 x (1 - 11/12) = 83,333 <= 10% of the initial pool in period 11.
+    assert r.call_period[0] == 10
+    assert r.call_proceeds[0, 10] == pytest.approx(1_000_000 / 12)
+    assert r.available_funds[0, 10] > r.call_proceeds[0, 10]
+    np.testing.assert_array_equal(r.ending_balance[0, :, 10], [0.0, 0.0])
+    assert r.reserve_balance[0, 10] == 0.0 and r.reserve_release[0, 10] == pytest.approx(5_000)
+    assert r.residual[0, 10] > 0
+    assert r.available_funds[0, 11] == 0.0 and r.residual[0, 11] == 0.0
+    assert r.pool_balance[0, 10] == 0.0
+    assert r.principal_loss[0].sum() == 0.0
+
+
+def swap_deal(**overrides):
+    spec = {
+        "notes": [{"name": "A", "balance_usd": 800_000, "type": "floating", "index": "SOFR",
+                   "spread": 0.01},
+                  {"name": "B", "balance_usd": 150_000, "coupon": 0.12}],
+        "swaps": [{"note": "A", "fixed_rate": 0.04}],
+        "waterfall": [{"fee": "servicing"}, {"fee": "trustee"}, "swap", {"interest": ["A"]},
+                      {"interest": ["B"]}, "regular_principal", "residual"],
+    }
+    spec.update(overrides)
+    return make_deal(**spec)
+
+
+@pytest.mark.parametrize("index", [0.05, 0.03])
+def test_swap_nets_fixed_against_index_senior_to_interest(index):
+    r = run(swap_deal(), amortising(6), np.full(6, index))
+    # Closing 15 Jan to 15 Feb: 31 days; 15 Feb to 15 Mar: 28 days (act/360 floating leg).
+    net_0 = 800_000 * (index * 31 / 360 - 0.04 / 12)
+    assert r.swap_net_receipt[0, 0] == pytest.approx(net_0, abs=1e-8)
+    a_bal_1 = r.ending_balance[0, 0, 0]
+    assert r.swap_net_receipt[0, 1] == pytest.approx(a_bal_1 * (index * 28 / 360 - 0.04 / 12))
+    assert r.coupon_rate[0, 0, 0] == pytest.approx(index + 0.01)
+    assert r.interest_due[0, 0, 0] == pytest.approx(800_000 * (index + 0.01) * 31 / 360)
+
+
+def test_swap_payment_comes_before_note_interest():
+    deal = swap_deal()
+    flows = pool_flows([(8_000, 40_000, 10_000, 0, 0, 950_000),
+                        (3_000, 0, 0, 0, 0, 950_000), (9_000, 950_000, 0, 0, 0, 0)])
+    r = run(deal, flows, np.zeros(3))  # index 0: the trust pays the full fixed leg
+    fees_1 = 950_000 * 0.01 / 12 + 100
+    swap_1 = r.ending_balance[0, 0, 0] * 0.04 / 12
+    # 3,000 pays the fees and part of the swap payment; nothing is left for A's interest.
+    assert -r.swap_net_receipt[0, 1] == pytest.approx(3_000 - fees_1)
+    assert r.interest_paid[0, 0, 1] == 0.0
+    assert r.event_of_default_period[0] == 1
+    # The unpaid swap amount is carried and paid first in the next period.
+    swap_2 = swap_1 - (3_000 - fees_1) + r.ending_balance[0, 0, 1] * 0.04 / 12
+    assert -r.swap_net_receipt[0, 2] == pytest.approx(swap_2)
+
+
+def test_floating_coupon_floor_and_cap():
+    deal = swap_deal(notes=[{"name": "A", "balance_usd": 800_000, "type": "floating",
+                             "index": "SOFR", "spread": 0.005, "floor": 0.0, "cap": 0.06},
+                            {"name": "B", "balance_usd": 150_000, "coupon": 0.12}], swaps=[],
+                     waterfall=[{"fee": "servicing"}, {"fee": "trustee"}, {"interest": ["A"]},
+                                {"interest": ["B"]}, "regular_principal", "residual"])
+    r = run(deal, amortising(3), np.array([[-0.01, 0.08, 0.03]]))
+    np.testing.assert_allclose(r.coupon_rate[0, 0], [0.0, 0.06, 0.035])
+    np.testing.assert_allclose(r.coupon_rate[0, 1], [0.12] * 3)
+
+
+def test_index_paths_per_path():
+    deal = swap_deal()
+    index = np.array([[0.05] * 6, [0.01] * 6])
+    r = run(deal, np.repeat(amortising(6), 2, axis=0), index)
+    assert r.swap_net_receipt[0, 0] > 0 > r.swap_net_receipt[1, 0]
+
+
+def test_money_market_class_accrues_act_360():
+    deal = make_deal(notes=[{"name": "A-1", "balance_usd": 100_000, "type": "money_market",
+                             "coupon": 0.05},
+                            {"name": "A-2", "balance_usd": 700_000, "coupon": 0.06},
+                            {"name": "B", "balance_usd": 150_000, "coupon": 0.12}],
+                     waterfall=[{"fee": "servicing"}, {"fee": "trustee"},
+                                {"interest": ["A-1", "A-2"]}, {"interest": ["B"]},
+                                "regular_principal", "residual"])
+    r = run(deal, amortising(4))
+    assert r.interest_due[0, 0, 0] == pytest.approx(100_000 * 0.05 * 31 / 360)
+    assert r.interest_due[0, 0, 1] == pytest.approx(r.ending_balance[0, 0, 0] * 0.05 * 28 / 360)
+    assert r.interest_due[0, 1, 0] == pytest.approx(700_000 * 0.06 / 12)  # 30/360
+
+
+def test_unpaid_class_at_legal_final_is_an_event_of_default():
+    deal = make_deal(notes=[{"name": "A", "balance_usd": 800_000, "coupon": 0.06,
+                             "legal_final": "2025-04-15"},
+                            {"name": "B", "balance_usd": 150_000, "coupon": 0.12}])
+    r = run(deal, amortising(12))
+    # Legal final in April 2025 = period index 2 (Feb 0, Mar 1, Apr 2); the pool cannot pay
+    # 800,000 by then. The principal distribution amount takes all of A's balance.
+    assert r.event_of_default_period[0] == 2
+    assert r.principal_distribution_amount[0, 2] >= r.ending_balance[0, 0, 1]
+    assert r.residual[0, 2] == 0.0
+
+
+def test_priority_principal_is_paid_before_junior_interest():
+    waterfall = [{"fee": "servicing"}, {"fee": "trustee"}, {"interest": ["A"]},
+                 {"priority_principal": "A"}, {"interest": ["B"]}, "regular_principal",
+                 "residual"]
+    flows = pool_flows([(8_000, 40_000, 0, 260_000, 0, 700_000),
+                        (6_000, 700_000, 0, 0, 0, 0)])
+    r = run(make_deal(waterfall=waterfall), flows)
+    # A (800,000) exceeds the pool (700,000) by 100,000: the first priority principal amount.
+    available = 48_000 - (1_000_000 * 0.01 / 12 + 100) - 4_000
+    assert r.principal_paid[0, 0, 0] == pytest.approx(available)
+    assert r.interest_paid[0, 1, 0] == 0.0 and r.interest_due[0, 1, 0] == 1_500.0
+    assert r.event_of_default_period[0] == -1  # B is not the controlling class
+    # The regular order pays B interest before any principal.
+    plain = run(make_deal(), flows)
+    assert plain.interest_paid[0, 1, 0] == 1_500.0
+
+
+def test_payment_dates_clip_to_month_end():
+    from simulation.waterfall import payment_dates
+
+    dates = payment_dates(dt.date(2024, 1, 31), 3)
+    assert [str(d) for d in dates] == ["2024-01-31", "2024-02-29", "2024-03-31"]
+
+
+def test_run_waterfall_rejects_bad_shapes():
+    program = compile_deal(make_deal())
+    with pytest.raises(InputError, match="pool flows"):
+        run_waterfall(program, np.zeros((2, 5, 9)))
+    with pytest.raises(InputError, match="index rates"):
+        run_waterfall(program, np.zeros((2, 5, 10)), np.zeros((3, 5)))
+
+
+def test_compile_needs_a_pool_balance_and_notes_within_it():
+    deal = make_deal(initial_pool_balance=None)
+    with pytest.raises(InputError, match="initial_pool_balance"):
+        compile_deal(deal)
+    with pytest.raises(InputError, match="notes: note balances add up"):
+        compile_deal(deal, 900_000.0)
+    assert compile_deal(deal, 2_000_000.0).original_balance.sum() == 950_000.0
+
+
+# --------------------------------------------------------------------------------------------
+# (e) Python twin of the interpreter.
+
+
+def test_python_twin_parity():
+    deal = pro_rata_deal(
+        reserve={"initial": 0.01, "target": 0.01, "step_up_target": 0.02},
+        triggers=[{"name": "cnl", "metric": "cnl", "threshold": 0.02, "effect": "sequential"},
+                  {"name": "oc", "metric": "oc", "threshold": 0.05, "effect": "reserve_step_up",
+                   "curable": True}],
+        waterfall=WATERFALL_WITH_RESERVE, clean_up_call=0.1)
+    program = compile_deal(deal)
+    flows = np.concatenate([amortising(18, losses={3: 30_000.0}),
+                            amortising(18, losses={1: 5_000.0, 6: 90_000.0}),
+                            amortising(18)])
+    jitted = run_waterfall(program, flows)
+    twin = run_waterfall(program, flows, kernel=python_twin(waterfall_kernel))
+    for name in ("ending_balance", "interest_paid", "principal_paid", "reserve_balance",
+                 "residual", "trigger_breached", "sequential_mode", "call_period",
+                 "event_of_default_period", "principal_loss"):
+        np.testing.assert_allclose(getattr(twin, name), getattr(jitted, name), rtol=1e-12,
+                                   atol=1e-9, err_msg=name)
