@@ -337,7 +337,10 @@ def _resolve(raw: object, source: str, chain: tuple[Path, ...], here: Path | Non
         try:
             base = _load(own.base, chain, here)
         except InputError as exc:
-            raise InputError(source, Problem(None, "base", str(exc))) from None
+            # An unknown library name reads better without repeating the name as a source.
+            detail = ("; ".join(p.message for p in exc.problems) if exc.source == own.base
+                      else str(exc))
+            raise InputError(source, Problem(None, "base", detail)) from None
         merged = base.model_dump(exclude={"base"})
         given = own.model_dump(exclude_unset=True)
         for field, value in given.items():
