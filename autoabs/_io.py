@@ -1,37 +1,17 @@
-"""Atomic output: every file appears under its final name complete or not at all."""
+"""Atomic JSON and Parquet output for run directories (see :func:`portfolio._io.atomic_write`)."""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from portfolio._io import atomic_write
 
-def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it.
-
-    The temporary file is fsynced and renamed with :func:`os.replace`, so readers see either
-    the old file or the complete new one; on failure it is removed.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+__all__ = ["atomic_write", "write_json", "write_parquet"]
 
 
 def write_json(target: str | os.PathLike[str], data: Any) -> Path:

@@ -69,15 +69,9 @@ def principal_due(
     """
     if is_last:
         return balance
-    if payment_type == EQUAL_PRINCIPAL:
-        due = inst
-    else:
-        due = inst - balance * monthly_rate
-    if due > balance:
-        return balance
-    if due < 0.0:
-        return 0.0
-    return due
+    # Annuity types pay the instalment net of interest; equal-principal loans the instalment.
+    due = inst - balance * monthly_rate * (payment_type != EQUAL_PRINCIPAL)
+    return min(max(due, 0.0), balance)
 
 
 @jit

@@ -14,7 +14,6 @@ The rules, units and the sidecar format are documented in ``docs/tape.md``.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from portfolio._io import atomic_write
 from portfolio.errors import InputError, Problem
 from portfolio.tape import (
     BALLOON,
@@ -841,18 +841,8 @@ def _read_parquet(path: Path, source: str) -> pd.DataFrame:
 
 
 def _write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
-    """Write ``frame`` to ``target`` through a temporary file in the same directory."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            frame.to_csv(handle, index=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """Write ``frame`` as CSV to ``target`` atomically."""
+    atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
 
 
 _READERS: dict[str, Callable[[Path, str], pd.DataFrame]] = {

@@ -32,6 +32,44 @@ TERMINATIONS = 10
 N_FIELDS = 11
 
 
+@jit
+def _charge_off(o, t, b, chargeoff_months, recovery_lag, recovery_value):
+    """Book a first missed payment at period ``t`` that rolls to charge-off (no checking).
+
+    The balance shows 30/60/90+ days delinquent until it is charged off ``chargeoff_months - 1``
+    periods later; the recovery, ``min(b, recovery_value)``, arrives ``recovery_lag`` periods
+    after that.
+    """
+    for j in range(chargeoff_months - 1):
+        o[t + j, DELINQUENT_30 + min(j, 2)] += b
+    tco = t + chargeoff_months - 1
+    o[tco, DEFAULTED_PRINCIPAL] += b
+    o[tco, TERMINATIONS] += 1.0
+    o[tco + recovery_lag, RECOVERIES] += min(b, recovery_value)
+
+
+@jit
+def _cure(o, t, b, months_missed, last, payment_type, r, inst):
+    """Book a delinquency cured after ``months_missed`` missed payments (no checking).
+
+    The balance shows delinquent while the payments are missed; at period ``t + months_missed``
+    the obligor pays every instalment due since ``t`` (or the whole balance when the schedule
+    ended meanwhile). Returns the balance after the catch-up and the last schedule period paid.
+    """
+    for j in range(months_missed):
+        o[t + j, DELINQUENT_30 + min(j, 2)] += b
+    paid_at = t + months_missed
+    caught_up = min(paid_at, last)
+    for s in range(t, caught_up + 1):
+        pr = principal_due(payment_type, b, r, inst, s == last)
+        o[paid_at, INTEREST] += b * r
+        o[paid_at, SCHEDULED_PRINCIPAL] += pr
+        b -= pr
+    if caught_up == last:
+        o[paid_at, TERMINATIONS] += 1.0
+    return b, caught_up
+
+
 @jit_parallel(fastmath=True)
 def collateral_paths_kernel(
     balance, monthly_rate, inst, remaining_term, age0, payment_type, curve_row,
@@ -47,7 +85,8 @@ def collateral_paths_kernel(
     missed payment) either cures after 1..chargeoff_months-1 missed months (the arrears are
     paid at the cure and the loan resumes with a fresh event draw) or rolls to charge-off
     ``chargeoff_months - 1`` periods later, with the recovery ``recovery_lag`` periods after
-    that. No input checking.
+    that. Events are settled in separate functions so that the monthly loop stays small.
+    No input checking.
     """
     n_paths = default_macro.shape[0]
     n_periods = default_macro.shape[1]
@@ -56,13 +95,13 @@ def collateral_paths_kernel(
     for p in prange(n_paths):
         path = first_path + p
         o = out[p]
-        # Prepayment multiplier by period and APR bucket: macro term x rate incentive.
-        ptab = np.empty((n_periods, n_bins))
-        for t in range(n_periods):
-            for k in range(n_bins):
+        # Prepayment multiplier by APR bucket and period: macro term x rate incentive.
+        ptab = np.empty((n_bins, n_periods))
+        for k in range(n_bins):
+            then = max(apr_bin_rate[k] - market_rate0, 0.0)
+            for t in range(n_periods):
                 now = max(apr_bin_rate[k] - market_rate[p, t], 0.0)
-                then = max(apr_bin_rate[k] - market_rate0, 0.0)
-                ptab[t, k] = prepay_macro[p, t] * math.exp(rate_incentive * (now - then))
+                ptab[k, t] = prepay_macro[p, t] * math.exp(rate_incentive * (now - then))
         dmac = default_macro[p]
         key_event = np.uint64(path_key(seed, STREAM_EVENT, path))
         key_split = np.uint64(path_key(seed, STREAM_SPLIT, path))
@@ -71,69 +110,62 @@ def collateral_paths_kernel(
             b = balance[i]
             r = monthly_rate[i]
             a = inst[i]
-            n = remaining_term[i]
-            ag = age0[i]
+            last = remaining_term[i] - 1
             pt = payment_type[i]
-            row = curve_row[i]
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
-            kb = apr_bin[i]
+            # Per-loan views: hazards from the loan's current age, prepay multipliers by period.
+            dcurve = default_intensity[curve_row[i], age0[i]:]
+            pcurve = prepay_intensity[curve_row[i], age0[i]:]
+            pmult = ptab[apr_bin[i]]
             draw = 0
-            e = -math.log(uniform(key_event, i, draw))
-            h = 0.0
             t = 0
-            while t < n:
-                dh = default_intensity[row, ag + t] * dm * dmac[t]
-                ph = prepay_intensity[row, ag + t] * pm * ptab[t, kb]
-                h += dh + ph
-                if h > e:
-                    if uniform(key_split, i, draw) * (dh + ph) < dh:
-                        if chargeoff_months > 1 and uniform(key_cure, i, 2 * draw) < cure_probability:
-                            # Cure: miss m payments, pay the arrears at period t + m.
-                            m = 1 + int(uniform(key_cure, i, 2 * draw + 1) * (chargeoff_months - 1))
-                            for j in range(m):
-                                o[t + j, DELINQUENT_30 + min(j, 2)] += b
-                            tc = t + m
-                            last = min(tc, n - 1)
-                            for s in range(t, last + 1):
-                                pr = principal_due(pt, b, r, a, s == n - 1)
-                                o[tc, INTEREST] += b * r
-                                o[tc, SCHEDULED_PRINCIPAL] += pr
-                                b -= pr
-                            if last == n - 1:
-                                o[tc, TERMINATIONS] += 1.0
-                                break
-                            t = last + 1
-                            draw += 1
-                            e = -math.log(uniform(key_event, i, draw))
-                            h = 0.0
-                            continue
-                        for j in range(chargeoff_months - 1):
-                            o[t + j, DELINQUENT_30 + min(j, 2)] += b
-                        tco = t + chargeoff_months - 1
-                        o[tco, DEFAULTED_PRINCIPAL] += b
-                        o[tco, TERMINATIONS] += 1.0
-                        trec = tco + recovery_lag
-                        if vehicle_recovery:
-                            value = (value_scale[i] * depreciation[vehicle_age0[i] + tco + 1]
-                                     * recovery_index[p, trec])
-                            o[trec, RECOVERIES] += min(b, value)
-                        else:
-                            o[trec, RECOVERIES] += b * recovery_index[p, trec]
-                    else:
-                        pr = principal_due(pt, b, r, a, t == n - 1)
-                        o[t, INTEREST] += b * r
-                        o[t, SCHEDULED_PRINCIPAL] += pr
-                        o[t, PREPAID_PRINCIPAL] += b - pr
-                        o[t, TERMINATIONS] += 1.0
+            while True:
+                # Performing months until the next event (the hot loop: keep it small).
+                e = -math.log(uniform(key_event, i, draw))
+                h = 0.0
+                dh = 0.0
+                ph = 0.0
+                event = False
+                while t <= last:
+                    dh = dcurve[t] * dm * dmac[t]
+                    ph = pcurve[t] * pm * pmult[t]
+                    h += dh + ph
+                    if h > e:
+                        event = True
+                        break
+                    pr = principal_due(pt, b, r, a, t == last)
+                    o[t, INTEREST] += b * r
+                    o[t, SCHEDULED_PRINCIPAL] += pr
+                    b -= pr
+                    t += 1
+                if not event:
+                    o[last, TERMINATIONS] += 1.0  # matured
                     break
-                pr = principal_due(pt, b, r, a, t == n - 1)
-                o[t, INTEREST] += b * r
-                o[t, SCHEDULED_PRINCIPAL] += pr
-                b -= pr
-                if t == n - 1:
+                if uniform(key_split, i, draw) * (dh + ph) >= dh:  # prepayment in full
+                    pr = principal_due(pt, b, r, a, t == last)
+                    o[t, INTEREST] += b * r
+                    o[t, SCHEDULED_PRINCIPAL] += pr
+                    o[t, PREPAID_PRINCIPAL] += b - pr
                     o[t, TERMINATIONS] += 1.0
-                t += 1
+                    break
+                if chargeoff_months > 1 and uniform(key_cure, i, 2 * draw) < cure_probability:
+                    missed = 1 + int(uniform(key_cure, i, 2 * draw + 1) * (chargeoff_months - 1))
+                    b, caught_up = _cure(o, t, b, missed, last, pt, r, a)
+                    if caught_up == last:
+                        break
+                    t = caught_up + 1
+                    draw += 1
+                    continue
+                tco = t + chargeoff_months - 1
+                rec_index = recovery_index[p, tco + recovery_lag]
+                if vehicle_recovery:
+                    recovery_value = value_scale[i] * depreciation[vehicle_age0[i] + tco + 1]
+                    recovery_value *= rec_index
+                else:
+                    recovery_value = b * rec_index
+                _charge_off(o, t, b, chargeoff_months, recovery_lag, recovery_value)
+                break
 
 
 @jit

@@ -52,6 +52,22 @@ PATH_FIELDS = (
 """Per-path summary columns: ratios to the initial balance (CNL, flows) unless noted."""
 
 ChunkCallback = Callable[[int, np.ndarray, np.ndarray], None]
+MacroSource = Callable[[np.ndarray], MacroPaths]
+
+
+def _macro_source(
+    macro: MacroPaths | MacroSource | None, inputs: CollateralInputs, n_paths: int
+) -> MacroSource:
+    """Normalise the macro argument to a function of global path indices."""
+    if macro is None:
+        macro = flat_macro(inputs.model, inputs.n_periods)
+    if isinstance(macro, MacroPaths):
+        fixed = macro.over(inputs.n_periods)
+        if fixed.n_paths not in (1, n_paths):
+            raise InputError("macro paths", f"have {fixed.n_paths} paths, expected 1 or {n_paths}")
+        return fixed.rows
+    source = macro
+    return lambda paths: source(paths).over(inputs.n_periods)
 
 
 def iter_chunks(n_paths: int, chunk_size: int) -> Iterator[tuple[int, int]]:
@@ -194,7 +210,7 @@ def simulate_pool(
     *,
     n_paths: int = 1000,
     seed: int = 0,
-    macro: MacroPaths | None = None,
+    macro: MacroPaths | MacroSource | None = None,
     chunk_size: int = 256,
     threads: int | None = None,
     on_chunk: ChunkCallback | None = None,
@@ -209,8 +225,10 @@ def simulate_pool(
         Collateral assumptions (required with a tape).
     n_paths, seed : int
         Number of paths; the run seed (every draw is keyed by seed and global path index).
-    macro : MacroPaths, optional
-        Macro paths ``(n_paths or 1, n_periods)``; flat at the cut-off levels by default.
+    macro : MacroPaths or callable, optional
+        Macro paths ``(n_paths or 1, n_periods)``, or a function ``macro(paths)`` returning the
+        rows of the given global path indices (so that memory stays bounded by the chunk);
+        flat at the cut-off levels by default.
     chunk_size : int
         Paths per chunk; memory grows with it.
     threads : int, optional
@@ -231,9 +249,7 @@ def simulate_pool(
             raise TypeError("simulate_pool needs a model with a LoanTape")
         inputs, spec = calibrate(prepare_collateral(tape, model))
     timings["prepare_s"] = time.perf_counter() - t0
-    macro = (macro or flat_macro(inputs.model, inputs.n_periods)).over(inputs.n_periods)
-    if macro.n_paths not in (1, n_paths):
-        raise InputError("macro paths", f"have {macro.n_paths} paths, expected 1 or {n_paths}")
+    macro_rows = _macro_source(macro, inputs, n_paths)
 
     reducer = _Reducer(inputs.n_periods, inputs.initial_balance)
     summaries = np.empty((n_paths, len(PATH_FIELDS)))
@@ -242,7 +258,7 @@ def simulate_pool(
         for first, n in iter_chunks(n_paths, chunk_size):
             paths = np.arange(first, first + n)
             z, mult = factor_draws(seed, first, n, spec)
-            flows = simulate_chunk(inputs, macro.rows(paths), mult, seed, first)
+            flows = simulate_chunk(inputs, macro_rows(paths), mult, seed, first)
             reducer.add(flows)
             chunk_summary = np.column_stack([path_summaries(flows, inputs.initial_balance), z, mult])
             summaries[first:first + n] = chunk_summary

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
+from autoabs._io import write_parquet
 from autoabs.commands._common import add_command, existing_file
 from portfolio.errors import InputError
 from portfolio.regab import RegabImport, import_regab
@@ -41,21 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise InputError(str(out), NO_OUTPUT_DIR.format(parent=out.parent))
     result = import_regab(source, on_error=args.on_error)
-    _write_parquet_atomic(result, out)
+    write_parquet(out, result.tape.to_frame())
     print(_report(result, out))
     return 0
-
-
-def _write_parquet_atomic(result: RegabImport, out: Path) -> None:
-    """Write the tape to ``out`` via a temporary file in the same directory and a rename."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        result.tape.to_frame().to_parquet(tmp_name, index=False)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _report(result: RegabImport, out: Path) -> str:

@@ -1,0 +1,82 @@
+"""Benchmark inputs shared by the scripts and the pytest-benchmark suites."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from portfolio.tape import LoanTape, tape_from_columns
+from simulation.collateral import MacroPaths
+from simulation.model import CollateralModel, model_from_dict
+
+BENCH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+
+
+def reference_modules():
+    """Import ``refkernel`` and ``numpy_baseline`` from ../shared/bench (None when absent)."""
+    if not BENCH_DIR.is_dir():
+        return None, None
+    sys.path.insert(0, str(BENCH_DIR))
+    import numpy_baseline
+    import refkernel
+
+    return refkernel, numpy_baseline
+
+
+def reference_pool_tape(n_loans: int, seed: int = 0) -> LoanTape:
+    """The reference kernel's pool (``refkernel.make_pool``) as a full loan tape.
+
+    Adds what the full model reads (FICO, LTV, PTI, new/used, vehicle value) from the same
+    seeded generator.
+    """
+    refkernel, _ = reference_modules()
+    rng = np.random.default_rng(seed)
+    bal0, rate_m, _pmt, rem, age0, seg, _hd, _hp = refkernel.make_pool(n_loans, 72, rng)
+    return tape_from_columns({
+        "loan_id": np.arange(n_loans).astype(str),
+        "balance": bal0,
+        "rate": rate_m * 12.0,
+        "original_term": rem + age0,
+        "remaining_term": rem,
+        "fico": rng.normal(700.0, 60.0, n_loans).clip(450, 850),
+        "ltv": rng.uniform(0.8, 1.25, n_loans),
+        "pti": rng.uniform(0.04, 0.18, n_loans),
+        "vehicle_new": rng.random(n_loans) < 0.4,
+        "segment": np.array(["s0", "s1", "s2", "s3", "s4"])[seg],
+    })
+
+
+def full_model() -> CollateralModel:
+    """Every feature of the collateral model switched on, hazards like the reference kernel's."""
+    curves = {
+        f"s{k}": {"ages": [1, 12, 84], "values": [0.002 * (k + 1) / 12, 0.002 * (k + 1),
+                                                  0.002 * (k + 1)]}
+        for k in range(5)
+    }
+    return model_from_dict({
+        "default": {"hazard_curves": curves, "unemployment_elasticity": 12.0},
+        "delinquency": {"chargeoff_months": 4, "cure_probability": 0.3},
+        # Same base prepayment intensity as the reference kernel (0.015 a month).
+        "prepayment": {"smm_curve": {"ages": [1], "values": [0.014888]}, "rate_incentive": 5.0,
+                       "unemployment_elasticity": -4.0},
+        "recovery": {"method": "vehicle", "lag_months": 3},
+        "factor": {"type": "lognormal", "multiplier_cv": 0.5},
+    })
+
+
+def moving_macro(model: CollateralModel, n_periods: int) -> Callable[[np.ndarray], MacroPaths]:
+    """Per-path macro paths that move (every macro term exercised), made chunk by chunk."""
+
+    def rows(paths: np.ndarray) -> MacroPaths:
+        rng = np.random.default_rng([1, int(paths[0])])
+        steps = rng.normal(0.0, 1.0, (3, len(paths), n_periods)).cumsum(axis=2) / np.sqrt(12)
+        return MacroPaths(
+            unemployment=model.macro.unemployment + 0.004 * steps[0],
+            market_rate=np.maximum(model.macro.market_rate + 0.003 * steps[1], 0.0),
+            used_car_index=np.exp(0.02 * steps[2]),
+        )
+
+    return rows
