@@ -185,15 +185,6 @@ def waterfall_kernel(
                 int_paid[i] = 0.0
                 prin_paid[i] = 0.0
 
-            # Clean-up call: the servicer buys the remaining pool at par.
-            call_price = 0.0
-            if clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd:
-                call_price = pool_end
-                collections += call_price
-                pool_end = 0.0
-                call_period[p] = t
-                ended = True
-
             # Triggers, on the collection period's data.
             sequential = accelerated
             turbo = turbo_always
@@ -228,7 +219,6 @@ def waterfall_kernel(
                         step_up = True
             sequential_mode[p, t] = sequential
             group_ptr = sequential_group_ptr if sequential else normal_group_ptr
-            final = ended or t == n_periods - 1 or pool_end <= 0.0
 
             # Note rates and interest due (30/360 fixed, act/360 floating and money market).
             for i in range(n_classes):
@@ -254,7 +244,25 @@ def waterfall_kernel(
             if swap_due < 0.0:
                 swap_receipt = -swap_due
                 swap_due = 0.0
+
+            # Clean-up call: the servicer buys the remaining pool at par, when the price with
+            # the period's funds and the reserve pays every fee, interest and note in full.
+            call_price = 0.0
+            if clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd:
+                owed = notes_beg + swap_due
+                for i in range(n_classes):
+                    owed += due[i]
+                for j in range(n_fees):
+                    owed += fee_rate[j] * pool_beg / 12.0 + fee_fixed[j] + fee_carry[j]
+                if collections + pool_end + swap_receipt + reserve >= owed:
+                    call_price = pool_end
+                    collections += call_price
+                    pool_end = 0.0
+                    call_period[p] = t
+                    ended = True
             available = collections + swap_receipt
+
+            final = ended or t == n_periods - 1 or pool_end <= 0.0
 
             # Reserve target; release of any excess over it into available funds.
             if final or accelerated:

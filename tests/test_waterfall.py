@@ -467,3 +467,11 @@ def test_python_twin_parity():
                  "event_of_default_period", "principal_loss"):
         np.testing.assert_allclose(getattr(twin, name), getattr(jitted, name), rtol=1e-12,
                                    atol=1e-9, err_msg=name)
+
+
+def test_clean_up_call_is_not_exercised_into_a_note_loss():
+    deal = make_deal(clean_up_call=0.10)
+    # 300,000 of losses in period 2: when the pool falls below 10% the notes exceed it by far.
+    r = run(deal, amortising(12, losses={1: 300_000.0}))
+    assert r.call_period[0] == -1
+    assert r.principal_loss[0, 1] > 0.0
