@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "strat": "autoabs.commands.strat",
     "import-regab": "autoabs.commands.import_regab",
     "pool": "autoabs.commands.pool",
+    "calibrate": "autoabs.commands.calibrate",
+    "backtest": "autoabs.commands.backtest",
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2

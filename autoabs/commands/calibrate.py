@@ -1,0 +1,151 @@
+"""``autoabs calibrate``: estimate prepayment and default hazards from a performance panel."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from autoabs._io import atomic_write
+from autoabs.commands._common import add_command, existing_file, make_console
+from portfolio.errors import InputError
+from portfolio.panel import EventRules, read_panel
+from simulation.calibration import Calibration, SegmentScheme, estimate_hazards
+from simulation.model import load_model
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML without anchors: each segment's curve is written out in full."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def _edges(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise InputError(option, f"expected a comma list of numbers, got {text!r}") from None
+    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise InputError(option, f"band edges must increase, got {text!r}")
+    return values
+
+
+def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
+    """PANEL, its format and the event-definition options (shared with ``backtest``)."""
+    parser.add_argument("panel", metavar="PANEL",
+                        help="performance panel CSV: Ally wide format (BAL1.., PRC1.., PMT1..) "
+                        "or the long format (loan_id, period, balance, principal_paid, ...)")
+    parser.add_argument("--format", choices=("auto", "ally", "long"), default="auto",
+                        help="panel format (default: detected from the columns)")
+    parser.add_argument("--missed-share", type=float, default=0.5,
+                        help="a month paying less than this share of the scheduled payment is "
+                        "a missed payment (default 0.5)")
+    parser.add_argument("--stall-months", type=int, default=6,
+                        help="an open run of this many missed payments counts as a default "
+                        "(default 6)")
+
+
+def rules_from_args(args: argparse.Namespace) -> EventRules:
+    """Event rules from :func:`add_panel_arguments` options."""
+    return EventRules(missed_share=args.missed_share, stall_months=args.stall_months)
+
+
+def register(subparsers: argparse._SubParsersAction, name: str) -> None:
+    """Add ``autoabs calibrate``."""
+    parser = add_command(
+        subparsers, name,
+        "Estimate monthly prepayment and default hazards by loan age and segment from a "
+        "loan-level performance panel, and write a collateral model file.",
+        "autoabs calibrate aart2171_2017.csv --through-month 24 --out calibrated.yaml",
+    )
+    add_panel_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="MODEL.yaml",
+                        help="collateral model file to write")
+    parser.add_argument("--through-month", type=int, default=None,
+                        help="use panel months 1..N only (default: all)")
+    parser.add_argument("--segments", default="fico,new_used,apr",
+                        help="segment dimensions: comma list of fico, new_used, apr, or none")
+    parser.add_argument("--fico-bands", default="620,680,740", help="FICO band edges")
+    parser.add_argument("--apr-bands", default="0.05,0.10", help="APR band edges (decimals)")
+    parser.add_argument("--prepay-age-band", type=int, default=3,
+                        help="age band of the prepayment curve, months (default 3)")
+    parser.add_argument("--default-age-band", type=int, default=6,
+                        help="age band of the default curve, months (default 6)")
+    parser.add_argument("--prepay-basis", choices=("balance", "count"), default="balance",
+                        help="SMM curve on balance (payoffs + curtailments) or loan count")
+    parser.add_argument("--level", type=float, default=0.95, help="confidence level")
+    parser.add_argument("--table", metavar="FILE.csv",
+                        help="hazard table CSV (default: MODEL.hazards.csv beside the model)")
+    parser.set_defaults(func=run)
+
+
+def _header(cal: Calibration) -> str:
+    c = cal.counts
+    lines = [
+        f"Calibrated by `autoabs calibrate` from {cal.source}, panel months "
+        f"{cal.window[0]}-{cal.window[1]}.",
+        f"Loans: {c['prepaid']} prepaid, {c['defaulted']} defaulted, {c['matured']} matured, "
+        f"{c['censored']} censored. Prepayment SMM basis: {cal.prepay_basis}.",
+        "Default: first missed payment of a run that rolls to charge-off (see "
+        "docs/calibration.md); hazards by loan age (monthly probabilities), per segment = "
+        "baseline x proportional ratio.",
+        f"Charge-off lag (median months from first missed payment, inclusive): "
+        f"{cal.chargeoff_months}. Scorecard, macro and rate-incentive terms are off (not "
+        "estimated); recovery assumptions are defaults (the panel has no recoveries).",
+    ]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the panel, estimate, print the hazard table, write the model and the table."""
+    console = make_console()
+    panel = read_panel(existing_file(args.panel, "PANEL"), args.format)
+    scheme = SegmentScheme.parse(args.segments, _edges(args.fico_bands, "--fico-bands"),
+                                 _edges(args.apr_bands, "--apr-bands"))
+    cal = estimate_hazards(
+        panel, through=args.through_month, scheme=scheme, rules=rules_from_args(args),
+        prepay_age_band=args.prepay_age_band, default_age_band=args.default_age_band,
+        prepay_basis=args.prepay_basis, level=args.level,
+    )
+    out = Path(args.out)
+    text = _header(cal) + yaml.dump(cal.model_dict(), Dumper=_Dumper, sort_keys=False,
+                                    width=100, default_flow_style=None)
+    atomic_write(out, lambda p: _write_text(p, text))
+    load_model(out)  # the file the engine will read must validate
+    table = cal.table()
+    table_path = Path(args.table) if args.table else out.with_suffix(".hazards.csv")
+    atomic_write(table_path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+    seg_path = table_path.with_name(table_path.name.replace(".csv", ".segments.csv"))
+    atomic_write(seg_path, lambda p: cal.segments.to_csv(p, float_format="%.6g"))
+
+    console.print(f"Panel {args.panel}: {panel.n_loans:,} loans, months 1-{cal.window[1]}; "
+                  + ", ".join(f"{v:,} {k}" for k, v in cal.counts.items()))
+    pct = int(round(args.level * 100))
+    for cause, cols in (("prepayment", ("cpr", "abs")), ("default", ("cdr",))):
+        part = table[table["cause"] == cause]
+        console.print(f"\n{cause} hazard by loan age (monthly, {pct}% Wilson band)")
+        head = f"{'ages':>7} {'months':>7} {'events':>6} {'hazard':>8} {'lower':>8} {'upper':>8}"
+        console.print(head + "".join(f" {c.upper():>7}" for c in cols))
+        for row in part.itertuples():
+            line = (f"{row.age_lo:>3}-{row.age_hi:<3} {row.loan_months:>7} {row.events:>6} "
+                    f"{row.hazard:>8.4%} {row.lower:>8.4%} {row.upper:>8.4%}")
+            line += "".join(f" {getattr(row, c):>7.2%}" for c in cols)
+            console.print(line)
+    console.print(f"\nsegment multipliers (ratio to baseline, {pct}% exact Poisson band)")
+    seg = cal.segments
+    for label in seg.index:
+        r = seg.loc[label]
+        console.print(
+            f"  {label:<36} loans {r['loans']:>5.0f}  prepay {r['prepay_ratio']:.2f} "
+            f"[{r['prepay_lower']:.2f}, {r['prepay_upper']:.2f}]  default "
+            f"{r['default_ratio']:.2f} [{r['default_lower']:.2f}, {r['default_upper']:.2f}]"
+            f" ({r['default_events']:.0f} events)")
+    console.print(f"\nmodel written to {out} (charge-off lag {cal.chargeoff_months} months); "
+                  f"tables {table_path}, {seg_path}")
+    return 0
