@@ -406,8 +406,6 @@ def _enhancement_problems(deal: Deal) -> list[Problem]:
             out.append(Problem(None, f"fees.{k}.name", f"duplicate fee name {fee.name!r}"))
         seen.add(fee.name)
     r = deal.reserve
-    if r is not None and r.floor > r.initial and r.basis == "initial" and r.floor > r.target:
-        out.append(Problem(None, "reserve.floor", "floor above both initial and target"))
     for k, trig in enumerate(deal.triggers):
         at = f"triggers.{k}"
         if (trig.threshold is None) == (trig.schedule is None):
