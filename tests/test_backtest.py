@@ -1,0 +1,125 @@
+"""Backtest: actual-balance conventions on a hand-built panel, CLI, and the AART 2017-3 test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoabs.cli import main
+from portfolio.panel import read_long_panel
+from simulation.backtest import backtest, panel_tape
+from simulation.calibration import SegmentScheme, estimate_hazards
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "performance"
+ALLY = DATA / "aart2171_2017.csv"
+
+
+def _rows(loan_id: str, values: list[tuple[float, float, float]]) -> list[dict[str, object]]:
+    return [{"loan_id": loan_id, "period": k + 1, "balance": b, "principal_paid": p,
+             "total_paid": t, "rate": 0.12, "original_term": 24, "age": 4 + k,
+             "scheduled_payment": 100.0, "fico": 700} for k, (b, p, t) in enumerate(values)]
+
+
+@pytest.fixture()
+def small_panel(tmp_path: Path):
+    rows = []
+    # P: pays 1,000 -> 920 ..., pays off in month 4.
+    rows += _rows("P", [(920.0, 80.0, 100.0), (840.0, 80.0, 100.0), (760.0, 80.0, 100.0),
+                        (0.0, 760.0, 770.0), ])
+    # S: pays months 1-2, stops paying from month 3 (balance kept to the end: stalled default).
+    rows += _rows("S", [(920.0, 80.0, 100.0), (840.0, 80.0, 100.0)] + [(840.0, 0.0, 0.0)] * 7)
+    # K: pays every month.
+    rows += _rows("K", [(1000.0 - 80.0 * (k + 1), 80.0, 100.0) for k in range(9)])
+    path = tmp_path / "small.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return read_long_panel(path)
+
+
+def _flat_model(chargeoff_months: int):
+    from simulation.model import model_from_dict
+
+    return model_from_dict({
+        "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.0]}},
+                    "scorecard": {"normalise": False}},
+        "delinquency": {"chargeoff_months": chargeoff_months},
+        "prepayment": {"cpr": 0.0, "rate_incentive": 0.0},
+        "factor": {"type": "none"},
+    })
+
+
+def test_actual_balance_holds_a_defaulted_loan_until_its_chargeoff(small_panel) -> None:
+    result = backtest(small_panel, _flat_model(3), 1, scheme=SegmentScheme(None, False, None))
+    t = result.table
+    assert result.n_loans == 3 and result.start_balance == pytest.approx(2760.0)
+    # S defaults in month 3 (first missed payment); charge-off at 3 + 3 - 1 = 5.
+    s_balance = np.array([840.0, 840.0, 840.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    p_balance = np.array([840.0, 760.0, 0.0, 0, 0, 0, 0, 0])
+    k_balance = 1000.0 - 80.0 * np.arange(2, 10)
+    assert t["actual_balance"].to_numpy() == pytest.approx(s_balance + p_balance + k_balance)
+    cutoff = 3000.0
+    assert t["actual_defaulted"].to_numpy() == pytest.approx(
+        np.r_[0, 0, 0, 840, 840, 840, 840, 840] / cutoff * 100)
+    # P's payoff in month 4: 760 less that month's scheduled principal (100 - 7.60) less the
+    # principal arrears from months 2-3 (scheduled 90.80 and 91.60, paid 80 each).
+    assert t["actual_prepaid"].iloc[-1] == pytest.approx(
+        (760.0 - 92.4 - 10.8 - 11.6) / cutoff * 100)
+    assert t.index.tolist() == list(range(2, 10))
+
+
+def test_panel_tape_uses_the_amortising_term(small_panel) -> None:
+    tape, idx = panel_tape(small_panel, 2, SegmentScheme((650.0,), False, None))
+    assert idx.tolist() == [0, 1, 2]
+    assert tape.age.tolist() == [5, 5, 5]  # age 4 in month 1
+    # 840 at 1%/month with 100 a month: n = -ln(1 - 8.4/100) / ln(1.01) = 8.8 -> 9 payments.
+    assert tape.remaining_term.tolist() == [9, 9, 9]
+    assert tape.segment.tolist() == ["fico[650,)"] * 3
+
+
+def test_cli_bad_inputs(small_panel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    panel = small_panel.source
+    assert main(["backtest", panel, "--model", str(tmp_path / "none.yaml"),
+                 "--from-month", "2"]) == 2
+    assert "none.yaml: --model: file not found" in capsys.readouterr().err
+    model = tmp_path / "m.yaml"
+    assert main(["calibrate", panel, "--out", str(model), "--segments", "none"]) == 0
+    assert main(["backtest", panel, "--model", str(model), "--from-month", "9",
+                 "--out", str(tmp_path / "bt")]) == 2
+    assert "need 1 <= from-month < to-month <= 9" in capsys.readouterr().err
+    assert main(["calibrate", panel, "--out", str(model), "--segments", "zip"]) == 2
+    assert "unknown dimension(s) ['zip']" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_aart2171_backtest_from_month_24(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Calibrate on months 1-24, project 25-43 from month 24's pool: mean |error| <= 0.75 pp."""
+    if not ALLY.is_file():
+        pytest.skip(f"real panel data not found: {ALLY}")
+    model = tmp_path / "aart2171.yaml"
+    assert main(["calibrate", str(ALLY), "--through-month", "24", "--out", str(model)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "bt"
+    assert main(["backtest", str(ALLY), "--model", str(model), "--from-month", "24",
+                 "--out", str(out), "--paths", "100"]) == 0
+    printed = capsys.readouterr().out
+    print(printed)
+    table = pd.read_csv(out / "backtest.csv", index_col="month")
+    assert table.index.tolist() == list(range(25, 44))
+    for month, err in table["factor_error_pp"].items():
+        assert f"{month:>5} " in printed and f"{err:+8.3f}" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    mae = float(np.mean(np.abs(table["factor_error_pp"])))
+    assert metrics["factor_mae_pp"] == pytest.approx(mae, rel=1e-6)
+    assert mae <= 0.75
+    assert (out / "backtest.png").stat().st_size > 10_000
+    # The calibration window really ends at month 24: no later month shapes the model.
+    from portfolio.panel import read_panel
+
+    panel = read_panel(ALLY)
+    a = estimate_hazards(panel, through=24).to_model()
+    b = estimate_hazards(panel.through(24)).to_model()
+    assert a.default == b.default and a.prepayment == b.prepayment
