@@ -471,6 +471,21 @@ class Calibration:
             rows.append(frame)
         return pd.concat(rows, ignore_index=True)
 
+    def survival(self, start_age: int, end_age: int) -> pd.DataFrame:
+        """Product-limit survival and cumulative incidences of a loan alive at ``start_age``.
+
+        ``S(a) = prod_{j=start+1..a} (1 - h_p(j) - h_d(j))`` and
+        ``CIF_c(a) = sum_j S(j-1) h_c(j)`` (Kaplan-Meier / Aalen-Johansen form on the band
+        hazards, count basis). Rows are ages ``start_age + 1 .. end_age``.
+        """
+        ages = np.arange(start_age + 1, end_age + 1)
+        hp, hd = self.prepay.at_ages(ages), self.default.at_ages(ages)
+        surv = np.cumprod(1.0 - hp - hd)
+        before = np.r_[1.0, surv[:-1]]
+        return pd.DataFrame({"survival": surv, "cif_prepay": np.cumsum(before * hp),
+                             "cif_default": np.cumsum(before * hd)},
+                            index=pd.Index(ages, name="age"))
+
     def model_dict(self, name: str | None = None) -> dict[str, Any]:
         """The calibrated assumptions as a plain mapping (the YAML file's content)."""
 
