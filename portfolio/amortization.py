@@ -1,6 +1,7 @@
 """Amortisation schedules: level annuity, equal principal, balloon and lease.
 
-Scalar helpers (``level_payment``, ``installment``, ``principal_due``) are numba functions that
+Scalar helpers (``level_payment``, ``installment``, ``principal_due``, ``regular_principal``)
+are numba functions that
 kernels inline; :func:`schedule` is the vectorised Python API that returns a schedule table.
 
 Conventions: monthly periods, monthly rate ``r = APR / 12``; interest for a month is
@@ -59,19 +60,35 @@ def installment(
 
 
 @jit_inline
+def annuity_flag(payment_type: int) -> float:
+    """1.0 when the instalment includes interest (level, balloon, lease), 0.0 for equal principal."""
+    return 0.0 if payment_type == EQUAL_PRINCIPAL else 1.0
+
+
+@jit_inline
+def regular_principal(annuity: float, balance: float, monthly_rate: float, inst: float) -> float:
+    """Scheduled principal of any month but the last (USD), never more than the balance.
+
+    ``inst - balance * monthly_rate`` for annuity types (``annuity = 1``), ``inst`` for
+    equal-principal loans (``annuity = 0``). Non-negative whenever a balloon or residual does
+    not exceed the balance, which the loaders enforce.
+    """
+    due = inst - balance * monthly_rate * annuity
+    return balance if due > balance else due
+
+
+@jit_inline
 def principal_due(
     payment_type: int, balance: float, monthly_rate: float, inst: float, is_last: bool
 ) -> float:
     """Scheduled principal for one month given the instalment from :func:`installment` (USD).
 
     The last month of the schedule repays the whole remaining balance (including a balloon or
-    a lease residual). Never more than the balance, never negative.
+    a lease residual).
     """
     if is_last:
         return balance
-    # Annuity types pay the instalment net of interest; equal-principal loans the instalment.
-    due = inst - balance * monthly_rate * (payment_type != EQUAL_PRINCIPAL)
-    return min(max(due, 0.0), balance)
+    return regular_principal(annuity_flag(payment_type), balance, monthly_rate, inst)
 
 
 @jit

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from portfolio._jit import jit, jit_parallel, prange
-from portfolio.amortization import principal_due
+from portfolio.amortization import annuity_flag, principal_due, regular_principal
 from simulation.rng import STREAM_CURE, STREAM_EVENT, STREAM_SPLIT, path_key, uniform
 
 # PoolFlows fields (USD unless noted). ENDING_BALANCE and N_ACTIVE are derived after the kernel
@@ -112,6 +112,7 @@ def collateral_paths_kernel(
             a = inst[i]
             last = remaining_term[i] - 1
             pt = payment_type[i]
+            annuity = annuity_flag(pt)
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
             # Per-loan views: hazards from the loan's current age, prepay multipliers by period.
@@ -134,13 +135,17 @@ def collateral_paths_kernel(
                     if h > e:
                         event = True
                         break
-                    pr = principal_due(pt, b, r, a, t == last)
+                    if t == last:
+                        break
+                    pr = regular_principal(annuity, b, r, a)
                     o[t, INTEREST] += b * r
                     o[t, SCHEDULED_PRINCIPAL] += pr
                     b -= pr
                     t += 1
-                if not event:
-                    o[last, TERMINATIONS] += 1.0  # matured
+                if not event:  # the final instalment, with any balloon or lease residual
+                    o[last, INTEREST] += b * r
+                    o[last, SCHEDULED_PRINCIPAL] += b
+                    o[last, TERMINATIONS] += 1.0
                     break
                 if uniform(key_split, i, draw) * (dh + ph) >= dh:  # prepayment in full
                     pr = principal_due(pt, b, r, a, t == last)

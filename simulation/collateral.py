@@ -210,6 +210,14 @@ def prepare_collateral(
     """
     if len(tape) == 0:
         raise InputError(source, "the tape has no loans")
+    final_exceeds = np.flatnonzero((tape.payment_type >= 2) & (tape.balloon_amount > tape.balance))
+    if final_exceeds.size:
+        raise InputError(source, [
+            Problem(int(i) + 1, "balloon_amount",
+                    f"balloon/residual {tape.balloon_amount[i]:,.2f} exceeds the current balance "
+                    f"{tape.balance[i]:,.2f}")
+            for i in final_exceeds[:20]
+        ])
     co = model.delinquency.chargeoff_months
     lag = model.recovery.lag_months
     rem = tape.remaining_term.astype(np.int64)
