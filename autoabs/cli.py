@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "strat": "autoabs.commands.strat",
     "import-regab": "autoabs.commands.import_regab",
     "pool": "autoabs.commands.pool",
+    "run": "autoabs.commands.run",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
 }

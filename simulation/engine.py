@@ -48,8 +48,10 @@ PATH_FIELDS = (
     "pool_wal_years",
     "factor_z",
     "default_multiplier",
+    "weight",
 )
-"""Per-path summary columns: ratios to the initial balance (CNL, flows) unless noted."""
+"""Per-path summary columns: ratios to the initial balance (CNL, flows) unless noted; ``weight``
+is the path's likelihood ratio (1 without importance sampling)."""
 
 ChunkCallback = Callable[[int, np.ndarray, np.ndarray], None]
 MacroSource = Callable[[np.ndarray], MacroPaths]
@@ -198,10 +200,15 @@ class PoolSimulationResult:
         }
 
 
-def factor_draws(seed: int, first_path: int, n: int, spec: FactorSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Per-path factor draws ``z`` and default multipliers for a chunk of paths."""
+FactorSampler = Callable[[int, int, int, FactorSpec], tuple[np.ndarray, np.ndarray]]
+"""``sampler(seed, first_path, n, spec) -> (z, weight)``: factor draws and likelihood ratios."""
+
+
+def independent_factor(seed: int, first_path: int, n: int, spec: FactorSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Independent standard-normal factor draws (stream STREAM_FACTOR), weight 1."""
+    del spec
     z = normals(seed, STREAM_FACTOR, np.arange(first_path, first_path + n))[:, 0]
-    return z, spec.multiplier(z)
+    return z, np.ones(n)
 
 
 def simulate_pool(
@@ -214,6 +221,8 @@ def simulate_pool(
     chunk_size: int = 256,
     threads: int | None = None,
     on_chunk: ChunkCallback | None = None,
+    factor: FactorSampler = independent_factor,
+    factor_spec: FactorSpec | None = None,
 ) -> PoolSimulationResult:
     """Simulate a loan pool on ``n_paths`` paths.
 
@@ -235,6 +244,12 @@ def simulate_pool(
         Numba threads for the path loop.
     on_chunk : callable, optional
         ``on_chunk(first_path, flows, summaries)`` after each chunk (flows ``(n, T, 10)``).
+    factor : callable
+        Draws the systematic factor of a chunk and each path's likelihood-ratio weight; the
+        default draws independent standard normals with weight 1.
+    factor_spec : FactorSpec, optional
+        With prepared ``CollateralInputs``, the factor already resolved by
+        :func:`~simulation.factor.calibrate` (skips calibrating again).
     """
     if n_paths < 1:
         raise InputError("--paths", f"must be at least 1, got {n_paths}")
@@ -243,7 +258,7 @@ def simulate_pool(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if isinstance(tape, CollateralInputs):
-        inputs, spec = calibrate(tape)
+        inputs, spec = (tape, factor_spec) if factor_spec is not None else calibrate(tape)
     else:
         if model is None:
             raise TypeError("simulate_pool needs a model with a LoanTape")
@@ -257,10 +272,13 @@ def simulate_pool(
     with numba_threads(threads):
         for first, n in iter_chunks(n_paths, chunk_size):
             paths = np.arange(first, first + n)
-            z, mult = factor_draws(seed, first, n, spec)
+            z, weight = factor(seed, first, n, spec)
+            mult = spec.multiplier(z)
             flows = simulate_chunk(inputs, macro_rows(paths), mult, seed, first)
             reducer.add(flows)
-            chunk_summary = np.column_stack([path_summaries(flows, inputs.initial_balance), z, mult])
+            chunk_summary = np.column_stack(
+                [path_summaries(flows, inputs.initial_balance), z, mult, weight]
+            )
             summaries[first:first + n] = chunk_summary
             if on_chunk is not None:
                 on_chunk(first, flows, chunk_summary)

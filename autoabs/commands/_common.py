@@ -120,7 +120,8 @@ def read_columns_map(path: str) -> dict[str, str]:
     return data
 
 
-def load(tape_path: str, columns_map: str | None, on_error: str, console: Console) -> LoanTape:
+def load(tape_path: str, columns_map: str | None, on_error: str, console: Console, *,
+         columns: dict[str, str] | None = None) -> LoanTape:
     """Load a tape file: CSV/Parquet through the loader, ``.xml`` through the EX-102 importer."""
     path = existing_file(tape_path, "TAPE")
     if path.suffix.lower() == ".xml":
@@ -131,7 +132,8 @@ def load(tape_path: str, columns_map: str | None, on_error: str, console: Consol
         return imported.tape
     from portfolio.loaders import load_tape
 
-    columns = read_columns_map(columns_map) if columns_map else None
+    if columns_map:
+        columns = read_columns_map(columns_map)
     result = load_tape(path, columns=columns, on_error=on_error)  # type: ignore[arg-type]
     console.print(f"Tape {tape_path}: {result.n_loaded:,} loans loaded")
     if result.n_rejected:

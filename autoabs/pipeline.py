@@ -1,0 +1,109 @@
+"""The run pipeline shared by the CLI and the Python API: resolve inputs, simulate, write.
+
+A deal file may name its pool (a tape or a synthetic spec) and its assumptions file; explicit
+arguments override them. Every output is written atomically into one run directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoabs._io import write_json, write_parquet
+from portfolio.errors import InputError, Problem
+from portfolio.tape import LoanTape
+from simulation.deal import Deal, load_deal
+from simulation.model import CollateralModel, load_model
+from simulation.ratings import ELTable, load_el_table
+from simulation.simulate import DealSimulationResult, simulate
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Everything a deal run reads, resolved to objects, with the files they came from."""
+
+    deal: Deal
+    deal_path: Path
+    tape: LoanTape
+    tape_source: str
+    model: CollateralModel
+    model_path: Path
+    el_table: ELTable | None
+    files: dict[str, Path]
+
+
+def resolve_inputs(
+    deal_path: str | Path,
+    *,
+    tape: str | Path | LoanTape | None = None,
+    model: str | Path | None = None,
+    el_table: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    on_error: str = "raise",
+    log: Any = None,
+) -> RunInputs:
+    """Load the deal and the pool and assumptions it names (or the overrides given)."""
+    deal_path = Path(deal_path)
+    deal = load_deal(deal_path)
+    files: dict[str, Path] = {"deal": deal_path}
+    if isinstance(tape, LoanTape):
+        loan_tape, tape_source = tape, "<LoanTape>"
+    else:
+        tape_path = Path(tape) if tape is not None else (deal.pool.tape if deal.pool else None)
+        if tape_path is not None:
+            from autoabs.commands._common import load
+
+            loan_tape = load(str(tape_path), None, on_error, log or _Quiet(), columns=columns)
+            tape_source = str(tape_path)
+            files["tape"] = tape_path
+        elif deal.pool is not None and deal.pool.synthetic is not None:
+            from portfolio.synthetic import synthetic_pool
+
+            loan_tape = synthetic_pool(deal.pool.synthetic, deal.pool.loans, deal.pool.seed)
+            tape_source = (f"synthetic {deal.pool.synthetic} pool, {deal.pool.loans} loans, "
+                           f"seed {deal.pool.seed}")
+        else:
+            raise InputError(str(deal_path), Problem(
+                None, "pool", "the deal names no pool: give --tape TAPE or add "
+                "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
+    model_path = Path(model) if model is not None else deal.assumptions
+    if model_path is None:
+        raise InputError(str(deal_path), Problem(
+            None, "assumptions", "the deal names no assumptions file: give --model MODEL.yaml"))
+    files["assumptions"] = model_path
+    table = None
+    if el_table is not None:
+        files["el_table"] = Path(el_table)
+        table = load_el_table(el_table)
+    return RunInputs(deal, deal_path, loan_tape, tape_source, load_model(model_path), model_path,
+                     table, files)
+
+
+class _Quiet:
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        """Discard progress messages."""
+
+
+def write_deal_run(out: Path, result: DealSimulationResult) -> None:
+    """Write per-path results (Parquet), flows and ``summary.json`` into ``out`` atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(out / "class_paths.parquet", result.paths())
+    write_parquet(out / "pool_paths.parquet", result.pool.paths)
+    write_parquet(out / "pool_flows.parquet", result.pool.mean_flows)
+    write_json(out / "summary.json", result.summary())
+
+
+def run_deal(inputs: RunInputs, *, n_paths: int, seed: int, chunk_size: int = 256,
+             threads: int | None = None, scenario: Any = None, stochastic: bool = False,
+             progress: Any = None) -> DealSimulationResult:
+    """Simulate the resolved inputs (``progress(n)`` is called after each chunk)."""
+    def on_chunk(first: int, flows: np.ndarray, tf: Any) -> None:
+        if progress is not None:
+            progress(flows.shape[0])
+
+    return simulate(inputs.tape, inputs.deal, inputs.model, scenario=scenario,
+                    stochastic=stochastic, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
+                    threads=threads, el_table=inputs.el_table, on_chunk=on_chunk)

@@ -1,0 +1,414 @@
+"""Deal simulation: collateral paths through the waterfall into tranche metrics.
+
+:func:`simulate` runs the collateral engine chunk by chunk (:func:`simulation.engine.simulate_pool`)
+and, for every chunk, the compiled waterfall and the per-path tranche metrics; reductions stream
+(class-balance histograms, trigger counts), so memory grows with the chunk, not with the paths.
+The result is an immutable :class:`DealSimulationResult` with pandas views and a JSON summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio.tape import LoanTape
+from simulation import metrics
+from simulation.collateral import CollateralInputs, MacroPaths, expected_flows, prepare_collateral
+from simulation.deal import Deal
+from simulation.engine import (
+    FACTOR_BINS,
+    ChunkCallback,
+    FactorSampler,
+    PoolSimulationResult,
+    independent_factor,
+    simulate_pool,
+)
+from simulation.factor import FactorSpec, calibrate
+from simulation.model import CollateralModel
+from simulation.ratings import ELTable, builtin_el_table, implied_rating
+from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
+
+CLASS_PATH_FIELDS = (
+    "loss",
+    "interest_shortfall",
+    "wal_years",
+    "yield",
+    "dirr_bp",
+    "pv",
+    "first_shortfall_period",
+)
+"""Per path and class: principal loss / original balance; unpaid interest / original balance;
+WAL (years); annual yield at par (monthly compounding); reduction of yield (bp); PV on the
+scenario curve / original balance; first period with an interest shortfall (0 if none)."""
+
+BALANCE_QUANTILES = (0.05, 0.5, 0.95)
+
+
+class ScenarioSource:
+    """Macro and index rows of a scenario for chunks of paths.
+
+    Deterministic scenarios give one shared row; stochastic ones draw rows for exactly the
+    global path indices of each chunk. ``macro(paths)`` is what the collateral engine asks
+    for; :attr:`last` keeps the rows of the latest chunk for the waterfall and discounting.
+    """
+
+    def __init__(self, scenario: Any, model: CollateralModel, n_periods: int, n_paths: int,
+                 seed: int, stochastic: bool) -> None:
+        from scenarios.stochastic import deterministic_paths
+
+        self.scenario = scenario
+        self.model = model
+        self.n_periods = n_periods
+        self.n_paths = n_paths
+        self.seed = seed
+        self.stochastic = stochastic
+        self._shared = None if stochastic else deterministic_paths(scenario, n_periods, model.macro)
+        self.last = self._shared
+
+    def macro(self, paths: np.ndarray) -> MacroPaths:
+        """Macro rows of the given global paths (stochastic) or the shared row."""
+        if self._shared is not None:
+            return self._shared.macro.rows(paths)
+        from scenarios.stochastic import simulate_scenario
+
+        self.last = simulate_scenario(self.scenario, self.n_periods, self.n_paths, self.seed,
+                                      levels=self.model.macro, paths=paths)
+        return self.last.macro
+
+    def factor_sampler(self) -> FactorSampler | None:
+        """Credit factor correlated with the macro shocks (stochastic scenarios), else None."""
+        if self._shared is not None:
+            return None
+
+        def sampler(seed: int, first: int, n: int, spec: FactorSpec) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+            del seed, spec
+            assert self.last is not None and self.last.factor_z is not None
+            assert self.last.paths is not None and self.last.paths[0] == first
+            return self.last.factor_z[:n], np.ones(n)
+
+        return sampler
+
+
+@dataclass
+class _DealReducer:
+    """Streaming reductions of tranche flows (fixed order, weighted)."""
+
+    n_classes: int
+    n_periods: int
+    n_triggers: int
+    balance_hist: np.ndarray = field(init=False)
+    breach_in_period: np.ndarray = field(init=False)
+    breach_by_period: np.ndarray = field(init=False)
+    reserve_draw_by_period: np.ndarray = field(init=False)
+    weight_sum: float = 0.0
+    any_reserve_draw: float = 0.0
+    event_of_default: float = 0.0
+    called: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.balance_hist = np.zeros((self.n_classes, self.n_periods, FACTOR_BINS + 1))
+        self.breach_in_period = np.zeros((self.n_triggers, self.n_periods))
+        self.breach_by_period = np.zeros((self.n_triggers, self.n_periods))
+        self.reserve_draw_by_period = np.zeros(self.n_periods)
+
+    def add(self, tf: TrancheFlows, weight: np.ndarray) -> None:
+        factor = tf.ending_balance / tf.original_balance[None, :, None]
+        bins = np.clip((factor * FACTOR_BINS).round().astype(np.int64), 0, FACTOR_BINS)
+        for c in range(self.n_classes):
+            for t in range(self.n_periods):
+                self.balance_hist[c, t] += np.bincount(bins[:, c, t], weights=weight,
+                                                       minlength=FACTOR_BINS + 1)
+        breached = tf.trigger_breached.astype(float)
+        self.breach_in_period += np.einsum("p,pkt->kt", weight, breached)
+        ever = np.maximum.accumulate(breached, axis=2)
+        self.breach_by_period += np.einsum("p,pkt->kt", weight, ever)
+        draws = (tf.reserve_draw - tf.reserve_release) > 1e-9
+        self.reserve_draw_by_period += weight @ draws.astype(float)
+        self.any_reserve_draw += float(weight @ draws.any(axis=1))
+        self.event_of_default += float(weight @ (tf.event_of_default_period >= 0))
+        self.called += float(weight @ (tf.call_period >= 0))
+        self.weight_sum += float(weight.sum())
+
+    def balance_quantiles(self, levels: tuple[float, ...]) -> np.ndarray:
+        """Class-balance factor quantiles, shape ``(n_classes, len(levels), n_periods)``."""
+        cum = np.cumsum(self.balance_hist, axis=2) / max(self.weight_sum, 1e-300)
+        out = np.empty((self.n_classes, len(levels), self.n_periods))
+        for c in range(self.n_classes):
+            for j, q in enumerate(levels):
+                for t in range(self.n_periods):
+                    out[c, j, t] = np.searchsorted(cum[c, t], q - 1e-12) / FACTOR_BINS
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class DealSimulationResult:
+    """Result of :func:`simulate`: per-path class metrics, pool results and streamed views.
+
+    Attributes
+    ----------
+    deal : Deal
+        The deal run.
+    classes : tuple of str
+        Class names, most senior first.
+    original_balance : numpy.ndarray
+        ``(n_classes,)`` USD.
+    class_paths : numpy.ndarray
+        ``(n_paths, n_classes, len(CLASS_PATH_FIELDS))`` per-path class metrics.
+    pool : PoolSimulationResult
+        The collateral run (per-path pool summaries incl. ``weight``, mean flows, factors).
+    hard_ce : numpy.ndarray
+        ``(n_classes,)`` hard credit enhancement at closing (decimal of the pool).
+    class_balance_quantiles : dict
+        Class -> DataFrame of balance factor quantiles (P5/P50/P95) by period.
+    triggers : pandas.DataFrame
+        Probability that each trigger is breached in, and by, each period.
+    events : dict
+        Probabilities of a reserve draw, an event of default and the clean-up call.
+    promised_yield : numpy.ndarray
+        ``(n_classes,)`` yield of the no-loss cash flows (base prepayment), annual decimal.
+    """
+
+    deal: Deal
+    classes: tuple[str, ...]
+    original_balance: np.ndarray
+    class_paths: np.ndarray
+    pool: PoolSimulationResult
+    hard_ce: np.ndarray
+    class_balance_quantiles: dict[str, pd.DataFrame]
+    triggers: pd.DataFrame
+    events: dict[str, float]
+    promised_yield: np.ndarray
+    el_table: ELTable
+    provenance: dict[str, Any]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Likelihood-ratio weight of each path (1 without importance sampling)."""
+        return np.asarray(self.pool.paths["weight"].to_numpy())
+
+    def class_metric(self, name: str) -> np.ndarray:
+        """One per-path class metric, ``(n_paths, n_classes)``."""
+        return np.asarray(self.class_paths[:, :, CLASS_PATH_FIELDS.index(name)])
+
+    def paths(self) -> pd.DataFrame:
+        """Per-path, per-class metrics as a long DataFrame (path, class, metrics, weight)."""
+        n_paths, n_classes, _ = self.class_paths.shape
+        frame = pd.DataFrame(self.class_paths.reshape(n_paths * n_classes, -1),
+                             columns=list(CLASS_PATH_FIELDS))
+        frame.insert(0, "class", np.tile(np.array(self.classes, dtype=object), n_paths))
+        frame.insert(0, "path", np.repeat(np.arange(n_paths), n_classes))
+        frame["weight"] = np.repeat(self.weights, n_classes)
+        return frame
+
+    def class_summary(self) -> pd.DataFrame:
+        """Per class: balance, hard CE, EL (se), PD, LGD, WAL, yield, DIRR, implied rating."""
+        w = self.weights
+        loss = self.class_metric("loss")
+        rows = []
+        for c, name in enumerate(self.classes):
+            el = metrics.expected_loss(loss[:, c], w)
+            pd_ = metrics.default_probability(loss[:, c], w)
+            lgd = metrics.loss_given_default(loss[:, c], w)
+            wal = metrics.mean_wal(self.class_metric("wal_years")[:, c], w)
+            yld = metrics.weighted_mean(self.class_metric("yield")[:, c], w)
+            dirr = metrics.weighted_mean(self.class_metric("dirr_bp")[:, c], w)
+            rows.append({
+                "name": name,
+                "balance": float(self.original_balance[c]),
+                "hard_ce": float(self.hard_ce[c]),
+                "el": el.value,
+                "el_se": el.se,
+                "pd": pd_.value,
+                "pd_se": pd_.se,
+                "lgd": lgd.value,
+                "wal": wal.value,
+                "wal_se": wal.se,
+                "yield": yld.value,
+                "yield_se": yld.se,
+                "dirr": dirr.value,
+                "dirr_se": dirr.se,
+                "promised_yield": float(self.promised_yield[c]),
+                "implied_rating": implied_rating(max(el.value, 0.0), wal.value, self.el_table),
+            })
+        return pd.DataFrame(rows).set_index("name", drop=False)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary: classes, pool statistics, events, provenance."""
+        stats = self.pool.cnl_stats()
+        classes = self.class_summary()
+        return {
+            "deal": self.deal.name,
+            "classes": [
+                {k: (v if isinstance(v, str) else _finite(v)) for k, v in row.items()}
+                for row in classes.to_dict(orient="records")
+            ],
+            "pool": {
+                "initial_balance": self.pool.initial_balance,
+                "cnl_mean": stats["cnl_mean"],
+                "cnl_mean_se": stats["cnl_mean_se"],
+                "cnl_sd": stats["cnl_sd"],
+                "cnl_p99": stats["cnl_p99"],
+                "cnl_p99_9": stats["cnl_p99_9"],
+            },
+            "events": self.events,
+            "el_table": self.el_table.source,
+            "provenance": self.provenance,
+        }
+
+
+def _finite(x: Any) -> float | None:
+    v = float(x)
+    return v if np.isfinite(v) else None
+
+
+def hard_credit_enhancement(deal: Deal, program: WaterfallProgram) -> np.ndarray:
+    """Hard CE at closing: junior classes + initial OC + initial reserve, over the pool."""
+    pool = program.initial_pool_balance
+    balances = program.original_balance
+    oc = pool - balances.sum()
+    reserve = deal.reserve.initial * pool if deal.reserve is not None else 0.0
+    rank = np.arange(len(balances))
+    for group in deal.pro_rata_groups:
+        members = [program.classes.index(c) for c in group.classes]
+        rank[members] = min(rank[members])
+    return np.asarray(metrics.hard_credit_enhancement(balances, pool, oc, reserve, seniority=rank))
+
+
+def _class_path_metrics(tf: TrancheFlows, promised_yield: np.ndarray,
+                        discount: np.ndarray) -> np.ndarray:
+    """Per-path class metrics of one chunk, ``(n, n_classes, len(CLASS_PATH_FIELDS))``."""
+    ob = tf.original_balance
+    cash = tf.interest_paid + tf.principal_paid
+    price = np.broadcast_to(ob[None, :], cash.shape[:2])
+    yld = metrics.cashflow_irr(cash, price)
+    shortfall = np.maximum(tf.interest_due - tf.interest_paid, 0.0)
+    first_short = metrics.first_loss_period(shortfall, tol=1e-6)
+    pv = metrics.pv(cash, discount[: cash.shape[-1]]) / ob[None, :]
+    return np.stack([
+        tf.principal_loss / ob[None, :],
+        tf.interest_shortfall / ob[None, :],
+        metrics.wal_years(tf.principal_paid),
+        yld,
+        (promised_yield[None, :] - yld) * 1e4,
+        pv,
+        first_short.astype(float),
+    ], axis=-1)
+
+
+def promised_flows(inputs: CollateralInputs, program: WaterfallProgram,
+                   index_rates: np.ndarray | float | None = None) -> TrancheFlows:
+    """The waterfall on the no-loss expected pool flows (base prepayment, no defaults)."""
+    flows = expected_flows(inputs, default_multiplier=0.0).flows
+    return run_waterfall(program, flows[None], index_rates)
+
+
+def simulate(
+    tape: LoanTape,
+    deal: Deal,
+    model: CollateralModel,
+    *,
+    scenario: Any = None,
+    stochastic: bool = False,
+    n_paths: int = 1000,
+    seed: int = 0,
+    chunk_size: int = 256,
+    threads: int | None = None,
+    el_table: ELTable | None = None,
+    factor: FactorSampler | None = None,
+    prepared: tuple[CollateralInputs, FactorSpec] | None = None,
+    on_chunk: ChunkCallback | None = None,
+) -> DealSimulationResult:
+    """Simulate a deal: collateral Monte Carlo, waterfall and tranche metrics on every path.
+
+    Parameters
+    ----------
+    tape, deal, model
+        The pool, the validated deal and the collateral assumptions.
+    scenario : scenarios.Scenario, optional
+        Macro scenario (flat macro at the model's cut-off levels and the deal's flat index
+        when omitted).
+    stochastic : bool
+        Draw stochastic paths around the scenario (Hull-White rates, macro shocks, correlated
+        credit factor) instead of using its deterministic paths for every path.
+    n_paths, seed, chunk_size, threads
+        As in :func:`simulation.engine.simulate_pool`.
+    el_table : ELTable, optional
+        Idealized expected-loss table for implied ratings (built-in approximate by default).
+    factor : callable, optional
+        Factor sampler (e.g. importance sampling); default independent normals.
+    prepared : (CollateralInputs, FactorSpec), optional
+        Prepared and calibrated collateral inputs, to skip preparation (common random numbers
+        across scenarios reuse them).
+    on_chunk : callable, optional
+        Called with ``(first_path, pool_flows, tranche_flows)`` after each chunk.
+    """
+    inputs, spec = prepared if prepared is not None else calibrate(prepare_collateral(tape, model))
+    program = compile_deal(deal, inputs.initial_balance)
+    n_periods = inputs.n_periods
+    source = ScenarioSource(scenario, model, n_periods, n_paths, seed, stochastic) \
+        if scenario is not None else None
+    base_index = source.last.index_rate if source and source.last is not None else None
+    curve = source.last.curve if source and source.last is not None else _flat_curve(
+        deal.index_rate, n_periods)
+    promised = promised_flows(inputs, program, base_index)
+    promised_yield = metrics.cashflow_irr(promised.interest_paid[0] + promised.principal_paid[0],
+                                          program.original_balance)
+    n_classes = len(program.classes)
+    class_paths = np.empty((n_paths, n_classes, len(CLASS_PATH_FIELDS)))
+    reducer = _DealReducer(n_classes, n_periods, len(program.trigger_names))
+
+    def chunk(first: int, flows: np.ndarray, summary: np.ndarray) -> None:
+        index = None if source is None or source.last is None else source.last.index_rate
+        tf = run_waterfall(program, flows, index)
+        weight = summary[:, -1]
+        class_paths[first:first + len(summary)] = _class_path_metrics(tf, promised_yield, curve)
+        reducer.add(tf, weight)
+        if on_chunk is not None:
+            on_chunk(first, flows, tf)
+
+    sampler = factor or (source.factor_sampler() if source else None) or independent_factor
+    pool = simulate_pool(inputs, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
+                         threads=threads, macro=source.macro if source else None,
+                         on_chunk=chunk, factor=sampler, factor_spec=spec)
+    quantiles = reducer.balance_quantiles(BALANCE_QUANTILES)
+    periods = pd.RangeIndex(1, n_periods + 1, name="period")
+    columns = [f"p{int(q * 100)}" for q in BALANCE_QUANTILES]
+    balance_q = {name: pd.DataFrame(quantiles[c].T, index=periods, columns=columns)
+                 for c, name in enumerate(program.classes)}
+    w_sum = max(reducer.weight_sum, 1e-300)
+    trig = {}
+    for k, name in enumerate(program.trigger_names):
+        trig[f"{name} in period"] = reducer.breach_in_period[k] / w_sum
+        trig[f"{name} by period"] = reducer.breach_by_period[k] / w_sum
+    trig["reserve draw in period"] = reducer.reserve_draw_by_period / w_sum
+    events = {
+        "reserve_draw_probability": reducer.any_reserve_draw / w_sum,
+        "event_of_default_probability": reducer.event_of_default / w_sum,
+        "clean_up_call_probability": reducer.called / w_sum,
+    }
+    provenance = dict(pool.provenance)
+    provenance["scenario"] = getattr(scenario, "name", None)
+    provenance["stochastic"] = bool(stochastic)
+    return DealSimulationResult(
+        deal=deal,
+        classes=program.classes,
+        original_balance=program.original_balance.copy(),
+        class_paths=class_paths,
+        pool=pool,
+        hard_ce=hard_credit_enhancement(deal, program),
+        class_balance_quantiles=balance_q,
+        triggers=pd.DataFrame(trig, index=periods),
+        events=events,
+        promised_yield=np.asarray(promised_yield),
+        el_table=el_table or builtin_el_table(),
+        provenance=provenance,
+    )
+
+
+def _flat_curve(rate: float, n_periods: int) -> np.ndarray:
+    """Discount factors of a flat annual rate (monthly compounding) to each period end."""
+    return np.asarray((1.0 + rate / 12.0) ** -np.arange(1, n_periods + 1))
