@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from autoabs._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
@@ -87,12 +88,30 @@ class _Quiet:
         """Discard progress messages."""
 
 
-def write_deal_run(out: Path, result: DealSimulationResult) -> None:
-    """Write per-path results (Parquet), flows and ``summary.json`` into ``out`` atomically."""
+RUN_FILES = {
+    "summary.json": "classes (EL, se, PD, LGD, WAL, yield, DIRR, hard CE, rating), pool, events",
+    "class_paths.parquet": "per path and class: loss, interest shortfall, WAL, yield, DIRR, PV",
+    "pool_paths.parquet": "per path: CNL, defaults, recoveries, prepayments, WAL, factor, weight",
+    "pool_flows.parquet": "mean PoolFlows by period with standard errors",
+    "pool_factor_quantiles.parquet": "pool factor P1..P99 by period",
+    "class_balance_quantiles.parquet": "class balance factor P5/P50/P95 by period",
+    "triggers.parquet": "probability of each trigger breached in / by each period; reserve draws",
+    "tape.parquet": "the pool's loan tape (canonical columns)",
+}
+"""Files of a deal run directory and what they hold (the report reads only these)."""
+
+
+def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape) -> None:
+    """Write every file of :data:`RUN_FILES` into ``out``, each atomically."""
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(out / "class_paths.parquet", result.paths())
     write_parquet(out / "pool_paths.parquet", result.pool.paths)
     write_parquet(out / "pool_flows.parquet", result.pool.mean_flows)
+    write_parquet(out / "pool_factor_quantiles.parquet", result.pool.pool_factor_quantiles)
+    balances = pd.concat(result.class_balance_quantiles, names=["class", "period"]).reset_index()
+    write_parquet(out / "class_balance_quantiles.parquet", balances)
+    write_parquet(out / "triggers.parquet", result.triggers)
+    write_parquet(out / "tape.parquet", tape.to_frame())
     write_json(out / "summary.json", result.summary())
 
 

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_deal(inputs, n_paths=args.paths, seed=args.seed, chunk_size=args.chunk_size,
                           threads=args.threads, progress=advance)
     out = Path(args.out)
-    write_deal_run(out, result)
+    write_deal_run(out, result, inputs.tape)
     console.print(class_table(result))
     stats = result.pool.cnl_stats()
     console.print(f"Pool CNL: mean {stats['cnl_mean']:.3%} (se {stats['cnl_mean_se']:.3%}), "
