@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "import-regab": "autoabs.commands.import_regab",
     "pool": "autoabs.commands.pool",
     "run": "autoabs.commands.run",
+    "paydown": "autoabs.commands.paydown",
+    "breakeven": "autoabs.commands.breakeven",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
 }

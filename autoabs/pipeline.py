@@ -30,8 +30,8 @@ class RunInputs:
     deal_path: Path
     tape: LoanTape
     tape_source: str
-    model: CollateralModel
-    model_path: Path
+    model: CollateralModel | None
+    model_path: Path | None
     el_table: ELTable | None
     files: dict[str, Path]
 
@@ -45,8 +45,13 @@ def resolve_inputs(
     columns: dict[str, str] | None = None,
     on_error: str = "raise",
     log: Any = None,
+    require_model: bool = True,
 ) -> RunInputs:
-    """Load the deal and the pool and assumptions it names (or the overrides given)."""
+    """Load the deal and the pool and assumptions it names (or the overrides given).
+
+    With ``require_model=False`` (jobs that need no collateral model, e.g. the prepayment
+    table) a deal without an assumptions file is accepted and ``model`` is ``None``.
+    """
     deal_path = Path(deal_path)
     deal = load_deal(deal_path)
     files: dict[str, Path] = {"deal": deal_path}
@@ -71,6 +76,8 @@ def resolve_inputs(
                 None, "pool", "the deal names no pool: give --tape TAPE or add "
                 "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
     model_path = Path(model) if model is not None else deal.assumptions
+    if model_path is None and not require_model:
+        return RunInputs(deal, deal_path, loan_tape, tape_source, None, None, None, files)
     if model_path is None:
         raise InputError(str(deal_path), Problem(
             None, "assumptions", "the deal names no assumptions file: give --model MODEL.yaml"))

@@ -1,0 +1,88 @@
+"""Prepayment table, break-even CNL and hard credit enhancement on the example deals."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autoabs import cli
+from portfolio.synthetic import synthetic_pool
+from simulation.collateral import prepare_collateral
+from simulation.deal import load_deal
+from simulation.factor import calibrate
+from simulation.model import load_model
+from simulation.structuring import breakeven_cnl, prepayment_table
+from simulation.waterfall import compile_deal
+
+
+@pytest.fixture(scope="module")
+def prime():
+    deal = load_deal("examples/prime_deal.yaml")
+    tape = synthetic_pool("prime", 3000, seed=42)
+    return deal, tape
+
+
+def test_prepayment_table_shape_and_monotonicity(prime):
+    deal, tape = prime
+    to_call = prepayment_table(deal, tape)
+    to_maturity = prepayment_table(deal, tape, to_call=False)
+    wal = to_call.pivot(index="class", columns="abs_speed", values="wal_years")
+    # Faster prepayment shortens every class.
+    assert np.all(np.diff(wal.to_numpy(), axis=1) <= 1e-12)
+    # Running to maturity never shortens a class.
+    wal_mat = to_maturity.pivot(index="class", columns="abs_speed", values="wal_years")
+    assert np.all(wal_mat.to_numpy() >= wal.to_numpy() - 1e-12)
+    assert (wal_mat.loc["D"] > wal.loc["D"]).all()
+    # Sequential classes: each window starts no earlier than the previous class's.
+    at = to_call[to_call.abs_speed == 0.013].set_index("class")
+    firsts = at.loc[["A-1", "A-2a", "A-3", "A-4", "B", "C", "D"], "first_principal_period"]
+    assert list(firsts) == sorted(firsts)
+    assert at.loc["A-2a", "wal_years"] == pytest.approx(at.loc["A-2b", "wal_years"])
+
+
+def test_breakeven_multiples_fall_down_the_structure(prime):
+    deal, tape = prime
+    model = load_model("examples/prime_assumptions.yaml")
+    inputs, _ = calibrate(prepare_collateral(tape, model))
+    table = breakeven_cnl(deal, inputs).set_index("class")
+    multiples = table.loc[["A-3", "A-4", "B", "C", "D"], "breakeven_multiple"].to_numpy()
+    assert np.all(np.diff(multiples) < 0)
+    assert table.loc["D", "breakeven_multiple"] > 1.0  # the base case does not hit D
+    assert table.loc["D", "bracketed"]
+
+
+def test_hard_ce_of_prime_example_in_run_output(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["run", "examples/prime_deal.yaml", "--paths", "64", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    deal = load_deal("examples/prime_deal.yaml")
+    pool = summary["pool"]["initial_balance"]
+    program = compile_deal(deal, pool)
+    balances = program.original_balance
+    oc = pool - balances.sum()
+    reserve = deal.reserve.initial * pool
+    by_name = {c["name"]: c for c in summary["classes"]}
+    # Junior classes + OC + reserve, over the pool; A-2a and A-2b are pro rata (same rank).
+    expected = {
+        "A-1": balances[1:].sum(),
+        "A-2a": balances[3:].sum(),
+        "A-2b": balances[3:].sum(),
+        "A-3": balances[4:].sum(),
+        "A-4": balances[5:].sum(),
+        "B": balances[6:].sum(),
+        "C": balances[7:].sum(),
+        "D": 0.0,
+    }
+    for name, junior in expected.items():
+        assert by_name[name]["hard_ce"] == pytest.approx((junior + oc + reserve) / pool, abs=1e-12)
+    assert f"{by_name['D']['hard_ce']:.2%}" in printed  # the CLI prints it
+    assert by_name["D"]["hard_ce"] == pytest.approx(0.015 + 0.0025, abs=1e-9)
+
+
+def test_paydown_and_breakeven_cli(capsys):
+    assert cli.main(["paydown", "examples/prime_deal.yaml", "--abs", "1.3,2.0", "--csv"]) == 0
+    csv = capsys.readouterr().out
+    assert csv.splitlines()[0].startswith("class,abs_speed,wal_years")
+    assert cli.main(["paydown", "examples/prime_deal.yaml", "--abs", "fast"]) == 2
+    assert "--abs" in capsys.readouterr().err
