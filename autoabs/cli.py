@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "run": "autoabs.commands.run",
     "paydown": "autoabs.commands.paydown",
     "breakeven": "autoabs.commands.breakeven",
+    "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
 }

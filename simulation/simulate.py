@@ -68,15 +68,22 @@ class ScenarioSource:
         self._shared = None if stochastic else deterministic_paths(scenario, n_periods, model.macro)
         self.last = self._shared
 
-    def macro(self, paths: np.ndarray) -> MacroPaths:
-        """Macro rows of the given global paths (stochastic) or the shared row."""
+    def rows(self, paths: np.ndarray) -> Any:
+        """Scenario rows of the given global paths (drawn once per chunk), or the shared row."""
         if self._shared is not None:
-            return self._shared.macro.rows(paths)
-        from scenarios.stochastic import simulate_scenario
+            return self._shared
+        if self.last is None or self.last.paths is None or len(self.last.paths) != len(paths) \
+                or self.last.paths[0] != paths[0]:
+            from scenarios.stochastic import simulate_scenario
 
-        self.last = simulate_scenario(self.scenario, self.n_periods, self.n_paths, self.seed,
-                                      levels=self.model.macro, paths=paths)
-        return self.last.macro
+            self.last = simulate_scenario(self.scenario, self.n_periods, self.n_paths, self.seed,
+                                          levels=self.model.macro, paths=paths)
+        return self.last
+
+    def macro(self, paths: np.ndarray) -> MacroPaths:
+        """Macro rows of the given global paths (what the collateral engine asks for)."""
+        rows = self.rows(paths)
+        return rows.macro.rows(paths) if self._shared is not None else rows.macro
 
     def factor_sampler(self) -> FactorSampler | None:
         """Credit factor correlated with the macro shocks (stochastic scenarios), else None."""
@@ -86,9 +93,8 @@ class ScenarioSource:
         def sampler(seed: int, first: int, n: int, spec: FactorSpec) -> tuple[np.ndarray,
                                                                                np.ndarray]:
             del seed, spec
-            assert self.last is not None and self.last.factor_z is not None
-            assert self.last.paths is not None and self.last.paths[0] == first
-            return self.last.factor_z[:n], np.ones(n)
+            z = self.rows(np.arange(first, first + n)).factor_z
+            return np.asarray(z), np.ones(n)
 
         return sampler
 
