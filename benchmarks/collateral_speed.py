@@ -68,7 +68,12 @@ def numpy_rate(n_loans: int, n_paths: int = 3) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process, MB."""
+    """Peak resident set size of this process image, MB (VmHWM; getrusage's ru_maxrss would
+    carry the parent's peak across fork + exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
