@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
+    "report": "autoabs.commands.report",
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2

@@ -1,0 +1,270 @@
+"""Report charts: matplotlib figures and their deterministic inline-SVG form.
+
+Every chart is a function of plain arrays / DataFrames that returns a
+:class:`matplotlib.figure.Figure` (no pyplot, no global state), so the HTML report embeds it as
+SVG (:func:`to_svg`) and the fallback PDF renderer draws the same figure on a page.
+
+SVG output is deterministic: text is kept as ``<text>`` (``svg.fonttype = "none"``), ids are
+hashed with a per-chart salt (``svg.hashsalt``, which also keeps ids unique across the charts of
+one page), and the date metadata is dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+
+__all__ = [
+    "PALETTE",
+    "class_balance_fans",
+    "cnl_histogram",
+    "concentration_chart",
+    "pool_balance_fan",
+    "scenario_chart",
+    "to_svg",
+    "trigger_chart",
+    "vasicek_comparison",
+]
+
+PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a5303b",
+           "#00807f", "#595959", "#d97fb0")
+"""Colours cycled over series (colour-blind-safe enough in print and on screen)."""
+
+_RC: Any = {
+    "font.family": "sans-serif",
+    "font.size": 8.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#d9d9d9",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 7.5,
+    "svg.fonttype": "none",
+}
+
+_XML_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+
+
+def _figure(width: float = 7.0, height: float = 3.2) -> Figure:
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def _pct(decimals: int = 1) -> PercentFormatter:
+    return PercentFormatter(xmax=1.0, decimals=decimals)
+
+
+def to_svg(fig: Figure, salt: str) -> str:
+    """The figure as an inline ``<svg>`` element (no XML prologue), byte-identical per input.
+
+    Parameters
+    ----------
+    fig : Figure
+        The chart.
+    salt : str
+        Hash salt of the element ids; give each chart of a page its own.
+    """
+    buf = io.StringIO()
+    rc: Any = {**_RC, "svg.hashsalt": salt}
+    with matplotlib.rc_context(rc):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "autoabs reports"})
+    return _XML_PROLOGUE.sub("", buf.getvalue(), count=1).strip()
+
+
+def cnl_histogram(cnl: np.ndarray, weights: np.ndarray,
+                  tail: Mapping[float, tuple[float, float]]) -> Figure:
+    """Weighted histogram of pool CNL with VaR (solid) and ES (dashed) markers per level.
+
+    Parameters
+    ----------
+    cnl, weights : ndarray, shape (n_paths,)
+        Per-path CNL (decimal of the initial pool) and likelihood-ratio weights.
+    tail : mapping
+        Confidence level -> (VaR, ES), decimals.
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _figure()
+        ax = fig.add_subplot()
+        bins = np.histogram_bin_edges(cnl, bins=min(60, max(10, int(np.sqrt(cnl.size)))))
+        ax.hist(cnl, bins=list(bins), weights=weights / weights.sum(), color="#9dc3e6",
+                edgecolor="#1f4e79", linewidth=0.4, label="simulated paths")
+        for k, (level, (var, es)) in enumerate(sorted(tail.items())):
+            colour = PALETTE[(k + 1) % len(PALETTE)]
+            ax.axvline(var, color=colour, linewidth=1.2, label=f"VaR {level:.1%}")
+            ax.axvline(es, color=colour, linewidth=1.0, linestyle="--", label=f"ES {level:.1%}")
+        ax.xaxis.set_major_formatter(_pct())
+        ax.yaxis.set_major_formatter(_pct(0))
+        ax.set_xlabel("Cumulative net loss (% of initial pool)")
+        ax.set_ylabel("Probability")
+        ax.set_title("Pool CNL distribution")
+        ax.legend(ncols=2, loc="upper right")
+    return fig
+
+
+def vasicek_comparison(cnl: np.ndarray, weights: np.ndarray, pd_: float, lgd: float,
+                       curves: Mapping[str, float]) -> Figure:
+    """Simulated CNL density against Vasicek large-pool loss densities ``LGD x DR``.
+
+    Parameters
+    ----------
+    cnl, weights : ndarray, shape (n_paths,)
+        Per-path CNL and weights.
+    pd_, lgd : float
+        Mean default rate and loss given default (decimals).
+    curves : mapping
+        Legend label -> asset correlation of each Vasicek curve.
+    """
+    from reports.diversification import vasicek_pdf
+
+    with matplotlib.rc_context(_RC):
+        fig = _figure()
+        ax = fig.add_subplot()
+        hi = float(np.quantile(cnl, 0.999)) * 1.3 if cnl.size else 0.1
+        hi = max(hi, 1e-4)
+        bins = np.linspace(0.0, hi, 50)
+        ax.hist(np.clip(cnl, 0.0, hi), bins=list(bins), weights=weights / weights.sum(),
+                density=True, color="#d9d9d9", edgecolor="#7f7f7f", linewidth=0.4,
+                label="simulated CNL")
+        x = np.linspace(hi / 400, hi, 400)
+        for k, (label, rho) in enumerate(curves.items()):
+            if not (np.isfinite(rho) and 0.0 < rho < 1.0 and 0.0 < pd_ < 1.0 and lgd > 0):
+                continue
+            density = vasicek_pdf(np.minimum(x / lgd, 1.0 - 1e-12), pd_, rho) / lgd
+            ax.plot(x, density, color=PALETTE[k], linewidth=1.4, label=label)
+        ax.xaxis.set_major_formatter(_pct())
+        ax.set_xlabel("Loss (% of initial pool)")
+        ax.set_ylabel("Density")
+        ax.set_title("Vasicek large-pool loss vs simulated CNL")
+        ax.legend(loc="upper right")
+    return fig
+
+
+def concentration_chart(labels: Sequence[str], effective: Sequence[float],
+                        groups: Sequence[int]) -> Figure:
+    """Effective number of groups against the number of groups, by dimension (log scale)."""
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.0, 0.35 * len(labels) + 1.0)
+        ax = fig.add_subplot()
+        y = np.arange(len(labels))
+        ax.barh(y + 0.2, groups, height=0.4, color="#d9d9d9", label="groups")
+        ax.barh(y - 0.2, effective, height=0.4, color=PALETTE[0], label="effective number")
+        ax.set_yticks(y, list(labels))
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel("Number of groups (log scale)")
+        ax.set_title("Effective number (1 / HHI) by dimension")
+        ax.legend(loc="lower right")
+    return fig
+
+
+def pool_balance_fan(quantiles: pd.DataFrame) -> Figure:
+    """Pool factor fan: P1-P99, P5-P95, P25-P75 bands and the median by period."""
+    with matplotlib.rc_context(_RC):
+        fig = _figure()
+        ax = fig.add_subplot()
+        t = quantiles.index.to_numpy()
+        for lo, hi, alpha in (("p1", "p99", 0.18), ("p5", "p95", 0.3), ("p25", "p75", 0.45)):
+            if lo in quantiles and hi in quantiles:
+                ax.fill_between(t, quantiles[lo], quantiles[hi], color=PALETTE[0], alpha=alpha,
+                                linewidth=0, label=f"{lo.upper()}-{hi.upper()}")
+        ax.plot(t, quantiles["p50"], color=PALETTE[0], linewidth=1.4, label="P50")
+        ax.yaxis.set_major_formatter(_pct(0))
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xlabel("Month")
+        ax.set_ylabel("Pool factor")
+        ax.set_title("Pool balance (factor of initial pool)")
+        ax.legend(loc="upper right")
+    return fig
+
+
+def class_balance_fans(balances: Mapping[str, pd.DataFrame]) -> Figure:
+    """Small multiples of class balance factor P5/P50/P95 by period, one panel per class."""
+    names = list(balances)
+    cols = min(4, max(1, len(names)))
+    rows = (len(names) + cols - 1) // cols
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.0, 1.75 * rows + 0.4)
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+        for k, name in enumerate(names):
+            ax = axes[k // cols][k % cols]
+            frame = balances[name]
+            t = frame.index.to_numpy()
+            colour = PALETTE[k % len(PALETTE)]
+            ax.fill_between(t, frame["p5"], frame["p95"], color=colour, alpha=0.3, linewidth=0)
+            ax.plot(t, frame["p50"], color=colour, linewidth=1.3)
+            ax.set_title(name)
+            ax.yaxis.set_major_formatter(_pct(0))
+            ax.set_ylim(0.0, 1.05)
+        for k in range(len(names), rows * cols):
+            axes[k // cols][k % cols].set_visible(False)
+        fig.supxlabel("Month", fontsize=8.5)
+        fig.supylabel("Class balance factor (P5-P95, P50)", fontsize=8.5)
+    return fig
+
+
+def trigger_chart(by_period: pd.DataFrame, reserve_draw: pd.Series | None) -> Figure:
+    """Cumulative probability of breach by period for each trigger, and reserve draws.
+
+    Parameters
+    ----------
+    by_period : DataFrame
+        Index period, one column per trigger: probability breached at or before the period.
+    reserve_draw : Series, optional
+        Probability of a reserve draw in each period.
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _figure()
+        ax = fig.add_subplot()
+        for k, name in enumerate(by_period.columns):
+            ax.plot(by_period.index, by_period[name], color=PALETTE[k % len(PALETTE)],
+                    linewidth=1.4, label=f"{name}: breached by month")
+        if reserve_draw is not None:
+            ax.plot(reserve_draw.index, reserve_draw, color="#7f7f7f", linewidth=1.0,
+                    linestyle="--", label="reserve draw in month")
+        ax.yaxis.set_major_formatter(_pct(1))
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("Month")
+        ax.set_ylabel("Probability")
+        ax.set_title("Trigger breach and reserve draw probability")
+        ax.legend(loc="upper left")
+    return fig
+
+
+def scenario_chart(el: pd.DataFrame) -> Figure:
+    """Grouped bars of class EL by scenario.
+
+    Parameters
+    ----------
+    el : DataFrame
+        Index scenario, columns classes, values EL (decimal).
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.0, 3.4)
+        ax = fig.add_subplot()
+        n_s, n_c = el.shape
+        width = 0.8 / max(n_c, 1)
+        x = np.arange(n_s)
+        for k, name in enumerate(el.columns):
+            ax.bar(x - 0.4 + width * (k + 0.5), el[name].to_numpy(dtype=float), width=width,
+                   color=PALETTE[k % len(PALETTE)], label=str(name))
+        ax.set_xticks(x, [str(s) for s in el.index], rotation=30, ha="right")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2%}"))
+        ax.set_ylabel("Expected loss")
+        ax.set_title("Class expected loss by scenario")
+        ax.legend(ncols=min(n_c, 5), loc="upper left")
+    return fig
