@@ -66,14 +66,16 @@ def annuity_flag(payment_type: int) -> float:
 
 
 @jit_inline
-def regular_principal(annuity: float, balance: float, monthly_rate: float, inst: float) -> float:
+def regular_principal(amortising_rate: float, balance: float, inst: float) -> float:
     """Scheduled principal of any month but the last (USD), never more than the balance.
 
-    ``inst - balance * monthly_rate`` for annuity types (``annuity = 1``), ``inst`` for
-    equal-principal loans (``annuity = 0``). Non-negative whenever a balloon or residual does
-    not exceed the balance, which the loaders enforce.
+    ``inst - balance * amortising_rate``, where ``amortising_rate`` is the monthly rate for
+    annuity types (the instalment includes interest) and 0 for equal-principal loans
+    (``monthly_rate * annuity_flag(payment_type)``; kernels compute it once per loan).
+    Non-negative whenever a balloon or residual does not exceed the balance, which the loaders
+    enforce.
     """
-    due = inst - balance * monthly_rate * annuity
+    due = inst - balance * amortising_rate
     return balance if due > balance else due
 
 
@@ -88,7 +90,7 @@ def principal_due(
     """
     if is_last:
         return balance
-    return regular_principal(annuity_flag(payment_type), balance, monthly_rate, inst)
+    return regular_principal(monthly_rate * annuity_flag(payment_type), balance, inst)
 
 
 @jit

@@ -112,7 +112,7 @@ def collateral_paths_kernel(
             a = inst[i]
             last = remaining_term[i] - 1
             pt = payment_type[i]
-            annuity = annuity_flag(pt)
+            amortising_rate = r * annuity_flag(pt)
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
             # Per-loan views: hazards from the loan's current age, prepay multipliers by period.
@@ -137,7 +137,7 @@ def collateral_paths_kernel(
                         break
                     if t == last:
                         break
-                    pr = regular_principal(annuity, b, r, a)
+                    pr = regular_principal(amortising_rate, b, a)
                     o[t, INTEREST] += b * r
                     o[t, SCHEDULED_PRINCIPAL] += pr
                     b -= pr
