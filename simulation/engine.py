@@ -129,23 +129,39 @@ class _Reducer:
     flow_sumsq: np.ndarray = field(init=False)
     factor_hist: np.ndarray = field(init=False)
     n: int = 0
+    weight_sum: float = 0.0
 
     def __post_init__(self) -> None:
         self.flow_sum = np.zeros((self.n_periods, len(FIELD_NAMES)))
         self.flow_sumsq = np.zeros_like(self.flow_sum)
         self.factor_hist = np.zeros((self.n_periods, FACTOR_BINS + 1), dtype=np.int64)
 
-    def add(self, flows: np.ndarray) -> None:
-        self.flow_sum += flows.sum(axis=0)
-        self.flow_sumsq += (flows**2).sum(axis=0)
+    def add(self, flows: np.ndarray, weight: np.ndarray | None = None) -> None:
+        """Add a chunk; ``weight`` are the paths' likelihood ratios (1 when omitted)."""
         factor = flows[..., FIELD_NAMES.index("ending_balance")] / self.initial_balance
         bins = np.clip((factor * FACTOR_BINS).round().astype(np.int64), 0, FACTOR_BINS)
-        for t in range(self.n_periods):
-            self.factor_hist[t] += np.bincount(bins[:, t], minlength=FACTOR_BINS + 1)
+        if weight is None or np.all(weight == 1.0):
+            self.flow_sum += flows.sum(axis=0)
+            self.flow_sumsq += (flows**2).sum(axis=0)
+            for t in range(self.n_periods):
+                self.factor_hist[t] += np.bincount(bins[:, t], minlength=FACTOR_BINS + 1)
+            self.weight_sum += float(flows.shape[0])
+        else:
+            # Plain weighted estimator (1/n) sum w f and its iid variance; the histogram is
+            # self-normalised by the weight sum.
+            wf = flows * weight[:, None, None]
+            self.flow_sum += wf.sum(axis=0)
+            self.flow_sumsq += (wf**2).sum(axis=0)
+            if self.factor_hist.dtype != np.float64:
+                self.factor_hist = self.factor_hist.astype(np.float64)
+            for t in range(self.n_periods):
+                self.factor_hist[t] += np.bincount(bins[:, t], weights=weight,
+                                                   minlength=FACTOR_BINS + 1)
+            self.weight_sum += float(weight.sum())
         self.n += flows.shape[0]
 
     def factor_quantiles(self, levels: tuple[float, ...]) -> np.ndarray:
-        cum = np.cumsum(self.factor_hist, axis=1) / max(self.n, 1)
+        cum = np.cumsum(self.factor_hist, axis=1) / max(self.weight_sum, 1e-300)
         return np.array([[np.searchsorted(cum[t], q) / FACTOR_BINS for t in range(self.n_periods)]
                          for q in levels])
 
@@ -177,14 +193,38 @@ class PoolSimulationResult:
         """Cumulative net loss ratio per path, shape ``(n_paths,)``."""
         return np.asarray(self.paths["cnl"].to_numpy())
 
+    @property
+    def weights(self) -> np.ndarray:
+        """Likelihood-ratio weight of each path, shape ``(n_paths,)`` (1 without IS)."""
+        return np.asarray(self.paths["weight"].to_numpy())
+
     def cnl_stats(self) -> dict[str, float]:
-        """Mean, sd, standard error of the mean and percentiles of the pool CNL."""
+        """Mean, sd, standard error of the mean and percentiles of the pool CNL.
+
+        With importance-sampling weights: the plain weighted mean and its standard error, the
+        self-normalised weighted sd and weighted (inverted-CDF) percentiles.
+        """
         c = self.cnl
         n = c.shape[0]
-        sd = float(c.std(ddof=1)) if n > 1 else 0.0
-        stats = {"cnl_mean": float(c.mean()), "cnl_sd": sd, "cnl_mean_se": float(sd / np.sqrt(n))}
-        for q in (50, 75, 90, 95, 99, 99.9):
-            stats[f"cnl_p{q:g}".replace(".", "_")] = float(np.percentile(c, q))
+        w = self.weights
+        if np.all(w == 1.0):
+            sd = float(c.std(ddof=1)) if n > 1 else 0.0
+            stats = {"cnl_mean": float(c.mean()), "cnl_sd": sd,
+                     "cnl_mean_se": float(sd / np.sqrt(n))}
+            for q in (50, 75, 90, 95, 99, 99.9):
+                stats[f"cnl_p{q:g}".replace(".", "_")] = float(np.percentile(c, q))
+            return stats
+        from simulation.importance import batch_mean
+        from simulation.metrics import weighted_quantile
+
+        mean = batch_mean(c, w, int(self.provenance.get("se_block_size", 1)))
+        m_sn = float(np.sum(w * c) / np.sum(w))
+        sd = float(np.sqrt(max(np.sum(w * (c - m_sn) ** 2) / np.sum(w), 0.0)))
+        stats = {"cnl_mean": float(mean.value), "cnl_sd": sd, "cnl_mean_se": float(mean.se)}
+        levels = (50, 75, 90, 95, 99, 99.9)
+        qs = weighted_quantile(c, np.array(levels) / 100.0, w)
+        for q, v in zip(levels, qs, strict=True):
+            stats[f"cnl_p{q:g}".replace(".", "_")] = float(v)
         return stats
 
     def summary(self) -> dict[str, Any]:
@@ -204,7 +244,8 @@ FactorSampler = Callable[[int, int, int, FactorSpec], tuple[np.ndarray, np.ndarr
 """``sampler(seed, first_path, n, spec) -> (z, weight)``: factor draws and likelihood ratios."""
 
 
-def independent_factor(seed: int, first_path: int, n: int, spec: FactorSpec) -> tuple[np.ndarray, np.ndarray]:
+def independent_factor(seed: int, first_path: int, n: int,
+                       spec: FactorSpec) -> tuple[np.ndarray, np.ndarray]:
     """Independent standard-normal factor draws (stream STREAM_FACTOR), weight 1."""
     del spec
     z = normals(seed, STREAM_FACTOR, np.arange(first_path, first_path + n))[:, 0]
@@ -223,6 +264,9 @@ def simulate_pool(
     on_chunk: ChunkCallback | None = None,
     factor: FactorSampler = independent_factor,
     factor_spec: FactorSpec | None = None,
+    max_paths: int | None = None,
+    stop_when: Callable[[int], bool] | None = None,
+    check_every: int | None = None,
 ) -> PoolSimulationResult:
     """Simulate a loan pool on ``n_paths`` paths.
 
@@ -250,6 +294,11 @@ def simulate_pool(
     factor_spec : FactorSpec, optional
         With prepared ``CollateralInputs``, the factor already resolved by
         :func:`~simulation.factor.calibrate` (skips calibrating again).
+    max_paths, stop_when, check_every : optional
+        Stopping rule: after the first ``n_paths`` paths, and then every ``check_every`` paths
+        (default ``n_paths``), ``stop_when(paths_done)`` is asked; while it returns False more
+        paths are added, up to ``max_paths`` in all. Chunks are cut at these check points, so
+        the result does not depend on ``chunk_size``.
     """
     if n_paths < 1:
         raise InputError("--paths", f"must be at least 1, got {n_paths}")
@@ -264,25 +313,36 @@ def simulate_pool(
             raise TypeError("simulate_pool needs a model with a LoanTape")
         inputs, spec = calibrate(prepare_collateral(tape, model))
     timings["prepare_s"] = time.perf_counter() - t0
-    macro_rows = _macro_source(macro, inputs, n_paths)
+    budget = n_paths if stop_when is None else max(int(max_paths or n_paths), n_paths)
+    step = max(int(check_every or n_paths), 1)
+    macro_rows = _macro_source(macro, inputs, budget)
 
     reducer = _Reducer(inputs.n_periods, inputs.initial_balance)
-    summaries = np.empty((n_paths, len(PATH_FIELDS)))
+    summaries = np.empty((budget, len(PATH_FIELDS)))
     t0 = time.perf_counter()
+    done = 0
     with numba_threads(threads):
-        for first, n in iter_chunks(n_paths, chunk_size):
-            paths = np.arange(first, first + n)
-            z, weight = factor(seed, first, n, spec)
-            mult = spec.multiplier(z)
-            flows = simulate_chunk(inputs, macro_rows(paths), mult, seed, first)
-            reducer.add(flows)
-            chunk_summary = np.column_stack(
-                [path_summaries(flows, inputs.initial_balance), z, mult, weight]
-            )
-            summaries[first:first + n] = chunk_summary
-            if on_chunk is not None:
-                on_chunk(first, flows, chunk_summary)
+        while done < budget:
+            stage = n_paths if done == 0 else min(step, budget - done)
+            for first, n in iter_chunks(stage, chunk_size):
+                first += done
+                paths = np.arange(first, first + n)
+                z, weight = factor(seed, first, n, spec)
+                mult = spec.multiplier(z)
+                flows = simulate_chunk(inputs, macro_rows(paths), mult, seed, first)
+                reducer.add(flows, weight)
+                chunk_summary = np.column_stack(
+                    [path_summaries(flows, inputs.initial_balance), z, mult, weight]
+                )
+                summaries[first:first + n] = chunk_summary
+                if on_chunk is not None:
+                    on_chunk(first, flows, chunk_summary)
+            done += stage
+            if stop_when is None or done >= budget or stop_when(done):
+                break
     timings["simulate_s"] = time.perf_counter() - t0
+    n_paths = done
+    summaries = summaries[:done]
 
     periods = pd.RangeIndex(1, inputs.n_periods + 1, name="period")
     mean = reducer.flow_sum / n_paths
@@ -304,6 +364,7 @@ def simulate_pool(
                    "pd_horizon": spec.pd_horizon},
         "default_scale": inputs.default_scale,
         "timings": timings,
+        "se_block_size": int(getattr(factor, "block_size", 1)),
     }
     return PoolSimulationResult(
         paths=pd.DataFrame(summaries, columns=list(PATH_FIELDS),

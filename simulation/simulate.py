@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio.errors import InputError
 from portfolio.tape import LoanTape
 from simulation import metrics
 from simulation.collateral import CollateralInputs, MacroPaths, expected_flows, prepare_collateral
@@ -45,6 +46,10 @@ WAL (years); annual yield at par (monthly compounding); reduction of yield (bp);
 scenario curve / original balance; first period with an interest shortfall (0 if none)."""
 
 BALANCE_QUANTILES = (0.05, 0.5, 0.95)
+
+DEFAULT_THRESHOLD = 1e-10
+"""Loss ratio above which a path counts as a class default (as in
+:func:`simulation.metrics.default_probability`)."""
 
 
 class ScenarioSource:
@@ -210,24 +215,50 @@ class DealSimulationResult:
         frame["weight"] = np.repeat(self.weights, n_classes)
         return frame
 
+    @property
+    def se_block_size(self) -> int:
+        """Paths per independent block of the factor sampler (standard errors use block sums)."""
+        vr = self.provenance.get("variance_reduction") or {}
+        return int(vr.get("se_block_size") or 1)
+
+    @property
+    def loss_free_classes(self) -> tuple[str, ...]:
+        """Classes that lose nothing on the expected path even when every loan defaults at once.
+
+        Found by the automatic importance-sampling design; empty without it.
+        """
+        vr = self.provenance.get("variance_reduction") or {}
+        return tuple(vr.get("loss_free_classes") or ())
+
     def class_summary(self) -> pd.DataFrame:
-        """Per class: balance, hard CE, EL (se), PD, LGD, WAL, yield, DIRR, implied rating."""
+        """Per class: balance, hard CE, EL (se, relative se), PD, LGD, WAL, yield, DIRR, rating.
+
+        ``el_rse`` is ``el_se / el`` (NaN when EL is 0); ``loss_free`` marks classes that lose
+        nothing on the expected path even when every loan defaults at once, whose EL of 0 is
+        exact rather than a Monte Carlo zero.
+        """
+        from simulation.importance import batch_mean
+
         w = self.weights
         loss = self.class_metric("loss")
+        loss_free = set(self.loss_free_classes)
+        block = self.se_block_size
         rows = []
         for c, name in enumerate(self.classes):
-            el = metrics.expected_loss(loss[:, c], w)
-            pd_ = metrics.default_probability(loss[:, c], w)
+            el = batch_mean(loss[:, c], w, block)
+            pd_ = batch_mean((loss[:, c] > DEFAULT_THRESHOLD).astype(float), w, block)
             lgd = metrics.loss_given_default(loss[:, c], w)
             wal = metrics.mean_wal(self.class_metric("wal_years")[:, c], w)
-            yld = metrics.weighted_mean(self.class_metric("yield")[:, c], w)
-            dirr = metrics.weighted_mean(self.class_metric("dirr_bp")[:, c], w)
+            yld = batch_mean(self.class_metric("yield")[:, c], w, block)
+            dirr = batch_mean(self.class_metric("dirr_bp")[:, c], w, block)
             rows.append({
                 "name": name,
                 "balance": float(self.original_balance[c]),
                 "hard_ce": float(self.hard_ce[c]),
                 "el": el.value,
                 "el_se": el.se,
+                "el_rse": el.se / el.value if el.value > 0.0 else float("nan"),
+                "loss_free": name in loss_free,
                 "pd": pd_.value,
                 "pd_se": pd_.se,
                 "lgd": lgd.value,
@@ -249,7 +280,7 @@ class DealSimulationResult:
         return {
             "deal": self.deal.name,
             "classes": [
-                {k: (v if isinstance(v, str) else _finite(v)) for k, v in row.items()}
+                {k: (v if isinstance(v, str | bool) else _finite(v)) for k, v in row.items()}
                 for row in classes.to_dict(orient="records")
             ],
             "pool": {
@@ -327,6 +358,12 @@ def simulate(
     factor: FactorSampler | None = None,
     prepared: tuple[CollateralInputs, FactorSpec] | None = None,
     on_chunk: ChunkCallback | None = None,
+    importance: bool = True,
+    antithetic: bool = False,
+    stratified: bool = True,
+    defensive: float = 0.25,
+    target_rse: float | None = None,
+    max_paths: int | None = None,
 ) -> DealSimulationResult:
     """Simulate a deal: collateral Monte Carlo, waterfall and tranche metrics on every path.
 
@@ -351,11 +388,40 @@ def simulate(
         across scenarios reuse them).
     on_chunk : callable, optional
         Called with ``(first_path, pool_flows, tranche_flows)`` after each chunk.
+    importance : bool, default True
+        Draw the systematic factor from a defensive Gaussian mixture: the unshifted density
+        (probability ``defensive``) plus one mean shift per class that can lose, each at the
+        cross-entropy optimum of the class's expected-path loss curve
+        (:func:`simulation.importance.deal_sampling`); every metric is likelihood-ratio
+        weighted. Ignored when ``factor`` is given, for stochastic scenarios (whose factor is
+        correlated with the macro shocks) and without a systematic factor.
+    antithetic, stratified : bool, default False, True
+        Antithetic pairs and stratified factor uniforms (blocks of 64 paths), see
+        :class:`simulation.importance.FactorSampling`.
+    defensive : float, default 0.25
+        Probability of the unshifted component; bounds every weight by ``1 / defensive``.
+    target_rse : float, optional
+        Stopping rule: after ``n_paths`` paths, add ``n_paths // 2`` paths at a time (at
+        least one chunk) until every class's EL has ``el_se / el <= target_rse`` (classes
+        found loss-free count as met), or ``max_paths`` is reached.
+    max_paths : int, optional
+        Path budget of the stopping rule (default ``10 * n_paths``).
+
+    Notes
+    -----
+    All draws are keyed by the global path index, so a run is reproducible for any chunk
+    size and thread count, the stopping rule included (it is checked at fixed path counts).
+    Details and measured variance reductions: ``docs/variance_reduction.md``.
     """
+    if target_rse is not None and not 0.0 < target_rse < 1.0:
+        raise InputError("--target-rse", f"must be between 0 and 1, got {target_rse}")
+    if max_paths is not None and max_paths < n_paths:
+        raise InputError("--max-paths", f"must be at least --paths ({n_paths}), got {max_paths}")
+    budget = n_paths if target_rse is None else int(max_paths or 10 * n_paths)
     inputs, spec = prepared if prepared is not None else calibrate(prepare_collateral(tape, model))
     program = compile_deal(deal, inputs.initial_balance)
     n_periods = inputs.n_periods
-    source = ScenarioSource(scenario, model, n_periods, n_paths, seed, stochastic) \
+    source = ScenarioSource(scenario, model, n_periods, budget, seed, stochastic) \
         if scenario is not None else None
     base_index = source.last.index_rate if source and source.last is not None else None
     curve = source.last.curve if source and source.last is not None else _flat_curve(
@@ -364,7 +430,8 @@ def simulate(
     promised_yield = metrics.cashflow_irr(promised.interest_paid[0] + promised.principal_paid[0],
                                           program.original_balance)
     n_classes = len(program.classes)
-    class_paths = np.empty((n_paths, n_classes, len(CLASS_PATH_FIELDS)))
+    class_paths = np.empty((budget, n_classes, len(CLASS_PATH_FIELDS)))
+    weights = np.empty(budget)
     reducer = _DealReducer(n_classes, n_periods, len(program.trigger_names))
 
     def chunk(first: int, flows: np.ndarray, summary: np.ndarray) -> None:
@@ -372,14 +439,43 @@ def simulate(
         tf = run_waterfall(program, flows, index)
         weight = summary[:, -1]
         class_paths[first:first + len(summary)] = _class_path_metrics(tf, promised_yield, curve)
+        weights[first:first + len(summary)] = weight
         reducer.add(tf, weight)
         if on_chunk is not None:
             on_chunk(first, flows, tf)
 
-    sampler = factor or (source.factor_sampler() if source else None) or independent_factor
+    sampler, design = _choose_sampler(
+        factor, source, inputs, spec, program, base_index,
+        importance=importance, antithetic=antithetic, stratified=stratified, defensive=defensive)
+    loss_free = set(design.get("loss_free_classes") or ())
+    from simulation.importance import batch_mean
+
+    stop_log: list[dict[str, Any]] = []
+
+    def rse_check(done: int) -> dict[str, Any]:
+        el = batch_mean(class_paths[:done, :, 0], weights[:done],
+                        int(design.get("se_block_size") or 1))
+        value, se = np.atleast_1d(el.value), np.atleast_1d(el.se)
+        exact_zero = np.array([v == 0.0 and name in loss_free
+                               for v, name in zip(value, program.classes, strict=True)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rse = np.where(exact_zero, 0.0, np.where(value > 0.0, se / value, np.inf))
+        worst = float(rse.max())
+        return {"paths": done, "worst_el_rse": _finite(worst),
+                "met": bool(target_rse is not None and worst <= target_rse)}
+
+    def stop_when(done: int) -> bool:
+        stop_log.append(rse_check(done))
+        return bool(stop_log[-1]["met"])
+
     pool = simulate_pool(inputs, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
                          threads=threads, macro=source.macro if source else None,
-                         on_chunk=chunk, factor=sampler, factor_spec=spec)
+                         on_chunk=chunk, factor=sampler, factor_spec=spec,
+                         max_paths=budget if target_rse is not None else None,
+                         stop_when=stop_when if target_rse is not None else None,
+                         check_every=max(n_paths // 2, chunk_size))
+    done = int(pool.provenance["n_paths"])
+    class_paths = class_paths[:done]
     quantiles = reducer.balance_quantiles(BALANCE_QUANTILES)
     periods = pd.RangeIndex(1, n_periods + 1, name="period")
     columns = [f"p{int(q * 100)}" for q in BALANCE_QUANTILES]
@@ -399,6 +495,12 @@ def simulate(
     provenance = dict(pool.provenance)
     provenance["scenario"] = getattr(scenario, "name", None)
     provenance["stochastic"] = bool(stochastic)
+    provenance["variance_reduction"] = design
+    provenance["effective_sample_size"] = metrics.effective_sample_size(weights[:done])
+    provenance["stopping_rule"] = (
+        None if target_rse is None else
+        {"target_rse": target_rse, "max_paths": budget, "paths_run": done,
+         "met": rse_check(done)["met"], "checks": stop_log})
     return DealSimulationResult(
         deal=deal,
         classes=program.classes,
@@ -413,6 +515,46 @@ def simulate(
         el_table=el_table or builtin_el_table(),
         provenance=provenance,
     )
+
+
+def _choose_sampler(
+    factor: FactorSampler | None,
+    source: ScenarioSource | None,
+    inputs: CollateralInputs,
+    spec: FactorSpec,
+    program: WaterfallProgram,
+    index_rates: np.ndarray | None,
+    *,
+    importance: bool,
+    antithetic: bool,
+    stratified: bool,
+    defensive: float,
+) -> tuple[FactorSampler, dict[str, Any]]:
+    """The factor sampler of a run and its description for the provenance."""
+    from simulation.importance import (
+        FactorSampling,
+        class_loss_curves,
+        deal_sampling,
+    )
+
+    if factor is not None:
+        return factor, {"importance": "user sampler",
+                        "sampler": getattr(factor, "__name__", type(factor).__name__)}
+    scenario_sampler = source.factor_sampler() if source else None
+    if scenario_sampler is not None:
+        return scenario_sampler, {"importance": "none (stochastic scenario: the factor is "
+                                                "correlated with the macro shocks)"}
+    if spec.kind == "none":
+        return independent_factor, {"importance": "none (no systematic factor)"}
+    if not importance:
+        sampling = FactorSampling(antithetic=antithetic, stratified=stratified)
+        return sampling, sampling.describe()
+    macro = (source.last.macro.over(inputs.n_periods)
+             if source is not None and source.last is not None else None)
+    curves = class_loss_curves(inputs, spec, program, macro=macro, index_rates=index_rates)
+    design = deal_sampling(curves, importance=True, defensive=defensive,
+                           antithetic=antithetic, stratified=stratified)
+    return design.sampling, design.describe()
 
 
 def _flat_curve(rate: float, n_periods: int) -> np.ndarray:
