@@ -17,7 +17,11 @@ __all__ = ["atomic_write", "write_json", "write_parquet"]
 def write_json(target: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented, key-sorted JSON atomically."""
     text = json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n"
-    return atomic_write(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(target, write)
 
 
 def write_parquet(target: str | os.PathLike[str], frame: pd.DataFrame) -> Path:

@@ -1,7 +1,8 @@
 """The ``autoabs`` command line: one subcommand per job, one module per subcommand.
 
 Exit codes: 0 = done, 2 = bad input (one message naming the file, row/field and problem, no
-traceback), 1 = internal error.
+traceback), 1 = internal error, 3 = ``autoabs verify`` found a run that does not match the
+ledger.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
     "report": "autoabs.commands.report",
+    "verify": "autoabs.commands.verify",
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2

@@ -62,7 +62,8 @@ def resolve_inputs(
         if tape_path is not None:
             from autoabs.commands._common import load
 
-            loan_tape = load(str(tape_path), None, on_error, log or _Quiet(), columns=columns)
+            loan_tape = load(str(tape_path), None, on_error, log or _Quiet(),  # type: ignore[arg-type]
+                             columns=columns)
             tape_source = str(tape_path)
             files["tape"] = tape_path
         elif deal.pool is not None and deal.pool.synthetic is not None:
@@ -90,6 +91,20 @@ def resolve_inputs(
                      table, files)
 
 
+def resolve_scenario(name_or_path: str | Path | None) -> tuple[Any, Path | None]:
+    """Load a library scenario or a scenario file; return it and its file (None for names)."""
+    if name_or_path is None:
+        return None, None
+    from scenarios import load_scenario
+    from scenarios.model import library_dir
+
+    scenario = load_scenario(name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():  # a library name: record the library file
+        path = library_dir() / f"{name_or_path}.yaml"
+    return scenario, path
+
+
 class _Quiet:
     def print(self, *args: Any, **kwargs: Any) -> None:
         """Discard progress messages."""
@@ -103,14 +118,24 @@ RUN_FILES = {
     "pool_factor_quantiles.parquet": "pool factor P1..P99 by period",
     "class_balance_quantiles.parquet": "class balance factor P5/P50/P95 by period",
     "triggers.parquet": "probability of each trigger breached in / by each period; reserve draws",
+    "class_flows.parquet": "per class and period: weighted mean interest due and paid, "
+                           "principal paid, ending balance and coupon",
     "tape.parquet": "the pool's loan tape (canonical columns)",
+    "manifest.json": "inputs (sha256), canonical config, seed, versions, threads, timings",
 }
 """Files of a deal run directory and what they hold (the report reads only these)."""
 
 
-def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape) -> None:
-    """Write every file of :data:`RUN_FILES` into ``out``, each atomically."""
+def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape,
+                   class_flows: pd.DataFrame | None = None) -> None:
+    """Write the result files of :data:`RUN_FILES` into ``out``, each atomically.
+
+    ``class_flows`` (from :func:`simulation.chunks.assemble`) is written when given; the
+    manifest is written by :func:`execute`.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    if class_flows is not None:
+        write_parquet(out / "class_flows.parquet", class_flows)
     write_parquet(out / "class_paths.parquet", result.paths())
     write_parquet(out / "pool_paths.parquet", result.pool.paths)
     write_parquet(out / "pool_flows.parquet", result.pool.mean_flows)
@@ -130,6 +155,9 @@ def run_deal(inputs: RunInputs, *, n_paths: int, seed: int, chunk_size: int = 25
         if progress is not None:
             progress(flows.shape[0])
 
+    if inputs.model is None:
+        raise InputError(str(inputs.deal_path), Problem(None, "assumptions",
+                                                        "a simulation needs an assumptions file"))
     return simulate(inputs.tape, inputs.deal, inputs.model, scenario=scenario,
                     stochastic=stochastic, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
                     threads=threads, el_table=inputs.el_table, on_chunk=on_chunk)

@@ -7,16 +7,20 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskProgressColumn,
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
@@ -26,7 +30,7 @@ def add_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, example: str
 ) -> argparse.ArgumentParser:
     """Add a subcommand whose help ends with a usage example."""
-    return subparsers.add_parser(  # type: ignore[no-any-return]
+    return subparsers.add_parser(
         name,
         help=summary,
         description=f"{summary}\n\nexample:\n  {example}",
@@ -108,7 +112,8 @@ def read_columns_map(path: str) -> dict[str, str]:
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(str(file), Problem(None, "--columns-map", f"not valid YAML: {exc}")) from None
+        raise InputError(str(file), Problem(None, "--columns-map",
+                                            f"not valid YAML: {exc}")) from None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
@@ -159,18 +164,55 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="paths per chunk; memory grows with it (default 256)")
 
 
+def add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers``/``--scheduler`` (Dask) and ``--resume``/``--overwrite`` (run store)."""
+    group = parser.add_argument_group("scale-out and run store")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="run the chunks on a local Dask cluster of N worker processes")
+    group.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the chunks on an existing Dask cluster")
+    group.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run in --out from its finished chunks")
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace what --out holds (a finished or interrupted run)")
+
+
+def run_options_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`autoabs.execute.RunOptions` of parsed run and scale options."""
+    from autoabs.execute import RunOptions
+
+    return RunOptions(n_paths=args.paths, seed=args.seed, chunk_size=args.chunk_size,
+                      threads=args.threads, workers=getattr(args, "workers", None),
+                      scheduler=getattr(args, "scheduler", None),
+                      stochastic=bool(getattr(args, "stochastic", False)))
+
+
+class ThroughputColumn(ProgressColumn):
+    """Paths per second of a progress task."""
+
+    def render(self, task: Task) -> Text:
+        """Render the task's speed."""
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} paths/s", style="progress.data.speed")
+
+
 @contextlib.contextmanager
-def progress(console: Console, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar (paths done, share, ETA) on terminals; yields ``advance(n)``."""
+def progress(console: Console, total: int,
+             description: str = "simulating") -> Iterator[Callable[[int], None]]:
+    """A rich progress bar (paths done, share, throughput, ETA) on terminals.
+
+    Yields ``advance(n)``; off when the console is not a terminal (logs and pipes stay clean).
+    """
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("paths"),
         TaskProgressColumn(),
+        ThroughputColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True,
                   disable=not console.is_terminal) as bar:
-        task = bar.add_task("simulating", total=total)
+        task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)

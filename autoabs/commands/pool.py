@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autoabs._io import write_json, write_parquet
 from autoabs.commands._common import (
     add_command,
     add_run_options,
+    add_scale_options,
     add_tape_arguments,
     existing_file,
     make_console,
     progress,
+    run_options_from_args,
     tape_from_args,
 )
-from simulation.engine import simulate_pool
+from autoabs.pipeline import resolve_scenario
+from simulation.engine import PoolSimulationResult
 from simulation.model import load_model
 
 
@@ -31,28 +33,46 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--model", required=True, metavar="MODEL.yaml",
                         help="collateral assumptions file")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--scenario", metavar="NAME|FILE.yaml",
+                        help="macro scenario: library name or scenario file")
+    parser.add_argument("--stochastic", action="store_true",
+                        help="stochastic paths around the scenario instead of its own path")
     add_run_options(parser)
+    add_scale_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load inputs, simulate, write ``paths.parquet``, ``flows.parquet`` and ``summary.json``."""
+    """Load inputs, simulate, write ``paths.parquet``, ``flows.parquet``, ``summary.json``."""
+    from autoabs.execute import RunJob, execute
+
     console = make_console()
-    model = load_model(existing_file(args.model, "--model"))
+    options = run_options_from_args(args)
+    options.check()
+    model_path = existing_file(args.model, "--model")
+    model = load_model(model_path)
     tape = tape_from_args(args, console)
-    out = Path(args.out)
+    files = {"assumptions": model_path}
+    if args.tape is not None:
+        files["tape"] = Path(args.tape)
+        source = str(args.tape)
+    else:
+        source = f"synthetic {args.synthetic} pool, {args.loans} loans, seed {args.pool_seed}"
+    scenario, scenario_file = resolve_scenario(args.scenario)
+    if scenario_file is not None:
+        files["scenario"] = scenario_file
+    job = RunJob(tape=tape, tape_source=source, model=model, files=files, scenario=scenario,
+                 scenario_source=args.scenario)
     with progress(console, args.paths) as advance:
-        result = simulate_pool(
-            tape, model, n_paths=args.paths, seed=args.seed, chunk_size=args.chunk_size,
-            threads=args.threads, on_chunk=lambda first, flows, summary: advance(len(summary)),
-        )
-    write_parquet(out / "paths.parquet", result.paths)
-    write_parquet(out / "flows.parquet", result.mean_flows)
-    write_json(out / "summary.json", result.summary())
+        outcome = execute(job, options, out=args.out, resume=args.resume,
+                          overwrite=args.overwrite, progress=advance)
+    result = outcome.result
+    assert isinstance(result, PoolSimulationResult)
     stats = result.cnl_stats()
     console.print(
         f"CNL mean {stats['cnl_mean']:.3%} (se {stats['cnl_mean_se']:.3%}), "
         f"sd {stats['cnl_sd']:.3%}, p99 {stats['cnl_p99']:.3%} over {args.paths:,} paths"
     )
-    console.print(f"results in {out}/ (summary.json, paths.parquet, flows.parquet)")
+    console.print(f"results in {outcome.run_dir}/ (manifest.json, summary.json, paths.parquet, "
+                  "flows.parquet)")
     return 0

@@ -11,11 +11,13 @@ from rich.table import Table
 from autoabs.commands._common import (
     add_command,
     add_run_options,
+    add_scale_options,
     existing_file,
     make_console,
     progress,
+    run_options_from_args,
 )
-from autoabs.pipeline import resolve_inputs, run_deal, write_deal_run
+from autoabs.pipeline import resolve_inputs, resolve_scenario
 from simulation.simulate import DealSimulationResult
 
 
@@ -38,7 +40,15 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory to write")
     parser.add_argument("--on-error", choices=("raise", "reject"), default="raise",
                         help="bad tape rows: stop (raise) or load the good rows (reject)")
+    parser.add_argument("--scenario", metavar="NAME|FILE.yaml",
+                        help="macro scenario: a library name (baseline, severely_adverse, ...) "
+                        "or a scenario file (default: flat macro at the cut-off levels)")
+    parser.add_argument("--stochastic", action="store_true",
+                        help="stochastic paths around the scenario instead of its own path")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip report.html / report.pdf")
     add_run_options(parser)
+    add_scale_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -61,21 +71,42 @@ def class_table(result: DealSimulationResult) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Resolve inputs, simulate, write the run directory and print the class table."""
+    """Resolve inputs, simulate (checkpointed), write the run directory, print the table."""
+    from autoabs.execute import RunJob, execute
+
     console = make_console()
+    options = run_options_from_args(args)
+    options.check()
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model,
                             el_table=args.el_table, on_error=args.on_error, log=console)
+    assert inputs.model is not None  # resolve_inputs requires it by default
+    scenario, scenario_file = resolve_scenario(args.scenario)
+    files = dict(inputs.files)
+    if scenario_file is not None:
+        files["scenario"] = scenario_file
     console.print(f"Pool: {inputs.tape_source} ({len(inputs.tape):,} loans, "
-                  f"${inputs.tape.total_balance:,.0f}); assumptions: {inputs.model_path}")
+                  f"${inputs.tape.total_balance:,.0f}); assumptions: {inputs.model_path}"
+                  + (f"; scenario: {scenario.name}" if scenario is not None else ""))
+    job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
+                 files=files, deal=inputs.deal, scenario=scenario,
+                 scenario_source=args.scenario, el_table=inputs.el_table)
     with progress(console, args.paths) as advance:
-        result = run_deal(inputs, n_paths=args.paths, seed=args.seed, chunk_size=args.chunk_size,
-                          threads=args.threads, progress=advance)
-    out = Path(args.out)
-    write_deal_run(out, result, inputs.tape)
+        outcome = execute(job, options, out=args.out, resume=args.resume,
+                          overwrite=args.overwrite, report=not args.no_report, progress=advance)
+    result = outcome.result
+    assert isinstance(result, DealSimulationResult)
     console.print(class_table(result))
     stats = result.pool.cnl_stats()
     console.print(f"Pool CNL: mean {stats['cnl_mean']:.3%} (se {stats['cnl_mean_se']:.3%}), "
                   f"sd {stats['cnl_sd']:.3%}, p99 {stats['cnl_p99']:.3%}")
-    console.print(f"Results in {out}/ (summary.json, class_paths.parquet, pool_paths.parquet)")
+    execution = outcome.manifest["execution"]
+    if execution["chunks_resumed"]:
+        console.print(f"Resumed: {execution['chunks_resumed']} of {execution['chunks']} chunks "
+                      "were already done")
+    console.print(f"Results in {outcome.run_dir}/ (manifest.json, summary.json, "
+                  "class_paths.parquet, ...); ledger entry appended to "
+                  f"{Path(args.out).resolve().parent / 'ledger.jsonl'}")
+    if outcome.report is not None:
+        console.print(f"Report: {outcome.report[0]} and {outcome.report[1]}")
     return 0

@@ -1,0 +1,295 @@
+"""Execute a run chunk by chunk: locally or on Dask, checkpointed, into the run store.
+
+:func:`execute` is what ``autoabs run``, ``autoabs pool``, ``autoabs demo`` and the Python API
+call. It plans the run once (:func:`simulation.chunks.plan_run`), simulates the chunks not
+yet checkpointed (numba threads in this process, or Dask workers), assembles them in chunk
+order, and, with a run directory, writes the results, the report, ``manifest.json`` and a
+ledger entry (see :mod:`autoabs.runstore`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numba
+import pandas as pd
+
+from autoabs import runstore
+from autoabs._dask import check_options, dask_client, default_worker_threads, run_on_dask
+from autoabs._io import write_json, write_parquet
+from portfolio.errors import InputError, Problem
+from portfolio.tape import LoanTape
+from simulation.chunks import Assembled, RunPlan, assemble, plan_run, simulate_chunk_range
+from simulation.deal import Deal
+from simulation.engine import PoolSimulationResult, numba_threads
+from simulation.model import CollateralModel
+from simulation.ratings import ELTable
+from simulation.simulate import DealSimulationResult
+
+MAX_PATHS = 100_000_000
+RUN_FORMAT = 1
+"""Version of the run-directory layout recorded in every manifest."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: size, seed, chunking, and where (threads, local cluster, scheduler).
+
+    Only ``n_paths``, ``seed``, ``chunk_size`` and ``stochastic`` change results; threads,
+    workers and scheduler change only speed.
+    """
+
+    n_paths: int = 1000
+    seed: int = 1
+    chunk_size: int = 256
+    threads: int | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    stochastic: bool = False
+
+    def check(self) -> None:
+        """Raise :class:`InputError` naming the option on a bad value."""
+        if not 1 <= self.n_paths <= MAX_PATHS:
+            raise InputError("--paths", f"must be between 1 and {MAX_PATHS:,}, got "
+                             f"{self.n_paths}")
+        if self.chunk_size < 1:
+            raise InputError("--chunk-size", f"must be at least 1, got {self.chunk_size}")
+        if self.seed < 0 or self.seed >= 2**63:
+            raise InputError("--seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
+        max_threads = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+        if self.threads is not None and not 1 <= self.threads <= max_threads:
+            raise InputError("--threads", f"must be between 1 and {max_threads}, got "
+                             f"{self.threads}")
+        check_options(self.workers, self.scheduler)
+
+    def result_options(self) -> dict[str, Any]:
+        """The options that determine the results (the resume fingerprint)."""
+        return {"n_paths": self.n_paths, "seed": self.seed, "chunk_size": self.chunk_size,
+                "stochastic": self.stochastic}
+
+
+@dataclass(frozen=True, eq=False)
+class RunJob:
+    """The resolved inputs of one run (deal run when ``deal`` is given, else pool only)."""
+
+    tape: LoanTape
+    tape_source: str
+    model: CollateralModel
+    files: dict[str, Path]
+    deal: Deal | None = None
+    scenario: Any = None
+    scenario_source: str | None = None
+    el_table: ELTable | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class RunOutcome:
+    """What :func:`execute` produced.
+
+    Attributes
+    ----------
+    assembled : Assembled
+        The simulation result and the mean class flows.
+    run_dir : Path or None
+        The run directory (``None`` for in-memory runs).
+    manifest : dict
+        The manifest (also written to ``run_dir/manifest.json``).
+    report : tuple of Path or None
+        ``(report.html, report.pdf)`` when a report was built.
+    """
+
+    assembled: Assembled
+    run_dir: Path | None
+    manifest: dict[str, Any]
+    report: tuple[Path, Path] | None
+
+    @property
+    def result(self) -> DealSimulationResult | PoolSimulationResult:
+        """The simulation result."""
+        return self.assembled.result
+
+
+def tape_digest(tape: LoanTape) -> str:
+    """sha256 of the tape's canonical content (row hashes of its canonical frame)."""
+    rows = pd.util.hash_pandas_object(tape.to_frame(), index=True).to_numpy()
+    return hashlib.sha256(rows.tobytes()).hexdigest()
+
+
+def _inputs_record(job: RunJob) -> dict[str, dict[str, Any]]:
+    record: dict[str, dict[str, Any]] = {}
+    for role, path in sorted(job.files.items()):
+        if not Path(path).is_file():
+            raise InputError(str(path), Problem(None, role, "file not found"))
+        record[role] = {"path": str(Path(path).resolve()), "sha256": runstore.sha256_file(path)}
+    record["pool"] = {"source": job.tape_source, "n_loans": len(job.tape),
+                      "content_sha256": tape_digest(job.tape)}
+    if job.scenario is not None:
+        record["scenario"] = {"source": job.scenario_source or job.scenario.name}
+    return record
+
+
+def _config(job: RunJob, options: RunOptions) -> dict[str, Any]:
+    return {
+        "kind": "deal" if job.deal is not None else "pool",
+        "deal": job.deal.model_dump(mode="json") if job.deal is not None else None,
+        "assumptions": job.model.model_dump(mode="json"),
+        "scenario": job.scenario.model_dump(mode="json") if job.scenario is not None else None,
+        "el_table": job.el_table.source if job.el_table is not None else None,
+        "options": options.result_options(),
+    }
+
+
+def _fingerprint(inputs: dict[str, dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
+    digests = {role: rec.get("sha256", rec.get("content_sha256")) for role, rec in inputs.items()}
+    return {"format": RUN_FORMAT, "inputs": digests, "config_sha256": runstore.sha256_json(config),
+            "options": config["options"]}
+
+
+def run_chunks(plan: RunPlan, store: runstore.ChunkStore, options: RunOptions,
+               progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Simulate every chunk of ``plan`` not yet in ``store`` (threads or Dask); return stats."""
+    done = store.done()
+    todo = [(first, n) for first, n in plan.chunks if first not in done]
+    resumed = sum(n for first, n in plan.chunks if first in done)
+    if progress is not None and resumed:
+        progress(resumed)
+
+    def finished(chunk: Any) -> None:
+        store.save(chunk)
+        if progress is not None:
+            progress(chunk.n)
+
+    threads: int | None
+    if options.workers is None and options.scheduler is None:
+        with numba_threads(options.threads):
+            for first, n in todo:
+                finished(simulate_chunk_range(plan, first, n))
+        threads = options.threads or numba.get_num_threads()
+        where = "local threads"
+    else:
+        threads = options.threads or default_worker_threads(options.workers)
+        if todo:
+            with dask_client(options.workers, options.scheduler) as client:
+                run_on_dask(client, plan, todo, threads, finished)
+        where = options.scheduler or f"LocalCluster({options.workers} workers)"
+    return {"executor": where, "threads": threads, "workers": options.workers,
+            "scheduler": options.scheduler, "chunks": len(plan.chunks),
+            "chunks_resumed": len(plan.chunks) - len(todo), "paths_resumed": resumed}
+
+
+def build_report(run_dir: Path) -> tuple[Path, Path] | None:
+    """Build the committee report with ``reports.build_report`` when the package provides it."""
+    try:
+        from reports import build_report as build
+    except ImportError:
+        return None
+    html, pdf = build(run_dir)
+    return Path(html), Path(pdf)
+
+
+def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
+            resume: bool = False, overwrite: bool = False, report: bool = True,
+            progress: Callable[[int], None] | None = None) -> RunOutcome:
+    """Run a job, checkpointed into ``out`` when given; write results, manifest and ledger.
+
+    Parameters
+    ----------
+    job : RunJob
+        Resolved inputs.
+    options : RunOptions
+        Paths, seed, chunk size and where to run.
+    out : path, optional
+        Run directory (its parent is the runs root holding ``ledger.jsonl``); in memory when
+        omitted.
+    resume, overwrite : bool
+        Continue an interrupted run in ``out`` / replace what ``out`` holds.
+    report : bool
+        Build ``report.html`` and ``report.pdf`` (deal runs, when the report package is there).
+    progress : callable, optional
+        ``progress(n_paths_done)`` after each chunk.
+
+    Raises
+    ------
+    InputError
+        On bad options, a run directory that may not be written, or a resume whose inputs or
+        options differ from the interrupted run's.
+    """
+    options.check()
+    started = runstore.utc_now()
+    t_start = time.perf_counter()
+    run_dir = Path(out) if out is not None else None
+    if run_dir is not None:
+        resume = runstore.prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    inputs = _inputs_record(job)
+    config = _config(job, options)
+    fingerprint = _fingerprint(inputs, config)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    plan = plan_run(job.tape, job.model, job.deal, scenario=job.scenario,
+                    stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
+                    chunk_size=options.chunk_size)
+    timings["prepare_s"] = time.perf_counter() - t0
+    store: runstore.ChunkStore = (
+        runstore.DirChunkStore(run_dir, fingerprint, resume=resume) if run_dir is not None
+        else runstore.MemoryChunkStore())
+    t0 = time.perf_counter()
+    execution = run_chunks(plan, store, options, progress)
+    timings["simulate_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    assembled = assemble(plan, (store.load(first) for first, _ in plan.chunks), deal=job.deal,
+                         threads=execution["threads"], el_table=job.el_table)
+    timings["assemble_s"] = time.perf_counter() - t0
+
+    manifest: dict[str, Any] = {
+        "format": RUN_FORMAT,
+        "kind": config["kind"],
+        "name": run_dir.name if run_dir is not None else None,
+        "started": started,
+        "inputs": inputs,
+        "config": config,
+        "config_sha256": fingerprint["config_sha256"],
+        "seed": options.seed,
+        "n_paths": options.n_paths,
+        "chunk_size": options.chunk_size,
+        "execution": {**execution, "options": asdict(options), "resumed": resume},
+        "versions": runstore.package_versions(),
+        "timings": timings,
+    }
+    built = None
+    if run_dir is not None:
+        t0 = time.perf_counter()
+        _write_results(run_dir, job, assembled)
+        timings["write_s"] = time.perf_counter() - t0
+        if report and job.deal is not None:
+            t0 = time.perf_counter()
+            built = build_report(run_dir)
+            timings["report_s"] = time.perf_counter() - t0
+        manifest["report"] = ({"html": built[0].name, "pdf": built[1].name} if built else None)
+        timings["total_s"] = time.perf_counter() - t_start
+        manifest["finished"] = runstore.utc_now()
+        write_json(run_dir / runstore.MANIFEST, manifest)
+        runstore.append_ledger(run_dir)
+        store.clear()
+    else:
+        timings["total_s"] = time.perf_counter() - t_start
+        manifest["finished"] = runstore.utc_now()
+    return RunOutcome(assembled, run_dir, manifest, built)
+
+
+def _write_results(run_dir: Path, job: RunJob, assembled: Assembled) -> None:
+    from autoabs.pipeline import write_deal_run
+
+    result = assembled.result
+    if isinstance(result, DealSimulationResult):
+        write_deal_run(run_dir, result, job.tape, assembled.class_flows)
+    else:
+        write_parquet(run_dir / "paths.parquet", result.paths)
+        write_parquet(run_dir / "flows.parquet", result.mean_flows)
+        write_parquet(run_dir / "pool_factor_quantiles.parquet", result.pool_factor_quantiles)
+        write_json(run_dir / "summary.json", result.summary())

@@ -1,0 +1,417 @@
+"""The run store: run directories, manifests, chunk checkpoints and the hash-chained ledger.
+
+A run directory holds the run's results (Parquet, ``summary.json``, the report) and
+``manifest.json``. Its parent directory is the *runs root*: every finished run appends one
+entry to ``<root>/ledger.jsonl`` naming the run, the sha256 of every file in it, and the hash
+of the previous entry, so editing a result, removing a run or rewriting history breaks either a
+file hash or the chain. :func:`verify` re-hashes everything. See ``docs/runstore.md``.
+
+While a run is in progress its finished chunks are checkpointed under ``<run>/.chunks/`` (one
+``.npz`` per chunk, written atomically) next to ``plan.json``, the fingerprint of the run's
+inputs and options; ``--resume`` continues from them and refuses a changed configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoabs._io import atomic_write, write_json
+from portfolio.errors import InputError, Problem
+from simulation.chunks import ChunkResult
+
+__all__ = [
+    "CHUNK_DIR",
+    "LEDGER",
+    "MANIFEST",
+    "ChunkStore",
+    "DirChunkStore",
+    "MemoryChunkStore",
+    "VerifyReport",
+    "append_ledger",
+    "canonical_json",
+    "package_versions",
+    "prepare_run_dir",
+    "run_files",
+    "sha256_file",
+    "verify",
+]
+
+LEDGER = "ledger.jsonl"
+MANIFEST = "manifest.json"
+CHUNK_DIR = ".chunks"
+PLAN = "plan.json"
+GENESIS = "0" * 64
+"""``prev`` of the first ledger entry."""
+
+_PACKAGES = ("autoabs", "numpy", "numba", "llvmlite", "scipy", "pandas", "pyarrow", "pydantic",
+             "pyyaml", "matplotlib", "rich", "dask", "distributed")
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def canonical_json(data: Any) -> str:
+    """Key-sorted, compact JSON: the form that is hashed."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def sha256_json(data: Any) -> str:
+    """Hex sha256 of :func:`canonical_json`."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def package_versions() -> dict[str, str | None]:
+    """Python and the installed versions of the packages a run depends on (None if absent)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _is_temporary(path: Path) -> bool:
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+def run_files(run_dir: Path) -> dict[str, str]:
+    """sha256 of every file of a run (relative POSIX paths), checkpoints and temp files excluded."""
+    out: dict[str, str] = {}
+    for path in sorted(run_dir.rglob("*")):
+        rel = path.relative_to(run_dir)
+        if not path.is_file() or rel.parts[0] == CHUNK_DIR or _is_temporary(path):
+            continue
+        out[rel.as_posix()] = sha256_file(path)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Run directories and chunk checkpoints
+# ---------------------------------------------------------------------------------------------
+
+
+def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
+    """Check that ``run_dir`` may be written; return True when it holds checkpoints to resume.
+
+    Raises
+    ------
+    InputError
+        (``--out``) when the directory holds a finished or interrupted run that neither
+        ``--resume`` nor ``--overwrite`` allows to touch, or when it is a file.
+    """
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(str(run_dir), Problem(None, "--out", "exists and is not a directory"))
+    finished = (run_dir / MANIFEST).is_file()
+    interrupted = (run_dir / CHUNK_DIR / PLAN).is_file()
+    if overwrite:
+        if run_dir.exists():
+            for child in run_dir.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        return False
+    if finished and not interrupted:
+        raise InputError(str(run_dir), Problem(
+            None, "--out", "already holds a finished run (manifest.json); choose another --out, "
+            "or add --overwrite to replace it (the ledger keeps the old entry)"))
+    if interrupted and not resume:
+        raise InputError(str(run_dir), Problem(
+            None, "--out", "holds an interrupted run (.chunks/); add --resume to continue it, "
+            "or --overwrite to start again"))
+    if resume and not interrupted:
+        if not run_dir.exists() or not any(run_dir.iterdir()):
+            return False  # interrupted before its first checkpoint: start afresh
+        raise InputError(str(run_dir), Problem(
+            None, "--resume", "nothing to resume: no interrupted run (.chunks/plan.json) here"))
+    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise InputError(str(run_dir), Problem(
+            None, "--out", "is not empty; choose a new directory or add --overwrite"))
+    return resume
+
+
+class ChunkStore:
+    """Where finished chunks go until the run is assembled (interface)."""
+
+    def done(self) -> set[int]:
+        """First path of every stored chunk."""
+        raise NotImplementedError
+
+    def save(self, chunk: ChunkResult) -> None:
+        """Store one finished chunk."""
+        raise NotImplementedError
+
+    def load(self, first: int) -> ChunkResult:
+        """The chunk starting at path ``first``."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Drop every checkpoint (after the run's results are written)."""
+
+
+@dataclass
+class MemoryChunkStore(ChunkStore):
+    """Chunks kept in memory (runs without a directory, e.g. from the Python API)."""
+
+    chunks: dict[int, ChunkResult] = field(default_factory=dict)
+
+    def done(self) -> set[int]:
+        """First path of every stored chunk."""
+        return set(self.chunks)
+
+    def save(self, chunk: ChunkResult) -> None:
+        """Keep the chunk."""
+        self.chunks[chunk.first] = chunk
+
+    def load(self, first: int) -> ChunkResult:
+        """Return the chunk."""
+        return self.chunks[first]
+
+    def clear(self) -> None:
+        """Forget every chunk."""
+        self.chunks.clear()
+
+
+class DirChunkStore(ChunkStore):
+    """Chunks checkpointed as ``<run>/.chunks/chunk-<first>-<n>.npz``, each written atomically.
+
+    ``plan.json`` records the run's fingerprint (inputs' sha256 and options); opening the store
+    with another fingerprint is refused, so a resumed run is the run that was interrupted.
+    """
+
+    def __init__(self, run_dir: Path, fingerprint: dict[str, Any], *, resume: bool) -> None:
+        self.dir = run_dir / CHUNK_DIR
+        self.fingerprint = fingerprint
+        plan = self.dir / PLAN
+        if resume:
+            try:
+                before = json.loads(plan.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InputError(str(plan), Problem(
+                    None, "--resume", f"cannot read the checkpoint plan: {exc}")) from None
+            if before != json.loads(canonical_json(fingerprint)):
+                differ = sorted(_differences(before, json.loads(canonical_json(fingerprint))))
+                raise InputError(str(run_dir), Problem(
+                    None, "--resume", "the interrupted run used other inputs or options "
+                    f"({', '.join(differ) or 'fingerprint'} differ); rerun with the same ones "
+                    "or use --overwrite"))
+            for tmp in self.dir.glob(".*.tmp"):  # left by the interrupted process
+                tmp.unlink(missing_ok=True)
+        else:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            write_json(plan, json.loads(canonical_json(fingerprint)))
+
+    def _path(self, first: int, n: int) -> Path:
+        return self.dir / f"chunk-{first:010d}-{n}.npz"
+
+    def done(self) -> set[int]:
+        """First path of every checkpointed chunk."""
+        return {int(p.name.split("-")[1]) for p in self.dir.glob("chunk-*.npz")}
+
+    def save(self, chunk: ChunkResult) -> None:
+        """Write the chunk atomically."""
+        arrays = chunk.to_arrays()
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+        atomic_write(self._path(chunk.first, chunk.n), write)
+
+    def load(self, first: int) -> ChunkResult:
+        """Read a checkpointed chunk."""
+        (path,) = self.dir.glob(f"chunk-{first:010d}-*.npz")
+        with np.load(path, allow_pickle=False) as data:
+            return ChunkResult.from_arrays(data)
+
+    def clear(self) -> None:
+        """Remove the checkpoint directory."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            yield from _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+    elif a != b:
+        yield prefix.rstrip(".")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ledger
+# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".ledger.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _entry_hash(entry: dict[str, Any]) -> str:
+    return sha256_json({k: v for k, v in entry.items() if k != "hash"})
+
+
+def _read_ledger(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def append_ledger(run_dir: Path) -> dict[str, Any]:
+    """Append the finished run in ``run_dir`` to ``<parent>/ledger.jsonl``; return the entry.
+
+    The entry holds the run's name (relative to the root), the sha256 of each of its files,
+    the time, the previous entry's hash and its own hash. The ledger is rewritten atomically
+    under a file lock, so concurrent runs in one root append one after the other.
+    """
+    run_dir = run_dir.resolve()
+    root = run_dir.parent
+    with _locked(root):
+        lines = _read_ledger(root / LEDGER)
+        prev = GENESIS
+        if lines:
+            try:
+                prev = json.loads(lines[-1])["hash"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                prev = hashlib.sha256(lines[-1].encode()).hexdigest()
+        entry: dict[str, Any] = {
+            "seq": len(lines) + 1,
+            "run": run_dir.name,
+            "recorded": utc_now(),
+            "files": run_files(run_dir),
+            "prev": prev,
+        }
+        entry["hash"] = _entry_hash(entry)
+        text = "".join(f"{line}\n" for line in (*lines, canonical_json(entry)))
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        atomic_write(root / LEDGER, write)
+    return entry
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of :func:`verify`: per-run problems and the runs that passed."""
+
+    root: Path
+    ok: list[str] = field(default_factory=list)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """True when every run and the chain verified."""
+        return not self.failed
+
+    def _fail(self, run: str, problem: str) -> None:
+        self.failed.setdefault(run, []).append(problem)
+
+
+def verify(path: str | os.PathLike[str]) -> VerifyReport:
+    """Re-hash a runs root (or one run directory) against its ledger.
+
+    Parameters
+    ----------
+    path : path
+        A runs root holding ``ledger.jsonl``, or one run directory whose parent holds it
+        (then only that run's files are checked, and the whole chain).
+
+    Returns
+    -------
+    VerifyReport
+        A run fails when its directory or any recorded file is missing, a file's sha256
+        differs, a file was added, its ledger entry was edited, or it has a manifest and no
+        ledger entry. A broken chain fails the entry where it breaks.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is neither a runs root nor a run directory.
+    """
+    target = Path(path)
+    if (target / LEDGER).is_file():
+        root, only = target, None
+    elif target.is_dir() and (target.parent / LEDGER).is_file():
+        root, only = target.parent, target.name
+    else:
+        what = "not found" if not target.exists() else "no ledger.jsonl here or in the parent"
+        raise InputError(str(target), Problem(None, "DIR", f"not a run store: {what}"))
+    report = VerifyReport(root)
+    latest: dict[str, dict[str, Any]] = {}
+    prev = GENESIS
+    for i, line in enumerate(_read_ledger(root / LEDGER), start=1):
+        try:
+            entry = json.loads(line)
+            run = str(entry["run"])
+            recorded = entry["hash"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            report._fail(f"<ledger line {i}>", "ledger entry is not valid JSON (edited)")
+            prev = hashlib.sha256(line.encode()).hexdigest()
+            continue
+        if entry.get("prev") != prev:
+            report._fail(run, f"ledger entry {i}: chain broken (an earlier entry was edited "
+                              "or removed)")
+        if _entry_hash(entry) != recorded:
+            report._fail(run, f"ledger entry {i} was edited")
+        prev = recorded
+        latest[run] = entry
+    if only is not None:
+        latest = {k: v for k, v in latest.items() if k == only}
+        if not latest:
+            report._fail(only, "has no ledger entry")
+        report.failed = {k: v for k, v in report.failed.items() if k == only or k.startswith("<")}
+    for run, entry in latest.items():
+        run_dir = root / run
+        if not run_dir.is_dir():
+            report._fail(run, "run directory removed")
+            continue
+        recorded_files: dict[str, str] = entry.get("files", {})
+        actual = run_files(run_dir)
+        for rel, digest in sorted(recorded_files.items()):
+            if rel not in actual:
+                report._fail(run, f"{rel} removed")
+            elif actual[rel] != digest:
+                report._fail(run, f"{rel} edited (sha256 differs)")
+        for rel in sorted(set(actual) - set(recorded_files)):
+            report._fail(run, f"{rel} added (not in the ledger)")
+        if run not in report.failed:
+            report.ok.append(run)
+    if only is None:
+        for manifest in sorted(root.glob(f"*/{MANIFEST}")):
+            name = manifest.parent.name
+            if name not in latest:
+                report._fail(name, "has a manifest but no ledger entry")
+    return report
