@@ -1,8 +1,7 @@
 """Amortisation schedules: level annuity, equal principal, balloon and lease.
 
-Scalar helpers (``level_payment``, ``installment``, ``principal_due``, ``regular_principal``)
-are numba functions that
-kernels inline; :func:`schedule` is the vectorised Python API that returns a schedule table.
+Scalar helpers (``level_payment``, ``installment``, ``principal_due``, ``next_balance``) are
+numba functions that kernels inline; :func:`schedule` is the vectorised Python API that returns a schedule table.
 
 Conventions: monthly periods, monthly rate ``r = APR / 12``; interest for a month is
 ``balance * r``. For balloon loans and leases the final amount ``F`` (balloon, or residual value)
@@ -60,23 +59,25 @@ def installment(
 
 
 @jit_inline
-def annuity_flag(payment_type: int) -> float:
-    """1.0 when the instalment includes interest (level, balloon, lease), 0.0 for equal principal."""
-    return 0.0 if payment_type == EQUAL_PRINCIPAL else 1.0
+def balance_growth(payment_type: int, monthly_rate: float) -> float:
+    """Monthly growth factor of the balance before the instalment is deducted.
+
+    ``1 + monthly_rate`` when the instalment includes interest (level, balloon, lease), 1 for
+    equal-principal loans (the instalment is all principal).
+    """
+    return 1.0 + (0.0 if payment_type == EQUAL_PRINCIPAL else monthly_rate)
 
 
 @jit_inline
-def regular_principal(amortising_rate: float, balance: float, inst: float) -> float:
-    """Scheduled principal of any month but the last (USD), never more than the balance.
+def next_balance(growth: float, balance: float, inst: float) -> float:
+    """Scheduled balance after any month but the last: ``balance * growth - inst``, floored at 0.
 
-    ``inst - balance * amortising_rate``, where ``amortising_rate`` is the monthly rate for
-    annuity types (the instalment includes interest) and 0 for equal-principal loans
-    (``monthly_rate * annuity_flag(payment_type)``; kernels compute it once per loan).
-    Non-negative whenever a balloon or residual does not exceed the balance, which the loaders
-    enforce.
+    One fused step, so that a kernel's balance recursion is a single multiply-add (the
+    scheduled principal is ``balance - next_balance``). Never negative; never above the
+    balance when a balloon or residual does not exceed it, which the loaders enforce.
     """
-    due = inst - balance * amortising_rate
-    return balance if due > balance else due
+    b = balance * growth - inst
+    return b if b > 0.0 else 0.0
 
 
 @jit_inline
@@ -90,7 +91,7 @@ def principal_due(
     """
     if is_last:
         return balance
-    return regular_principal(monthly_rate * annuity_flag(payment_type), balance, inst)
+    return balance - next_balance(balance_growth(payment_type, monthly_rate), balance, inst)
 
 
 @jit

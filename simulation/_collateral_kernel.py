@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from portfolio._jit import jit, jit_parallel, prange
-from portfolio.amortization import annuity_flag, principal_due, regular_principal
+from portfolio.amortization import balance_growth, next_balance, principal_due
 from simulation.rng import STREAM_CURE, STREAM_EVENT, STREAM_SPLIT, path_key, uniform
 
 # PoolFlows fields (USD unless noted). ENDING_BALANCE and N_ACTIVE are derived after the kernel
@@ -112,7 +112,7 @@ def collateral_paths_kernel(
             a = inst[i]
             last = remaining_term[i] - 1
             pt = payment_type[i]
-            amortising_rate = r * annuity_flag(pt)
+            growth = balance_growth(pt, r)
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
             # Per-loan views: hazards from the loan's current age, prepay multipliers by period.
@@ -137,10 +137,10 @@ def collateral_paths_kernel(
                         break
                     if t == last:
                         break
-                    pr = regular_principal(amortising_rate, b, a)
+                    b_next = next_balance(growth, b, a)
                     o[t, INTEREST] += b * r
-                    o[t, SCHEDULED_PRINCIPAL] += pr
-                    b -= pr
+                    o[t, SCHEDULED_PRINCIPAL] += b - b_next
+                    b = b_next
                     t += 1
                 if not event:  # the final instalment, with any balloon or lease residual
                     o[last, INTEREST] += b * r
