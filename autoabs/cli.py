@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
+    "size": "autoabs.commands.size",
     "report": "autoabs.commands.report",
     "verify": "autoabs.commands.verify",
 }

@@ -1,0 +1,102 @@
+"""``autoabs size``: size the capital structure of a deal to target ratings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+from rich.table import Table
+
+from autoabs._io import atomic_write
+from autoabs.commands._common import (
+    add_command,
+    add_run_options,
+    existing_file,
+    make_console,
+    progress,
+)
+from autoabs.pipeline import resolve_inputs
+from simulation.sizing import SizingResult, parse_targets, size_deal
+
+
+def register(subparsers: argparse._SubParsersAction, name: str) -> None:
+    """Add ``autoabs size``."""
+    parser = add_command(
+        subparsers, name,
+        "Size a deal's classes (smallest subordination, and OC when needed) so that each "
+        "class's simulated EL meets the idealized EL of its target rating at its WAL; "
+        "prints the capital structure and writes a deal file.",
+        "autoabs size examples/prime_deal.yaml --targets A=Aaa,B=Aa2,C=A2,D=Baa2 "
+        "--out sized.yaml",
+    )
+    parser.add_argument("deal", metavar="DEAL.yaml", help="deal file to resize")
+    parser.add_argument("--targets", required=True, metavar="CLASS=RATING,...",
+                        help="target rating per class; a key may be a prefix (A=Aaa covers "
+                        "A-1, A-2a, ...)")
+    parser.add_argument("--out", required=True, metavar="SIZED.yaml",
+                        help="deal file to write with the sized structure")
+    parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
+    parser.add_argument("--model", metavar="MODEL.yaml",
+                        help="assumptions file (overrides the deal's)")
+    parser.add_argument("--el-table", metavar="FILE.csv",
+                        help="idealized EL table (default: built-in, approximate)")
+    parser.add_argument("--margin", type=float, default=0.8,
+                        help="size to margin x target EL (default 0.8)")
+    parser.add_argument("--se-multiplier", type=float, default=2.0,
+                        help="test EL + k x se against the target (default k = 2)")
+    parser.add_argument("--reserve", type=float, default=None,
+                        help="initial reserve, decimal of the pool (default: the deal's)")
+    parser.add_argument("--no-size-oc", action="store_true",
+                        help="keep the deal's OC even if the lowest class needs more")
+    add_run_options(parser)
+    parser.set_defaults(func=run, paths=4000)
+
+
+def structure_table(result: SizingResult) -> Table:
+    """The sized capital structure as a rich table."""
+    table = Table(title=f"{result.deal.name}: sized capital structure "
+                        f"(OC {result.oc:.2%}, reserve {result.reserve:.2%})")
+    for col in ("Class", "Target", "Size", "Hard CE", "EL", "EL se", "Target EL", "WAL (y)",
+                "Rating*", "Meets"):
+        table.add_column(col, justify="left" if col == "Class" else "right")
+    for row in result.table.to_dict(orient="records"):
+        table.add_row(row["class"], row["target_rating"], f"{row['balance']:.2%}",
+                      f"{row['hard_ce']:.2%}", f"{row['el']:.3e}", f"{row['el_se']:.1e}",
+                      f"{row['target_el']:.3e}", f"{row['wal']:.2f}", row["implied_rating"],
+                      "yes" if row["meets"] else "NO")
+    p = result.provenance
+    table.caption = (f"* implied from (EL, WAL) with the {p['el_table']}; test: EL + "
+                     f"{p['se_multiplier']:g} se <= {p['el_margin']:g} x target EL; "
+                     f"{p['n_paths']:,} paths, seed {p['seed']}, common random numbers")
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve inputs, size the structure, print it and write the sized deal file."""
+    console = make_console()
+    existing_file(args.deal, "DEAL")
+    inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model,
+                            el_table=args.el_table, log=console)
+    targets = parse_targets(args.targets, inputs.deal.class_names)
+    with progress(console, args.paths) as advance:
+        result = size_deal(inputs.tape, inputs.deal, inputs.model, targets,
+                           n_paths=args.paths, seed=args.seed, el_margin=args.margin,
+                           se_multiplier=args.se_multiplier, size_oc=not args.no_size_oc,
+                           reserve=args.reserve, chunk_size=args.chunk_size,
+                           threads=args.threads, el_table=inputs.el_table, progress=advance)
+    console.print(structure_table(result))
+    out = Path(args.out)
+    header = (f"# Sized by `autoabs size` from {args.deal} (targets {args.targets}; "
+              f"{args.paths} paths, seed {args.seed}).\n")
+    text = header + yaml.safe_dump(result.deal_mapping(), sort_keys=False)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(out, write)
+    if result.infeasible:
+        console.print(f"[yellow]Could not meet the targets of {', '.join(result.infeasible)} "
+                      "at any size allowed.[/yellow]")
+    console.print(f"Sized deal written to {out}")
+    return 0
