@@ -62,7 +62,8 @@ REQUIRED_FILES = (
 )
 """Files of a deal run directory the report needs (``autoabs.pipeline.RUN_FILES``)."""
 
-OPTIONAL_FILES = ("breakeven.json", "stress.csv", "stress.json", "paydown.csv", "manifest.json")
+OPTIONAL_FILES = ("breakeven.json", "breakeven.csv", "stress.csv", "stress.json", "paydown.csv",
+                  "manifest.json")
 """Files the report shows when present and names as absent otherwise."""
 
 STRAT_DIMENSIONS: tuple[tuple[str, str], ...] = (
@@ -269,7 +270,11 @@ def load_run(run_dir: str | Path) -> RunData:
     tape = tape_from_columns({c: tape_frame[c].to_numpy() for c in tape_frame.columns
                               if c in COLUMN_BY_NAME})
     stress, stress_file = _read_stress(paths["stress.csv"], paths["stress.json"])
-    breakeven = _read_breakeven(paths["breakeven.json"]) if paths["breakeven.json"] else None
+    breakeven = None
+    if paths["breakeven.json"] is not None:
+        breakeven = _read_breakeven(paths["breakeven.json"])
+    elif paths["breakeven.csv"] is not None:
+        breakeven = _read_breakeven(paths["breakeven.csv"])
     paydown = None
     if paths["paydown.csv"] is not None:
         try:
@@ -337,12 +342,19 @@ _MULTIPLE_KEYS = ("multiple", "breakeven_multiple", "cnl_multiple", "value")
 
 
 def _read_breakeven(path: Path) -> dict[str, float | None]:
-    """Class -> break-even CNL multiple from the accepted ``breakeven.json`` shapes.
+    """Class -> break-even CNL multiple from the accepted ``breakeven.json`` / ``.csv`` shapes.
 
+    CSV: columns ``class`` and ``breakeven_multiple`` (``autoabs breakeven --csv``). JSON:
     ``{"A": 3.1}``, ``{"classes": {"A": 3.1}}``, ``{"classes": {"A": {"multiple": 3.1}}}``,
     ``{"classes": [{"name": "A", "multiple": 3.1}]}`` or a list of such records.
     """
-    data = _read_json(path)
+    if path.suffix == ".csv":
+        try:
+            data = pd.read_csv(path).to_dict(orient="records")
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(str(path), f"unreadable CSV: {exc}") from None
+    else:
+        data = _read_json(path)
     if isinstance(data, dict) and "classes" in data:
         data = data["classes"]
     out: dict[str, float | None] = {}
@@ -553,7 +565,8 @@ def _executive_summary(data: RunData) -> Section:
         f"* Implied from (EL, WAL) with the {s.get('el_table', 'idealized EL table')}. "
         "Hard CE = junior classes + OC + reserve at closing, % of the pool."
         + ("" if data.breakeven is not None else
-           " Break-even multiples: not computed (no breakeven.json in the run directory)."),
+           " Break-even multiples: not computed (no breakeven.json or breakeven.csv in the run "
+           "directory)."),
     )
     worst = _stress_by_scenario(data)
     if worst is None:
