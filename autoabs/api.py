@@ -1,0 +1,341 @@
+"""The Python API for notebooks: ``autoabs.run``, ``autoabs.stress``, ``autoabs.load_run``.
+
+The same jobs as the CLI, returning result objects with pandas views and an HTML summary for
+Jupyter. See ``docs/cli.md`` ("Python API") and ``examples/api_example.py``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from portfolio.errors import InputError, Problem
+from portfolio.tape import LoanTape
+
+__all__ = ["RunResult", "StressResult", "load_run", "run", "stress"]
+
+_TABLE_COLUMNS = ("balance", "hard_ce", "el", "el_se", "pd", "lgd", "wal", "yield", "dirr",
+                  "implied_rating")
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One run's results as pandas views (from memory or from a run directory).
+
+    Attributes
+    ----------
+    data : dict
+        The run's ``summary.json`` content.
+    manifest : dict
+        The run's manifest (inputs and their sha256, config, seed, versions, timings).
+    run_dir : Path or None
+        The run directory, when the run was written to one.
+    """
+
+    data: dict[str, Any]
+    manifest: dict[str, Any]
+    run_dir: Path | None
+    _frames: dict[str, pd.DataFrame] = field(repr=False)
+
+    @property
+    def kind(self) -> str:
+        """``"deal"`` or ``"pool"``."""
+        return str(self.manifest.get("kind", "deal"))
+
+    @property
+    def name(self) -> str:
+        """The deal's name (or the run directory's for pool runs)."""
+        return str(self.data.get("deal") or self.manifest.get("name") or "pool run")
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Note classes, most senior first."""
+        return tuple(row["name"] for row in self.data.get("classes", []))
+
+    def summary(self) -> pd.DataFrame:
+        """Per class: balance, hard CE, EL (se), PD, LGD, WAL, yield, DIRR, implied rating.
+
+        For a pool run: one row of pool CNL statistics.
+        """
+        if self.kind == "pool":
+            return pd.DataFrame([self.data["pool"]])
+        return pd.DataFrame(self.data["classes"]).set_index("name")
+
+    def pool(self) -> dict[str, Any]:
+        """Pool CNL statistics (mean, se, sd, percentiles)."""
+        return dict(self.data["pool"])
+
+    def paths(self) -> pd.DataFrame:
+        """Per path and class: loss, interest shortfall, WAL, yield, DIRR, PV, weight.
+
+        For a pool run: per path CNL, flows, WAL, factor and weight.
+        """
+        return self._frames["paths"]
+
+    def pool_paths(self) -> pd.DataFrame:
+        """Per path: CNL, defaults, recoveries, prepayments, WAL, factor draw, weight."""
+        return self._frames["pool_paths"]
+
+    def pool_flows(self) -> pd.DataFrame:
+        """Mean pool flows by period with standard errors."""
+        return self._frames["pool_flows"]
+
+    def triggers(self) -> pd.DataFrame:
+        """Probability that each trigger is breached in, and by, each period."""
+        return self._frames.get("triggers", pd.DataFrame())
+
+    def cashflows(self, cls: str) -> pd.DataFrame:
+        """Mean cash flows of one class by period: interest due and paid, principal, balance.
+
+        Raises
+        ------
+        KeyError
+            Naming the classes when ``cls`` is not one of them.
+        """
+        flows = self._frames.get("class_flows")
+        if flows is None or cls not in self.classes:
+            raise KeyError(f"no class {cls!r}; classes: {', '.join(self.classes) or 'none'}")
+        return flows[flows["class"] == cls].drop(columns="class").set_index("period")
+
+    def _repr_html_(self) -> str:
+        prov = self.data.get("provenance", {})
+        head = (f"<b>{html.escape(self.name)}</b>: {prov.get('n_paths', '?'):,} paths, seed "
+                f"{prov.get('seed', '?')}" if isinstance(prov.get("n_paths"), int)
+                else f"<b>{html.escape(self.name)}</b>")
+        if prov.get("scenario"):
+            head += f", scenario {html.escape(str(prov['scenario']))}"
+        if self.run_dir is not None:
+            head += f"<br><small>{html.escape(str(self.run_dir))}</small>"
+        pool = self.data.get("pool", {})
+        pool_line = (f"Pool CNL mean {pool['cnl_mean']:.3%} (se {pool['cnl_mean_se']:.3%}), "
+                     f"p99 {pool.get('cnl_p99', float('nan')):.3%}" if "cnl_mean" in pool else "")
+        if self.kind == "pool":
+            return f"<div>{head}<br>{pool_line}</div>"
+        table = self.summary()
+        cols = [c for c in _TABLE_COLUMNS if c in table.columns]
+        fmt = {c: "{:.4%}".format for c in ("el", "el_se", "pd", "lgd", "hard_ce", "yield")
+               if c in cols}
+        fmt.update({"balance": "{:,.0f}".format, "wal": "{:.2f}".format,
+                    "dirr": "{:.2f}".format})
+        body = table[cols].to_html(formatters=fmt, na_rep="-", border=0)  # type: ignore[arg-type]
+        return f"<div>{head}<br>{pool_line}{body}</div>"
+
+    def __repr__(self) -> str:
+        where = f" in {self.run_dir}" if self.run_dir is not None else ""
+        return f"<RunResult {self.name!r}: {len(self.classes)} classes{where}>"
+
+
+@dataclass(frozen=True, eq=False)
+class StressResult:
+    """A deal under several scenarios with common random numbers (the same seed and paths).
+
+    Attributes
+    ----------
+    runs : dict
+        Scenario name -> :class:`RunResult`.
+    """
+
+    runs: dict[str, RunResult]
+
+    def table(self) -> pd.DataFrame:
+        """Per scenario and class: EL, PD, WAL, yield and trigger-breach probability."""
+        rows = []
+        for scenario, result in self.runs.items():
+            trig = result.triggers()
+            by_end = [float(trig[c].iloc[-1]) for c in trig.columns if c.endswith(" by period")]
+            breach = max(by_end) if by_end else 0.0
+            for cls, row in result.summary().iterrows():
+                rows.append({"scenario": scenario, "class": cls, "el": row["el"],
+                             "pd": row["pd"], "wal": row["wal"], "yield": row["yield"],
+                             "trigger_breach_probability": breach,
+                             "pool_cnl_mean": result.pool()["cnl_mean"]})
+        return pd.DataFrame(rows).set_index(["scenario", "class"])
+
+    def _repr_html_(self) -> str:
+        fmt = {c: "{:.4%}".format for c in ("el", "pd", "yield", "trigger_breach_probability",
+                                            "pool_cnl_mean")}
+        fmt["wal"] = "{:.2f}".format
+        names = ", ".join(html.escape(n) for n in self.runs)
+        table = self.table().to_html(formatters=fmt, border=0)  # type: ignore[arg-type]
+        return f"<div><b>Stress</b>: {names}{table}</div>"
+
+
+def run(
+    deal: str | Path,
+    *,
+    tape: str | Path | LoanTape | None = None,
+    model: str | Path | None = None,
+    scenario: str | Path | None = None,
+    paths: int = 1000,
+    seed: int = 1,
+    chunk_size: int = 256,
+    threads: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    stochastic: bool = False,
+    el_table: str | Path | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    report: bool = False,
+) -> RunResult:
+    """Simulate a deal, as ``autoabs run``; in memory unless ``out`` names a run directory.
+
+    Parameters
+    ----------
+    deal : path
+        Deal YAML file (it may name its pool and assumptions file).
+    tape, model : optional
+        Loan tape (file or :class:`~portfolio.tape.LoanTape`) and assumptions file overriding
+        the deal's.
+    scenario : str or path, optional
+        Library scenario name (``"baseline"``, ``"severely_adverse"``, ...) or scenario file.
+    paths, seed, chunk_size, threads, workers, scheduler, stochastic
+        As the CLI options of the same names (``workers`` starts a local Dask cluster).
+    el_table : path, optional
+        Idealized expected-loss table for implied ratings.
+    out : path, optional
+        Run directory (manifest, Parquet, ledger entry in its parent).
+    resume, overwrite, report : bool
+        Continue an interrupted run in ``out``; replace it; build ``report.html``/``.pdf``.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    portfolio.errors.InputError
+        On any bad input, naming the file, field and problem.
+    """
+    from autoabs.execute import RunJob, RunOptions, execute
+    from autoabs.pipeline import resolve_inputs, resolve_scenario
+
+    options = RunOptions(n_paths=paths, seed=seed, chunk_size=chunk_size, threads=threads,
+                         workers=workers, scheduler=scheduler, stochastic=stochastic)
+    options.check()
+    inputs = resolve_inputs(deal, tape=tape, model=model, el_table=el_table)
+    assert inputs.model is not None
+    sc, sc_file = resolve_scenario(scenario)
+    files = dict(inputs.files)
+    if sc_file is not None:
+        files["scenario"] = sc_file
+    job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
+                 files=files, deal=inputs.deal, scenario=sc,
+                 scenario_source=None if scenario is None else str(scenario),
+                 el_table=inputs.el_table)
+    outcome = execute(job, options, out=out, resume=resume, overwrite=overwrite, report=report)
+    return _from_outcome(outcome)
+
+
+def stress(
+    deal: str | Path,
+    scenarios: Sequence[str | Path] = ("baseline", "adverse", "severely_adverse"),
+    *,
+    tape: str | Path | LoanTape | None = None,
+    model: str | Path | None = None,
+    paths: int = 1000,
+    seed: int = 1,
+    chunk_size: int = 256,
+    threads: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+) -> StressResult:
+    """Run a deal under several scenarios with common random numbers.
+
+    Every scenario uses the same seed, paths and prepared collateral, so differences between
+    scenarios are not Monte Carlo noise. With ``out``, each scenario's run is written to
+    ``out/<scenario>`` (one ledger, ``out/ledger.jsonl``).
+
+    Returns
+    -------
+    StressResult
+        ``.runs[name]`` per scenario and ``.table()`` (EL, PD, WAL, yield, trigger breach).
+    """
+    from autoabs.execute import RunJob, RunOptions, execute
+    from autoabs.pipeline import resolve_inputs, resolve_scenario
+    from simulation.collateral import prepare_collateral
+    from simulation.factor import calibrate
+
+    if not scenarios:
+        raise InputError("--scenarios", "give at least one scenario")
+    options = RunOptions(n_paths=paths, seed=seed, chunk_size=chunk_size, threads=threads,
+                         workers=workers, scheduler=scheduler)
+    options.check()
+    inputs = resolve_inputs(deal, tape=tape, model=model)
+    assert inputs.model is not None
+    prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))
+    runs: dict[str, RunResult] = {}
+    for name in scenarios:
+        sc, sc_file = resolve_scenario(name)
+        if sc.name in runs:
+            raise InputError(str(name), Problem(None, "scenarios", f"{sc.name!r} given twice"))
+        files = dict(inputs.files)
+        if sc_file is not None:
+            files["scenario"] = sc_file
+        job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
+                     files=files, deal=inputs.deal, scenario=sc, scenario_source=str(name),
+                     prepared=prepared)
+        run_dir = Path(out) / sc.name if out is not None else None
+        runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, report=False))
+    return StressResult(runs)
+
+
+def _from_outcome(outcome: Any) -> RunResult:
+    result = outcome.result
+    # as summary.json holds it (key-sorted), so load_run(dir) equals the in-memory result
+    data = json.loads(json.dumps(result.summary(), default=_jsonable, sort_keys=True))
+    if outcome.assembled.class_flows is None:  # pool run
+        frames = {"paths": result.paths, "pool_paths": result.paths,
+                  "pool_flows": result.mean_flows}
+    else:
+        frames = {"paths": result.paths(), "pool_paths": result.pool.paths,
+                  "pool_flows": result.pool.mean_flows, "triggers": result.triggers,
+                  "class_flows": outcome.assembled.class_flows}
+    return RunResult(data, outcome.manifest, outcome.run_dir, frames)
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
+
+
+def load_run(path: str | Path) -> RunResult:
+    """Open a run directory written by ``autoabs run``/``pool``/``demo`` or :func:`run`.
+
+    Raises
+    ------
+    portfolio.errors.InputError
+        When ``path`` is not a finished run directory (no ``manifest.json``).
+    """
+    run_dir = Path(path)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError(str(run_dir), Problem(None, "DIR", "not a finished run directory "
+                                               "(no manifest.json)"))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    data = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+
+    def read(name: str) -> pd.DataFrame | None:
+        f = run_dir / name
+        return pd.read_parquet(f) if f.is_file() else None
+
+    if manifest.get("kind") == "pool":
+        names = {"paths": "paths.parquet", "pool_paths": "paths.parquet",
+                 "pool_flows": "flows.parquet"}
+    else:
+        names = {"paths": "class_paths.parquet", "pool_paths": "pool_paths.parquet",
+                 "pool_flows": "pool_flows.parquet", "triggers": "triggers.parquet",
+                 "class_flows": "class_flows.parquet"}
+    frames = {k: frame for k, name in names.items() if (frame := read(name)) is not None}
+    return RunResult(data, manifest, run_dir, frames)

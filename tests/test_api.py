@@ -1,0 +1,78 @@
+"""Python API: autoabs.run / stress / load_run, result views, and the example script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autoabs
+from portfolio.errors import InputError
+from portfolio.synthetic import synthetic_pool
+
+ROOT = Path(__file__).resolve().parents[1]
+DEAL = ROOT / "examples" / "prorata_trigger_deal.yaml"
+
+
+@pytest.fixture(scope="module")
+def tape() -> object:
+    return synthetic_pool("prime", 500, 4)
+
+
+def test_run_views_and_load_run(tape: object, tmp_path: Path) -> None:
+    result = autoabs.run(DEAL, tape=tape, paths=80, seed=2, chunk_size=32,  # type: ignore[arg-type]
+                         out=tmp_path / "runs" / "r")
+    summary = result.summary()
+    assert list(summary.index) == list(result.classes) == ["A", "B", "C"]
+    assert {"el", "pd", "wal", "yield", "implied_rating"} <= set(summary.columns)
+    assert len(result.paths()) == 80 * 3 and {"loss", "weight"} <= set(result.paths().columns)
+    flows = result.cashflows("A")
+    assert flows.index.name == "period" and (flows["interest_paid"] <= flows["interest_due"]
+                                             + 1e-6).all()
+    with pytest.raises(KeyError, match="classes: A, B, C"):
+        result.cashflows("Z")
+    html = result._repr_html_()
+    assert "<table" in html and "80 paths" in html
+    again = autoabs.load_run(tmp_path / "runs" / "r")
+    assert again.summary().equals(summary)
+    assert again.paths().equals(result.paths())
+    assert again.cashflows("B").equals(result.cashflows("B"))
+    assert again.manifest["seed"] == 2
+    with pytest.raises(InputError, match="not a finished run directory"):
+        autoabs.load_run(tmp_path)
+
+
+def test_stress_uses_common_random_numbers(tape: object, tmp_path: Path) -> None:
+    stressed = autoabs.stress(DEAL, ["baseline", "severely_adverse"], tape=tape,  # type: ignore[arg-type]
+                              paths=64, seed=5, chunk_size=32, out=tmp_path / "stress")
+    table = stressed.table()
+    assert set(table.index.get_level_values("scenario")) == {"baseline", "severely_adverse"}
+    base = stressed.runs["baseline"].pool()["cnl_mean"]
+    severe = stressed.runs["severely_adverse"].pool()["cnl_mean"]
+    assert severe > base
+    single = autoabs.run(DEAL, tape=tape, scenario="baseline", paths=64, seed=5,  # type: ignore[arg-type]
+                         chunk_size=32)
+    assert np.array_equal(single.paths()["loss"], stressed.runs["baseline"].paths()["loss"])
+    assert "<table" in stressed._repr_html_()
+    assert autoabs.load_run(tmp_path / "stress" / "baseline").summary().equals(
+        stressed.runs["baseline"].summary())
+
+
+def test_api_errors_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--paths"):
+        autoabs.run(DEAL, paths=0)
+    with pytest.raises(InputError, match="unknown library scenario 'nope'"):
+        autoabs.stress(DEAL, ["nope"], paths=10)
+
+
+@pytest.mark.slow
+def test_api_example_script_runs(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "api_example.py"),
+                           str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "RunResult 'Prime 2023" in done.stdout and "severely_adverse" in done.stdout
+    assert (tmp_path / "prime" / "manifest.json").is_file()
+    assert (tmp_path / "ledger.jsonl").is_file()
