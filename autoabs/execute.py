@@ -27,8 +27,8 @@ from portfolio.tape import LoanTape
 from simulation.chunks import Assembled, RunPlan, assemble, plan_run, simulate_chunk_range
 from simulation.collateral import CollateralInputs
 from simulation.deal import Deal
-from simulation.factor import FactorSpec
 from simulation.engine import PoolSimulationResult, numba_threads
+from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
 from simulation.simulate import DealSimulationResult

@@ -17,6 +17,7 @@ DEAL = EXAMPLES / "prime_deal.yaml"  # names its pool (synthetic prime) and assu
 
 
 def main(out: Path) -> None:
+    """Run, reopen and stress the prime example deal, writing runs under ``out``."""
     # 1. One run, written to a run directory (manifest, Parquet, ledger entry in out/).
     result = autoabs.run(DEAL, paths=300, seed=1, out=out / "prime")
     print(result)
