@@ -119,11 +119,12 @@ class RunResult:
             return f"<div>{head}<br>{pool_line}</div>"
         table = self.summary()
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
-        fmt = {c: "{:.4%}".format for c in ("el", "el_se", "pd", "lgd", "hard_ce", "yield")
-               if c in cols}
+        fmt: dict[str, Any] = {c: "{:.4%}".format
+                               for c in ("el", "el_se", "pd", "lgd", "hard_ce", "yield")}
         fmt.update({"balance": "{:,.0f}".format, "wal": "{:.2f}".format,
                     "dirr": "{:.2f}".format})
-        body = table[cols].to_html(formatters=fmt, na_rep="-", border=0)  # type: ignore[arg-type]
+        body = table[cols].to_html(formatters={k: v for k, v in fmt.items() if k in cols},
+                                   na_rep="-", border=0)
         return f"<div>{head}<br>{pool_line}{body}</div>"
 
     def __repr__(self) -> str:
@@ -158,11 +159,11 @@ class StressResult:
         return pd.DataFrame(rows).set_index(["scenario", "class"])
 
     def _repr_html_(self) -> str:
-        fmt = {c: "{:.4%}".format for c in ("el", "pd", "yield", "trigger_breach_probability",
-                                            "pool_cnl_mean")}
+        fmt: dict[str, Any] = {c: "{:.4%}".format for c in (
+            "el", "pd", "yield", "trigger_breach_probability", "pool_cnl_mean")}
         fmt["wal"] = "{:.2f}".format
         names = ", ".join(html.escape(n) for n in self.runs)
-        table = self.table().to_html(formatters=fmt, border=0)  # type: ignore[arg-type]
+        table = self.table().to_html(formatters=fmt, border=0)
         return f"<div><b>Stress</b>: {names}{table}</div>"
 
 
