@@ -43,7 +43,13 @@ from simulation.factor import FactorSpec, calibrate
 from simulation.importance import FactorSampling, batch_mean, defensive_mixture
 from simulation.metrics import mean_wal, wal_years
 from simulation.model import CollateralModel
-from simulation.ratings import ELTable, builtin_el_table, el_target, implied_rating
+from simulation.ratings import (
+    RATING_SCALE,
+    ELTable,
+    builtin_el_table,
+    el_target,
+    implied_rating,
+)
 from simulation.waterfall import compile_deal, run_waterfall
 
 __all__ = ["SizingResult", "parse_targets", "size_deal", "sizing_sampler"]
@@ -92,8 +98,9 @@ def parse_targets(text: str | Sequence[str], classes: Sequence[str]) -> dict[str
         if not hit:
             problems.append(Problem(None, "--targets", f"no class {key!r}; the deal has "
                                     f"{', '.join(classes)}"))
+        canonical = {r.lower(): r for r in RATING_SCALE}.get(rating.lower(), rating)
         for c in hit:
-            out[c] = rating
+            out[c] = canonical
     missing = [c for c in classes if c not in out]
     if missing:
         problems.append(Problem(None, "--targets", f"no target for {', '.join(missing)}"))
