@@ -19,11 +19,19 @@ Standard annuity algebra; the level case agrees with numpy-financial ``pmt``/``i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from portfolio._jit import jit, jit_inline
 from portfolio.tape import BALLOON, EQUAL_PRINCIPAL, LEASE, LEVEL, PAYMENT_TYPES
+
+
+@jit_inline
+def _annuity_discount(monthly_rate: float, n_months: int) -> float:
+    """``1 - (1 + r)^-n``, accurate for tiny rates (``-expm1(-n log1p(r))``)."""
+    return -math.expm1(-n_months * math.log1p(monthly_rate))
 
 
 @jit_inline
@@ -33,7 +41,7 @@ def level_payment(balance: float, monthly_rate: float, n_months: int) -> float:
         return balance
     if monthly_rate == 0.0:
         return balance / n_months
-    return balance * monthly_rate / (1.0 - (1.0 + monthly_rate) ** (-n_months))
+    return balance * monthly_rate / _annuity_discount(monthly_rate, n_months)
 
 
 @jit_inline
@@ -53,8 +61,8 @@ def installment(
     if payment_type == BALLOON or payment_type == LEASE:
         if monthly_rate == 0.0:
             return (balance - final_amount) / n_months
-        v_n = (1.0 + monthly_rate) ** (-n_months)
-        return (balance - final_amount * v_n) * monthly_rate / (1.0 - v_n)
+        one_minus_v_n = _annuity_discount(monthly_rate, n_months)
+        return (balance - final_amount * (1.0 - one_minus_v_n)) * monthly_rate / one_minus_v_n
     return level_payment(balance, monthly_rate, n_months)
 
 
@@ -139,7 +147,7 @@ def schedule(
         One row per month ``1..n_months`` with ``beginning_balance``, ``interest``,
         ``principal``, ``payment`` and ``ending_balance`` (USD).
     """
-    code = PAYMENT_TYPES.index(payment_type) if isinstance(payment_type, str) else payment_type
+    code = PAYMENT_TYPES.index(payment_type) if payment_type in PAYMENT_TYPES else payment_type
     if code not in (LEVEL, EQUAL_PRINCIPAL, BALLOON, LEASE):
         raise ValueError(f"payment_type must be one of {PAYMENT_TYPES}, got {payment_type!r}")
     if n_months <= 0:
