@@ -1,0 +1,139 @@
+"""The committee report in a real browser: headless Chromium, no console errors, charts drawn.
+
+Pure subprocess: a copy of the report gets a small probe script (errors, CSP violations and
+``console.error`` calls are recorded; on load, every ``<svg>``'s rendered size and drawable
+children are written into attributes of ``<html>``), Chromium dumps the DOM after load, and the
+test reads the attributes back. A screenshot of the original page is saved too (into
+``$AUTOABS_TEST_ARTIFACTS`` as well when that is set). Skips only when no browser is found.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autoabs.cli import main
+from reports import build_report, find_chromium
+from reports.pdf import chromium_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium/Chrome binary found (Debian: apt-get install chromium); .ci/run "
+    "installs it",
+)
+
+PROBE = """<script>
+(function () {
+  var errors = [];
+  window.addEventListener('error', function (e) {
+    errors.push('error: ' + (e.message || (e.target && e.target.outerHTML) || e.type));
+  }, true);
+  window.addEventListener('unhandledrejection', function (e) {
+    errors.push('rejection: ' + e.reason);
+  });
+  document.addEventListener('securitypolicyviolation', function (e) {
+    errors.push('csp: ' + e.violatedDirective + ' ' + e.blockedURI);
+  });
+  var consoleError = console.error;
+  console.error = function () {
+    errors.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
+    consoleError.apply(console, arguments);
+  };
+  window.addEventListener('load', function () {
+    var svgs = Array.prototype.map.call(document.querySelectorAll('svg'), function (s) {
+      var r = s.getBoundingClientRect();
+      return {width: r.width, height: r.height,
+              paths: s.querySelectorAll('path').length,
+              texts: s.querySelectorAll('text').length,
+              chart: s.closest('figure') ? s.closest('figure').id : null};
+    });
+    var root = document.documentElement;
+    root.setAttribute('data-probe-errors', JSON.stringify(errors));
+    root.setAttribute('data-probe-svgs', JSON.stringify(svgs));
+    var charts = document.querySelectorAll('figure.chart').length;
+    root.setAttribute('data-probe-charts', String(charts));
+    root.setAttribute('data-probe-loaded', '1');
+  });
+})();
+</script>"""
+
+_CONSOLE_ERROR = re.compile(r"CONSOLE.*(Uncaught|Refused|Error|error)")
+
+
+def _chromium(profile: str, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    assert CHROMIUM is not None
+    cmd = chromium_command(CHROMIUM, profile, "--enable-logging=stderr", "--v=0", *args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("browser") / "prorata"
+    deal = ROOT / "examples" / "prorata_trigger_deal.yaml"
+    assert main(["run", str(deal), "--paths", "200", "--seed", "5", "--out", str(run_dir)]) == 0
+    html_path, _ = build_report(run_dir, renderer="fallback")
+    return html_path
+
+
+def _probe_copy(html_path: Path, target: Path) -> Path:
+    html = html_path.read_text(encoding="utf-8")
+    csp = "script-src 'none'"
+    assert csp in html  # the report itself forbids scripts
+    html = html.replace(csp, "script-src 'unsafe-inline'", 1)
+    html = html.replace("<head>", "<head>\n" + PROBE, 1)
+    target.write_text(html, encoding="utf-8")
+    return target
+
+
+def test_report_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+    probe = _probe_copy(report, tmp_path / "probe.html")
+    with tempfile.TemporaryDirectory(prefix="autoabs-test-chromium-") as profile:
+        done = _chromium(profile, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = done.stdout
+    html_tag = re.search(r"<html[^>]*>", dom)
+    assert html_tag is not None, dom[:500]
+    attrs = dict(re.findall(r'(data-probe-[a-z]+)="([^"]*)"', html_tag.group(0)))
+    assert attrs.get("data-probe-loaded") == "1", "the page did not finish loading"
+
+    def decode(value: str) -> object:
+        return json.loads(html.unescape(value))
+
+    errors = decode(attrs["data-probe-errors"])
+    assert errors == [], errors
+    console = [line for line in done.stderr.splitlines() if _CONSOLE_ERROR.search(line)]
+    assert console == [], console
+
+    svgs = decode(attrs["data-probe-svgs"])
+    assert isinstance(svgs, list)
+    n_charts = int(attrs["data-probe-charts"])
+    assert n_charts >= 6 and len(svgs) == n_charts
+    for svg in svgs:
+        assert svg["width"] > 100 and svg["height"] > 50, svg
+        assert svg["paths"] > 5 and svg["texts"] > 3, svg
+        assert svg["chart"], svg
+
+
+def test_report_screenshot(report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    with tempfile.TemporaryDirectory(prefix="autoabs-test-chromium-") as profile:
+        done = _chromium(profile, "--window-size=1280,6000", "--hide-scrollbars",
+                         f"--screenshot={shot}", report.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+    artifacts = os.environ.get("AUTOABS_TEST_ARTIFACTS")
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(artifacts) / "report-screenshot.png")
