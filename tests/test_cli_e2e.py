@@ -1,0 +1,150 @@
+"""End to end: every subcommand's help has an example, and every subcommand runs on the examples."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoabs import cli
+from autoabs.commands._common import progress
+from autoabs.runstore import verify
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def _small_deal(tmp_path: Path, loans: int = 800) -> Path:
+    """The prime example deal on a smaller synthetic pool, assumptions by absolute path."""
+    text = (EXAMPLES / "prime_deal.yaml").read_text()
+    text = text.replace("pool: {synthetic: prime, loans: 20000, seed: 42}",
+                        f"pool: {{synthetic: prime, loans: {loans}, seed: 42}}")
+    text = text.replace("assumptions: prime_assumptions.yaml",
+                        f"assumptions: {EXAMPLES / 'prime_assumptions.yaml'}")
+    path = tmp_path / "deal.yaml"
+    path.write_text(text)
+    return path
+
+
+def _long_panel(path: Path, n_loans: int = 400, n_months: int = 24, seed: int = 3) -> Path:
+    """A long-format performance panel: amortising loans that prepay or stop paying."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_loans):
+        balance, rate, term = 10_000.0, 0.08, 60
+        pmt = balance * (rate / 12) / (1 - (1 + rate / 12) ** -term)
+        stopped = False
+        for t in range(1, n_months + 1):
+            if balance <= 0:
+                break
+            u = rng.random()
+            if stopped or u < 0.006:
+                stopped = True
+                principal, paid = 0.0, 0.0
+            elif u < 0.03:
+                principal, paid = balance, balance * (1 + rate / 12)
+            else:
+                principal = pmt - balance * rate / 12
+                paid = pmt
+            balance = max(balance - principal, 0.0)
+            rows.append({"loan_id": f"L{i}", "period": t, "balance": round(balance, 2),
+                         "principal_paid": round(principal, 2), "total_paid": round(paid, 2),
+                         "rate": rate, "original_term": term, "age": 3 + t,
+                         "scheduled_payment": round(pmt, 2), "fico": 620 + (i % 200)})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_every_subcommand_has_help_with_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in cli.COMMANDS:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main([name, "--help"])
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert "example:" in out and f"autoabs {name}" in out, name
+    for name in ("run", "pool"):
+        with pytest.raises(SystemExit):
+            cli.main([name, "--help"])
+        out = capsys.readouterr().out
+        for option in ("--paths", "--seed", "--threads", "--chunk-size", "--scheduler",
+                       "--workers", "--resume"):
+            assert option in out, (name, option)
+
+
+def test_progress_bar_shows_paths_throughput_and_eta() -> None:
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    with progress(console, 1000) as advance:
+        for _ in range(4):
+            advance(250)
+    text = buffer.getvalue()
+    assert "1000/1000" in text and "paths" in text and "paths/s" in text
+
+
+def test_run_pool_verify_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deal = _small_deal(tmp_path)
+    runs = tmp_path / "runs"
+    assert cli.main(["run", str(deal), "--paths", "64", "--chunk-size", "32", "--seed", "2",
+                     "--scenario", "severely_adverse", "--out", str(runs / "deal")]) == 0
+    out = capsys.readouterr().out
+    assert "Results in" in out and "Report:" in out
+    assert (runs / "deal" / "report.html").is_file() and (runs / "deal" / "report.pdf").is_file()
+    assert cli.main(["pool", "--synthetic", "prime", "--loans", "500", "--model",
+                     str(EXAMPLES / "prime_assumptions.yaml"), "--paths", "40",
+                     "--out", str(runs / "pool")]) == 0
+    assert {"paths.parquet", "flows.parquet", "summary.json", "manifest.json"} <= {
+        p.name for p in (runs / "pool").iterdir()}
+    assert cli.main(["verify", str(runs)]) == 0
+    assert "verified 2 run(s)" in capsys.readouterr().out
+    assert cli.main(["report", str(runs / "deal")]) == 0
+
+
+def test_portfolio_and_structuring_commands(tmp_path: Path) -> None:
+    from portfolio._regab_synthetic import write_synthetic_ex102
+
+    deal = _small_deal(tmp_path)
+    xml = write_synthetic_ex102(tmp_path / "ex102.xml", 60, seed=1).path
+    tape = tmp_path / "tape.parquet"
+    assert cli.main(["import-regab", str(xml), "--out", str(tape)]) == 0
+    assert cli.main(["strat", str(tape), "--by", "fico"]) == 0
+    assert cli.main(["paydown", str(deal), "--abs", "1.3,1.8"]) == 0
+    assert cli.main(["breakeven", str(deal)]) == 0
+    assert cli.main(["stress", str(deal), "--scenarios", "baseline,severely_adverse",
+                     "--paths", "32", "--no-grid", "--out", str(tmp_path / "stress")]) == 0
+
+
+def test_calibrate_then_backtest(tmp_path: Path) -> None:
+    panel = _long_panel(tmp_path / "panel.csv")
+    model = tmp_path / "calibrated.yaml"
+    assert cli.main(["calibrate", str(panel), "--through-month", "12", "--segments", "none",
+                     "--out", str(model)]) == 0
+    assert cli.main(["backtest", str(panel), "--model", str(model), "--from-month", "12",
+                     "--out", str(tmp_path / "backtest")]) == 0
+
+
+def test_packaged_demo_files_equal_the_examples() -> None:
+    data = ROOT / "autoabs" / "data"
+    for name in ("prime_deal.yaml", "prime_assumptions.yaml"):
+        assert filecmp.cmp(data / name, EXAMPLES / name, shallow=False), name
+
+
+@pytest.mark.slow
+def test_demo_runs_both_scenarios_with_reports(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "autoabs.cli", "demo", "--paths", "64",
+                           "--out", str(tmp_path / "demo")], capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Report (baseline):" in done.stdout and "severely_adverse" in done.stdout
+    for name in ("baseline", "severely_adverse"):
+        assert (tmp_path / "demo" / name / "report.html").is_file()
+        assert (tmp_path / "demo" / name / "manifest.json").is_file()
+    assert verify(tmp_path / "demo").passed
