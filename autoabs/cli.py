@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose usage errors are input errors (exit 2, one line)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"autoabs {self.prog.split(' ', 1)[-1]}", f"option error: {message}")
+        raise InputError(self.prog, f"option error: {message}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,9 @@ def tape_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_demo_prints_summary_and_strats(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo"]) == 0
+def test_synthetic_strat_prints_summary_and_strats(capsys: pytest.CaptureFixture[str]) -> None:
+    # (``autoabs demo`` is now the full deal demo: tests/test_cli_e2e.py)
+    assert cli.main(["strat", "--synthetic", "prime", "--loans", "10000", "--pool-seed", "42"]) == 0
     out = capsys.readouterr().out
     assert "WA FICO" in out
     assert "10,000" in out
