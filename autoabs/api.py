@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,11 @@ class StressResult:
     runs: dict[str, RunResult]
 
     def table(self) -> pd.DataFrame:
-        """Per scenario and class: EL, PD, WAL, yield and trigger-breach probability."""
+        """Per scenario and class: EL (se), PD, WAL, yield, implied rating, trigger breach.
+
+        ``trigger_breach`` is the probability that any trigger of the deal is breached by the
+        end of the horizon; ``pool_cnl_mean`` repeats the scenario's mean pool CNL.
+        """
         rows = []
         for scenario, result in self.runs.items():
             trig = result.triggers()
@@ -153,14 +157,15 @@ class StressResult:
             breach = max(by_end) if by_end else 0.0
             for cls, row in result.summary().iterrows():
                 rows.append({"scenario": scenario, "class": cls, "el": row["el"],
-                             "pd": row["pd"], "wal": row["wal"], "yield": row["yield"],
-                             "trigger_breach_probability": breach,
+                             "el_se": row["el_se"], "pd": row["pd"], "wal": row["wal"],
+                             "yield": row["yield"], "implied_rating": row["implied_rating"],
+                             "trigger_breach": breach,
                              "pool_cnl_mean": result.pool()["cnl_mean"]})
         return pd.DataFrame(rows).set_index(["scenario", "class"])
 
     def _repr_html_(self) -> str:
         fmt: dict[str, Any] = {c: "{:.4%}".format for c in (
-            "el", "pd", "yield", "trigger_breach_probability", "pool_cnl_mean")}
+            "el", "el_se", "pd", "yield", "trigger_breach", "pool_cnl_mean")}
         fmt["wal"] = "{:.2f}".format
         names = ", ".join(html.escape(n) for n in self.runs)
         table = self.table().to_html(formatters=fmt, border=0)
@@ -247,7 +252,12 @@ def stress(
     threads: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    stochastic: bool = False,
     out: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    report: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> StressResult:
     """Run a deal under several scenarios with common random numbers.
 
@@ -264,15 +274,19 @@ def stress(
     from autoabs.pipeline import resolve_inputs, resolve_scenario
     from simulation.collateral import prepare_collateral
     from simulation.factor import calibrate
+    from simulation.simulate import deal_factor_sampler
 
     if not scenarios:
         raise InputError("--scenarios", "give at least one scenario")
     options = RunOptions(n_paths=paths, seed=seed, chunk_size=chunk_size, threads=threads,
-                         workers=workers, scheduler=scheduler)
+                         workers=workers, scheduler=scheduler, stochastic=stochastic)
     options.check()
     inputs = resolve_inputs(deal, tape=tape, model=model)
     assert inputs.model is not None
     prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))
+    # One factor sampler (importance-sampling design) for every scenario: same draws and weights
+    # path by path. Stochastic scenarios draw their own factor, correlated with the macro.
+    shared = None if stochastic else deal_factor_sampler(*prepared, inputs.deal)
     runs: dict[str, RunResult] = {}
     for name in scenarios:
         sc, sc_file = resolve_scenario(name)
@@ -283,9 +297,11 @@ def stress(
             files["scenario"] = sc_file
         job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                      files=files, deal=inputs.deal, scenario=sc, scenario_source=str(name),
-                     prepared=prepared)
+                     prepared=prepared, factor=shared)
         run_dir = Path(out) / sc.name if out is not None else None
-        runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, report=False))
+        runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, resume=resume,
+                                              overwrite=overwrite, report=report,
+                                              progress=progress))
     return StressResult(runs)
 
 

@@ -27,7 +27,7 @@ from portfolio.tape import LoanTape
 from simulation.chunks import Assembled, RunPlan, assemble, plan_run, simulate_chunk_range
 from simulation.collateral import CollateralInputs
 from simulation.deal import Deal
-from simulation.engine import PoolSimulationResult, numba_threads
+from simulation.engine import FactorSampler, PoolSimulationResult, numba_threads
 from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
@@ -88,6 +88,7 @@ class RunJob:
     scenario_source: str | None = None
     el_table: ELTable | None = None
     prepared: tuple[CollateralInputs, FactorSpec] | None = None
+    factor: FactorSampler | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,7 +237,7 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
     t0 = time.perf_counter()
     plan = plan_run(job.tape, job.model, job.deal, scenario=job.scenario,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
-                    chunk_size=options.chunk_size, prepared=job.prepared)
+                    chunk_size=options.chunk_size, prepared=job.prepared, factor=job.factor)
     timings["prepare_s"] = time.perf_counter() - t0
     store: runstore.ChunkStore = (
         runstore.DirChunkStore(run_dir, fingerprint, resume=resume) if run_dir is not None

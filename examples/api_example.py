@@ -33,7 +33,7 @@ def main(out: Path) -> None:
 
     # 3. Stress with common random numbers: same seed and paths in every scenario.
     stressed = autoabs.stress(DEAL, ["baseline", "severely_adverse"], paths=200, seed=1)
-    print(stressed.table()[["el", "pd", "wal", "trigger_breach_probability"]])
+    print(stressed.table()[["el", "pd", "wal", "trigger_breach"]])
 
     # In Jupyter, `result` and `stressed` render as HTML tables (_repr_html_).
     assert "<table" in result._repr_html_()

@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from portfolio._yaml import load_yaml
 from portfolio.errors import InputError, Problem
 from simulation.model import MacroLevels, pydantic_problems
 
@@ -313,7 +314,7 @@ def _load(name_or_path: str | Path, chain: tuple[Path, ...], relative_to: Path |
         cycle = " -> ".join(str(p) for p in (*chain, key))
         raise InputError(str(path), Problem(None, "base", f"scenarios form a cycle: {cycle}"))
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML: {exc}") from None
     return _resolve(raw, str(path), (*chain, key), path.parent)

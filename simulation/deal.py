@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portfolio._yaml import load_yaml
 from portfolio.errors import InputError, Problem
 from simulation.model import pydantic_problems
 
@@ -187,7 +188,7 @@ def load_deal(path: str | Path) -> Deal:
     if not path.is_file():
         raise InputError(str(path), "file not found")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML: {exc}") from None
     deal = deal_from_dict(raw, source=str(path))

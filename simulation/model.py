@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from portfolio._yaml import load_yaml
 from portfolio.errors import InputError, Problem
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -204,7 +205,7 @@ def load_model(path: str | Path) -> CollateralModel:
     if not path.is_file():
         raise InputError(str(path), "file not found")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML: {exc}") from None
     return model_from_dict(raw, source=str(path))

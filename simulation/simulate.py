@@ -557,6 +557,21 @@ def _choose_sampler(
     return design.sampling, design.describe()
 
 
+def deal_factor_sampler(inputs: CollateralInputs, spec: FactorSpec, deal: Deal,
+                        **options: Any) -> FactorSampler:
+    """The default factor sampler of a deal on the base (flat-macro) scenario.
+
+    Stress runs share it across scenarios so that every scenario sees the same factor draws
+    and weights (common random numbers); ``options`` are :func:`simulate`'s variance-reduction
+    keywords (``importance``, ``antithetic``, ``stratified``, ``defensive``).
+    """
+    program = compile_deal(deal, inputs.initial_balance)
+    settings = {"importance": True, "antithetic": False, "stratified": True, "defensive": 0.25}
+    settings.update(options)
+    sampler, _ = _choose_sampler(None, None, inputs, spec, program, None, **settings)
+    return sampler
+
+
 def _flat_curve(rate: float, n_periods: int) -> np.ndarray:
     """Discount factors of a flat annual rate (monthly compounding) to each period end."""
     return np.asarray((1.0 + rate / 12.0) ** -np.arange(1, n_periods + 1))

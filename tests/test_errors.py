@@ -494,11 +494,6 @@ def test_internal_errors_exit_1(
     assert "internal error: RuntimeError: kaboom" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    reason="simulation.deal.load_deal lets YAML's timestamp ValueError escape "
-    "(bad dates are internal errors, exit 1); owner: deal loader",
-    strict=True,
-)
 def test_bad_date_in_deal_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (
         (EX / "prime_deal.yaml")

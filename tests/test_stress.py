@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+import autoabs
 from autoabs import cli
 from portfolio.synthetic import synthetic_pool
 from scenarios.model import library_names, load_scenario
-from scenarios.stress import run_stress, sensitivity_grid
+from scenarios.stress import sensitivity_grid
 from simulation.deal import load_deal
 from simulation.model import load_model
 from simulation.simulate import simulate
@@ -35,20 +36,28 @@ def test_common_random_numbers_shrink_the_error_of_scenario_differences():
     the swap and prepayment incentives while the credit draws stay common, so the difference
     is estimated far more precisely than from independent runs (measured ~30x here). Credit
     stresses that shift the whole loss distribution (adverse, used-car crash) gain less
-    (~1.4-2x), as docs/scenarios.md notes.
+    (~1.4-2x), as docs/scenarios.md notes. Losses are weighted by each path's likelihood ratio
+    (importance sampling is on by default; the stress run shares one design across scenarios).
     """
-    deal, model, tape = _deal_inputs("subprime")
-    base, adverse = load_scenario("baseline"), load_scenario("parallel_up_200")
+    deal_path = EXAMPLES["subprime"][0]
+    _, _, tape = _deal_inputs("subprime")
     n = 400
-    same = run_stress(tape, deal, model, [base, adverse], n_paths=n, seed=11)
-    other = simulate(tape, deal, model, scenario=adverse, n_paths=n, seed=12)
-    junior = len(deal.notes) - 2  # a class with losses in both scenarios
-    loss_base = same.results["baseline"].class_metric("loss")[:, junior]
-    loss_adv = same.results["parallel_up_200"].class_metric("loss")[:, junior]
-    loss_adv_indep = other.class_metric("loss")[:, junior]
-    assert loss_base.mean() > 0 and loss_adv.mean() > 0
-    se_crn = np.std(loss_adv - loss_base, ddof=1) / np.sqrt(n)
-    se_indep = np.sqrt(loss_adv_indep.var(ddof=1) / n + loss_base.var(ddof=1) / n)
+    same = autoabs.stress(deal_path, ["baseline", "parallel_up_200"], tape=tape, paths=n,
+                          seed=11)
+    other = autoabs.run(deal_path, tape=tape, scenario="parallel_up_200", paths=n, seed=12)
+    junior = load_deal(deal_path).notes[-2].name  # a class with losses in both scenarios
+
+    def weighted_loss(result):
+        rows = result.paths()
+        rows = rows[rows["class"] == junior].sort_values("path")
+        return (rows["loss"] * rows["weight"]).to_numpy()
+
+    loss_base = weighted_loss(same.runs["baseline"])
+    loss_shock = weighted_loss(same.runs["parallel_up_200"])
+    loss_shock_indep = weighted_loss(other)
+    assert loss_base.mean() > 0 and loss_shock.mean() > 0
+    se_crn = np.std(loss_shock - loss_base, ddof=1) / np.sqrt(n)
+    se_indep = np.sqrt(loss_shock_indep.var(ddof=1) / n + loss_base.var(ddof=1) / n)
     assert se_indep >= 3 * se_crn, (se_indep, se_crn)
 
 
@@ -69,12 +78,13 @@ def test_parallel_up_200_raises_the_floating_coupon_by_200bp_on_every_path():
 
 @pytest.mark.parametrize("key", sorted(EXAMPLES))
 def test_every_library_scenario_runs_on_every_example_deal(key):
-    deal, model, tape = _deal_inputs(key, n_loans=600)
-    scenarios = [load_scenario(name) for name in library_names()]
-    assert len(scenarios) == 14
-    result = run_stress(tape, deal, model, scenarios, n_paths=16, seed=1, stochastic=True)
-    table = result.table()
-    assert set(table.scenario) == set(library_names())
+    _, _, tape = _deal_inputs(key, n_loans=600)
+    names = library_names()
+    assert len(names) == 14
+    result = autoabs.stress(EXAMPLES[key][0], names, tape=tape, paths=16, seed=1,
+                            stochastic=True)
+    table = result.table().reset_index()
+    assert set(table.scenario) == set(names)
     assert np.isfinite(table[["el", "pd", "wal", "yield"]].to_numpy(dtype=float)).all()
     cnl = table.groupby("scenario").pool_cnl_mean.first()
     assert cnl["severely_adverse"] > cnl["baseline"]
@@ -97,7 +107,9 @@ def test_stress_cli_writes_table_and_rejects_unknown_scenarios(tmp_path, capsys)
     args = ["stress", "examples/prime_deal.yaml", "--scenarios", "baseline,parallel_down_100",
             "--paths", "32", "--no-grid", "--out", str(out)]
     assert cli.main(args) == 0
-    assert (out / "stress.csv").is_file() and (out / "scenarios" / "baseline" / "summary.json")
+    assert (out / "stress.csv").is_file()
+    assert (out / "scenarios" / "baseline" / "summary.json").is_file()
+    assert (out / "report.html").is_file() and (out / "report.pdf").is_file()
     assert cli.main(["stress", "examples/prime_deal.yaml", "--scenarios", "nope", "--out",
                      str(out)]) == 2
     assert "nope" in capsys.readouterr().err

@@ -5,20 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
 from rich.table import Table
 
 from autoabs._io import write_json, write_parquet
 from autoabs.commands._common import (
     add_command,
     add_run_options,
+    add_scale_options,
     existing_file,
     make_console,
     progress,
 )
-from autoabs.pipeline import resolve_inputs, write_deal_run
 from portfolio._io import atomic_write
-from scenarios.model import load_scenario
-from scenarios.stress import run_stress, sensitivity_grid
 
 DEFAULT_SCENARIOS = "baseline,adverse,severely_adverse"
 
@@ -44,41 +43,55 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         "shocks, correlated credit factor) instead of its deterministic path")
     parser.add_argument("--no-grid", action="store_true",
                         help="skip the deterministic sensitivity grid")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip report.html / report.pdf")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output directory: scenarios/<name>/ runs, stress.csv, report")
     add_run_options(parser)
+    add_scale_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run every scenario, write per-scenario runs, the comparison table and the grid."""
+    """Run every scenario into the run store, then the comparison table, grid and report."""
+    from autoabs import api
+    from autoabs.pipeline import resolve_inputs
+    from scenarios.stress import sensitivity_grid
+
     console = make_console()
     existing_file(args.deal, "DEAL")
     names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    scenarios = [load_scenario(n) for n in names]
-    inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model, log=console)
-    assert inputs.model is not None
     out = Path(args.out)
-    with progress(console, args.paths * len(scenarios)) as advance:
-        result = run_stress(inputs.tape, inputs.deal, inputs.model, scenarios,
-                            n_paths=args.paths, seed=args.seed, stochastic=args.stochastic,
-                            chunk_size=args.chunk_size, threads=args.threads, progress=advance)
-    for scenario_name, scenario_result in result.results.items():
-        write_deal_run(out / "scenarios" / scenario_name, scenario_result, inputs.tape)
-    table = result.table()
+    with progress(console, args.paths * max(len(names), 1)) as advance:
+        result = api.stress(
+            args.deal, names, tape=args.tape, model=args.model, paths=args.paths,
+            seed=args.seed, chunk_size=args.chunk_size, threads=args.threads,
+            workers=args.workers, scheduler=args.scheduler, stochastic=args.stochastic,
+            out=out / "scenarios", resume=args.resume, overwrite=args.overwrite,
+            report=not args.no_report, progress=advance,
+        )
+    table = result.table().reset_index()
     atomic_write(out / "stress.csv", lambda p: table.to_csv(p, index=False))
     write_json(out / "stress.json", table.to_dict(orient="records"))
     if not args.no_grid:
+        inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model)
+        assert inputs.model is not None
         grid = sensitivity_grid(inputs.deal, inputs.tape, inputs.model)
         write_parquet(out / "sensitivity_grid.parquet", grid)
         atomic_write(out / "sensitivity_grid.csv", lambda p: grid.to_csv(p, index=False))
-    console.print(_table(table, inputs.deal.name))
+    console.print(_table(table))
+    if not args.no_report:
+        from reports import build_report
+
+        html, pdf = build_report(out)
+        console.print(f"Report: {html} and {pdf.name}")
     console.print(f"Results in {out}/ (stress.csv, stress.json, scenarios/<name>/"
                   + ("" if args.no_grid else ", sensitivity_grid.csv") + ")")
     return 0
 
 
-def _table(table, deal_name: str) -> Table:  # type: ignore[no-untyped-def]
-    out = Table(title=f"{deal_name}: class results by scenario (same seed in every scenario)")
+def _table(table: pd.DataFrame) -> Table:
+    out = Table(title="Class results by scenario (same seed in every scenario)")
     for col in ("Scenario", "Class", "EL", "EL se", "PD", "WAL (y)", "Yield", "Trigger breach",
                 "Pool CNL"):
         out.add_column(col, justify="left" if col in ("Scenario", "Class") else "right")
