@@ -274,7 +274,6 @@ def stress(
     from autoabs.pipeline import resolve_inputs, resolve_scenario
     from simulation.collateral import prepare_collateral
     from simulation.factor import calibrate
-    from simulation.simulate import deal_factor_sampler
 
     if not scenarios:
         raise InputError("--scenarios", "give at least one scenario")
@@ -284,9 +283,6 @@ def stress(
     inputs = resolve_inputs(deal, tape=tape, model=model)
     assert inputs.model is not None
     prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))
-    # One factor sampler (importance-sampling design) for every scenario: same draws and weights
-    # path by path. Stochastic scenarios draw their own factor, correlated with the macro.
-    shared = None if stochastic else deal_factor_sampler(*prepared, inputs.deal)
     runs: dict[str, RunResult] = {}
     for name in scenarios:
         sc, sc_file = resolve_scenario(name)
@@ -297,7 +293,7 @@ def stress(
             files["scenario"] = sc_file
         job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                      files=files, deal=inputs.deal, scenario=sc, scenario_source=str(name),
-                     prepared=prepared, factor=shared)
+                     prepared=prepared)
         run_dir = Path(out) / sc.name if out is not None else None
         runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, resume=resume,
                                               overwrite=overwrite, report=report,

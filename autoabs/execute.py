@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 import pandas as pd
 
 from autoabs import runstore
@@ -27,7 +28,7 @@ from portfolio.tape import LoanTape
 from simulation.chunks import Assembled, RunPlan, assemble, plan_run, simulate_chunk_range
 from simulation.collateral import CollateralInputs
 from simulation.deal import Deal
-from simulation.engine import FactorSampler, PoolSimulationResult, numba_threads
+from simulation.engine import PoolSimulationResult, numba_threads
 from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
@@ -53,6 +54,15 @@ class RunOptions:
     workers: int | None = None
     scheduler: str | None = None
     stochastic: bool = False
+    target_rse: float | None = None
+    max_paths: int | None = None
+
+    @property
+    def path_budget(self) -> int:
+        """Most paths the stopping rule may run (``n_paths`` without a target)."""
+        if self.target_rse is None:
+            return self.n_paths
+        return self.max_paths if self.max_paths is not None else 10 * self.n_paths
 
     def check(self) -> None:
         """Raise :class:`InputError` naming the option on a bad value."""
@@ -68,11 +78,19 @@ class RunOptions:
             raise InputError("--threads", f"must be between 1 and {max_threads}, got "
                              f"{self.threads}")
         check_options(self.workers, self.scheduler)
+        if self.target_rse is not None and not 0.0 < self.target_rse < 1.0:
+            raise InputError("--target-rse", f"must lie in (0, 1), got {self.target_rse}")
+        if self.max_paths is not None and self.target_rse is None:
+            raise InputError("--max-paths", "applies only with --target-rse")
+        if self.max_paths is not None and not self.n_paths <= self.max_paths <= MAX_PATHS:
+            raise InputError("--max-paths", f"must be between --paths ({self.n_paths}) and "
+                             f"{MAX_PATHS:,}, got {self.max_paths}")
 
     def result_options(self) -> dict[str, Any]:
         """The options that determine the results (the resume fingerprint)."""
         return {"n_paths": self.n_paths, "seed": self.seed, "chunk_size": self.chunk_size,
-                "stochastic": self.stochastic}
+                "stochastic": self.stochastic, "target_rse": self.target_rse,
+                "max_paths": self.path_budget}
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,7 +106,6 @@ class RunJob:
     scenario_source: str | None = None
     el_table: ELTable | None = None
     prepared: tuple[CollateralInputs, FactorSpec] | None = None
-    factor: FactorSampler | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +203,37 @@ def run_chunks(plan: RunPlan, store: runstore.ChunkStore, options: RunOptions,
             "chunks_resumed": len(plan.chunks) - len(todo), "paths_resumed": resumed}
 
 
+def _run_to_target(plan: RunPlan, store: runstore.ChunkStore, options: RunOptions,
+                   progress: Callable[[int], None] | None,
+                   execution: dict[str, Any]) -> tuple[RunPlan, dict[str, Any],
+                                                       list[dict[str, Any]]]:
+    """Add paths (half the initial count at a time) until every class EL meets the target.
+
+    Checks happen at fixed path counts (``n``, ``1.5 n``, ...), and earlier chunks never
+    change, so the result does not depend on the chunk size, the executor or a resume.
+    """
+    from simulation.simulate import el_rse_check
+
+    assert plan.program is not None
+    step = max(options.n_paths // 2, 1)
+    checks = []
+    while True:
+        chunks = [store.load(first) for first, _ in plan.chunks]
+        loss = np.concatenate([c.class_paths[:, :, 0] for c in chunks])
+        weights = np.concatenate([c.pool_paths[:, -1] for c in chunks])
+        check = el_rse_check(loss, weights, plan.design or {}, plan.program.classes,
+                             options.target_rse)
+        checks.append(check)
+        if check["met"] or plan.n_paths >= options.path_budget:
+            return plan, execution, checks
+        plan = plan.extended(min(plan.n_paths + step, options.path_budget))
+        more = run_chunks(plan, store, options, progress)
+        execution = {**more, "chunks_resumed": execution["chunks_resumed"]
+                     + more["chunks_resumed"] - len(chunks),
+                     "paths_resumed": execution["paths_resumed"] + more["paths_resumed"]
+                     - plan.checkpoints[-1]}
+
+
 def build_report(run_dir: Path) -> tuple[Path, Path] | None:
     """Build the committee report with ``reports.build_report`` when the package provides it."""
     try:
@@ -237,13 +285,16 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
     t0 = time.perf_counter()
     plan = plan_run(job.tape, job.model, job.deal, scenario=job.scenario,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
-                    chunk_size=options.chunk_size, prepared=job.prepared, factor=job.factor)
+                    chunk_size=options.chunk_size, prepared=job.prepared)
     timings["prepare_s"] = time.perf_counter() - t0
     store: runstore.ChunkStore = (
         runstore.DirChunkStore(run_dir, fingerprint, resume=resume) if run_dir is not None
         else runstore.MemoryChunkStore())
     t0 = time.perf_counter()
     execution = run_chunks(plan, store, options, progress)
+    stopping: list[dict[str, Any]] = []
+    if options.target_rse is not None and plan.program is not None:
+        plan, execution, stopping = _run_to_target(plan, store, options, progress, execution)
     timings["simulate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     assembled = assemble(plan, (store.load(first) for first, _ in plan.chunks), deal=job.deal,
@@ -259,7 +310,9 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         "config": config,
         "config_sha256": fingerprint["config_sha256"],
         "seed": options.seed,
-        "n_paths": options.n_paths,
+        "n_paths": plan.n_paths,
+        "stopping_rule": ({"target_rse": options.target_rse, "max_paths": options.path_budget,
+                           "checks": stopping} if options.target_rse is not None else None),
         "chunk_size": options.chunk_size,
         "execution": {**execution, "options": asdict(options), "resumed": resume},
         "versions": runstore.package_versions(),

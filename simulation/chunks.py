@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -98,6 +98,8 @@ class RunPlan:
         Factor sampler (``None``: independent normals, or the scenario's correlated factor).
     design : dict
         The variance-reduction design of the sampler, for the provenance.
+    checkpoints : tuple of int
+        Path counts at which a stopping rule extended the run (chunk boundaries).
     """
 
     inputs: CollateralInputs
@@ -111,11 +113,25 @@ class RunPlan:
     curve: np.ndarray
     factor: FactorSampler | None = None
     design: dict[str, Any] | None = None
+    checkpoints: tuple[int, ...] = ()
 
     @property
     def chunks(self) -> list[tuple[int, int]]:
-        """``(first_path, n)`` of every chunk, in order."""
-        return list(iter_chunks(self.n_paths, self.chunk_size))
+        """``(first_path, n)`` of every chunk, in order.
+
+        Paths are cut into chunks of ``chunk_size`` within each segment between
+        ``checkpoints`` (the path counts at which a stopping rule looked), so extending a run
+        never changes a chunk already simulated.
+        """
+        out: list[tuple[int, int]] = []
+        bounds = [0, *[c for c in self.checkpoints if 0 < c < self.n_paths], self.n_paths]
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            out += [(start + first, n) for first, n in iter_chunks(stop - start, self.chunk_size)]
+        return out
+
+    def extended(self, n_paths: int) -> RunPlan:
+        """The same run with more paths; the current count becomes a checkpoint."""
+        return replace(self, n_paths=n_paths, checkpoints=(*self.checkpoints, self.n_paths))
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,7 +193,7 @@ def plan_run(
 
     Arguments are those of :func:`simulation.simulate.simulate` (``deal=None`` plans a
     collateral-only run as :func:`simulation.engine.simulate_pool`, with the default factor);
-    the stopping rule (``target_rse``) is not supported here.
+    the stopping rule (``target_rse``) is applied by the caller with :meth:`RunPlan.extended`.
     """
     if n_paths < 1:
         raise InputError("--paths", f"must be at least 1, got {n_paths}")

@@ -447,22 +447,11 @@ def simulate(
     sampler, design = _choose_sampler(
         factor, source, inputs, spec, program, base_index,
         importance=importance, antithetic=antithetic, stratified=stratified, defensive=defensive)
-    loss_free = set(design.get("loss_free_classes") or ())
-    from simulation.importance import batch_mean
-
     stop_log: list[dict[str, Any]] = []
 
     def rse_check(done: int) -> dict[str, Any]:
-        el = batch_mean(class_paths[:done, :, 0], weights[:done],
-                        int(design.get("se_block_size") or 1))
-        value, se = np.atleast_1d(el.value), np.atleast_1d(el.se)
-        exact_zero = np.array([v == 0.0 and name in loss_free
-                               for v, name in zip(value, program.classes, strict=True)])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rse = np.where(exact_zero, 0.0, np.where(value > 0.0, se / value, np.inf))
-        worst = float(rse.max())
-        return {"paths": done, "worst_el_rse": _finite(worst),
-                "met": bool(target_rse is not None and worst <= target_rse)}
+        return el_rse_check(class_paths[:done, :, 0], weights[:done], design, program.classes,
+                            target_rse)
 
     def stop_when(done: int) -> bool:
         stop_log.append(rse_check(done))
@@ -549,27 +538,36 @@ def _choose_sampler(
     if not importance:
         sampling = FactorSampling(antithetic=antithetic, stratified=stratified)
         return sampling, sampling.describe()
-    macro = (source.last.macro.over(inputs.n_periods)
-             if source is not None and source.last is not None else None)
-    curves = class_loss_curves(inputs, spec, program, macro=macro, index_rates=index_rates)
+    # The design is drawn up on the base case (flat macro, the deal's own index), not on the
+    # scenario: every scenario of a deal then samples the same factor draws with the same
+    # weights, which is what makes scenario comparisons common-random-number comparisons.
+    del index_rates
+    curves = class_loss_curves(inputs, spec, program)
     design = deal_sampling(curves, importance=True, defensive=defensive,
                            antithetic=antithetic, stratified=stratified)
     return design.sampling, design.describe()
 
 
-def deal_factor_sampler(inputs: CollateralInputs, spec: FactorSpec, deal: Deal,
-                        **options: Any) -> FactorSampler:
-    """The default factor sampler of a deal on the base (flat-macro) scenario.
+def el_rse_check(class_loss: np.ndarray, weights: np.ndarray, design: dict[str, Any],
+                 classes: tuple[str, ...], target_rse: float | None) -> dict[str, Any]:
+    """The stopping rule's check after ``len(weights)`` paths: worst relative SE of class EL.
 
-    Stress runs share it across scenarios so that every scenario sees the same factor draws
-    and weights (common random numbers); ``options`` are :func:`simulate`'s variance-reduction
-    keywords (``importance``, ``antithetic``, ``stratified``, ``defensive``).
+    ``class_loss`` ``(n_paths, n_classes)`` loss ratios, ``weights`` ``(n_paths,)``; standard
+    errors from independent blocks of ``design['se_block_size']`` paths (what the stratified
+    sampler needs); classes the design found loss-free with an EL of exactly 0 count as met.
     """
-    program = compile_deal(deal, inputs.initial_balance)
-    settings = {"importance": True, "antithetic": False, "stratified": True, "defensive": 0.25}
-    settings.update(options)
-    sampler, _ = _choose_sampler(None, None, inputs, spec, program, None, **settings)
-    return sampler
+    from simulation.importance import batch_mean
+
+    loss_free = set(design.get("loss_free_classes") or ())
+    el = batch_mean(class_loss, weights, int(design.get("se_block_size") or 1))
+    value, se = np.atleast_1d(el.value), np.atleast_1d(el.se)
+    exact_zero = np.array([v == 0.0 and name in loss_free
+                           for v, name in zip(value, classes, strict=True)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rse = np.where(exact_zero, 0.0, np.where(value > 0.0, se / value, np.inf))
+    worst = float(rse.max())
+    return {"paths": int(len(weights)), "worst_el_rse": _finite(worst),
+            "met": bool(target_rse is not None and worst <= target_rse)}
 
 
 def _flat_curve(rate: float, n_periods: int) -> np.ndarray:

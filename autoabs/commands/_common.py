@@ -184,7 +184,20 @@ def run_options_from_args(args: argparse.Namespace) -> Any:
     return RunOptions(n_paths=args.paths, seed=args.seed, chunk_size=args.chunk_size,
                       threads=args.threads, workers=getattr(args, "workers", None),
                       scheduler=getattr(args, "scheduler", None),
-                      stochastic=bool(getattr(args, "stochastic", False)))
+                      stochastic=bool(getattr(args, "stochastic", False)),
+                      target_rse=getattr(args, "target_rse", None),
+                      max_paths=getattr(args, "max_paths", None))
+
+
+def add_convergence_options(parser: argparse.ArgumentParser) -> None:
+    """``--target-rse`` and ``--max-paths``: the stopping rule of deal runs."""
+    group = parser.add_argument_group("convergence")
+    group.add_argument("--target-rse", type=float, metavar="R",
+                       help="keep adding paths (half of --paths at a time) until every class's "
+                       "EL has a relative standard error of at most R (e.g. 0.05), or the "
+                       "budget is spent")
+    group.add_argument("--max-paths", type=int, metavar="N",
+                       help="path budget of --target-rse (default 10 x --paths)")
 
 
 class ThroughputColumn(ProgressColumn):

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from autoabs.commands._common import (
     add_command,
+    add_convergence_options,
     add_run_options,
     add_scale_options,
     existing_file,
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="skip report.html / report.pdf")
     add_run_options(parser)
     add_scale_options(parser)
+    add_convergence_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=scenario,
                  scenario_source=args.scenario, el_table=inputs.el_table)
-    with progress(console, args.paths) as advance:
+    with progress(console, options.path_budget) as advance:
         outcome = execute(job, options, out=args.out, resume=args.resume,
                           overwrite=args.overwrite, report=not args.no_report, progress=advance)
     result = outcome.result
