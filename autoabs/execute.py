@@ -214,14 +214,15 @@ def _run_to_target(plan: RunPlan, store: runstore.ChunkStore, options: RunOption
     """
     from simulation.simulate import el_rse_check
 
-    assert plan.program is not None
+    program = plan.program
+    assert program is not None
     step = max(options.n_paths // 2, 1)
     checks = []
     while True:
         chunks = [store.load(first) for first, _ in plan.chunks]
         loss = np.concatenate([c.class_paths[:, :, 0] for c in chunks])
         weights = np.concatenate([c.pool_paths[:, -1] for c in chunks])
-        check = el_rse_check(loss, weights, plan.design or {}, plan.program.classes,
+        check = el_rse_check(loss, weights, plan.design or {}, program.classes,
                              options.target_rse)
         checks.append(check)
         if check["met"] or plan.n_paths >= options.path_budget:

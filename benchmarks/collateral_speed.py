@@ -79,11 +79,12 @@ def peak_rss_mb() -> float:
 
 def memory_child(n_paths: int) -> float:
     """Peak RSS (MB) of a separate process simulating a 1,000-loan pool on ``n_paths``."""
+    root = str(Path(__file__).resolve().parents[1])
     code = (
-        "import sys; sys.path.insert(0, %r);"
+        f"import sys; sys.path.insert(0, {root!r});"
         "from benchmarks.collateral_speed import engine_rate, peak_rss_mb;"
-        "engine_rate(1000, %d); print(peak_rss_mb())"
-    ) % (str(Path(__file__).resolve().parents[1]), n_paths)
+        f"engine_rate(1000, {n_paths}); print(peak_rss_mb())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numba
 
@@ -30,19 +30,19 @@ def _identity(func: F) -> F:
 
 def jit(func: F) -> F:
     """Compile ``func`` in nopython mode with on-disk caching."""
-    return func if DISABLED else numba.njit(cache=True)(func)
+    return func if DISABLED else cast(F, numba.njit(cache=True)(func))
 
 
 def jit_inline(func: F) -> F:
     """Compile a small scalar helper that numba inlines into its callers."""
-    return func if DISABLED else numba.njit(cache=True, inline="always")(func)
+    return func if DISABLED else cast(F, numba.njit(cache=True, inline="always")(func))
 
 
 def jit_parallel(fastmath: bool = False) -> Callable[[F], F]:
     """Compile an outer path loop with ``prange`` parallelism."""
     if DISABLED:
         return _identity
-    return numba.njit(cache=True, parallel=True, fastmath=fastmath)  # type: ignore[no-any-return]
+    return cast(Callable[[F], F], numba.njit(cache=True, parallel=True, fastmath=fastmath))
 
 
 def python_twin(kernel: Any) -> Callable[..., Any]:

@@ -1,7 +1,8 @@
 """Amortisation schedules: level annuity, equal principal, balloon and lease.
 
 Scalar helpers (``level_payment``, ``installment``, ``principal_due``, ``next_balance``) are
-numba functions that kernels inline; :func:`schedule` is the vectorised Python API that returns a schedule table.
+numba functions that kernels inline; :func:`schedule` is the vectorised Python API that returns
+a schedule table.
 
 Conventions: monthly periods, monthly rate ``r = APR / 12``; interest for a month is
 ``balance * r``. For balloon loans and leases the final amount ``F`` (balloon, or residual value)

@@ -355,7 +355,8 @@ def _default_macro(
 
 def _prepay_macro(inputs: CollateralInputs, macro: MacroPaths) -> np.ndarray:
     m = inputs.model
-    term = np.exp(m.prepayment.unemployment_elasticity * (macro.unemployment - m.macro.unemployment))
+    shift = macro.unemployment - m.macro.unemployment
+    term = np.exp(m.prepayment.unemployment_elasticity * shift)
     return np.ascontiguousarray(macro.prepay_multiple * term)
 
 
@@ -442,8 +443,11 @@ def event_probabilities(
 
 
 class ExpectedProjection(NamedTuple):
-    """Expected flows ``(n_periods, 10)`` in :data:`FIELD_NAMES` order, and per loan the
-    lifetime charge-off probability and expected net loss (USD), shape ``(n_loans,)``."""
+    """An expected projection: pool flows and per-loan default probability and loss.
+
+    ``flows`` ``(n_periods, 10)`` in :data:`FIELD_NAMES` order; per loan ``(n_loans,)`` the
+    lifetime charge-off probability and the expected net loss (USD).
+    """
 
     flows: np.ndarray
     default_by_loan: np.ndarray

@@ -20,6 +20,7 @@ numbers.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from portfolio.amortization import installments
@@ -27,8 +28,6 @@ from portfolio.tape import LoanTape
 from simulation._collateral_kernel import N_FIELDS, expected_flows_kernel
 from simulation.collateral import FIELD_NAMES, _finish_flows
 from simulation.conversions import abs_to_smm, cdr_to_mdr, cpr_to_smm
-
-import pandas as pd
 
 
 def _by_period(value: ArrayLike | None, n_periods: int, name: str) -> np.ndarray:

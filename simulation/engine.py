@@ -84,10 +84,9 @@ def numba_threads(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise InputError(
-            "--threads", f"must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}"
-        )
+    max_threads = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+    if not 1 <= threads <= max_threads:
+        raise InputError("--threads", f"must be between 1 and {max_threads}, got {threads}")
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:

@@ -121,7 +121,8 @@ def pool_default_probability(inputs: CollateralInputs, scale: float) -> float:
     """Balance-weighted lifetime default probability from base intensities, no prepayment."""
     t = np.arange(inputs.n_periods)
     age = np.minimum(inputs.age0[:, None] + t, inputs.default_intensity.shape[1] - 1)
-    lam = inputs.default_intensity[inputs.curve_row[:, None], age] * inputs.loan_default_mult[:, None]
+    lam = inputs.default_intensity[inputs.curve_row[:, None], age]
+    lam = lam * inputs.loan_default_mult[:, None]
     lam = np.where(t[None, :] < inputs.remaining_term[:, None], lam, 0.0)
     cumulative = scale * lam.sum(axis=1)
     pd = -np.expm1(-cumulative)
@@ -144,7 +145,8 @@ def calibrate(inputs: CollateralInputs) -> tuple[CollateralInputs, FactorSpec]:
             return FactorSpec("lognormal", sigma=sigma)
         if f.type == "vasicek":
             assert f.rho is not None
-            return FactorSpec("vasicek", rho=f.rho, pd_horizon=pool_default_probability(inputs, scale))
+            pd_horizon = pool_default_probability(inputs, scale)
+            return FactorSpec("vasicek", rho=f.rho, pd_horizon=pd_horizon)
         return FactorSpec("none")
 
     sigma = float(np.sqrt(np.log1p(f.multiplier_cv**2))) if f.multiplier_cv else 0.0

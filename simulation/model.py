@@ -162,7 +162,9 @@ class FactorAssumptions(_Strict):
         if self.type == "vasicek" and self.rho is None:
             raise ValueError("vasicek factor needs rho (asset correlation)")
         if self.type != "lognormal" and (self.cnl_sd or self.multiplier_cv):
-            raise ValueError(f"cnl_sd and multiplier_cv apply to a lognormal factor, not {self.type}")
+            raise ValueError(
+                f"cnl_sd and multiplier_cv apply to a lognormal factor, not {self.type}"
+            )
         if self.type != "vasicek" and self.rho is not None:
             raise ValueError(f"rho applies to a vasicek factor, not {self.type}")
         return self

@@ -8,6 +8,7 @@ The result is an immutable :class:`DealSimulationResult` with pandas views and a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,6 @@ from simulation.collateral import CollateralInputs, MacroPaths, expected_flows, 
 from simulation.deal import Deal
 from simulation.engine import (
     FACTOR_BINS,
-    ChunkCallback,
     FactorSampler,
     PoolSimulationResult,
     independent_factor,
@@ -46,6 +46,9 @@ WAL (years); annual yield at par (monthly compounding); reduction of yield (bp);
 scenario curve / original balance; first period with an interest shortfall (0 if none)."""
 
 BALANCE_QUANTILES = (0.05, 0.5, 0.95)
+
+DealChunkCallback = Callable[[int, np.ndarray, TrancheFlows], None]
+"""``on_chunk(first_path, pool_flows, tranche_flows)`` after each chunk of a deal run."""
 
 DEFAULT_THRESHOLD = 1e-10
 """Loss ratio above which a path counts as a class default (as in
@@ -269,7 +272,8 @@ class DealSimulationResult:
                 "dirr": dirr.value,
                 "dirr_se": dirr.se,
                 "promised_yield": float(self.promised_yield[c]),
-                "implied_rating": implied_rating(max(el.value, 0.0), wal.value, self.el_table),
+                "implied_rating": implied_rating(max(float(el.value), 0.0), float(wal.value),
+                                                 self.el_table),
             })
         return pd.DataFrame(rows).set_index("name", drop=False)
 
@@ -357,7 +361,7 @@ def simulate(
     el_table: ELTable | None = None,
     factor: FactorSampler | None = None,
     prepared: tuple[CollateralInputs, FactorSpec] | None = None,
-    on_chunk: ChunkCallback | None = None,
+    on_chunk: DealChunkCallback | None = None,
     importance: bool = True,
     antithetic: bool = False,
     stratified: bool = True,

@@ -21,7 +21,8 @@ from simulation.model import model_from_dict
 
 F = {name: k for k, name in enumerate(FIELD_NAMES)}
 
-TIMING = {"ages": [6, 12, 24, 36, 48, 60, 72], "cumulative": [0.05, 0.2, 0.55, 0.8, 0.93, 0.99, 1.0]}
+TIMING = {"ages": [6, 12, 24, 36, 48, 60, 72],
+          "cumulative": [0.05, 0.2, 0.55, 0.8, 0.93, 0.99, 1.0]}
 
 
 def full_model(**factor):

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model)
+    assert inputs.model is not None  # resolve_inputs requires it by default
     prepared, _ = calibrate(prepare_collateral(inputs.tape, inputs.model))
     table = breakeven_cnl(inputs.deal, prepared)
     if args.csv:
