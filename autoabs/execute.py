@@ -106,6 +106,7 @@ class RunJob:
     scenario_source: str | None = None
     el_table: ELTable | None = None
     prepared: tuple[CollateralInputs, FactorSpec] | None = None
+    structuring: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,6 +325,10 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         t0 = time.perf_counter()
         _write_results(run_dir, job, assembled)
         timings["write_s"] = time.perf_counter() - t0
+        if job.structuring and job.deal is not None:
+            t0 = time.perf_counter()
+            _write_structuring(run_dir, job, plan)
+            timings["structuring_s"] = time.perf_counter() - t0
         if report and job.deal is not None:
             t0 = time.perf_counter()
             built = build_report(run_dir)
@@ -338,6 +343,18 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         timings["total_s"] = time.perf_counter() - t_start
         manifest["finished"] = runstore.utc_now()
     return RunOutcome(assembled, run_dir, manifest, built)
+
+
+def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:
+    """Deterministic structuring tables for the report: paydown and break-even CNL."""
+    from portfolio._io import atomic_write
+    from simulation.structuring import breakeven_cnl, prepayment_table
+
+    assert job.deal is not None
+    paydown = prepayment_table(job.deal, job.tape)
+    atomic_write(run_dir / "paydown.csv", lambda p: paydown.to_csv(p, index=False))
+    breakeven = breakeven_cnl(job.deal, plan.inputs)
+    atomic_write(run_dir / "breakeven.csv", lambda p: breakeven.to_csv(p, index=False))
 
 
 def _write_results(run_dir: Path, job: RunJob, assembled: Assembled) -> None:

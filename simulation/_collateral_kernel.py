@@ -174,55 +174,100 @@ def collateral_paths_kernel(
 
 
 @jit
+def _expected_loan(out, b, r, a, n, pt, pd_row, pp_row, rec_row, severity, chargeoff_months,
+                   recovery_lag):
+    """Add one loan's expected flows to ``out[t, field]``; return (P(charge-off), E[net loss]).
+
+    ``pd_row[t]``/``pp_row[t]``: probabilities that the loan, performing at the start of period
+    ``t``, misses its first payment (and rolls to charge-off) or prepays in full. A prepaying
+    loan pays its interest and scheduled principal plus the rest of its balance. The recovery
+    of a loan charged off after defaulting in ``t`` is ``b * (1 - severity)`` when
+    ``severity >= 0``, else ``min(b, rec_row[t])``. No checking.
+    """
+    alive = 1.0
+    cum_default = 0.0
+    cum_loss = 0.0
+    for t in range(n):
+        pd = alive * pd_row[t]
+        pp = alive * pp_row[t]
+        performing = alive - pd
+        pr = principal_due(pt, b, r, a, t == n - 1)
+        out[t, INTEREST] += performing * b * r
+        out[t, SCHEDULED_PRINCIPAL] += performing * pr
+        out[t, PREPAID_PRINCIPAL] += pp * (b - pr)
+        for j in range(chargeoff_months - 1):
+            out[t + j, DELINQUENT_30 + min(j, 2)] += pd * b
+        tco = t + chargeoff_months - 1
+        out[tco, DEFAULTED_PRINCIPAL] += pd * b
+        rec = b * (1.0 - severity) if severity >= 0.0 else min(b, rec_row[t])
+        out[tco + recovery_lag, RECOVERIES] += pd * rec
+        cum_loss += pd * (b - rec)
+        out[tco, TERMINATIONS] += pd
+        out[t, TERMINATIONS] += pp
+        cum_default += pd
+        alive = performing - pp
+        b -= pr
+    out[n - 1, TERMINATIONS] += alive
+    return cum_default, cum_loss
+
+
+@jit
 def expected_flows_kernel(
     balance, monthly_rate, inst, remaining_term, payment_type, default_prob, prepay_prob,
-    loss_given_chargeoff_rate, recovery_value, chargeoff_months, recovery_lag, out,
+    severity, out, default_by_loan, loss_by_loan, chargeoff_months, recovery_lag,
+):  # fmt: skip
+    """Expected pool flows given per-loan monthly event probabilities (deterministic mode).
+
+    ``default_prob[i, t]`` and ``prepay_prob[i, t]`` as in :func:`_expected_loan`; recovery
+    ``(1 - severity)`` of the charged-off balance. Fills ``out[t, field]`` and, per loan, the
+    lifetime charge-off probability and expected net loss (USD). No input checking.
+    """
+    no_cap = np.zeros(1)
+    for i in range(balance.shape[0]):
+        default_by_loan[i], loss_by_loan[i] = _expected_loan(
+            out, balance[i], monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
+            default_prob[i], prepay_prob[i], no_cap, severity, chargeoff_months, recovery_lag)
+
+
+@jit
+def expected_intensity_kernel(
+    balance, monthly_rate, inst, remaining_term, age0, payment_type, curve_row,
+    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0,
+    default_intensity, prepay_intensity, depreciation, default_macro, prepay_table,
+    recovery_index, cure_probability, chargeoff_months, recovery_lag, vehicle_recovery, out,
     default_by_loan, loss_by_loan,
 ):  # fmt: skip
-    """Expected pool flows given per-loan monthly event probabilities; fills ``out[t, field]``.
+    """Expected pool flows on one macro path: the Monte Carlo engine's conditional expectation.
 
-    ``default_prob[i, t]`` and ``prepay_prob[i, t]`` are the probabilities that a loan still
-    performing at the start of period ``t`` misses its first payment (and rolls to charge-off)
-    or prepays in full in that period. A prepaying loan pays its interest and scheduled principal
-    plus the rest of its balance. ``recovery_value[i, t]`` caps the recovery of a loan charged
-    off in period ``t`` (vehicle method), or ``loss_given_chargeoff_rate >= 0`` gives the
-    recovery as ``balance * (1 - severity)`` directly. ``default_by_loan[i]`` and
-    ``loss_by_loan[i]`` receive each loan's lifetime charge-off probability and expected net
-    loss (USD). No input checking.
+    Per loan and period, competing intensities ``lambda_d`` and ``lambda_p`` (as in
+    :func:`collateral_paths_kernel`: ``default_macro[t]`` and ``prepay_table[apr_bin, t]`` are
+    the path's multipliers) give an event with probability ``1 - exp(-(lambda_d + lambda_p))``
+    split in proportion; cured delinquencies (share ``cure_probability``) stay performing.
+    Recovery: the vehicle value capped at the balance (``vehicle_recovery``), else
+    ``recovery_index`` as the recovered share. No input checking.
     """
-    n_loans = balance.shape[0]
-    for i in range(n_loans):
-        b = balance[i]
-        r = monthly_rate[i]
-        a = inst[i]
-        n = remaining_term[i]
-        pt = payment_type[i]
-        alive = 1.0
-        cum_default = 0.0
-        cum_loss = 0.0
-        for t in range(n):
-            pd = alive * default_prob[i, t]
-            pp = alive * prepay_prob[i, t]
-            performing = alive - pd
-            pr = principal_due(pt, b, r, a, t == n - 1)
-            out[t, INTEREST] += performing * b * r
-            out[t, SCHEDULED_PRINCIPAL] += performing * pr
-            out[t, PREPAID_PRINCIPAL] += pp * (b - pr)
-            for j in range(chargeoff_months - 1):
-                out[t + j, DELINQUENT_30 + min(j, 2)] += pd * b
-            tco = t + chargeoff_months - 1
-            out[tco, DEFAULTED_PRINCIPAL] += pd * b
-            if loss_given_chargeoff_rate >= 0.0:
-                rec = b * (1.0 - loss_given_chargeoff_rate)
-            else:
-                rec = min(b, recovery_value[i, t])
-            out[tco + recovery_lag, RECOVERIES] += pd * rec
-            cum_loss += pd * (b - rec)
-            out[tco, TERMINATIONS] += pd
-            out[t, TERMINATIONS] += pp
-            cum_default += pd
-            alive = performing - pp
-            b -= pr
-        out[n - 1, TERMINATIONS] += alive
-        default_by_loan[i] = cum_default
-        loss_by_loan[i] = cum_loss
+    n_ages = default_intensity.shape[1]
+    n_periods = default_macro.shape[0]
+    n_dep = depreciation.shape[0]
+    pd_row = np.empty(n_periods)
+    pp_row = np.empty(n_periods)
+    rec_row = np.empty(n_periods)
+    for i in range(balance.shape[0]):
+        row = curve_row[i]
+        for t in range(remaining_term[i]):
+            age = min(age0[i] + t, n_ages - 1)
+            lam_d = default_intensity[row, age] * loan_default_mult[i] * default_macro[t]
+            lam_p = (prepay_intensity[row, age] * loan_prepay_mult[i]
+                     * prepay_table[apr_bin[i], t])
+            total = lam_d + lam_p
+            event = -math.expm1(-total)
+            share_d = lam_d / total if total > 0.0 else 0.0
+            pd_row[t] = event * share_d * (1.0 - cure_probability)
+            pp_row[t] = event * (1.0 - share_d)
+            trec = min(t + chargeoff_months - 1 + recovery_lag, n_periods - 1)
+            dep = depreciation[min(vehicle_age0[i] + t + chargeoff_months, n_dep - 1)]
+            rec_row[t] = value_scale[i] * dep * recovery_index[trec]
+        severity = -1.0 if vehicle_recovery else 1.0 - recovery_index[0]
+        default_by_loan[i], loss_by_loan[i] = _expected_loan(
+            out, balance[i], monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
+            pd_row, pp_row, rec_row, severity, chargeoff_months, recovery_lag)

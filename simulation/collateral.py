@@ -24,7 +24,7 @@ from simulation._collateral_kernel import (
     SCHEDULED_PRINCIPAL,
     TERMINATIONS,
     collateral_paths_kernel,
-    expected_flows_kernel,
+    expected_intensity_kernel,
 )
 from simulation.conversions import abs_to_smm, cpr_to_smm, rate_to_intensity
 from simulation.model import CollateralModel, Curve
@@ -405,41 +405,17 @@ def simulate_chunk(
     return _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
 
 
-def _age_index(inputs: CollateralInputs) -> np.ndarray:
-    """Table column of each loan and period, shape ``(n_loans, n_periods)``, clipped."""
-    t = np.arange(inputs.n_periods)
-    return np.minimum(inputs.age0[:, None] + t[None, :], inputs.default_intensity.shape[1] - 1)
+def prepay_table(inputs: CollateralInputs, macro: MacroPaths) -> np.ndarray:
+    """Prepayment multiplier by APR bucket and period on one macro path ``(n_bins, n_periods)``.
 
-
-def event_probabilities(
-    inputs: CollateralInputs, macro: MacroPaths, default_multiplier: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly charge-off and prepayment probabilities per loan and period on one macro path.
-
-    Competing intensities ``lambda_d, lambda_p`` give an event with probability
-    ``1 - exp(-(lambda_d + lambda_p))``, split in proportion to the intensities, exactly as the
-    Monte Carlo kernel draws it; cured delinquencies (share ``cure_probability``) stay in the
-    pool. Shapes ``(n_loans, n_periods)``.
+    The macro term times the rate incentive ``exp(incentive * (max(APR - m_t, 0) -
+    max(APR - m_0, 0)))``, as the Monte Carlo kernel computes it per path.
     """
-    age = _age_index(inputs)
-    rows = inputs.curve_row[:, None]
-    dmac = _default_macro(inputs, macro, np.array([default_multiplier]))[0]
-    lam_d = inputs.default_intensity[rows, age] * inputs.loan_default_mult[:, None] * dmac[None, :]
     m = inputs.model
-    now = np.maximum(inputs.apr_bin_rate[None, :] - macro.market_rate[0][:, None], 0.0)
-    then = np.maximum(inputs.apr_bin_rate - m.macro.market_rate, 0.0)[None, :]
-    ptab = _prepay_macro(inputs, macro)[0][:, None] * np.exp(
-        m.prepayment.rate_incentive * (now - then)
-    )
-    lam_p = inputs.prepay_intensity[rows, age] * inputs.loan_prepay_mult[:, None]
-    lam_p = lam_p * ptab[np.arange(inputs.n_periods)[None, :], inputs.apr_bin[:, None]]
-    total = lam_d + lam_p
-    event = -np.expm1(-total)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share_d = np.where(total > 0, lam_d / total, 0.0)
-    default_prob = event * share_d * (1.0 - m.delinquency.cure_probability)
-    prepay_prob = event * (1.0 - share_d)
-    return default_prob, prepay_prob
+    now = np.maximum(inputs.apr_bin_rate[:, None] - macro.market_rate[0][None, :], 0.0)
+    then = np.maximum(inputs.apr_bin_rate - m.macro.market_rate, 0.0)[:, None]
+    incentive = np.exp(m.prepayment.rate_incentive * (now - then))
+    return np.ascontiguousarray(_prepay_macro(inputs, macro)[0][None, :] * incentive)
 
 
 class ExpectedProjection(NamedTuple):
@@ -472,28 +448,21 @@ def expected_flows(
     """
     if macro is None:
         macro = flat_macro(inputs.model, inputs.n_periods)
-    default_prob, prepay_prob = event_probabilities(inputs, macro, default_multiplier)
-    rec = inputs.model.recovery
-    co = inputs.model.delinquency.chargeoff_months
-    if rec.method == "vehicle":
-        t = np.arange(inputs.n_periods)
-        dep_idx = np.minimum(inputs.vehicle_age0[:, None] + t[None, :] + co,
-                             inputs.depreciation.shape[0] - 1)
-        trec = np.minimum(t + co - 1 + rec.lag_months, inputs.n_periods - 1)
-        rec_index = _recovery_index(inputs, macro)[0]
-        recovery_value = inputs.value_scale[:, None] * inputs.depreciation[dep_idx]
-        recovery_value = recovery_value * rec_index[trec][None, :]
-        severity = -1.0
-    else:
-        recovery_value = np.zeros((1, 1))
-        severity = 1.0 - float(_recovery_index(inputs, macro)[0, 0])
+    macro = macro.over(inputs.n_periods)
+    m = inputs.model
     raw = np.zeros((inputs.n_periods, N_FIELDS))
     default_by_loan = np.zeros(inputs.n_loans)
     loss_by_loan = np.zeros(inputs.n_loans)
-    expected_flows_kernel(
+    expected_intensity_kernel(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
-        inputs.payment_type, default_prob, prepay_prob, severity, recovery_value,
-        int(co), int(rec.lag_months), raw, default_by_loan, loss_by_loan,
+        inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,
+        inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
+        inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
+        _default_macro(inputs, macro, np.array([default_multiplier]))[0],
+        prepay_table(inputs, macro), _recovery_index(inputs, macro)[0],
+        float(m.delinquency.cure_probability), int(m.delinquency.chargeoff_months),
+        int(m.recovery.lag_months), m.recovery.method == "vehicle", raw, default_by_loan,
+        loss_by_loan,
     )  # fmt: skip
     flows = _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
     return ExpectedProjection(flows, default_by_loan, loss_by_loan)

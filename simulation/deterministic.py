@@ -107,8 +107,7 @@ def project_deterministic(
     expected_flows_kernel(
         tape.balance.astype(float), r, inst, rem, tape.payment_type.astype(np.int64),
         np.ascontiguousarray(default_prob), np.ascontiguousarray(prepay_prob), float(severity),
-        np.zeros((1, 1)), int(chargeoff_months), int(recovery_lag), raw, np.zeros(len(tape)),
-        np.zeros(len(tape)),
+        raw, np.zeros(len(tape)), np.zeros(len(tape)), int(chargeoff_months), int(recovery_lag),
     )  # fmt: skip
     flows = _finish_flows(raw, tape.total_balance, len(tape))
     frame = pd.DataFrame(flows, columns=list(FIELD_NAMES),

@@ -77,7 +77,7 @@ def prepayment_table(
 
 
 def breakeven_cnl(
-    deal: Deal, inputs: CollateralInputs, *, tol: float = 1e-3
+    deal: Deal, inputs: CollateralInputs, *, tol: float = 5e-3
 ) -> pd.DataFrame:
     """Break-even CNL multiple of each class on the expected-value projection.
 
@@ -97,7 +97,7 @@ def breakeven_cnl(
     base_flows = expected_flows(inputs).flows
     base_cnl = float(cnl_of_flows(base_flows, inputs.initial_balance))
     # CNL as a function of the default-intensity multiplier k, inverted by interpolation.
-    log_k_grid = np.linspace(np.log(1e-3), np.log(1e4), 161)
+    log_k_grid = np.linspace(np.log(1e-3), np.log(1e4), 61)
     cnl_grid = np.maximum.accumulate([
         float(cnl_of_flows(expected_flows(inputs, default_multiplier=float(np.exp(lk))).flows,
                            inputs.initial_balance))

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             files["scenario"] = scenario_file
         job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                      files=files, deal=inputs.deal, scenario=scenario, scenario_source=name,
-                     prepared=prepared)
+                     prepared=prepared, structuring=True)
         with progress(console, args.paths, description=name) as advance:
             outcome = execute(job, options, out=root / name, overwrite=True,
                               report=not args.no_report, progress=advance)

@@ -48,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="stochastic paths around the scenario instead of its own path")
     parser.add_argument("--no-report", action="store_true",
                         help="skip report.html / report.pdf")
+    parser.add_argument("--structuring", action="store_true",
+                        help="also write the prepayment table (paydown.csv) and break-even CNL "
+                        "multiples (breakeven.csv), shown in the report")
     add_run_options(parser)
     add_scale_options(parser)
     add_convergence_options(parser)
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
                   + (f"; scenario: {scenario.name}" if scenario is not None else ""))
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=scenario,
-                 scenario_source=args.scenario, el_table=inputs.el_table)
+                 scenario_source=args.scenario, el_table=inputs.el_table,
+                 structuring=args.structuring)
     with progress(console, options.path_budget) as advance:
         outcome = execute(job, options, out=args.out, resume=args.resume,
                           overwrite=args.overwrite, report=not args.no_report, progress=advance)
