@@ -7,9 +7,12 @@ pydantic parse them and report ``closing_date: ...`` like any other field error.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from portfolio.errors import InputError
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
@@ -27,3 +30,15 @@ _InputLoader.yaml_implicit_resolvers = {
 def load_yaml(text: str) -> Any:
     """Parse YAML text with the safe loader, leaving dates as strings."""
     return yaml.load(text, Loader=_InputLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Parse a YAML input file; a missing, unreadable or malformed file is an InputError."""
+    if not path.is_file():
+        raise InputError(str(path), "file not found")
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"not a UTF-8 text file: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"not valid YAML: {exc}") from None

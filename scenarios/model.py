@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -37,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from portfolio._yaml import load_yaml
+from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
 from simulation.model import MacroLevels, pydantic_problems
 
@@ -313,11 +312,7 @@ def _load(name_or_path: str | Path, chain: tuple[Path, ...], relative_to: Path |
     if key in chain:
         cycle = " -> ".join(str(p) for p in (*chain, key))
         raise InputError(str(path), Problem(None, "base", f"scenarios form a cycle: {cycle}"))
-    try:
-        raw = load_yaml(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}") from None
-    return _resolve(raw, str(path), (*chain, key), path.parent)
+    return _resolve(read_yaml_file(path), str(path), (*chain, key), path.parent)
 
 
 def scenario_from_dict(raw: object, source: str = "<scenario>",

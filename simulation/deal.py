@@ -14,10 +14,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from portfolio._yaml import load_yaml
+from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
 from simulation.model import pydantic_problems
 
@@ -185,13 +184,7 @@ def load_deal(path: str | Path) -> Deal:
         Naming the file and every invalid field (dotted path) with the problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "file not found")
-    try:
-        raw = load_yaml(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}") from None
-    deal = deal_from_dict(raw, source=str(path))
+    deal = deal_from_dict(read_yaml_file(path), source=str(path))
     base = path.resolve().parent
     update: dict[str, Any] = {}
     if deal.assumptions is not None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from portfolio._yaml import load_yaml
+from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -204,13 +203,7 @@ def load_model(path: str | Path) -> CollateralModel:
         Naming the file and every invalid field (dotted path) with the problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "file not found")
-    try:
-        raw = load_yaml(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}") from None
-    return model_from_dict(raw, source=str(path))
+    return model_from_dict(read_yaml_file(path), source=str(path))
 
 
 def model_from_dict(raw: object, source: str = "<assumptions>") -> CollateralModel:
