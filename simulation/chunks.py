@@ -29,11 +29,10 @@ import pandas as pd
 
 from portfolio.errors import InputError
 from portfolio.tape import LoanTape
-from simulation.collateral import FIELD_NAMES, CollateralInputs, prepare_collateral, simulate_chunk
+from simulation.collateral import CollateralInputs, prepare_collateral, simulate_chunk
 from simulation.deal import Deal
 from simulation.engine import (
     PATH_FIELDS,
-    QUANTILE_LEVELS,
     FactorSampler,
     PoolSimulationResult,
     _macro_source,
@@ -47,7 +46,6 @@ from simulation.factor import FactorSpec, calibrate
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable, builtin_el_table
 from simulation.simulate import (
-    BALANCE_QUANTILES,
     CLASS_PATH_FIELDS,
     DealSimulationResult,
     ScenarioSource,
@@ -350,15 +348,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         raise ValueError(f"chunks cover {pool_reducer.n} of {n_paths} paths")
 
     # --- pool result, as simulation.engine.simulate_pool builds it ---
-    periods = pd.RangeIndex(1, n_periods + 1, name="period")
-    mean = pool_reducer.flow_sum / n_paths
-    var = np.maximum(pool_reducer.flow_sumsq / n_paths - mean**2, 0.0)
-    se = np.sqrt(var / max(n_paths - 1, 1))
-    mean_flows = pd.DataFrame(mean, index=periods, columns=list(FIELD_NAMES))
-    mean_flows = mean_flows.join(pd.DataFrame(se, index=periods,
-                                              columns=[f"{c}_se" for c in FIELD_NAMES]))
-    quantiles = pd.DataFrame(pool_reducer.factor_quantiles(QUANTILE_LEVELS).T, index=periods,
-                             columns=[f"p{int(q * 100)}" for q in QUANTILE_LEVELS])
+    mean_flows, quantiles = pool_reducer.frames(n_paths)
     spec = plan.spec
     provenance: dict[str, Any] = {
         "seed": int(plan.seed),
@@ -384,21 +374,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         return Assembled(pool, None)
 
     # --- deal result, as simulation.simulate.simulate builds it ---
-    bq = deal_reducer.balance_quantiles(BALANCE_QUANTILES)
-    columns = [f"p{int(q * 100)}" for q in BALANCE_QUANTILES]
-    balance_q = {name: pd.DataFrame(bq[c].T, index=periods, columns=columns)
-                 for c, name in enumerate(program.classes)}
-    w_sum = max(deal_reducer.weight_sum, 1e-300)
-    trig = {}
-    for k, name in enumerate(program.trigger_names):
-        trig[f"{name} in period"] = deal_reducer.breach_in_period[k] / w_sum
-        trig[f"{name} by period"] = deal_reducer.breach_by_period[k] / w_sum
-    trig["reserve draw in period"] = deal_reducer.reserve_draw_by_period / w_sum
-    events = {
-        "reserve_draw_probability": deal_reducer.any_reserve_draw / w_sum,
-        "event_of_default_probability": deal_reducer.event_of_default / w_sum,
-        "clean_up_call_probability": deal_reducer.called / w_sum,
-    }
+    balance_q, triggers, events = deal_reducer.views(program.classes, program.trigger_names)
     deal_provenance = dict(provenance)
     deal_provenance["scenario"] = getattr(plan.source.scenario, "name", None) \
         if plan.source else None
@@ -418,12 +394,13 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         pool=pool,
         hard_ce=hard_credit_enhancement(deal, program),
         class_balance_quantiles=balance_q,
-        triggers=pd.DataFrame(trig, index=periods),
+        triggers=triggers,
         events=events,
         promised_yield=np.asarray(plan.promised_yield),
         el_table=el_table or builtin_el_table(),
         provenance=deal_provenance,
     )
+    w_sum = max(deal_reducer.weight_sum, 1e-300)
     return Assembled(result, class_flows_frame(program.classes, class_flow_sum / w_sum))
 
 

@@ -159,6 +159,19 @@ class _Reducer:
             self.weight_sum += float(weight.sum())
         self.n += flows.shape[0]
 
+    def frames(self, n_paths: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Mean flows by period with standard errors, and pool-factor quantiles by period."""
+        periods = pd.RangeIndex(1, self.n_periods + 1, name="period")
+        mean = self.flow_sum / n_paths
+        var = np.maximum(self.flow_sumsq / n_paths - mean**2, 0.0)
+        se = np.sqrt(var / max(n_paths - 1, 1))
+        mean_flows = pd.DataFrame(mean, index=periods, columns=list(FIELD_NAMES))
+        mean_flows = mean_flows.join(pd.DataFrame(se, index=periods,
+                                                  columns=[f"{c}_se" for c in FIELD_NAMES]))
+        quantiles = pd.DataFrame(self.factor_quantiles(QUANTILE_LEVELS).T, index=periods,
+                                 columns=[f"p{int(q * 100)}" for q in QUANTILE_LEVELS])
+        return mean_flows, quantiles
+
     def factor_quantiles(self, levels: tuple[float, ...]) -> np.ndarray:
         cum = np.cumsum(self.factor_hist, axis=1) / max(self.weight_sum, 1e-300)
         return np.array([[np.searchsorted(cum[t], q) / FACTOR_BINS for t in range(self.n_periods)]
@@ -343,15 +356,7 @@ def simulate_pool(
     n_paths = done
     summaries = summaries[:done]
 
-    periods = pd.RangeIndex(1, inputs.n_periods + 1, name="period")
-    mean = reducer.flow_sum / n_paths
-    var = np.maximum(reducer.flow_sumsq / n_paths - mean**2, 0.0)
-    se = np.sqrt(var / max(n_paths - 1, 1))
-    mean_flows = pd.DataFrame(mean, index=periods, columns=list(FIELD_NAMES))
-    mean_flows = mean_flows.join(pd.DataFrame(se, index=periods,
-                                              columns=[f"{c}_se" for c in FIELD_NAMES]))
-    quantiles = pd.DataFrame(reducer.factor_quantiles(QUANTILE_LEVELS).T, index=periods,
-                             columns=[f"p{int(q * 100)}" for q in QUANTILE_LEVELS])
+    mean_flows, quantiles = reducer.frames(n_paths)
     provenance = {
         "seed": int(seed),
         "n_paths": int(n_paths),

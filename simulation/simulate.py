@@ -147,6 +147,27 @@ class _DealReducer:
         self.called += float(weight @ (tf.call_period >= 0))
         self.weight_sum += float(weight.sum())
 
+    def views(self, classes: tuple[str, ...], trigger_names: tuple[str, ...]
+              ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, float]]:
+        """Class balance fans, trigger-breach probabilities by period, event probabilities."""
+        periods = pd.RangeIndex(1, self.n_periods + 1, name="period")
+        quantiles = self.balance_quantiles(BALANCE_QUANTILES)
+        columns = [f"p{int(q * 100)}" for q in BALANCE_QUANTILES]
+        balance_q = {name: pd.DataFrame(quantiles[c].T, index=periods, columns=columns)
+                     for c, name in enumerate(classes)}
+        w_sum = max(self.weight_sum, 1e-300)
+        trig = {}
+        for k, name in enumerate(trigger_names):
+            trig[f"{name} in period"] = self.breach_in_period[k] / w_sum
+            trig[f"{name} by period"] = self.breach_by_period[k] / w_sum
+        trig["reserve draw in period"] = self.reserve_draw_by_period / w_sum
+        events = {
+            "reserve_draw_probability": self.any_reserve_draw / w_sum,
+            "event_of_default_probability": self.event_of_default / w_sum,
+            "clean_up_call_probability": self.called / w_sum,
+        }
+        return balance_q, pd.DataFrame(trig, index=periods), events
+
     def balance_quantiles(self, levels: tuple[float, ...]) -> np.ndarray:
         """Class-balance factor quantiles, shape ``(n_classes, len(levels), n_periods)``."""
         cum = np.cumsum(self.balance_hist, axis=2) / max(self.weight_sum, 1e-300)
@@ -469,22 +490,7 @@ def simulate(
                          check_every=max(n_paths // 2, chunk_size))
     done = int(pool.provenance["n_paths"])
     class_paths = class_paths[:done]
-    quantiles = reducer.balance_quantiles(BALANCE_QUANTILES)
-    periods = pd.RangeIndex(1, n_periods + 1, name="period")
-    columns = [f"p{int(q * 100)}" for q in BALANCE_QUANTILES]
-    balance_q = {name: pd.DataFrame(quantiles[c].T, index=periods, columns=columns)
-                 for c, name in enumerate(program.classes)}
-    w_sum = max(reducer.weight_sum, 1e-300)
-    trig = {}
-    for k, name in enumerate(program.trigger_names):
-        trig[f"{name} in period"] = reducer.breach_in_period[k] / w_sum
-        trig[f"{name} by period"] = reducer.breach_by_period[k] / w_sum
-    trig["reserve draw in period"] = reducer.reserve_draw_by_period / w_sum
-    events = {
-        "reserve_draw_probability": reducer.any_reserve_draw / w_sum,
-        "event_of_default_probability": reducer.event_of_default / w_sum,
-        "clean_up_call_probability": reducer.called / w_sum,
-    }
+    balance_q, triggers, events = reducer.views(program.classes, program.trigger_names)
     provenance = dict(pool.provenance)
     provenance["scenario"] = getattr(scenario, "name", None)
     provenance["stochastic"] = bool(stochastic)
@@ -502,7 +508,7 @@ def simulate(
         pool=pool,
         hard_ce=hard_credit_enhancement(deal, program),
         class_balance_quantiles=balance_q,
-        triggers=pd.DataFrame(trig, index=periods),
+        triggers=triggers,
         events=events,
         promised_yield=np.asarray(promised_yield),
         el_table=el_table or builtin_el_table(),
