@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -156,23 +156,24 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
     return resume
 
 
-class ChunkStore:
-    """Where finished chunks go until the run is assembled (interface)."""
+class ChunkStore(Protocol):
+    """Where finished chunks go until the run is assembled."""
 
     def done(self) -> set[int]:
         """First path of every stored chunk."""
-        raise NotImplementedError
+        ...
 
     def save(self, chunk: ChunkResult) -> None:
         """Store one finished chunk."""
-        raise NotImplementedError
+        ...
 
     def load(self, first: int) -> ChunkResult:
         """The chunk starting at path ``first``."""
-        raise NotImplementedError
+        ...
 
     def clear(self) -> None:
         """Drop every checkpoint (after the run's results are written)."""
+        ...
 
 
 @dataclass
