@@ -366,6 +366,9 @@ def _read_breakeven(path: Path) -> dict[str, float | None]:
         raise InputError(str(path), "expected an object or a list of class records")
     for name, value in items:
         if isinstance(value, dict):
+            if str(value.get("bracketed", True)).lower() == "false":
+                out[str(name)] = math.inf  # no loss even at the most severe stress tried
+                continue
             value = next((value[k] for k in _MULTIPLE_KEYS if k in value), None)
         out[str(name)] = None if value is None else _float_or_none(value)
     return out
@@ -494,6 +497,8 @@ def _breakeven_cell(data: RunData, name: str) -> Cell:
     if data.breakeven is None:
         return Cell(NOT_COMPUTED)
     value = data.breakeven.get(name)
+    if value is not None and math.isinf(value):
+        return Cell("no loss at any multiple")
     return Cell(NOT_COMPUTED) if value is None else num(value, ".2f", "x")
 
 
