@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -558,7 +557,8 @@ def test_property_rows_are_loaded_or_rejected(case: tuple[list[Row], set[int]]) 
 
 
 @pytest.mark.slow
-def test_million_row_tape_validates_in_seconds(tmp_path: Path) -> None:
+def test_million_row_tape_loads_and_rejects_exactly(tmp_path: Path) -> None:
+    """A 1M-row tape: every bad row rejected, every good row loaded (speed: benchmarks/)."""
     n = 1_000_000
     rng = np.random.default_rng(7)
     original = rng.choice([36, 48, 60, 72], n)
@@ -580,11 +580,8 @@ def test_million_row_tape_validates_in_seconds(tmp_path: Path) -> None:
     frame.loc[::1000, "rate"] = 12.5  # 1 000 percent-looking rates to reject
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False)
-    start = time.perf_counter()
     load = load_tape(path, on_error="reject")
-    elapsed = time.perf_counter() - start
     assert (load.n_loaded, load.n_rejected) == (n - 1000, 1000)
-    assert elapsed < 60.0, f"1M-row tape took {elapsed:.1f} s"
 
 
 def test_sidecar_keeps_clashing_file_columns(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -159,8 +157,7 @@ def test_bad_arguments() -> None:
         synthetic_pool("prime", 0, 1)
 
 
-def test_fast_enough() -> None:
-    synthetic_pool("prime", 1_000, 0)
-    start = time.perf_counter()
-    synthetic_pool("prime", 100_000, 0)
-    assert time.perf_counter() - start < 1.0
+def test_large_pool_is_valid() -> None:
+    tape = synthetic_pool("prime", 100_000, 0)  # speed: benchmarks/test_portfolio_speed.py
+    assert len(tape) == 100_000
+    assert np.all(tape.balance > 0) and np.all(tape.remaining_term <= tape.original_term)
