@@ -214,13 +214,13 @@ def test_sigkill_then_resume_is_byte_identical(tmp_path: Path) -> None:
     text = text.replace("assumptions: prime_assumptions.yaml",
                         f"assumptions: {EXAMPLES / 'prime_assumptions.yaml'}")
     deal.write_text(_set_pool(text, "{synthetic: prime, loans: 4000, seed: 42}"))
-    args = [str(deal), "--paths", "1200", "--chunk-size", "50", "--seed", "9", "--no-report"]
+    args = [str(deal), "--paths", "2400", "--chunk-size", "50", "--seed", "9", "--no-report"]
     interrupted = tmp_path / "runs" / "interrupted"
     _kill_midway([*AUTOABS, "run", *args, "--out", str(interrupted)],
                  interrupted / CHUNK_DIR, min_chunks=4)
     # killed mid-way: checkpoints, no results under their final names
     n_done = len(list((interrupted / CHUNK_DIR).glob("chunk-*.npz")))
-    assert 4 <= n_done < 24
+    assert 4 <= n_done < 48
     assert not list(interrupted.glob("*.parquet")) and not (interrupted / "manifest.json").exists()
     # a plain rerun refuses to clobber it; a resume with other options is refused
     bad = subprocess.run([*AUTOABS, "run", *args, "--out", str(interrupted)],
