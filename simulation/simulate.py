@@ -293,7 +293,8 @@ class DealSimulationResult:
                 "dirr": dirr.value,
                 "dirr_se": dirr.se,
                 "promised_yield": float(self.promised_yield[c]),
-                "implied_rating": implied_rating(max(float(el.value), 0.0), float(wal.value),
+                "implied_rating": implied_rating(max(float(el.value), 0.0),
+                                                 _rating_wal(float(wal.value), self.el_table),
                                                  self.el_table),
             })
         return pd.DataFrame(rows).set_index("name", drop=False)
@@ -320,6 +321,15 @@ class DealSimulationResult:
             "el_table": self.el_table.source,
             "provenance": self.provenance,
         }
+
+
+def _rating_wal(wal: float, table: ELTable) -> float:
+    """WAL for the rating look-up (the table's longest WAL when the WAL is undefined).
+
+    A class that never receives principal (a total loss on every path) has no WAL; it is rated
+    at the longest WAL of the table.
+    """
+    return wal if np.isfinite(wal) else float(np.max(table.wal_years))
 
 
 def _finite(x: Any) -> float | None:

@@ -67,7 +67,8 @@ def class_table(result: DealSimulationResult) -> Table:
         table.add_row(
             row["name"], f"{row['balance']:,.0f}", f"{row['hard_ce']:.2%}", f"{row['el']:.4%}",
             f"{row['el_se']:.4%}", f"{row['pd']:.3%}",
-            "-" if np.isnan(row["lgd"]) else f"{row['lgd']:.1%}", f"{row['wal']:.2f}",
+            "-" if np.isnan(row["lgd"]) else f"{row['lgd']:.1%}",
+            "-" if np.isnan(row["wal"]) else f"{row['wal']:.2f}",
             f"{row['yield']:.3%}", f"{row['dirr']:.2f}", row["implied_rating"],
         )
     table.caption = (f"* implied from (EL, WAL) with the {result.el_table.source}; "
