@@ -1,4 +1,4 @@
-"""The run pipeline shared by the CLI and the Python API: resolve inputs, simulate, write.
+"""Inputs and outputs of a run, shared by the CLI and the Python API: resolve, then write.
 
 A deal file may name its pool (a tape or a synthetic spec) and its assumptions file; explicit
 arguments override them. Every output is written atomically into one run directory.
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from autoabs._io import write_json, write_parquet
@@ -19,7 +18,7 @@ from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal
 from simulation.model import CollateralModel, load_model
 from simulation.ratings import ELTable, load_el_table
-from simulation.simulate import DealSimulationResult, simulate
+from simulation.simulate import DealSimulationResult
 
 
 @dataclass(frozen=True)
@@ -145,19 +144,3 @@ def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape,
     write_parquet(out / "triggers.parquet", result.triggers)
     write_parquet(out / "tape.parquet", tape.to_frame())
     write_json(out / "summary.json", result.summary())
-
-
-def run_deal(inputs: RunInputs, *, n_paths: int, seed: int, chunk_size: int = 256,
-             threads: int | None = None, scenario: Any = None, stochastic: bool = False,
-             progress: Any = None) -> DealSimulationResult:
-    """Simulate the resolved inputs (``progress(n)`` is called after each chunk)."""
-    def on_chunk(first: int, flows: np.ndarray, tf: Any) -> None:
-        if progress is not None:
-            progress(flows.shape[0])
-
-    if inputs.model is None:
-        raise InputError(str(inputs.deal_path), Problem(None, "assumptions",
-                                                        "a simulation needs an assumptions file"))
-    return simulate(inputs.tape, inputs.deal, inputs.model, scenario=scenario,
-                    stochastic=stochastic, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
-                    threads=threads, el_table=inputs.el_table, on_chunk=on_chunk)
