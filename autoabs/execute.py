@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numba
-import numpy as np
 import pandas as pd
 
 from autoabs import runstore
@@ -25,10 +24,17 @@ from autoabs._dask import check_options, dask_client, default_worker_threads, ru
 from autoabs._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
-from simulation.chunks import Assembled, RunPlan, assemble, plan_run, simulate_chunk_range
+from simulation.chunks import (
+    Assembled,
+    RunPlan,
+    assemble,
+    plan_run,
+    run_to_target,
+    simulate_chunk_range,
+)
 from simulation.collateral import CollateralInputs
 from simulation.deal import Deal
-from simulation.engine import PoolSimulationResult, numba_threads
+from simulation.engine import PoolSimulationResult, iter_chunks, numba_threads
 from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
@@ -208,32 +214,23 @@ def _run_to_target(plan: RunPlan, store: runstore.ChunkStore, options: RunOption
                    progress: Callable[[int], None] | None,
                    execution: dict[str, Any]) -> tuple[RunPlan, dict[str, Any],
                                                        list[dict[str, Any]]]:
-    """Add paths (half the initial count at a time) until every class EL meets the target.
+    """:func:`simulation.chunks.run_to_target` on the store; resume counts kept across stages."""
+    assert options.target_rse is not None
+    stats = dict(execution)
 
-    Checks happen at fixed path counts (``n``, ``1.5 n``, ...), and earlier chunks never
-    change, so the result does not depend on the chunk size, the executor or a resume.
-    """
-    from simulation.simulate import el_rse_check
+    def run_more(extended: RunPlan) -> None:
+        before = len(extended.chunks) - len(list(iter_chunks(
+            extended.n_paths - extended.checkpoints[-1], extended.chunk_size)))
+        more = run_chunks(extended, store, options, progress)
+        stats.update({k: v for k, v in more.items()
+                      if k not in ("chunks_resumed", "paths_resumed")})
+        stats["chunks"] = more["chunks"]
+        stats["chunks_resumed"] += more["chunks_resumed"] - before
+        stats["paths_resumed"] += more["paths_resumed"] - extended.checkpoints[-1]
 
-    program = plan.program
-    assert program is not None
-    step = max(options.n_paths // 2, 1)
-    checks = []
-    while True:
-        chunks = [store.load(first) for first, _ in plan.chunks]
-        loss = np.concatenate([c.class_paths[:, :, 0] for c in chunks])
-        weights = np.concatenate([c.pool_paths[:, -1] for c in chunks])
-        check = el_rse_check(loss, weights, plan.design or {}, program.classes,
-                             options.target_rse)
-        checks.append(check)
-        if check["met"] or plan.n_paths >= options.path_budget:
-            return plan, execution, checks
-        plan = plan.extended(min(plan.n_paths + step, options.path_budget))
-        more = run_chunks(plan, store, options, progress)
-        execution = {**more, "chunks_resumed": execution["chunks_resumed"]
-                     + more["chunks_resumed"] - len(chunks),
-                     "paths_resumed": execution["paths_resumed"] + more["paths_resumed"]
-                     - plan.checkpoints[-1]}
+    plan, checks = run_to_target(plan, store.load, run_more, options.target_rse,
+                                 options.path_budget)
+    return plan, stats, checks
 
 
 def build_report(run_dir: Path) -> tuple[Path, Path] | None:

@@ -1,8 +1,8 @@
 """One chunk of a run as a pure function: the unit of checkpointing and of Dask scale-out.
 
-:func:`simulation.simulate.simulate` streams every chunk through one process. The run store
-(resume after an interruption) and Dask (chunks on other machines) need the same work cut
-into independent pieces: :func:`plan_run` does the one-off preparation (collateral
+:func:`simulation.simulate.simulate` (in one process), the run store (resume after an
+interruption) and Dask (chunks on other machines) all run a deal in these independent pieces:
+:func:`plan_run` does the one-off preparation (collateral
 preparation and calibration, deal compilation, promised yields, the scenario's shared rows)
 into a picklable :class:`RunPlan`; :func:`simulate_chunk_range` simulates paths
 ``first .. first+n-1`` of that plan and returns a :class:`ChunkResult` (per-path results and
@@ -19,7 +19,7 @@ which chunks ran, the process or machine that ran them, and whether the run was 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,6 +64,7 @@ __all__ = [
     "assemble",
     "class_flows_frame",
     "plan_run",
+    "run_to_target",
     "simulate_chunk_range",
 ]
 
@@ -227,12 +228,48 @@ def plan_run(
                    np.asarray(promised_yield), np.asarray(curve), sampler, design)
 
 
-def simulate_chunk_range(plan: RunPlan, first: int, n: int,
-                         threads: int | None = None) -> ChunkResult:
+def run_to_target(
+    plan: RunPlan,
+    load: Callable[[int], ChunkResult],
+    run_more: Callable[[RunPlan], None],
+    target_rse: float,
+    max_paths: int,
+) -> tuple[RunPlan, list[dict[str, Any]]]:
+    """The stopping rule: add half the initial paths at a time until every class EL meets it.
+
+    After the plan's paths are simulated (``load(first)`` returns a finished chunk),
+    ``el_rse_check`` looks at the worst relative standard error of class EL; while it is above
+    ``target_rse`` and fewer than ``max_paths`` paths ran, the plan is extended and
+    ``run_more(plan)`` simulates the new chunks. Checks happen at fixed path counts
+    (``n``, ``1.5 n``, ...) and earlier chunks never change, so the result does not depend on
+    the chunk size, the executor or a resume. Returns the final plan and every check.
+    """
+    from simulation.simulate import el_rse_check
+
+    program = plan.program
+    assert program is not None
+    step = max(plan.n_paths // 2, 1)
+    checks = []
+    while True:
+        chunks = [load(first) for first, _ in plan.chunks]
+        loss = np.concatenate([c.class_paths[:, :, 0] for c in chunks])
+        weights = np.concatenate([c.pool_paths[:, -1] for c in chunks])
+        checks.append(el_rse_check(loss, weights, plan.design or {}, program.classes,
+                                   target_rse))
+        if checks[-1]["met"] or plan.n_paths >= max_paths:
+            return plan, checks
+        plan = plan.extended(min(plan.n_paths + step, max_paths))
+        run_more(plan)
+
+
+def simulate_chunk_range(plan: RunPlan, first: int, n: int, threads: int | None = None,
+                         on_chunk: Any = None) -> ChunkResult:
     """Simulate paths ``first .. first+n-1`` of ``plan``: collateral, waterfall, metrics.
 
     Pure: the result depends only on the plan and the path range (not on other chunks, the
     process or the thread count), so chunks may run in any order and anywhere.
+    ``on_chunk(first, pool_flows, tranche_flows)`` (deal runs, local only) sees the chunk's
+    flows before they are reduced.
     """
     inputs, spec = plan.inputs, plan.spec
     n_periods = inputs.n_periods
@@ -263,6 +300,8 @@ def simulate_chunk_range(plan: RunPlan, first: int, n: int,
             n_classes, n_triggers = program.n_classes, len(program.trigger_names)
             index = None if source is None or source.last is None else source.last.index_rate
             tf = run_waterfall(program, flows, index)
+            if on_chunk is not None:
+                on_chunk(first, flows, tf)
             class_paths = _class_path_metrics(tf, plan.promised_yield, plan.curve)
             deal_reducer = _DealReducer(n_classes, n_periods, n_triggers)
             deal_reducer.add(tf, weight)

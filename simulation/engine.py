@@ -276,9 +276,6 @@ def simulate_pool(
     on_chunk: ChunkCallback | None = None,
     factor: FactorSampler = independent_factor,
     factor_spec: FactorSpec | None = None,
-    max_paths: int | None = None,
-    stop_when: Callable[[int], bool] | None = None,
-    check_every: int | None = None,
 ) -> PoolSimulationResult:
     """Simulate a loan pool on ``n_paths`` paths.
 
@@ -306,11 +303,6 @@ def simulate_pool(
     factor_spec : FactorSpec, optional
         With prepared ``CollateralInputs``, the factor already resolved by
         :func:`~simulation.factor.calibrate` (skips calibrating again).
-    max_paths, stop_when, check_every : optional
-        Stopping rule: after the first ``n_paths`` paths, and then every ``check_every`` paths
-        (default ``n_paths``), ``stop_when(paths_done)`` is asked; while it returns False more
-        paths are added, up to ``max_paths`` in all. Chunks are cut at these check points, so
-        the result does not depend on ``chunk_size``.
     """
     if n_paths < 1:
         raise InputError("--paths", f"must be at least 1, got {n_paths}")
@@ -325,36 +317,25 @@ def simulate_pool(
             raise TypeError("simulate_pool needs a model with a LoanTape")
         inputs, spec = calibrate(prepare_collateral(tape, model))
     timings["prepare_s"] = time.perf_counter() - t0
-    budget = n_paths if stop_when is None else max(int(max_paths or n_paths), n_paths)
-    step = max(int(check_every or n_paths), 1)
-    macro_rows = _macro_source(macro, inputs, budget)
+    macro_rows = _macro_source(macro, inputs, n_paths)
 
     reducer = _Reducer(inputs.n_periods, inputs.initial_balance)
-    summaries = np.empty((budget, len(PATH_FIELDS)))
+    summaries = np.empty((n_paths, len(PATH_FIELDS)))
     t0 = time.perf_counter()
-    done = 0
     with numba_threads(threads):
-        while done < budget:
-            stage = n_paths if done == 0 else min(step, budget - done)
-            for first, n in iter_chunks(stage, chunk_size):
-                first += done
-                paths = np.arange(first, first + n)
-                z, weight = factor(seed, first, n, spec)
-                mult = spec.multiplier(z)
-                flows = simulate_chunk(inputs, macro_rows(paths), mult, seed, first)
-                reducer.add(flows, weight)
-                chunk_summary = np.column_stack(
-                    [path_summaries(flows, inputs.initial_balance), z, mult, weight]
-                )
-                summaries[first:first + n] = chunk_summary
-                if on_chunk is not None:
-                    on_chunk(first, flows, chunk_summary)
-            done += stage
-            if stop_when is None or done >= budget or stop_when(done):
-                break
+        for first, n in iter_chunks(n_paths, chunk_size):
+            paths = np.arange(first, first + n)
+            z, weight = factor(seed, first, n, spec)
+            mult = spec.multiplier(z)
+            flows = simulate_chunk(inputs, macro_rows(paths), mult, seed, first)
+            reducer.add(flows, weight)
+            chunk_summary = np.column_stack(
+                [path_summaries(flows, inputs.initial_balance), z, mult, weight]
+            )
+            summaries[first:first + n] = chunk_summary
+            if on_chunk is not None:
+                on_chunk(first, flows, chunk_summary)
     timings["simulate_s"] = time.perf_counter() - t0
-    n_paths = done
-    summaries = summaries[:done]
 
     mean_flows, quantiles = reducer.frames(n_paths)
     provenance = {

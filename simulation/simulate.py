@@ -1,13 +1,16 @@
 """Deal simulation: collateral paths through the waterfall into tranche metrics.
 
-:func:`simulate` runs the collateral engine chunk by chunk (:func:`simulation.engine.simulate_pool`)
-and, for every chunk, the compiled waterfall and the per-path tranche metrics; reductions stream
-(class-balance histograms, trigger counts), so memory grows with the chunk, not with the paths.
+:func:`simulate` plans the run once and simulates it chunk by chunk with the functions of
+:mod:`simulation.chunks` (the same pieces the run store and Dask run): per chunk the collateral
+kernel, the compiled waterfall, the per-path tranche metrics and the chunk's share of every
+streamed reduction (class-balance histograms, trigger counts), merged in chunk order. This module
+holds the result type, the reducers, the scenario source and the sampler choice.
 The result is an immutable :class:`DealSimulationResult` with pandas views and a JSON summary.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,19 +21,18 @@ import pandas as pd
 from portfolio.errors import InputError
 from portfolio.tape import LoanTape
 from simulation import metrics
-from simulation.collateral import CollateralInputs, MacroPaths, expected_flows, prepare_collateral
+from simulation.collateral import CollateralInputs, MacroPaths, expected_flows
 from simulation.deal import Deal
 from simulation.engine import (
     FACTOR_BINS,
     FactorSampler,
     PoolSimulationResult,
     independent_factor,
-    simulate_pool,
 )
-from simulation.factor import FactorSpec, calibrate
+from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
-from simulation.ratings import ELTable, builtin_el_table, implied_rating
-from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
+from simulation.ratings import ELTable, implied_rating
+from simulation.waterfall import TrancheFlows, WaterfallProgram, run_waterfall
 
 CLASS_PATH_FIELDS = (
     "loss",
@@ -448,82 +450,40 @@ def simulate(
     size and thread count, the stopping rule included (it is checked at fixed path counts).
     Details and measured variance reductions: ``docs/variance_reduction.md``.
     """
+    from simulation.chunks import assemble, plan_run, run_to_target, simulate_chunk_range
+
     if target_rse is not None and not 0.0 < target_rse < 1.0:
         raise InputError("--target-rse", f"must be between 0 and 1, got {target_rse}")
     if max_paths is not None and max_paths < n_paths:
         raise InputError("--max-paths", f"must be at least --paths ({n_paths}), got {max_paths}")
-    budget = n_paths if target_rse is None else int(max_paths or 10 * n_paths)
-    inputs, spec = prepared if prepared is not None else calibrate(prepare_collateral(tape, model))
-    program = compile_deal(deal, inputs.initial_balance)
-    n_periods = inputs.n_periods
-    source = ScenarioSource(scenario, model, n_periods, budget, seed, stochastic) \
-        if scenario is not None else None
-    base_index = source.last.index_rate if source and source.last is not None else None
-    curve = source.last.curve if source and source.last is not None else _flat_curve(
-        deal.index_rate, n_periods)
-    promised = promised_flows(inputs, program, base_index)
-    promised_yield = metrics.cashflow_irr(promised.interest_paid[0] + promised.principal_paid[0],
-                                          program.original_balance)
-    n_classes = len(program.classes)
-    class_paths = np.empty((budget, n_classes, len(CLASS_PATH_FIELDS)))
-    weights = np.empty(budget)
-    reducer = _DealReducer(n_classes, n_periods, len(program.trigger_names))
+    t0 = time.perf_counter()
+    plan = plan_run(tape, model, deal, scenario=scenario, stochastic=stochastic,
+                    n_paths=n_paths, seed=seed, chunk_size=chunk_size, factor=factor,
+                    prepared=prepared, importance=importance, antithetic=antithetic,
+                    stratified=stratified, defensive=defensive)
+    done: dict[int, Any] = {}
 
-    def chunk(first: int, flows: np.ndarray, summary: np.ndarray) -> None:
-        index = None if source is None or source.last is None else source.last.index_rate
-        tf = run_waterfall(program, flows, index)
-        weight = summary[:, -1]
-        class_paths[first:first + len(summary)] = _class_path_metrics(tf, promised_yield, curve)
-        weights[first:first + len(summary)] = weight
-        reducer.add(tf, weight)
-        if on_chunk is not None:
-            on_chunk(first, flows, tf)
+    def run_chunks(run_plan: Any) -> None:
+        for first, n in run_plan.chunks:
+            if first not in done:
+                done[first] = simulate_chunk_range(run_plan, first, n, threads, on_chunk)
 
-    sampler, design = _choose_sampler(
-        factor, source, inputs, spec, program, base_index,
-        importance=importance, antithetic=antithetic, stratified=stratified, defensive=defensive)
-    stop_log: list[dict[str, Any]] = []
-
-    def rse_check(done: int) -> dict[str, Any]:
-        return el_rse_check(class_paths[:done, :, 0], weights[:done], design, program.classes,
-                            target_rse)
-
-    def stop_when(done: int) -> bool:
-        stop_log.append(rse_check(done))
-        return bool(stop_log[-1]["met"])
-
-    pool = simulate_pool(inputs, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
-                         threads=threads, macro=source.macro if source else None,
-                         on_chunk=chunk, factor=sampler, factor_spec=spec,
-                         max_paths=budget if target_rse is not None else None,
-                         stop_when=stop_when if target_rse is not None else None,
-                         check_every=max(n_paths // 2, chunk_size))
-    done = int(pool.provenance["n_paths"])
-    class_paths = class_paths[:done]
-    balance_q, triggers, events = reducer.views(program.classes, program.trigger_names)
-    provenance = dict(pool.provenance)
-    provenance["scenario"] = getattr(scenario, "name", None)
-    provenance["stochastic"] = bool(stochastic)
-    provenance["variance_reduction"] = design
-    provenance["effective_sample_size"] = metrics.effective_sample_size(weights[:done])
-    provenance["stopping_rule"] = (
-        None if target_rse is None else
-        {"target_rse": target_rse, "max_paths": budget, "paths_run": done,
-         "met": rse_check(done)["met"], "checks": stop_log})
-    return DealSimulationResult(
-        deal=deal,
-        classes=program.classes,
-        original_balance=program.original_balance.copy(),
-        class_paths=class_paths,
-        pool=pool,
-        hard_ce=hard_credit_enhancement(deal, program),
-        class_balance_quantiles=balance_q,
-        triggers=triggers,
-        events=events,
-        promised_yield=np.asarray(promised_yield),
-        el_table=el_table or builtin_el_table(),
-        provenance=provenance,
-    )
+    timings = {"prepare_s": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    run_chunks(plan)
+    stopping = None
+    if target_rse is not None:
+        budget = int(max_paths or 10 * n_paths)
+        plan, checks = run_to_target(plan, done.__getitem__, run_chunks, target_rse, budget)
+        stopping = {"target_rse": target_rse, "max_paths": budget, "paths_run": plan.n_paths,
+                    "met": checks[-1]["met"], "checks": checks}
+    result = assemble(plan, (done[first] for first, _ in plan.chunks), deal=deal,
+                      threads=threads, el_table=el_table).result
+    assert isinstance(result, DealSimulationResult)
+    timings["simulate_s"] = time.perf_counter() - t0
+    result.provenance["stopping_rule"] = stopping
+    result.provenance["timings"] = timings
+    return result
 
 
 def _choose_sampler(
