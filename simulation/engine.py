@@ -118,6 +118,20 @@ def path_summaries(flows: np.ndarray, initial_balance: float) -> np.ndarray:
     ])
 
 
+def histograms(bins: np.ndarray, weight: np.ndarray | None,
+                shape: tuple[int, ...]) -> np.ndarray:
+    """Weighted histograms of ``bins[path, ...]`` for every trailing index, in one pass.
+
+    Returns ``shape = (*bins.shape[1:], n_bins)``; each histogram sums its paths in path order,
+    exactly as one ``bincount`` per trailing index would.
+    """
+    n_bins = shape[-1]
+    cells = np.arange(int(np.prod(bins.shape[1:]))).reshape(bins.shape[1:]) * n_bins
+    flat = (bins + cells[None]).ravel()
+    w = None if weight is None else np.repeat(weight, cells.size)
+    return np.bincount(flat, weights=w, minlength=int(np.prod(shape))).reshape(shape)
+
+
 @dataclass
 class _Reducer:
     """Streaming, order-fixed reduction of chunk flows."""
@@ -142,8 +156,7 @@ class _Reducer:
         if weight is None or np.all(weight == 1.0):
             self.flow_sum += flows.sum(axis=0)
             self.flow_sumsq += (flows**2).sum(axis=0)
-            for t in range(self.n_periods):
-                self.factor_hist[t] += np.bincount(bins[:, t], minlength=FACTOR_BINS + 1)
+            self.factor_hist += histograms(bins, None, self.factor_hist.shape)
             self.weight_sum += float(flows.shape[0])
         else:
             # Plain weighted estimator (1/n) sum w f and its iid variance; the histogram is
@@ -153,9 +166,7 @@ class _Reducer:
             self.flow_sumsq += (wf**2).sum(axis=0)
             if self.factor_hist.dtype != np.float64:
                 self.factor_hist = self.factor_hist.astype(np.float64)
-            for t in range(self.n_periods):
-                self.factor_hist[t] += np.bincount(bins[:, t], weights=weight,
-                                                   minlength=FACTOR_BINS + 1)
+            self.factor_hist += histograms(bins, weight, self.factor_hist.shape)
             self.weight_sum += float(weight.sum())
         self.n += flows.shape[0]
 

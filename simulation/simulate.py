@@ -27,6 +27,7 @@ from simulation.engine import (
     FACTOR_BINS,
     FactorSampler,
     PoolSimulationResult,
+    histograms,
     independent_factor,
 )
 from simulation.factor import FactorSpec
@@ -134,10 +135,7 @@ class _DealReducer:
     def add(self, tf: TrancheFlows, weight: np.ndarray) -> None:
         factor = tf.ending_balance / tf.original_balance[None, :, None]
         bins = np.clip((factor * FACTOR_BINS).round().astype(np.int64), 0, FACTOR_BINS)
-        for c in range(self.n_classes):
-            for t in range(self.n_periods):
-                self.balance_hist[c, t] += np.bincount(bins[:, c, t], weights=weight,
-                                                       minlength=FACTOR_BINS + 1)
+        self.balance_hist += histograms(bins, weight, self.balance_hist.shape)
         breached = tf.trigger_breached.astype(float)
         self.breach_in_period += np.einsum("p,pkt->kt", weight, breached)
         ever = np.maximum.accumulate(breached, axis=2)
