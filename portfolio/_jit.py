@@ -2,8 +2,14 @@
 
 - ``jit``: ``cache=True``, no parallelism, no fastmath; for kernels and helpers.
 - ``jit_inline``: scalar helpers inlined into the loops that call them.
-- ``jit_parallel``: the outer path loop only (``prange``); fastmath only where a kernel's hot
+- ``jit_parallel``: the outer path loop only (``prange``); fast-math only where a kernel's hot
   arithmetic has been verified against its Python twin, never on waterfall or trigger comparisons.
+  Fast-math here is :data:`FASTMATH_FLAGS`, LLVM's fast-math set *without* ``reassoc``: with
+  reassociation allowed, the machine code numba loads from its on-disk cache and the code it
+  compiles fresh gave different last bits for the same inputs (measured: 11 of 120 paths'
+  interest differed between a cold and a warm cache), which broke "same seed, same answer" between
+  a process that compiled the kernel and a Dask worker that loaded it. Without ``reassoc`` the two
+  agree bit for bit and the kernel is as fast (benchmarks/collateral_speed.py).
 
 Setting the environment variable ``AUTOABS_DISABLE_JIT=1`` turns every decorator into the identity
 so that the plain-Python twin of each kernel runs (``NUMBA_DISABLE_JIT`` does the same globally).
@@ -23,6 +29,10 @@ DISABLED = os.environ.get("AUTOABS_DISABLE_JIT", "") == "1"
 
 prange = range if DISABLED else numba.prange
 
+#: LLVM fast-math flags the parallel kernels may use: no NaN/Inf, no signed zeros, reciprocals,
+#: FMA contraction and approximate functions, but never reassociation (see the module docstring).
+FASTMATH_FLAGS = frozenset({"nnan", "ninf", "nsz", "arcp", "contract", "afn"})
+
 
 def _identity(func: F) -> F:
     return func
@@ -39,10 +49,11 @@ def jit_inline(func: F) -> F:
 
 
 def jit_parallel(fastmath: bool = False) -> Callable[[F], F]:
-    """Compile an outer path loop with ``prange`` parallelism."""
+    """Compile an outer path loop with ``prange`` (``fastmath=True``: :data:`FASTMATH_FLAGS`)."""
     if DISABLED:
         return _identity
-    return cast(Callable[[F], F], numba.njit(cache=True, parallel=True, fastmath=fastmath))
+    flags: bool | set[str] = set(FASTMATH_FLAGS) if fastmath else False
+    return cast(Callable[[F], F], numba.njit(cache=True, parallel=True, fastmath=flags))
 
 
 def python_twin(kernel: Any) -> Callable[..., Any]:

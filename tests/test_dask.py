@@ -37,7 +37,7 @@ def test_local_cluster_is_bit_identical_to_threads(tmp_path: Path) -> None:
                    out=tmp_path / "runs" / "dask", report=False)
     assert dask.manifest["execution"]["executor"] == "LocalCluster(2 workers)"
     got = dask.result
-    assert np.array_equal(got.class_paths, local.class_paths)  # type: ignore[union-attr]
+    np.testing.assert_array_equal(got.class_paths, local.class_paths)  # type: ignore[union-attr]
     assert got.pool.paths.equals(local.pool.paths)  # type: ignore[union-attr]
     assert got.pool.mean_flows.equals(local.pool.mean_flows)  # type: ignore[union-attr]
     assert got.triggers.equals(local.triggers)  # type: ignore[union-attr]
