@@ -14,7 +14,14 @@ import numpy as np
 
 from portfolio._jit import jit, jit_parallel, prange
 from portfolio.amortization import balance_growth, next_balance, principal_due
-from simulation.rng import STREAM_CURE, STREAM_EVENT, STREAM_SPLIT, path_key, uniform
+from simulation.rng import (
+    STREAM_ARREARS,
+    STREAM_CURE,
+    STREAM_EVENT,
+    STREAM_SPLIT,
+    path_key,
+    uniform,
+)
 
 # PoolFlows fields (USD unless noted). ENDING_BALANCE and N_ACTIVE are derived after the kernel
 # from the flows; TERMINATIONS (count of loans prepaid, matured or charged off) is internal.
@@ -33,32 +40,63 @@ N_FIELDS = 11
 
 
 @jit
-def _charge_off(o, t, b, chargeoff_months, recovery_lag, recovery_value):
-    """Book a first missed payment at period ``t`` that rolls to charge-off (no checking).
+def cutoff_roll_probability(missed, chargeoff_months, cure_probability):
+    """P(charge-off) of a loan ``missed >= 1`` payments behind at the cut-off.
 
-    The balance shows 30/60/90+ days delinquent until it is charged off ``chargeoff_months - 1``
-    periods later; the recovery, ``min(b, recovery_value)``, arrives ``recovery_lag`` periods
-    after that.
+    In the pipeline a first missed payment cures with probability ``c = cure_probability``,
+    after ``k`` missed payments, ``k`` uniform on ``1..K-1`` (``K = chargeoff_months``), or
+    rolls to charge-off. Given that ``missed`` payments are already missed, only cures with
+    ``k >= missed`` remain, so ``P(roll) = (1 - c) / (1 - c + c (K - missed) / (K - 1))``; one
+    missed payment gives ``1 - c``. No checking (``1 <= missed <= K - 1``).
     """
-    for j in range(chargeoff_months - 1):
-        o[t + j, DELINQUENT_30 + min(j, 2)] += b
-    tco = t + chargeoff_months - 1
+    late_cure = cure_probability * (chargeoff_months - missed) / (chargeoff_months - 1)
+    return (1.0 - cure_probability) / (1.0 - cure_probability + late_cure)
+
+
+@jit
+def _charge_off(o, t, b, count, chargeoff_months, recovery_lag, recovery_value, missed):
+    """Book ``count`` loans (1, or a probability) that roll to charge-off from period ``t``.
+
+    ``b`` and ``recovery_value`` are already multiplied by ``count``. The loans are ``missed``
+    payments behind at ``t``: 0 for a first missed payment at ``t``; a loan delinquent at the
+    cut-off enters at ``t = 0`` with the payments it had already missed. The balance shows
+    30/60/90+ days delinquent (bucket by payments missed) until it is charged off once
+    ``chargeoff_months - 1`` payments are missed; the recovery, ``min(b, recovery_value)``,
+    arrives ``recovery_lag`` periods after that. No checking.
+    """
+    for j in range(missed, chargeoff_months - 1):
+        o[t + j - missed, DELINQUENT_30 + min(j, 2)] += b
+    tco = t + chargeoff_months - 1 - missed
     o[tco, DEFAULTED_PRINCIPAL] += b
-    o[tco, TERMINATIONS] += 1.0
+    o[tco, TERMINATIONS] += count
     o[tco + recovery_lag, RECOVERIES] += min(b, recovery_value)
 
 
 @jit
-def _cure(o, t, b, months_missed, last, payment_type, r, inst):
+def _recovery_value(b, tco, rec_index, value_scale, depreciation, vehicle_age0, vehicle_recovery):
+    """Recovery on a loan charged off in period ``tco`` (before the cap at the balance).
+
+    The vehicle's depreciated value at the charge-off times the path's used-car index
+    ``rec_index`` (``vehicle_recovery``), else ``rec_index`` as the recovered share of ``b``.
+    """
+    if vehicle_recovery:
+        return value_scale * depreciation[vehicle_age0 + tco + 1] * rec_index
+    return b * rec_index
+
+
+@jit
+def _cure(o, t, b, months_missed, last, payment_type, r, inst, missed):
     """Book a delinquency cured after ``months_missed`` missed payments (no checking).
 
-    The balance shows delinquent while the payments are missed; at period ``t + months_missed``
-    the obligor pays every instalment due since ``t`` (or the whole balance when the schedule
-    ended meanwhile). Returns the balance after the catch-up and the last schedule period paid.
+    ``missed`` payments were already behind at period ``t`` (0 for a first missed payment).
+    The balance shows delinquent while the payments are missed; at period
+    ``t + months_missed - missed`` the obligor pays every instalment due since ``t`` (or the
+    whole balance when the schedule ended meanwhile). Returns the balance after the catch-up
+    and the last schedule period paid.
     """
-    for j in range(months_missed):
-        o[t + j, DELINQUENT_30 + min(j, 2)] += b
-    paid_at = t + months_missed
+    for j in range(missed, months_missed):
+        o[t + j - missed, DELINQUENT_30 + min(j, 2)] += b
+    paid_at = t + months_missed - missed
     caught_up = min(paid_at, last)
     for s in range(t, caught_up + 1):
         pr = principal_due(payment_type, b, r, inst, s == last)
@@ -73,7 +111,7 @@ def _cure(o, t, b, months_missed, last, payment_type, r, inst):
 @jit_parallel(fastmath=True)
 def collateral_paths_kernel(
     balance, monthly_rate, inst, remaining_term, age0, payment_type, curve_row,
-    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0,
+    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0, missed0,
     default_intensity, prepay_intensity, depreciation, apr_bin_rate, rate_incentive,
     market_rate0, default_macro, prepay_macro, market_rate, recovery_index,
     chargeoff_months, recovery_lag, cure_probability, vehicle_recovery, seed, first_path, out,
@@ -85,8 +123,10 @@ def collateral_paths_kernel(
     missed payment) either cures after 1..chargeoff_months-1 missed months (the arrears are
     paid at the cure and the loan resumes with a fresh event draw) or rolls to charge-off
     ``chargeoff_months - 1`` periods later, with the recovery ``recovery_lag`` periods after
-    that. Events are settled in separate functions so that the monthly loop stays small.
-    No input checking.
+    that. A loan ``missed0[i] > 0`` payments behind at the cut-off starts inside that pipeline:
+    it cures or rolls on with the model's probabilities given the payments already missed
+    (draws on ``STREAM_ARREARS``). Events are settled in separate functions so that the
+    monthly loop stays small. No input checking.
     """
     n_paths = default_macro.shape[0]
     n_periods = default_macro.shape[1]
@@ -106,6 +146,7 @@ def collateral_paths_kernel(
         key_event = np.uint64(path_key(seed, STREAM_EVENT, path))
         key_split = np.uint64(path_key(seed, STREAM_SPLIT, path))
         key_cure = np.uint64(path_key(seed, STREAM_CURE, path))
+        key_arrears = np.uint64(path_key(seed, STREAM_ARREARS, path))
         for i in range(n_loans):
             b = balance[i]
             r = monthly_rate[i]
@@ -121,6 +162,21 @@ def collateral_paths_kernel(
             pmult = ptab[apr_bin[i]]
             draw = 0
             t = 0
+            m0 = missed0[i]
+            if m0 > 0:  # delinquent at the cut-off
+                roll = cutoff_roll_probability(m0, chargeoff_months, cure_probability)
+                if uniform(key_arrears, i, 0) < roll:
+                    tco = chargeoff_months - 1 - m0
+                    value = _recovery_value(b, tco, recovery_index[p, tco + recovery_lag],
+                                            value_scale[i], depreciation, vehicle_age0[i],
+                                            vehicle_recovery)
+                    _charge_off(o, 0, b, 1.0, chargeoff_months, recovery_lag, value, m0)
+                    continue
+                missed = m0 + int(uniform(key_arrears, i, 1) * (chargeoff_months - m0))
+                b, caught_up = _cure(o, 0, b, missed, last, pt, r, a, m0)
+                if caught_up == last:
+                    continue
+                t = caught_up + 1
             while True:
                 # Performing months until the next event (the hot loop: keep it small).
                 e = -math.log(uniform(key_event, i, draw))
@@ -156,35 +212,34 @@ def collateral_paths_kernel(
                     break
                 if chargeoff_months > 1 and uniform(key_cure, i, 2 * draw) < cure_probability:
                     missed = 1 + int(uniform(key_cure, i, 2 * draw + 1) * (chargeoff_months - 1))
-                    b, caught_up = _cure(o, t, b, missed, last, pt, r, a)
+                    b, caught_up = _cure(o, t, b, missed, last, pt, r, a, 0)
                     if caught_up == last:
                         break
                     t = caught_up + 1
                     draw += 1
                     continue
                 tco = t + chargeoff_months - 1
-                rec_index = recovery_index[p, tco + recovery_lag]
-                if vehicle_recovery:
-                    recovery_value = value_scale[i] * depreciation[vehicle_age0[i] + tco + 1]
-                    recovery_value *= rec_index
-                else:
-                    recovery_value = b * rec_index
-                _charge_off(o, t, b, chargeoff_months, recovery_lag, recovery_value)
+                value = _recovery_value(b, tco, recovery_index[p, tco + recovery_lag],
+                                        value_scale[i], depreciation, vehicle_age0[i],
+                                        vehicle_recovery)
+                _charge_off(o, t, b, 1.0, chargeoff_months, recovery_lag, value, 0)
                 break
 
 
 @jit
 def _expected_loan(out, b, r, a, n, pt, pd_row, pp_row, rec_row, severity, chargeoff_months,
-                   recovery_lag):
+                   recovery_lag, alive0):
     """Add one loan's expected flows to ``out[t, field]``; return (P(charge-off), E[net loss]).
 
+    ``alive0``: the probability that the loan performs at the cut-off (1 unless it is
+    delinquent then; the rest of it is booked by the caller).
     ``pd_row[t]``/``pp_row[t]``: probabilities that the loan, performing at the start of period
     ``t``, misses its first payment (and rolls to charge-off) or prepays in full. A prepaying
     loan pays its interest and scheduled principal plus the rest of its balance. The recovery
     of a loan charged off after defaulting in ``t`` is ``b * (1 - severity)`` when
     ``severity >= 0``, else ``min(b, rec_row[t])``. No checking.
     """
-    alive = 1.0
+    alive = alive0
     cum_default = 0.0
     cum_loss = 0.0
     for t in range(n):
@@ -226,13 +281,14 @@ def expected_flows_kernel(
     for i in range(balance.shape[0]):
         default_by_loan[i], loss_by_loan[i] = _expected_loan(
             out, balance[i], monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
-            default_prob[i], prepay_prob[i], no_cap, severity, chargeoff_months, recovery_lag)
+            default_prob[i], prepay_prob[i], no_cap, severity, chargeoff_months, recovery_lag,
+            1.0)
 
 
 @jit
 def expected_intensity_kernel(
     balance, monthly_rate, inst, remaining_term, age0, payment_type, curve_row,
-    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0,
+    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0, missed0,
     default_intensity, prepay_intensity, depreciation, default_macro, prepay_table,
     recovery_index, cure_probability, chargeoff_months, recovery_lag, vehicle_recovery, out,
     default_by_loan, loss_by_loan,
@@ -244,7 +300,9 @@ def expected_intensity_kernel(
     the path's multipliers) give an event with probability ``1 - exp(-(lambda_d + lambda_p))``
     split in proportion; cured delinquencies (share ``cure_probability``) stay performing.
     Recovery: the vehicle value capped at the balance (``vehicle_recovery``), else
-    ``recovery_index`` as the recovered share. No input checking.
+    ``recovery_index`` as the recovered share. A loan delinquent at the cut-off rolls to
+    charge-off with :func:`cutoff_roll_probability`; its cured share performs from period 0.
+    No input checking.
     """
     n_ages = default_intensity.shape[1]
     n_periods = default_macro.shape[0]
@@ -268,6 +326,20 @@ def expected_intensity_kernel(
             dep = depreciation[min(vehicle_age0[i] + t + chargeoff_months, n_dep - 1)]
             rec_row[t] = value_scale[i] * dep * recovery_index[trec]
         severity = -1.0 if vehicle_recovery else 1.0 - recovery_index[0]
-        default_by_loan[i], loss_by_loan[i] = _expected_loan(
-            out, balance[i], monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
-            pd_row, pp_row, rec_row, severity, chargeoff_months, recovery_lag)
+        b = balance[i]
+        roll = 0.0
+        lost = 0.0
+        if missed0[i] > 0:
+            roll = cutoff_roll_probability(missed0[i], chargeoff_months, cure_probability)
+            tco = chargeoff_months - 1 - missed0[i]
+            value = min(b, _recovery_value(
+                b, tco, recovery_index[min(tco + recovery_lag, n_periods - 1)], value_scale[i],
+                depreciation, vehicle_age0[i], vehicle_recovery))
+            _charge_off(out, 0, roll * b, roll, chargeoff_months, recovery_lag, roll * value,
+                        missed0[i])
+            lost = roll * (b - value)
+        cum_default, cum_loss = _expected_loan(
+            out, b, monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
+            pd_row, pp_row, rec_row, severity, chargeoff_months, recovery_lag, 1.0 - roll)
+        default_by_loan[i] = roll + cum_default
+        loss_by_loan[i] = lost + cum_loss

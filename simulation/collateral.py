@@ -54,6 +54,8 @@ class CollateralInputs:
     ``default_intensity`` and ``prepay_intensity`` have shape ``(n_curves, n_ages)``: monthly
     hazard intensities by curve row and loan age at the start of the period. ``default_scale``
     multiplies every default intensity (solved from the expected CNL when the model gives one).
+    ``missed0``: payments missed at the cut-off, ``days_past_due // 30`` capped at
+    ``chargeoff_months - 1`` (30-59 days past due is one missed payment).
     """
 
     balance: np.ndarray
@@ -68,6 +70,7 @@ class CollateralInputs:
     apr_bin: np.ndarray
     value_scale: np.ndarray
     vehicle_age0: np.ndarray
+    missed0: np.ndarray
     default_intensity: np.ndarray
     prepay_intensity: np.ndarray
     depreciation: np.ndarray
@@ -301,6 +304,7 @@ def prepare_collateral(
         apr_bin=apr_bin,
         value_scale=value_scale,
         vehicle_age0=vehicle_age0.astype(np.int64),
+        missed0=np.minimum(tape.days_past_due.astype(np.int64) // 30, co - 1),
         default_intensity=default_table,
         prepay_intensity=prepay_table,
         depreciation=dep,
@@ -374,7 +378,7 @@ def simulate_chunk(
     inputs : CollateralInputs
         From :func:`prepare_collateral`.
     macro : MacroPaths
-        Rows for exactly these paths, each ``(n, inputs.n_periods)``.
+        Rows for exactly these paths, each ``(n, inputs.n_periods)``, or one shared row.
     factor_multiplier : numpy.ndarray
         Systematic default multiplier per path, shape ``(n,)``.
     seed : int
@@ -388,13 +392,17 @@ def simulate_chunk(
         Shape ``(n, n_periods, 10)``; fields in :data:`FIELD_NAMES` order.
     """
     n = factor_multiplier.shape[0]
+    if macro.n_paths == 1 and n > 1:
+        macro = macro.rows(np.arange(n))
+    if macro.n_paths != n:  # the kernel indexes macro rows by path without bounds checks
+        raise ValueError(f"macro has {macro.n_paths} rows for {n} paths")
     raw = np.zeros((n, inputs.n_periods, N_FIELDS))
     m = inputs.model
     collateral_paths_kernel(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
         inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,
         inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
-        inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
+        inputs.missed0, inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
         inputs.apr_bin_rate, float(m.prepayment.rate_incentive), float(m.macro.market_rate),
         _default_macro(inputs, macro, factor_multiplier), _prepay_macro(inputs, macro),
         np.ascontiguousarray(macro.market_rate), _recovery_index(inputs, macro),
@@ -457,7 +465,7 @@ def expected_flows(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
         inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,
         inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
-        inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
+        inputs.missed0, inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
         _default_macro(inputs, macro, np.array([default_multiplier]))[0],
         prepay_table(inputs, macro), _recovery_index(inputs, macro)[0],
         float(m.delinquency.cure_probability), int(m.delinquency.chargeoff_months),

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import ndtr, ndtri
 
+from portfolio.errors import InputError
 from portfolio.tape import LoanTape
 from simulation.collateral import CollateralInputs, cnl_of_flows, expected_flows
 from simulation.conversions import abs_to_smm
@@ -156,8 +157,6 @@ def calibrate(inputs: CollateralInputs) -> tuple[CollateralInputs, FactorSpec]:
     base = inputs.with_default_scale(1.0)
     grid, cnl = _cnl_curve(base)
     if cnl[-1] < target:
-        from portfolio.errors import InputError
-
         raise InputError(
             "assumptions", f"default.expected_cnl {target:.4f} is unreachable: the most severe "
             f"default scale gives CNL {cnl[-1]:.4f} (recoveries too high?)"
@@ -169,8 +168,17 @@ def calibrate(inputs: CollateralInputs) -> tuple[CollateralInputs, FactorSpec]:
 
     def solve_scale(sig: float) -> float:
         # The multiplier spreads the scale over the grid; keep the scale inside it.
+        low, high = np.log(grid[0]) + 2.0, np.log(grid[-1]) - 2.0
+        floor = mean_for(np.exp(low), sig)
+        if floor >= target:
+            raise InputError(
+                "assumptions", f"default.expected_cnl {target:.4f} is below the loss that "
+                f"needs almost no new defaults ({floor:.4f}): "
+                f"{int(np.count_nonzero(inputs.missed0))} loans are 30+ days past due at the "
+                "cut-off and most of them roll to charge-off; raise expected_cnl, or the "
+                "delinquency.cure_probability")
         return float(optimize.brentq(lambda ls: mean_for(np.exp(ls), sig) - target,
-                                     np.log(grid[0]) + 2.0, np.log(grid[-1]) - 2.0, xtol=1e-12))
+                                     low, high, xtol=1e-12))
 
     if f.type == "lognormal" and f.cnl_sd is not None:
         # The target is the sd of the whole CNL distribution: take out the variance that

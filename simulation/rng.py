@@ -21,6 +21,7 @@ from portfolio._jit import jit_inline
 STREAM_EVENT = 1  # exponential event-time draws, one per loan per path (more after a cure)
 STREAM_SPLIT = 2  # which competing event (default vs prepayment) fired
 STREAM_CURE = 3  # cure decision and cure length after a missed payment
+STREAM_ARREARS = 4  # cure-or-roll and cure length of loans delinquent at the cut-off
 STREAM_FACTOR = 10  # per-path systematic credit factor
 STREAM_MACRO = 11  # per-path macro shocks (scenario layer)
 
