@@ -11,17 +11,21 @@
   a process that compiled the kernel and a Dask worker that loaded it. Without ``reassoc`` the two
   agree bit for bit and the kernel is as fast (benchmarks/collateral_speed.py).
 
-Setting the environment variable ``AUTOABS_DISABLE_JIT=1`` turns every decorator into the identity
-so that the plain-Python twin of each kernel runs (``NUMBA_DISABLE_JIT`` does the same globally).
+Setting the environment variable ``AUTOABS_DISABLE_JIT=1`` makes every decorator return the
+plain-Python twin of each kernel (``NUMBA_DISABLE_JIT`` does the same globally), run with NumPy's
+overflow warnings off: the random-number keys wrap around 64 bits on purpose, as numba's integers
+do silently.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,24 +38,31 @@ prange = range if DISABLED else numba.prange
 FASTMATH_FLAGS = frozenset({"nnan", "ninf", "nsz", "arcp", "contract", "afn"})
 
 
-def _identity(func: F) -> F:
-    return func
+def _python(func: F) -> F:
+    """The plain-Python twin, with integer wrap-around as quiet as numba's."""
+
+    @functools.wraps(func)
+    def twin(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore"):
+            return func(*args, **kwargs)
+
+    return cast(F, twin)
 
 
 def jit(func: F) -> F:
     """Compile ``func`` in nopython mode with on-disk caching."""
-    return func if DISABLED else cast(F, numba.njit(cache=True)(func))
+    return _python(func) if DISABLED else cast(F, numba.njit(cache=True)(func))
 
 
 def jit_inline(func: F) -> F:
     """Compile a small scalar helper that numba inlines into its callers."""
-    return func if DISABLED else cast(F, numba.njit(cache=True, inline="always")(func))
+    return _python(func) if DISABLED else cast(F, numba.njit(cache=True, inline="always")(func))
 
 
 def jit_parallel(fastmath: bool = False) -> Callable[[F], F]:
     """Compile an outer path loop with ``prange`` (``fastmath=True``: :data:`FASTMATH_FLAGS`)."""
     if DISABLED:
-        return _identity
+        return _python
     flags: bool | set[str] = set(FASTMATH_FLAGS) if fastmath else False
     return cast(Callable[[F], F], numba.njit(cache=True, parallel=True, fastmath=flags))
 
