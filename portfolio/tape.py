@@ -171,6 +171,7 @@ class LoanTape:
             "wa_remaining_term": wavg(self.remaining_term.astype(float)),
             "wa_age": wavg(self.age.astype(float)),
             "share_new": float(np.sum(w * self.vehicle_new)),
+            "share_30dpd": float(np.sum(w * (self.days_past_due >= 30))),
         }
 
 

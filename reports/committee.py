@@ -538,6 +538,8 @@ def _executive_summary(data: RunData) -> Section:
         ("wa_original_term", "WA original term (months)",
          num(tape_summary["wa_original_term"], ".1f")),
         ("share_new", "New vehicles (share of balance)", pct(tape_summary["share_new"], 1)),
+        ("share_30dpd", "30+ days past due at cut-off (share of balance)",
+         pct(tape_summary["share_30dpd"], 2)),
         ("cnl_mean", "Pool CNL, mean", pct(pool.get("cnl_mean"), 3)),
         ("cnl_mean_se", "Pool CNL, standard error of the mean", pct(pool.get("cnl_mean_se"), 3)),
         ("cnl_sd", "Pool CNL, standard deviation", pct(pool.get("cnl_sd"), 3)),

@@ -24,6 +24,19 @@ F = {name: k for k, name in enumerate(FIELD_NAMES)}
 NO_HAZARD = {"hazard_curves": {"all": {"ages": [1], "values": [0.0]}}}
 
 
+def _arrears_tape():
+    return tape_from_columns({
+        "loan_id": np.array(["a", "b", "c", "d"]),
+        "balance": np.array([10_000.0, 12_000.0, 8_000.0, 9_000.0]),
+        "rate": np.full(4, 0.06), "original_term": np.full(4, 48),
+        "remaining_term": np.full(4, 40), "days_past_due": np.array([20, 45, 75, 200]),
+    })
+
+
+def test_pool_summary_shows_the_delinquent_share() -> None:
+    assert _arrears_tape().summary()["share_30dpd"] == pytest.approx(29_000 / 39_000, rel=1e-15)
+
+
 @pytest.mark.parametrize(("missed", "cure", "want"), [
     (1, 0.3, 0.7),                      # one missed payment: the pipeline's own 1 - c
     (2, 0.5, 0.5 / (0.5 + 0.5 * 2 / 3)),  # cures after 2 or 3 missed payments remain
@@ -38,12 +51,8 @@ def test_roll_probability_by_hand(missed: int, cure: float, want: float) -> None
 def test_no_cures_charge_off_on_schedule_from_the_cutoff_state() -> None:
     """K = 4: 45 dpd rolls 60 -> 90+ -> charge-off in period 2; 75 dpd 90+ -> charge-off in
     period 1; 200 dpd (past the charge-off point) charges off in period 0; 20 dpd is current."""
-    b = np.array([10_000.0, 12_000.0, 8_000.0, 9_000.0])
-    tape = tape_from_columns({
-        "loan_id": np.array(["a", "b", "c", "d"]), "balance": b,
-        "rate": np.full(4, 0.06), "original_term": np.full(4, 48),
-        "remaining_term": np.full(4, 40), "days_past_due": np.array([20, 45, 75, 200]),
-    })
+    tape = _arrears_tape()
+    b = tape.balance
     model = model_from_dict({
         "default": NO_HAZARD, "prepayment": {"cpr": 0.0},
         "delinquency": {"chargeoff_months": 4, "cure_probability": 0.0},

@@ -58,6 +58,7 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("wa_remaining_term", "WA remaining term (months)", "{:.1f}"),
     ("wa_age", "WA seasoning (months)", "{:.1f}"),
     ("share_new", "New vehicles (share of balance)", "{:.1%}"),
+    ("share_30dpd", "30+ days past due at cut-off (share of balance)", "{:.2%}"),
 )
 
 MAX_ROWS = 25
