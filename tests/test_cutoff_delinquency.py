@@ -75,6 +75,20 @@ def test_no_cures_charge_off_on_schedule_from_the_cutoff_state() -> None:
     np.testing.assert_allclose(exp.default_by_loan, [0, 1, 1, 1])
 
 
+def cnl_model(expected_cnl: float, chargeoff_months: int, cure: float, recovery: dict):
+    """Expected-CNL model with a loss timing curve and the given pipeline and recovery."""
+    return model_from_dict({
+        "default": {"expected_cnl": expected_cnl, "loss_timing": {
+            "ages": [12, 24, 36, 60], "cumulative": [0.3, 0.7, 0.9, 1.0]}},
+        "delinquency": {"chargeoff_months": chargeoff_months, "cure_probability": cure},
+        "prepayment": {"abs_speed": 0.015},
+        "recovery": recovery,
+    })
+
+
+VEHICLE = {"method": "vehicle", "lag_months": 2}
+
+
 @pytest.fixture(scope="module")
 def delinquent_pool():
     """Subprime, one loan in ten 30+ days past due at the cut-off."""
@@ -89,7 +103,7 @@ def test_mc_roll_and_cure_match_the_expected_projection(delinquent_pool) -> None
     model = model_from_dict({
         "default": NO_HAZARD, "prepayment": {"cpr": 0.0},
         "delinquency": {"chargeoff_months": 4, "cure_probability": 0.4},
-        "recovery": {"method": "vehicle", "lag_months": 2},
+        "recovery": VEHICLE,
     })
     inputs = prepare_collateral(delinquent_pool, model)
     want = expected_flows(inputs).flows
@@ -110,25 +124,13 @@ def test_mc_roll_and_cure_match_the_expected_projection(delinquent_pool) -> None
 
 
 def test_expected_cnl_below_the_arrears_is_an_input_error(delinquent_pool) -> None:
-    model = model_from_dict({
-        "default": {"expected_cnl": 0.01, "loss_timing": {
-            "ages": [12, 24, 36, 60], "cumulative": [0.3, 0.7, 0.9, 1.0]}},
-        "delinquency": {"chargeoff_months": 4, "cure_probability": 0.0},
-        "prepayment": {"abs_speed": 0.015},
-        "recovery": {"method": "severity", "severity": 0.6},
-    })
+    model = cnl_model(0.01, 4, 0.0, {"method": "severity", "severity": 0.6})
     with pytest.raises(InputError, match="30\\+ days past due at the cut-off"):
         calibrate(prepare_collateral(delinquent_pool, model))
 
 
 def test_mc_mean_with_arrears_and_hazards_matches_expected(delinquent_pool) -> None:
-    model = model_from_dict({
-        "default": {"expected_cnl": 0.12, "loss_timing": {
-            "ages": [12, 24, 36, 60], "cumulative": [0.3, 0.7, 0.9, 1.0]}},
-        "delinquency": {"chargeoff_months": 3, "cure_probability": 0.0},
-        "prepayment": {"abs_speed": 0.015},
-        "recovery": {"method": "vehicle", "lag_months": 2},
-    })
+    model = cnl_model(0.12, 3, 0.0, VEHICLE)
     inputs, _ = calibrate(prepare_collateral(delinquent_pool, model))
     result = simulate_pool(inputs, n_paths=1500, seed=4)
     cnl = result.cnl
@@ -141,13 +143,7 @@ def test_mc_mean_with_arrears_and_hazards_matches_expected(delinquent_pool) -> N
 
 
 def test_python_twin_parity_with_arrears(delinquent_pool) -> None:
-    model = model_from_dict({
-        "default": {"expected_cnl": 0.12, "loss_timing": {
-            "ages": [12, 24, 36, 60], "cumulative": [0.3, 0.7, 0.9, 1.0]}},
-        "delinquency": {"chargeoff_months": 4, "cure_probability": 0.3},
-        "prepayment": {"abs_speed": 0.015},
-        "recovery": {"method": "vehicle", "lag_months": 2},
-    })
+    model = cnl_model(0.12, 4, 0.3, VEHICLE)
     inputs, spec = calibrate(prepare_collateral(delinquent_pool.subset(np.arange(40)), model))
     macro = flat_macro(inputs.model, inputs.n_periods)
     mult = np.ones(4)
