@@ -341,6 +341,25 @@ class VerifyReport:
         self.failed.setdefault(run, []).append(problem)
 
 
+def verify_all(path: str | os.PathLike[str]) -> list[VerifyReport]:
+    """Verify a run, a runs root, or every run store below a directory.
+
+    ``autoabs verify`` uses this: a run directory or a runs root as in :func:`verify`, and
+    every run store nested below ``path`` too (``autoabs stress --out DIR`` keeps its scenario
+    runs in the store ``DIR/scenarios``), so that ``autoabs verify runs/`` checks them all.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is not a run and holds no run store.
+    """
+    target = Path(path)
+    stores = sorted({ledger.parent for ledger in target.rglob(LEDGER)}) if target.is_dir() else []
+    if not stores:  # one run directory, or the InputError that says why not
+        return [verify(target)]
+    return [verify(store) for store in stores]
+
+
 def verify(path: str | os.PathLike[str]) -> VerifyReport:
     """Re-hash a runs root (or one run directory) against its ledger.
 

@@ -123,6 +123,28 @@ def test_manifest_ledger_and_verify(small_deal: Path, tmp_path: Path,
     assert cli.main(["verify", str(root / "one")]) == 3
 
 
+def test_verify_finds_the_scenario_runs_of_a_stress_directory(
+        small_deal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`autoabs stress --out runs/stress` keeps its runs in the store runs/stress/scenarios:
+    `verify runs/` and `verify runs/stress` check them too (the stress directory itself is not
+    a run, so it is no "run without a ledger entry")."""
+    root = tmp_path / "runs"
+    assert _run(small_deal, root / "base") == 0
+    assert cli.main(["stress", str(small_deal), "--scenarios", "baseline,parallel_up_200",
+                     "--paths", "32", "--no-report", "--out", str(root / "stress")]) == 0
+    capsys.readouterr()
+    assert cli.main(["verify", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "ok      stress/scenarios/parallel_up_200" in out and "verified 3 run(s)" in out
+    assert cli.main(["verify", str(root / "stress")]) == 0
+    assert "verified 2 run(s)" in capsys.readouterr().out
+    (root / "stress" / "scenarios" / "baseline" / "summary.json").write_text("{}")
+    assert cli.main(["verify", str(root)]) == 3
+    out = capsys.readouterr().out
+    assert "FAILED  stress/scenarios/baseline: summary.json edited" in out
+    assert "FAILED  base" not in out
+
+
 def test_verify_names_removed_added_and_unrecorded_runs(small_deal: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]
                                                         ) -> None:
