@@ -73,6 +73,12 @@ class ScenarioPaths:
     factor_z : numpy.ndarray or None
         Correlated standard-normal credit factor per path ``(n_paths,)``; ``None`` when
         deterministic. To be used instead of the engine's independent ``STREAM_FACTOR`` draw.
+    credit_residual : numpy.ndarray or None
+        The independent standard normal ``e`` of ``factor_z`` (see
+        :func:`credit_factor_loadings`); ``None`` when deterministic.
+    residual_loading : float
+        Its loading ``residual_sd`` in ``factor_z`` (0 when deterministic): importance
+        sampling replaces ``e`` and leaves the macro part of the factor alone.
     paths : numpy.ndarray or None
         Global path index of each row, or ``None`` for one shared row.
     seed : int or None
@@ -88,6 +94,8 @@ class ScenarioPaths:
     factor_z: np.ndarray | None
     paths: np.ndarray | None
     seed: int | None
+    credit_residual: np.ndarray | None = None
+    residual_loading: float = 0.0
 
     @property
     def n_periods(self) -> int:
@@ -273,6 +281,8 @@ def simulate_scenario(
         factor_z=np.asarray(z),
         paths=idx,
         seed=int(seed),
+        credit_residual=np.asarray(credit_e),
+        residual_loading=float(b_e),
     )
 
 

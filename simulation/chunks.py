@@ -99,6 +99,9 @@ class RunPlan:
         The variance-reduction design of the sampler, for the provenance.
     checkpoints : tuple of int
         Path counts at which a stopping rule extended the run (chunk boundaries).
+    residual : callable or None
+        Stochastic scenarios: sampler of the credit factor's independent residual (the
+        importance design in its units), ``None`` for the scenario's own draws.
     """
 
     inputs: CollateralInputs
@@ -113,6 +116,7 @@ class RunPlan:
     factor: FactorSampler | None = None
     design: dict[str, Any] | None = None
     checkpoints: tuple[int, ...] = ()
+    residual: FactorSampler | None = None
 
     @property
     def chunks(self) -> list[tuple[int, int]]:
@@ -222,10 +226,13 @@ def plan_run(
         sampler, design = choose(factor, source, inputs, spec, program, base_index,
                                  importance=importance, antithetic=antithetic,
                                  stratified=stratified, defensive=defensive)
+    residual = None
     if factor is None and source is not None and source.stochastic:
-        sampler = None  # each chunk takes the factor of its own scenario rows
+        # each chunk takes the factor of its own scenario rows, the design its residual
+        residual, sampler = sampler, None
     return RunPlan(inputs, spec, program, source, n_paths, seed, chunk_size,
-                   np.asarray(promised_yield), np.asarray(curve), sampler, design)
+                   np.asarray(promised_yield), np.asarray(curve), sampler, design,
+                   residual=residual)
 
 
 def run_to_target(
@@ -276,7 +283,8 @@ def simulate_chunk_range(plan: RunPlan, first: int, n: int, threads: int | None 
     # A private copy: stochastic sources remember the rows of the chunk they drew last.
     source = copy.copy(plan.source) if plan.source is not None else None
     macro_rows = _macro_source(source.macro if source else None, inputs, plan.n_paths)
-    sampler = plan.factor or (source.factor_sampler() if source else None) or independent_factor
+    sampler = (plan.factor or (source.factor_sampler(plan.residual) if source else None)
+               or independent_factor)
     paths = np.arange(first, first + n)
     with numba_threads(threads):
         macro = macro_rows(paths)  # before the factor: stochastic factors come with the rows
