@@ -439,8 +439,9 @@ def simulate(
         (probability ``defensive``) plus one mean shift per class that can lose, each at the
         cross-entropy optimum of the class's expected-path loss curve
         (:func:`simulation.importance.deal_sampling`); every metric is likelihood-ratio
-        weighted. Ignored when ``factor`` is given, for stochastic scenarios (whose factor is
-        correlated with the macro shocks) and without a systematic factor.
+        weighted. For stochastic scenarios the design draws the credit factor's independent
+        residual (:func:`residual_sampling`). Ignored when ``factor`` is given and without a
+        systematic factor.
     antithetic, stratified : bool, default False, True
         Antithetic pairs and stratified factor uniforms (blocks of 64 paths), see
         :class:`simulation.importance.FactorSampling`.
