@@ -26,6 +26,8 @@ DEFAULT_GRID_ABS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
 _CHARGED_OFF = FIELD_NAMES.index("defaulted_principal")
 _RECOVERIES = FIELD_NAMES.index("recoveries")
 _ENDING = FIELD_NAMES.index("ending_balance")
+MAX_SCALE = 1e4
+"""Largest multiple of the base default-rate shape tried (rates are capped at 100% a month)."""
 
 
 def sensitivity_grid(
@@ -43,7 +45,11 @@ def sensitivity_grid(
     Each cell runs :func:`~simulation.deterministic.project_deterministic` at the ABS speed with
     the default-rate shape scaled so that the pool CNL is the multiple of the base CNL, then the
     waterfall. Returns rows (cnl_multiple, abs_speed, class) with ``loss`` (share of the class
-    balance) and ``pool_cnl``.
+    balance), ``target_cnl`` (the multiple of the base CNL), ``pool_cnl`` (the CNL of the
+    projection) and ``reached``. A multiple no default rate reaches at that speed (a subprime
+    pool's 5x: more than the loss severity allows) is run at the highest default rate,
+    ``MAX_SCALE`` times the base shape capped at 100% a month, and marked ``reached=False``
+    with the CNL it does reach.
     """
     inputs, _ = calibrate(prepare_collateral(tape, model))
     base = expected_flows(inputs).flows
@@ -69,9 +75,11 @@ def sensitivity_grid(
         for multiple in cnl_multiples:
             target = multiple * base_cnl
             hi = 1.0
-            while cnl_for(hi) < target and hi < 1e4:
+            while cnl_for(hi) < target and hi < MAX_SCALE:
                 hi *= 2.0
-            scale = optimize.brentq(lambda s, t=target: cnl_for(s) - t, 0.0, hi, xtol=1e-10)
+            reached = cnl_for(hi) >= target
+            scale = (optimize.brentq(lambda s, t=target: cnl_for(s) - t, 0.0, hi, xtol=1e-10)
+                     if reached else hi)
             flows = project_deterministic(tape, mdr=np.minimum(shape * scale, 1.0),
                                           abs_speed=speed, severity=severity,
                                           recovery_lag=lag, chargeoff_months=co)
@@ -82,6 +90,8 @@ def sensitivity_grid(
                     "abs_speed": speed,
                     "class": name,
                     "loss": float(tf.principal_loss[0, c] / program.original_balance[c]),
+                    "target_cnl": target,
                     "pool_cnl": float(flows["cnl"].iloc[-1]),
+                    "reached": bool(reached),
                 })
     return pd.DataFrame(rows)

@@ -1,6 +1,7 @@
 """Stress runs: common random numbers, rate shocks through to coupons, the whole library."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import autoabs
@@ -24,8 +25,7 @@ EXAMPLES = {
 def _deal_inputs(key, n_loans=1500):
     deal_path, model_path, kind = EXAMPLES[key]
     deal = load_deal(deal_path)
-    model = load_deal_model = load_model(deal.assumptions or model_path)
-    del load_deal_model
+    model = load_model(deal.assumptions or model_path)
     return deal, model, synthetic_pool(kind, n_loans, seed=7)
 
 
@@ -100,6 +100,31 @@ def test_sensitivity_grid_losses_rise_with_the_cnl_multiple():
     assert d.loc[6.0].min() > 0
     cnl = grid.groupby("cnl_multiple").pool_cnl.first()
     assert cnl[3.0] == pytest.approx(3 * cnl[1.0], rel=1e-6)
+
+
+def test_sensitivity_grid_marks_multiples_no_default_rate_reaches():
+    """Subprime (base CNL ~14%): 6x the base CNL exceeds what the loss severity allows, so the
+    cell runs at the highest default rate and says so instead of failing."""
+    deal, model, tape = _deal_inputs("subprime", n_loans=400)
+    grid = sensitivity_grid(deal, tape, model, cnl_multiples=(1.0, 6.0), abs_speeds=(0.015,))
+    cells = grid.drop_duplicates("cnl_multiple").set_index("cnl_multiple")
+    assert bool(cells.loc[1.0, "reached"])
+    assert cells.loc[1.0, "pool_cnl"] == pytest.approx(cells.loc[1.0, "target_cnl"], rel=1e-6)
+    assert not bool(cells.loc[6.0, "reached"])
+    assert cells.loc[1.0, "pool_cnl"] < cells.loc[6.0, "pool_cnl"] < cells.loc[6.0, "target_cnl"]
+    d = grid[grid["class"] == "D"].set_index("cnl_multiple")["loss"]
+    assert d.loc[6.0] >= d.loc[1.0]
+
+
+def test_stress_cli_reports_grid_cells_out_of_reach(tmp_path, capsys):
+    tape = tmp_path / "subprime.csv"
+    synthetic_pool("subprime", 300, seed=3).to_frame().to_csv(tape, index=False)
+    args = ["stress", "examples/subprime_turbo_deal.yaml", "--tape", str(tape), "--scenarios",
+            "baseline", "--paths", "32", "--no-report", "--out", str(tmp_path / "stress")]
+    assert cli.main(args) == 0
+    assert "cannot reach their CNL multiple" in capsys.readouterr().out
+    grid = pd.read_csv(tmp_path / "stress" / "sensitivity_grid.csv")
+    assert (~grid["reached"]).any() and grid["reached"].any()
 
 
 def test_stress_cli_writes_table_and_rejects_unknown_scenarios(tmp_path, capsys):

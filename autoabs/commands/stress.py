@@ -80,6 +80,15 @@ def run(args: argparse.Namespace) -> int:
         write_parquet(out / "sensitivity_grid.parquet", grid)
         atomic_write(out / "sensitivity_grid.csv", lambda p: grid.to_csv(p, index=False))
     console.print(_table(table))
+    if not args.no_grid:
+        short = grid.loc[~grid["reached"]].drop_duplicates(["cnl_multiple", "abs_speed"])
+        if len(short):
+            cells = ", ".join(f"{r.cnl_multiple:g}x at {r.abs_speed:.1%} ABS "
+                              f"({r.pool_cnl:.1%} of {r.target_cnl:.1%})"
+                              for r in short.itertuples())
+            console.print(f"Sensitivity grid: {len(short)} cell(s) cannot reach their CNL "
+                          f"multiple even at a 100% monthly default rate; run at the highest "
+                          f"default rate and marked reached=false: {cells}", highlight=False)
     if not args.no_report:
         from reports import build_report
 
