@@ -86,24 +86,24 @@ def parse_targets(text: str | Sequence[str], classes: Sequence[str]) -> dict[str
         key, sep, rating = pair.partition("=")
         key, rating = key.strip(), rating.strip()
         if not sep or not key or not rating:
-            problems.append(Problem(None, "--targets", f"expected CLASS=RATING, got {pair!r}"))
+            problems.append(Problem(None, "", f"expected CLASS=RATING, got {pair!r}"))
             continue
         try:
             el_target(rating, 1.0)
         except InputError:
-            problems.append(Problem(None, "--targets", f"unknown rating {rating!r} for {key}"))
+            problems.append(Problem(None, "", f"unknown rating {rating!r} for {key}"))
             continue
         hit = [c for c in classes if c == key] or [c for c in classes
                                                    if c.startswith(key + "-")]
         if not hit:
-            problems.append(Problem(None, "--targets", f"no class {key!r}; the deal has "
+            problems.append(Problem(None, "", f"no class {key!r}; the deal has "
                                     f"{', '.join(classes)}"))
         canonical = {r.lower(): r for r in RATING_SCALE}.get(rating.lower(), rating)
         for c in hit:
             out[c] = canonical
     missing = [c for c in classes if c not in out]
     if missing:
-        problems.append(Problem(None, "--targets", f"no target for {', '.join(missing)}"))
+        problems.append(Problem(None, "", f"no target for {', '.join(missing)}"))
     if problems:
         raise InputError("--targets", problems)
     return out
@@ -160,7 +160,7 @@ def _levels(deal: Deal, targets: dict[str, str]) -> _Levels:
     for grp in deal.pro_rata_groups:
         ratings = {targets[c] for c in grp.classes}
         if len(ratings) > 1:
-            problems.append(Problem(None, "--targets", f"pro-rata classes {grp.classes} need "
+            problems.append(Problem(None, "", f"pro-rata classes {grp.classes} need "
                                     f"one target rating, got {sorted(ratings)}"))
     if problems:
         raise InputError("--targets", problems)
