@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from portfolio._format import percent_text
 from portfolio.errors import InputError, Problem
 from portfolio.strats import NAN_NOTE, TOTAL, strat_table
 from portfolio.tape import COLUMN_BY_NAME, LoanTape, tape_from_columns
@@ -445,9 +446,9 @@ def _finite(x: Any) -> float | None:
 
 
 def pct(x: Any, decimals: int = 2) -> Cell:
-    """A decimal shown as a percentage."""
+    """A decimal shown as a percentage (tiny non-zero values in scientific notation)."""
     v = _finite(x)
-    return Cell("n/a", None) if v is None else Cell(f"{v:.{decimals}%}", v)
+    return Cell("n/a", None) if v is None else Cell(percent_text(v, decimals), v)
 
 
 def num(x: Any, spec: str = ",.2f", suffix: str = "") -> Cell:

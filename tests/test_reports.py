@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from autoabs.cli import main
+from portfolio._format import percent_text
 from reports import build_model, build_report, find_chromium, load_run, render_html
 from reports.charts import to_svg, trigger_chart
 from reports.committee import REQUIRED_FILES
@@ -174,8 +175,10 @@ def _display_matches(text: str, value: float) -> bool:
     scale = 1.0
     if t.endswith("%"):
         t, scale = t[:-1], 100.0
-    decimals = len(t.split(".")[1]) if "." in t else 0
-    return abs(float(t) - value * scale) <= 0.5 * 10.0**-decimals * (1 + 1e-9) + 1e-12
+    mantissa, _, exponent = t.lower().partition("e")  # 2.60e-06%: scientific for tiny values
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    last_digit = 10.0 ** (int(exponent or 0) - decimals)
+    return abs(float(t) - value * scale) <= 0.5 * last_digit * (1 + 1e-9) + 1e-12
 
 
 @pytest.mark.parametrize("deal", DEALS)
@@ -473,7 +476,7 @@ def _assert_pdf_content(pdf: Path, run_dir: Path) -> None:
         row = next((line for line in table.splitlines()
                     if line.split() and line.split()[0] == c["name"]), None)
         assert row is not None, c["name"]
-        assert f"{c['el']:.4%}" in row and c["implied_rating"] in row
+        assert percent_text(c["el"], 4) in row and c["implied_rating"] in row
         assert f"${c['balance']:,.0f}" in row
 
 

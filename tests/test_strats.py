@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from portfolio._format import percent_text
 from portfolio.strats import (
     NAN_NOTE,
     STRAT_COLUMNS,
@@ -239,3 +240,15 @@ def test_gini_matches_pairwise_definition(w: np.ndarray) -> None:
     n = w.size
     pairwise = np.abs(w[:, None] - w[None, :]).sum() / (2 * n * n * w.mean())
     assert gini(w) == pytest.approx(pairwise, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize(("x", "decimals", "text"), [
+    (0.012345, 4, "1.2345%"),
+    (0.0, 4, "0.0000%"),
+    (2.6e-8, 4, "2.60e-06%"),      # a senior class's EL: not "0.0000%"
+    (4.9e-7, 4, "4.90e-05%"),      # would round to 0.0000%
+    (6e-7, 4, "0.0001%"),          # rounds to the last place shown: as is
+    (-3e-9, 3, "-3.00e-07%"),
+])
+def test_percent_text_never_prints_a_nonzero_value_as_zero(x, decimals, text):
+    assert percent_text(x, decimals) == text

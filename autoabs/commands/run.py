@@ -19,6 +19,7 @@ from autoabs.commands._common import (
     run_options_from_args,
 )
 from autoabs.pipeline import resolve_inputs, resolve_scenario
+from portfolio._format import percent_text
 from simulation.simulate import DealSimulationResult
 
 
@@ -65,8 +66,9 @@ def class_table(result: DealSimulationResult) -> Table:
         table.add_column(col, justify="left" if col == "Class" else "right")
     for row in result.class_summary().to_dict(orient="records"):
         table.add_row(
-            row["name"], f"{row['balance']:,.0f}", f"{row['hard_ce']:.2%}", f"{row['el']:.4%}",
-            f"{row['el_se']:.4%}", f"{row['pd']:.3%}",
+            row["name"], f"{row['balance']:,.0f}", f"{row['hard_ce']:.2%}",
+            percent_text(row["el"], 4), percent_text(row["el_se"], 4),
+            percent_text(row["pd"], 3),
             "-" if np.isnan(row["lgd"]) else f"{row['lgd']:.1%}",
             "-" if np.isnan(row["wal"]) else f"{row['wal']:.2f}",
             f"{row['yield']:.3%}", f"{row['dirr']:.2f}", row["implied_rating"],

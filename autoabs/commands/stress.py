@@ -17,6 +17,7 @@ from autoabs.commands._common import (
     make_console,
     progress,
 )
+from portfolio._format import percent_text
 from portfolio._io import atomic_write
 
 DEFAULT_SCENARIOS = "baseline,adverse,severely_adverse"
@@ -105,7 +106,8 @@ def _table(table: pd.DataFrame) -> Table:
                 "Pool CNL"):
         out.add_column(col, justify="left" if col in ("Scenario", "Class") else "right")
     for row in table.to_dict(orient="records"):
-        out.add_row(row["scenario"], row["class"], f"{row['el']:.4%}", f"{row['el_se']:.4%}",
-                    f"{row['pd']:.3%}", f"{row['wal']:.2f}", f"{row['yield']:.3%}",
+        out.add_row(row["scenario"], row["class"], percent_text(row["el"], 4),
+                    percent_text(row["el_se"], 4), percent_text(row["pd"], 3),
+                    f"{row['wal']:.2f}", f"{row['yield']:.3%}",
                     f"{row['trigger_breach']:.1%}", f"{row['pool_cnl_mean']:.2%}")
     return out
