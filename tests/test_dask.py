@@ -29,11 +29,15 @@ def _job(scenario: str | None = None) -> RunJob:
 
 
 @pytest.mark.slow
-def test_local_cluster_is_bit_identical_to_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stochastic", [False, True])
+def test_local_cluster_is_bit_identical_to_threads(tmp_path: Path, stochastic: bool) -> None:
+    """Deterministic scenario, and stochastic (scenario rows and the importance-sampled
+    credit residual drawn in the workers)."""
     job = _job("severely_adverse")
-    base = RunOptions(n_paths=120, seed=8, chunk_size=16)
+    base = RunOptions(n_paths=120, seed=8, chunk_size=16, stochastic=stochastic)
     local = execute(job, base).result
-    dask = execute(job, RunOptions(n_paths=120, seed=8, chunk_size=16, workers=2, threads=1),
+    dask = execute(job, RunOptions(n_paths=120, seed=8, chunk_size=16, workers=2, threads=1,
+                                   stochastic=stochastic),
                    out=tmp_path / "runs" / "dask", report=False)
     assert dask.manifest["execution"]["executor"] == "LocalCluster(2 workers)"
     got = dask.result
