@@ -524,7 +524,9 @@ def _choose_sampler(
         return factor, {"importance": "user sampler",
                         "sampler": getattr(factor, "__name__", type(factor).__name__)}
     if spec.kind == "none":
-        return independent_factor, {"importance": "none (no systematic factor)"}
+        stochastic = source is not None and source.stochastic
+        return None if stochastic else independent_factor, {
+            "importance": "none (no systematic factor)"}
     if not importance:
         sampling = FactorSampling(antithetic=antithetic, stratified=stratified)
         described = sampling.describe()
