@@ -1019,6 +1019,21 @@ def _manifest_cell(value: Any) -> Cell:
     return text(value)
 
 
+def _sampling_text(prov: Mapping[str, Any]) -> str:
+    """How the run drew its factor: plain, importance mixture (and on what), stratified."""
+    vr = prov.get("variance_reduction") or {}
+    if not vr:
+        return "n/a"
+    parts = [str(vr.get("importance", "n/a"))]
+    if vr.get("stratified"):
+        parts.append(f"stratified in blocks of {vr.get('strata')}")
+    if vr.get("antithetic"):
+        parts.append("antithetic pairs")
+    if vr.get("applied_to"):
+        parts.append(f"applied to {vr['applied_to']}")
+    return "; ".join(parts)
+
+
 def _methodology_section(data: RunData, pdf_renderer: str) -> Section:
     formulas = Table(
         "methodology", "Formulas and sources",
@@ -1032,6 +1047,9 @@ def _methodology_section(data: RunData, pdf_renderer: str) -> Section:
         ("scenario", "Scenario", text(prov.get("scenario") or "base (no scenario file)")),
         ("stochastic", "Stochastic scenario paths", text(prov.get("stochastic"))),
         ("factor", "Systematic factor", text(_factor_text(prov.get("factor")))),
+        ("sampling", "Sampling of the factor", text(_sampling_text(prov))),
+        ("effective_sample_size", "Effective sample size (paths)",
+         num(prov.get("effective_sample_size"), ",.0f")),
         ("n_periods", "Months simulated", num(prov.get("n_periods"), ",.0f")),
     ])
     if data.manifest is not None:

@@ -213,6 +213,12 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
         assert page.tables["headline"][name]["breakeven_multiple"][0] == "not computed"
     for key in ("cnl_mean", "cnl_mean_se", "cnl_sd", "cnl_p99", "cnl_p99_9", "initial_balance"):
         assert _value(page, "key-figures", key, "value") == summary["pool"][key]
+    # how the factor was sampled, and what that leaves of the paths
+    prov = summary["provenance"]
+    sampling = page.tables["assumptions"]["sampling"]["value"][0]
+    assert sampling.startswith(prov["variance_reduction"]["importance"])
+    assert _value(page, "assumptions", "effective_sample_size", "value") == \
+        prov["effective_sample_size"]
     for key, value in summary["events"].items():
         assert _value(page, "events", key, "value") == value
 
