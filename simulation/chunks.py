@@ -215,17 +215,13 @@ def plan_run(
              else _flat_curve(deal.index_rate, n_periods))
     promised = promised_flows(inputs, program, base_index)
     from simulation import metrics
-    from simulation import simulate as simulate_module
+    from simulation.simulate import choose_sampler
 
     promised_yield = metrics.cashflow_irr(promised.interest_paid[0] + promised.principal_paid[0],
                                           program.original_balance)
-    choose = getattr(simulate_module, "_choose_sampler", None)
-    design: dict[str, Any] | None = None
-    sampler: FactorSampler | None = factor
-    if choose is not None:  # the sampler simulate() would use (importance sampling etc.)
-        sampler, design = choose(factor, source, inputs, spec, program, base_index,
-                                 importance=importance, antithetic=antithetic,
-                                 stratified=stratified, defensive=defensive)
+    sampler, design = choose_sampler(factor, source, inputs, spec, program, base_index,
+                                     importance=importance, antithetic=antithetic,
+                                     stratified=stratified, defensive=defensive)
     residual = None
     if factor is None and source is not None and source.stochastic:
         # each chunk takes the factor of its own scenario rows, the design its residual

@@ -496,7 +496,7 @@ def simulate(
     return result
 
 
-def _choose_sampler(
+def choose_sampler(
     factor: FactorSampler | None,
     source: ScenarioSource | None,
     inputs: CollateralInputs,
