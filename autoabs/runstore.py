@@ -410,8 +410,12 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
         latest[run] = entry
     if only is not None:
         latest = {k: v for k, v in latest.items() if k == only}
+        if not latest and not (target / MANIFEST).is_file():
+            raise InputError(str(target), Problem(
+                None, "DIR", f"not a run: no manifest.json and no entry for {only!r} in "
+                             f"{root / LEDGER}"))
         if not latest:
-            report._fail(only, "has no ledger entry")
+            report._fail(only, "has a manifest but no ledger entry")
         report.failed = {k: v for k, v in report.failed.items() if k == only or k.startswith("<")}
     for run, entry in latest.items():
         run_dir = root / run

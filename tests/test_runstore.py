@@ -164,6 +164,12 @@ def test_verify_names_removed_added_and_unrecorded_runs(small_deal: Path, tmp_pa
     assert "b: extra.csv added" in out
     assert "c: run directory removed" in out
     assert "d: has a manifest but no ledger entry" in out
+    # one run at a time: the unrecorded run fails; a directory that is no run is bad input
+    assert cli.main(["verify", str(root / "d")]) == 3
+    assert "d: has a manifest but no ledger entry" in capsys.readouterr().out
+    (root / "notes").mkdir()
+    assert cli.main(["verify", str(root / "notes")]) == 2
+    assert "not a run: no manifest.json and no entry for 'notes'" in capsys.readouterr().err
 
 
 def test_verify_detects_edited_ledger(small_deal: Path, tmp_path: Path,
