@@ -255,6 +255,16 @@ def test_stochastic_importance_sampling_is_chunk_invariant_and_falls_back(prime:
     assert np.all(r.weights == 1.0)
 
 
+def _importance_vs_50x_plain(tape, deal, model, cls: str) -> tuple:
+    """Class ``cls``'s summary row: default sampler with 2,000 paths, plain with 100,000."""
+    from simulation.simulate import simulate
+
+    is_run = simulate(tape, deal, model, n_paths=2000, seed=21, chunk_size=1000)
+    plain = simulate(tape, deal, model, n_paths=100_000, seed=22, chunk_size=2000,
+                     importance=False, stratified=False)
+    return is_run.class_summary().loc[cls], plain.class_summary().loc[cls]
+
+
 @pytest.mark.slow
 def test_importance_sampled_el_agrees_with_50x_plain_monte_carlo(prime: tuple) -> None:
     """Full collateral model, 500-loan prime pool, prime example structure.
@@ -265,14 +275,8 @@ def test_importance_sampled_el_agrees_with_50x_plain_monte_carlo(prime: tuple) -
     sampling with 2,000 paths and plain Monte Carlo with 100,000 paths (50x) must agree within
     3 combined standard errors.
     """
-    from simulation.simulate import simulate
-
     deal, model, tape = prime
-    is_run = simulate(tape, deal, model, n_paths=2000, seed=21, chunk_size=1000)
-    plain = simulate(tape, deal, model, n_paths=100_000, seed=22, chunk_size=2000,
-                     importance=False, stratified=False)
-    a = is_run.class_summary().loc["C"]
-    b = plain.class_summary().loc["C"]
+    a, b = _importance_vs_50x_plain(tape, deal, model, "C")
     assert b["el"] > 0.0 and b["el_rse"] < 0.35
     assert abs(a["el"] - b["el"]) <= 3.0 * np.hypot(a["el_se"], b["el_se"])
     # per-path variance of the IS estimator is far below plain
@@ -287,17 +291,11 @@ def test_senior_class_el_agrees_with_50x_plain_under_stressed_collateral(prime: 
     (full collateral model, same pool and structure): A-3 then loses on about 1 path in
     2,000 (EL ~ 3.5e-5). Importance sampling with 2,000 paths and plain Monte Carlo with
     100,000 paths (50x) must agree within 3 combined standard errors."""
-    from simulation.simulate import simulate
-
     deal, model, tape = prime
     stressed = model.model_copy(update={
         "default": model.default.model_copy(update={"expected_cnl": 0.06}),
         "factor": model.factor.model_copy(update={"cnl_sd": 0.03})})
-    is_run = simulate(tape, deal, stressed, n_paths=2000, seed=21, chunk_size=1000)
-    plain = simulate(tape, deal, stressed, n_paths=100_000, seed=22, chunk_size=2000,
-                     importance=False, stratified=False)
-    a = is_run.class_summary().loc["A-3"]
-    b = plain.class_summary().loc["A-3"]
+    a, b = _importance_vs_50x_plain(tape, deal, stressed, "A-3")
     assert b["el"] > 0.0 and b["el_rse"] < 0.35
     assert a["el_rse"] < 0.10
     assert abs(a["el"] - b["el"]) <= 3.0 * np.hypot(a["el_se"], b["el_se"])
