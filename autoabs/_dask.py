@@ -1,4 +1,4 @@
-"""Dask scale-out: the chunk function of :mod:`simulation.chunks` on a ``distributed`` cluster.
+"""Dask scale-out: the chunk function of :mod:`simulation.run` on a ``distributed`` cluster.
 
 ``--workers N`` starts a :class:`distributed.LocalCluster` of N worker processes on the
 loopback interface; ``--scheduler tcp://HOST:PORT`` joins an existing cluster (its workers
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from portfolio.errors import InputError, Problem
-from simulation.chunks import ChunkResult, RunPlan, simulate_chunk_range
+from simulation.run import ChunkResult, RunPlan, run_chunk
 
 SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ws|wss)://[^\s:/]+(:\d{1,5})?/?$")
 
@@ -79,7 +79,7 @@ def run_on_dask(client: Any, plan: RunPlan, todo: list[tuple[int, int]], threads
     """Run the chunks ``todo`` on the cluster; ``on_result`` is called as each one finishes."""
     distributed = _import_distributed()
     [plan_future] = client.scatter([plan], broadcast=True)
-    futures = [client.submit(simulate_chunk_range, plan_future, first, n, threads, pure=False)
+    futures = [client.submit(run_chunk, plan_future, first, n, threads, pure=False)
                for first, n in todo]
     for future in distributed.as_completed(futures):
         on_result(future.result())

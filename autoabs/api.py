@@ -15,8 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from portfolio._format import percent_text
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
+from simulation.run import PoolSimulationResult
 
 __all__ = ["RunResult", "StressResult", "load_run", "run", "stress"]
 
@@ -113,13 +115,14 @@ class RunResult:
         if self.run_dir is not None:
             head += f"<br><small>{html.escape(str(self.run_dir))}</small>"
         pool = self.data.get("pool", {})
-        pool_line = (f"Pool CNL mean {pool['cnl_mean']:.3%} (se {pool['cnl_mean_se']:.3%}), "
+        se = percent_text(pool.get("cnl_mean_se"), 3)
+        pool_line = (f"Pool CNL mean {pool['cnl_mean']:.3%} (se {se}), "
                      f"p99 {pool.get('cnl_p99', float('nan')):.3%}" if "cnl_mean" in pool else "")
         if self.kind == "pool":
             return f"<div>{head}<br>{pool_line}</div>"
         table = self.summary()
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
-        fmt: dict[str, Any] = {c: "{:.4%}".format
+        fmt: dict[str, Any] = {c: lambda x: percent_text(x, 4)
                                for c in ("el", "el_se", "pd", "lgd", "hard_ce", "yield")}
         fmt.update({"balance": "{:,.0f}".format, "wal": "{:.2f}".format,
                     "dirr": "{:.2f}".format})
@@ -305,13 +308,13 @@ def _from_outcome(outcome: Any) -> RunResult:
     result = outcome.result
     # as summary.json holds it (key-sorted), so load_run(dir) equals the in-memory result
     data = json.loads(json.dumps(result.summary(), default=_jsonable, sort_keys=True))
-    if outcome.assembled.class_flows is None:  # pool run
+    if isinstance(result, PoolSimulationResult):
         frames = {"paths": result.paths, "pool_paths": result.paths,
                   "pool_flows": result.mean_flows}
     else:
         frames = {"paths": result.paths(), "pool_paths": result.pool.paths,
                   "pool_flows": result.pool.mean_flows, "triggers": result.triggers,
-                  "class_flows": outcome.assembled.class_flows}
+                  "class_flows": result.class_flows}
     return RunResult(data, outcome.manifest, outcome.run_dir, frames)
 
 

@@ -1,7 +1,7 @@
 """Execute a run chunk by chunk: locally or on Dask, checkpointed, into the run store.
 
 :func:`execute` is what ``autoabs run``, ``autoabs pool``, ``autoabs demo`` and the Python API
-call. It plans the run once (:func:`simulation.chunks.plan_run`), simulates the chunks not
+call. It plans the run once (:func:`simulation.run.plan_run`), simulates the chunks not
 yet checkpointed (numba threads in this process, or Dask workers), assembles them in chunk
 order, and, with a run directory, writes the results, the report, ``manifest.json`` and a
 ledger entry (see :mod:`autoabs.runstore`).
@@ -24,23 +24,26 @@ from autoabs._dask import check_options, dask_client, default_worker_threads, ru
 from autoabs._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
-from simulation.chunks import (
-    Assembled,
-    RunPlan,
-    assemble,
-    plan_run,
-    run_to_target,
-    simulate_chunk_range,
-)
+from scenarios import ScenarioMacro
 from simulation.collateral import CollateralInputs
 from simulation.deal import Deal
-from simulation.engine import PoolSimulationResult, iter_chunks, numba_threads
 from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
-from simulation.simulate import DealSimulationResult
+from simulation.run import (
+    MAX_PATHS,
+    DealSimulationResult,
+    PoolSimulationResult,
+    RunPlan,
+    assemble,
+    iter_chunks,
+    numba_threads,
+    plan_run,
+    run_chunk,
+    run_to_target,
+)
+from simulation.run.plan import check_run_size, max_threads
 
-MAX_PATHS = 100_000_000
 RUN_FORMAT = 1
 """Version of the run-directory layout recorded in every manifest."""
 
@@ -72,16 +75,9 @@ class RunOptions:
 
     def check(self) -> None:
         """Raise :class:`InputError` naming the option on a bad value."""
-        if not 1 <= self.n_paths <= MAX_PATHS:
-            raise InputError("--paths", f"must be between 1 and {MAX_PATHS:,}, got "
-                             f"{self.n_paths}")
-        if self.chunk_size < 1:
-            raise InputError("--chunk-size", f"must be at least 1, got {self.chunk_size}")
-        if self.seed < 0 or self.seed >= 2**63:
-            raise InputError("--seed", f"must be between 0 and 2**63 - 1, got {self.seed}")
-        max_threads = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
-        if self.threads is not None and not 1 <= self.threads <= max_threads:
-            raise InputError("--threads", f"must be between 1 and {max_threads}, got "
+        check_run_size(self.n_paths, self.chunk_size, self.seed)
+        if self.threads is not None and not 1 <= self.threads <= max_threads():
+            raise InputError("--threads", f"must be between 1 and {max_threads()}, got "
                              f"{self.threads}")
         check_options(self.workers, self.scheduler)
         if self.target_rse is not None and not 0.0 < self.target_rse < 1.0:
@@ -121,8 +117,8 @@ class RunOutcome:
 
     Attributes
     ----------
-    assembled : Assembled
-        The simulation result and the mean class flows.
+    result : DealSimulationResult or PoolSimulationResult
+        The simulation result.
     run_dir : Path or None
         The run directory (``None`` for in-memory runs).
     manifest : dict
@@ -131,15 +127,10 @@ class RunOutcome:
         ``(report.html, report.pdf)`` when a report was built.
     """
 
-    assembled: Assembled
+    result: DealSimulationResult | PoolSimulationResult
     run_dir: Path | None
     manifest: dict[str, Any]
     report: tuple[Path, Path] | None
-
-    @property
-    def result(self) -> DealSimulationResult | PoolSimulationResult:
-        """The simulation result."""
-        return self.assembled.result
 
 
 def tape_digest(tape: LoanTape) -> str:
@@ -196,7 +187,7 @@ def run_chunks(plan: RunPlan, store: runstore.ChunkStore, options: RunOptions,
     if options.workers is None and options.scheduler is None:
         with numba_threads(options.threads):
             for first, n in todo:
-                finished(simulate_chunk_range(plan, first, n))
+                finished(run_chunk(plan, first, n))
         threads = options.threads or numba.get_num_threads()
         where = "local threads"
     else:
@@ -214,7 +205,7 @@ def _run_to_target(plan: RunPlan, store: runstore.ChunkStore, options: RunOption
                    progress: Callable[[int], None] | None,
                    execution: dict[str, Any]) -> tuple[RunPlan, dict[str, Any],
                                                        list[dict[str, Any]]]:
-    """:func:`simulation.chunks.run_to_target` on the store; resume counts kept across stages."""
+    """:func:`simulation.run.run_to_target` on the store; resume counts kept across stages."""
     assert options.target_rse is not None
     stats = dict(execution)
 
@@ -282,7 +273,8 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    plan = plan_run(job.tape, job.model, job.deal, scenario=job.scenario,
+    plan = plan_run(job.tape, job.model, job.deal,
+                    macro=ScenarioMacro(job.scenario) if job.scenario is not None else None,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
                     chunk_size=options.chunk_size, prepared=job.prepared)
     timings["prepare_s"] = time.perf_counter() - t0
@@ -296,7 +288,7 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         plan, execution, stopping = _run_to_target(plan, store, options, progress, execution)
     timings["simulate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    assembled = assemble(plan, (store.load(first) for first, _ in plan.chunks), deal=job.deal,
+    result = assemble(plan, (store.load(first) for first, _ in plan.chunks), deal=job.deal,
                          threads=execution["threads"], el_table=job.el_table)
     timings["assemble_s"] = time.perf_counter() - t0
 
@@ -320,7 +312,7 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
     built = None
     if run_dir is not None:
         t0 = time.perf_counter()
-        _write_results(run_dir, job, assembled)
+        _write_results(run_dir, job, result)
         timings["write_s"] = time.perf_counter() - t0
         if job.structuring and job.deal is not None:
             t0 = time.perf_counter()
@@ -339,7 +331,7 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
     else:
         timings["total_s"] = time.perf_counter() - t_start
         manifest["finished"] = runstore.utc_now()
-    return RunOutcome(assembled, run_dir, manifest, built)
+    return RunOutcome(result, run_dir, manifest, built)
 
 
 def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:
@@ -354,12 +346,12 @@ def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:
     atomic_write(run_dir / "breakeven.csv", lambda p: breakeven.to_csv(p, index=False))
 
 
-def _write_results(run_dir: Path, job: RunJob, assembled: Assembled) -> None:
+def _write_results(run_dir: Path, job: RunJob,
+                   result: DealSimulationResult | PoolSimulationResult) -> None:
     from autoabs.pipeline import write_deal_run
 
-    result = assembled.result
     if isinstance(result, DealSimulationResult):
-        write_deal_run(run_dir, result, job.tape, assembled.class_flows)
+        write_deal_run(run_dir, result, job.tape)
     else:
         write_parquet(run_dir / "paths.parquet", result.paths)
         write_parquet(run_dir / "flows.parquet", result.mean_flows)

@@ -18,7 +18,7 @@ from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal
 from simulation.model import CollateralModel, load_model
 from simulation.ratings import ELTable, load_el_table
-from simulation.simulate import DealSimulationResult
+from simulation.run import DealSimulationResult
 
 
 @dataclass(frozen=True)
@@ -125,16 +125,13 @@ RUN_FILES = {
 """Files of a deal run directory and what they hold (the report reads only these)."""
 
 
-def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape,
-                   class_flows: pd.DataFrame | None = None) -> None:
+def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape) -> None:
     """Write the result files of :data:`RUN_FILES` into ``out``, each atomically.
 
-    ``class_flows`` (from :func:`simulation.chunks.assemble`) is written when given; the
-    manifest is written by :func:`execute`.
+    The manifest is written by :func:`execute`.
     """
     out.mkdir(parents=True, exist_ok=True)
-    if class_flows is not None:
-        write_parquet(out / "class_flows.parquet", class_flows)
+    write_parquet(out / "class_flows.parquet", result.class_flows)
     write_parquet(out / "class_paths.parquet", result.paths())
     write_parquet(out / "pool_paths.parquet", result.pool.paths)
     write_parquet(out / "pool_flows.parquet", result.pool.mean_flows)

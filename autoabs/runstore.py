@@ -31,7 +31,7 @@ import numpy as np
 
 from autoabs._io import atomic_write, write_json
 from portfolio.errors import InputError, Problem
-from simulation.chunks import ChunkResult
+from simulation.run import ChunkResult
 
 __all__ = [
     "CHUNK_DIR",

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._pools import full_model, moving_macro, reference_modules, reference_pool_tape  # noqa: E402
 from simulation.collateral import FIELD_NAMES, prepare_collateral  # noqa: E402
-from simulation.engine import simulate_pool  # noqa: E402
 from simulation.factor import calibrate  # noqa: E402
+from simulation.run import simulate_pool  # noqa: E402
 
 N_ACTIVE = FIELD_NAMES.index("n_active")
 

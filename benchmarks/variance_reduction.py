@@ -96,7 +96,7 @@ def full_model(n_loans: int, n_paths: int,
     from portfolio.synthetic import synthetic_pool
     from simulation.collateral import prepare_collateral
     from simulation.factor import calibrate
-    from simulation.simulate import simulate
+    from simulation.run import simulate
 
     root = Path(__file__).resolve().parents[1]
     ri = resolve_inputs(root / "examples" / "prime_deal.yaml")

@@ -21,10 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from portfolio.synthetic import synthetic_pool  # noqa: E402
 from simulation.collateral import prepare_collateral  # noqa: E402
 from simulation.deal import load_deal  # noqa: E402
-from simulation.engine import independent_factor, simulate_pool  # noqa: E402
 from simulation.factor import calibrate  # noqa: E402
 from simulation.model import load_model  # noqa: E402
-from simulation.simulate import simulate  # noqa: E402
+from simulation.run import (  # noqa: E402
+    independent_factor,
+    simulate,  # noqa: E402
+    simulate_pool,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -38,6 +38,8 @@ from reports.diversification import (
     value_at_risk,
     vasicek_quantile,
 )
+from simulation.estimators import conditional_mean
+from simulation.run.results import DEFAULT_THRESHOLD
 
 __all__ = [
     "OPTIONAL_FILES",
@@ -770,8 +772,6 @@ def _loss_section(data: RunData) -> Section:
 
 
 def _class_section(data: RunData) -> Section:
-    from simulation.metrics import loss_given_default
-
     frame = _class_frame(data)
     cp = data.class_paths
     credit_rows, cash_rows = [], []
@@ -780,9 +780,10 @@ def _class_section(data: RunData) -> Section:
         sub = cp[cp["class"].astype(str) == name]
         lgd_se = None
         if len(sub):
-            est = loss_given_default(sub["loss"].to_numpy(dtype=float),
-                                     sub["weight"].to_numpy(dtype=float)
-                                     if "weight" in sub else None)
+            loss = sub["loss"].to_numpy(dtype=float)
+            est = conditional_mean(loss, loss > DEFAULT_THRESHOLD,
+                                   sub["weight"].to_numpy(dtype=float) if "weight" in sub
+                                   else None)
             lgd_se = _finite(est.se)
         credit_rows.append(Row(name, (
             text(name), money(c["balance"]), pct(c["hard_ce"]), pct(c["el"], 4),

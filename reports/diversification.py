@@ -37,8 +37,8 @@ from scipy.special import ndtr, ndtri
 
 from portfolio.strats import Concentration, concentration
 from portfolio.tape import LoanTape
+from simulation.estimators import quantile
 from simulation.factor import vasicek_quantile
-from simulation.metrics import weighted_quantile
 
 __all__ = [
     "BASEL_CONFIDENCE",
@@ -169,8 +169,8 @@ def binomial_diversity_score(pd: float, variance: float) -> float:
 
 
 def value_at_risk(losses: ArrayLike, level: float, weights: ArrayLike | None = None) -> float:
-    """Loss quantile at ``level`` under (importance) weights, see ``weighted_quantile``."""
-    return float(weighted_quantile(losses, level, weights))
+    """Loss quantile at ``level`` under (importance) weights (:func:`estimators.quantile`)."""
+    return float(quantile(losses, level, weights))
 
 
 def expected_shortfall(losses: ArrayLike, level: float, weights: ArrayLike | None = None) -> float:

@@ -13,6 +13,7 @@ from scenarios.model import (
     scenario_paths,
 )
 from scenarios.short_rate import HullWhite, ShortRatePaths, simulate_short_rate
+from scenarios.source import ScenarioMacro, ScenarioSource
 from scenarios.stochastic import (
     ScenarioPaths,
     credit_factor_loadings,
@@ -27,7 +28,9 @@ __all__ = [
     "MonthlyPaths",
     "RateShock",
     "Scenario",
+    "ScenarioMacro",
     "ScenarioPaths",
+    "ScenarioSource",
     "ShortRatePaths",
     "credit_factor_loadings",
     "deterministic_paths",

@@ -9,14 +9,21 @@ from simulation.collateral import (
     prepare_collateral,
 )
 from simulation.deterministic import project_deterministic
-from simulation.engine import PoolSimulationResult, simulate_pool
 from simulation.factor import FactorSpec, calibrate, vasicek_quantile
 from simulation.model import CollateralModel, load_model, model_from_dict
+from simulation.run import (
+    DealSimulationResult,
+    PoolSimulationResult,
+    plan_run,
+    simulate,
+    simulate_pool,
+)
 
 __all__ = [
     "FIELD_NAMES",
     "CollateralInputs",
     "CollateralModel",
+    "DealSimulationResult",
     "FactorSpec",
     "MacroPaths",
     "PoolSimulationResult",
@@ -25,8 +32,10 @@ __all__ = [
     "flat_macro",
     "load_model",
     "model_from_dict",
+    "plan_run",
     "prepare_collateral",
     "project_deterministic",
+    "simulate",
     "simulate_pool",
     "vasicek_quantile",
 ]

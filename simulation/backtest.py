@@ -3,7 +3,7 @@
 The pool is month K's actual loans (positive balance, not yet known to have defaulted), turned
 into a :class:`~portfolio.tape.LoanTape`. The engine's expected projection
 (:func:`~simulation.collateral.expected_flows`; optionally also Monte Carlo paths with
-:func:`~simulation.engine.simulate_pool` for bands) runs it forward; period ``t`` is panel month
+:func:`~simulation.run.simulate_pool` for bands) runs it forward; period ``t`` is panel month
 ``K + t``. Projected and actual pool balances are defined the same way:
 
 - the engine's ``ending_balance`` keeps a defaulted loan's balance (delinquent, paying nothing)
@@ -31,6 +31,7 @@ from portfolio.tape import LoanTape, tape_from_columns
 from simulation.calibration import SegmentScheme
 from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
 from simulation.model import CollateralModel
+from simulation.run import simulate_pool
 
 __all__ = ["BacktestResult", "backtest", "panel_tape"]
 
@@ -217,8 +218,6 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
     table["actual_defaulted"] = table.pop("actual_defaulted_usd") / cutoff * 100.0
     table["projected_defaulted"] = np.cumsum(proj[:, f["defaulted_principal"]]) / cutoff * 100.0
     if n_paths > 0:
-        from simulation.engine import simulate_pool
-
         result = simulate_pool(inputs, n_paths=n_paths, seed=seed)
         scale = inputs.initial_balance / cutoff
         q = result.pool_factor_quantiles.iloc[:horizon]

@@ -29,9 +29,7 @@ from scipy import optimize
 from scipy.special import ndtr, ndtri
 
 from portfolio.errors import InputError
-from portfolio.tape import LoanTape
 from simulation.collateral import CollateralInputs, cnl_of_flows, expected_flows
-from simulation.conversions import abs_to_smm
 
 _QUAD_NODES = 64
 
@@ -66,37 +64,6 @@ def _gauss_hermite() -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for E[f(Z)], Z ~ N(0, 1)."""
     x, w = np.polynomial.hermite_e.hermegauss(_QUAD_NODES)
     return x, w / w.sum()
-
-
-def loss_timing_shape(inputs: CollateralInputs, tape: LoanTape) -> np.ndarray:
-    """Default-intensity shape by loan age implied by a static-pool loss-timing curve.
-
-    For a representative new loan (level pay at the pool's WA APR and WA original term, under
-    the model's prepayment curve) losses at age ``a`` are proportional to
-    ``lambda(a) S(a) f(a)``, with ``S`` the prepayment survival and ``f`` the scheduled balance
-    fraction; so ``lambda(a) = timing'(a) / (S(a) f(a))``, with ``f`` floored at 5% so that the
-    tail beyond the WA term stays finite. Unit scale: :func:`calibrate` sets the level.
-    """
-    model = inputs.model
-    lt = model.default.loss_timing
-    assert lt is not None
-    n_ages = inputs.default_intensity.shape[1]
-    ages = np.arange(n_ages + 1)
-    cumulative = np.interp(ages, [0, *lt.ages], [0.0, *lt.cumulative])
-    marginal = np.diff(cumulative)  # index a: loan age a + 1
-    w = tape.balance / tape.balance.sum()
-    r = float(np.sum(w * tape.rate)) / 12.0
-    n = float(np.sum(w * tape.original_term))
-    a = np.arange(n_ages, dtype=float)
-    growth = (1.0 + r) ** n
-    sched = np.clip((growth - (1.0 + r) ** a) / (growth - 1.0), 0.05, 1.0)
-    if model.prepayment.abs_speed is not None:
-        smm = abs_to_smm(model.prepayment.abs_speed, a + 1.0)
-    else:
-        smm = 1.0 - np.exp(-inputs.prepay_intensity[0])
-    survival = np.concatenate([[1.0], np.cumprod(1.0 - np.minimum(smm, 0.999))[:-1]])
-    shape = marginal / (np.maximum(survival, 1e-3) * sched)
-    return np.asarray(shape / max(shape.max(), 1e-300))
 
 
 def _cnl_curve(inputs: CollateralInputs) -> tuple[np.ndarray, np.ndarray]:

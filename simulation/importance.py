@@ -29,12 +29,13 @@ interval ``[A_k, A_k + alpha_k)`` of the cumulative mixture probabilities that h
 All draws are counter-based and keyed by the global path index (stream
 :data:`~simulation.rng.STREAM_FACTOR` for ``U``, :data:`STREAM_STRATA` for the permutations),
 so results do not depend on chunk size or thread count, and the plain sampler reproduces
-:func:`simulation.engine.independent_factor` bit for bit.
+:func:`simulation.run.independent_factor` bit for bit.
 
 Standard errors. Stratified and antithetic paths are dependent within a block of
-:attr:`FactorSampling.block_size` consecutive paths but blocks are independent, so
-:func:`batch_mean` estimates the standard error from block sums; the iid formula would
-over-state it and hide the variance reduction. The benchmark also measures it by replication.
+:attr:`FactorSampling.block_size` consecutive paths but blocks are independent, so the
+estimators of :mod:`simulation.estimators` take the standard error from block sums; the iid
+formula would over-state it and hide the variance reduction. The benchmark also measures it by
+replication.
 
 References
 ----------
@@ -59,7 +60,6 @@ from scipy.special import logsumexp, ndtri
 
 from simulation.collateral import CollateralInputs, MacroPaths, cnl_of_flows, expected_flows
 from simulation.factor import FactorSpec
-from simulation.metrics import Estimate
 from simulation.rng import STREAM_FACTOR, uniforms
 from simulation.waterfall import WaterfallProgram, run_waterfall
 
@@ -70,7 +70,6 @@ __all__ = [
     "DealSampling",
     "FactorSampling",
     "GaussianMixture",
-    "batch_mean",
     "class_loss_curves",
     "cross_entropy_shift",
     "deal_sampling",
@@ -244,46 +243,6 @@ class FactorSampling:
                 "antithetic": self.antithetic, "stratified": self.stratified,
                 "strata": self.strata if self.stratified else None,
                 "se_block_size": self.block_size}
-
-
-def batch_mean(values: np.ndarray, weights: np.ndarray | None = None,
-               block_size: int = 1) -> Estimate:
-    """Weighted mean over paths with a standard error from independent blocks of paths.
-
-    Parameters
-    ----------
-    values : ndarray, shape (n_paths,) or (n_paths, k)
-        Per-path values, in global path order from path 0.
-    weights : ndarray, shape (n_paths,), optional
-        Likelihood ratios.
-    block_size : int
-        Paths per independent block (:attr:`FactorSampling.block_size`); 1 gives the iid
-        standard error ``s / sqrt(n)``.
-
-    Returns
-    -------
-    Estimate
-        ``(1/n) sum w x`` and ``sqrt(nb / (nb - 1) sum_b (S_b - n_b m)^2) / n`` with ``S_b``
-        the block sums and ``nb`` the number of blocks: stratified and antithetic paths are
-        dependent within a block but blocks are independent, so this standard error keeps
-        their variance reduction (the iid formula would over-state it).
-    """
-    x = np.asarray(values, dtype=float)
-    wx = x if weights is None else x * np.asarray(weights, dtype=float).reshape(
-        (-1,) + (1,) * (x.ndim - 1))
-    n = wx.shape[0]
-    mean = wx.mean(axis=0)
-    starts = np.arange(0, n, max(int(block_size), 1))
-    sums = np.add.reduceat(wx, starts, axis=0)
-    sizes = np.diff(np.append(starts, n)).reshape((-1,) + (1,) * (x.ndim - 1))
-    nb = starts.size
-    if nb > 1:
-        se = np.sqrt(nb / (nb - 1) * ((sums - sizes * mean) ** 2).sum(axis=0)) / n
-    else:
-        se = np.zeros_like(mean)
-    if x.ndim == 1:
-        return Estimate(float(mean), float(se))
-    return Estimate(np.asarray(mean), np.asarray(se))
 
 
 def shifted(shift: float, *, antithetic: bool = False, stratified: bool = False,

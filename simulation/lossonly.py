@@ -26,9 +26,11 @@ import numpy as np
 
 from simulation.collateral import FIELD_NAMES
 from simulation.deal import deal_from_dict
+from simulation.estimators import Estimate
+from simulation.estimators import mean as estimate_mean
 from simulation.factor import FactorSpec
-from simulation.importance import PLAIN, FactorSampling, batch_mean
-from simulation.metrics import Estimate, lognormal_tranche_el
+from simulation.importance import PLAIN, FactorSampling
+from simulation.metrics import lognormal_tranche_el
 from simulation.waterfall import WaterfallProgram, compile_deal, run_waterfall
 
 __all__ = [
@@ -162,7 +164,9 @@ class LossOnlyResult:
 
     def expected_loss(self) -> list[Estimate]:
         """EL and standard error of each tranche (decimal of the tranche)."""
-        est = batch_mean(self.tranche_loss, self.weight, self.block_size)
+        # a pure mean shift has unbounded weights: the plain (unbiased) form
+        est = estimate_mean(self.tranche_loss, self.weight, block_size=self.block_size,
+                            self_normalised=False)
         return [Estimate(float(v), float(s))
                 for v, s in zip(np.atleast_1d(est.value), np.atleast_1d(est.se), strict=True)]
 

@@ -5,9 +5,8 @@ same function serves one class, shape ``(n_paths, n_periods)``, and every class 
 ``(n_paths, n_classes, n_periods)``. Period ``t`` runs ``1..T`` months after closing; money is in
 USD; ratios and rates are decimals (0.01 = 1%) unless a name says ``_bp``.
 
-Across-path estimators reduce over the **first** axis (paths), take optional importance-sampling
-likelihood ratios ``weights`` (mean 1 under the sampling measure) and return an
-:class:`Estimate` ``(value, se)``.
+Estimators across paths (means, proportions, quantiles and their standard errors) are in
+:mod:`simulation.estimators`.
 
 Conventions (details and sources in ``docs/metrics.md``):
 
@@ -32,30 +31,22 @@ from scipy.special import ndtr
 __all__ = [
     "PERIODS_PER_YEAR",
     "BreakevenResult",
-    "Estimate",
     "YieldConvention",
     "annualize_monthly_rate",
     "breakeven_multiple",
     "cashflow_irr",
-    "default_probability",
     "dirr_bp",
-    "effective_sample_size",
-    "expected_loss",
     "first_loss_period",
     "hard_credit_enhancement",
     "interest_shortfall",
-    "loss_given_default",
     "lognormal_tranche_el",
     "macaulay_duration",
-    "mean_wal",
     "modified_duration",
     "monthly_irr",
     "monthly_rate_from_annual",
     "principal_loss_ratio",
     "pv",
     "wal_years",
-    "weighted_mean",
-    "weighted_quantile",
 ]
 
 PERIODS_PER_YEAR = 12
@@ -66,22 +57,8 @@ YieldConvention = Literal["monthly", "semiannual", "annual"]
 
 FloatArray = NDArray[np.float64]
 
-_DEFAULT_DEFAULT_THRESHOLD = 1e-10
-"""Loss ratio above which a path counts as a default: about one cent per USD 100 million."""
-
 _IRR_MAX_ITER = 100
 _IRR_TOL = 1e-15  # absolute, on u = ln(1 + r_monthly)
-
-
-class Estimate(NamedTuple):
-    """A Monte Carlo mean and its standard error (same units as the mean).
-
-    ``value`` and ``se`` are floats for a one-class input of shape ``(n_paths,)`` and arrays of
-    shape ``values.shape[1:]`` otherwise.
-    """
-
-    value: float | FloatArray
-    se: float | FloatArray
 
 
 class BreakevenResult(NamedTuple):
@@ -537,263 +514,6 @@ def modified_duration(
     m = _yield_frequency(convention)
     y = np.asarray(annual_yield, dtype=np.float64)
     return np.asarray(macaulay_duration(cashflows, y, convention=convention) / (1.0 + y / m))
-
-
-# --------------------------------------------------------------------------------------------
-# across paths
-
-
-def _check_values_weights(
-    values: ArrayLike, weights: ArrayLike | None, name: str
-) -> tuple[FloatArray, FloatArray | None]:
-    x = np.asarray(values, dtype=np.float64)
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"{name} must have a path axis (first) of length >= 1; shape {x.shape}")
-    if weights is None:
-        return x, None
-    w = _as_float(weights, "weights")
-    if w.ndim != 1 or w.shape[0] != x.shape[0]:
-        raise ValueError(f"weights must have shape ({x.shape[0]},); received {w.shape}")
-    if np.any(w < 0.0):
-        raise ValueError("weights (likelihood ratios) must be >= 0")
-    return x, w.reshape((-1,) + (1,) * (x.ndim - 1))
-
-
-def _plain_mean(z: FloatArray) -> Estimate:
-    """Mean over axis 0 and its standard error ``s / sqrt(n)`` (ddof 1; 0 when n == 1)."""
-    n = z.shape[0]
-    mean = z.mean(axis=0)
-    se = z.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.zeros_like(mean)
-    return Estimate(_scalar_or_array(np.asarray(mean)), _scalar_or_array(np.asarray(se)))
-
-
-def _ratio_mean(num: FloatArray, den: FloatArray) -> Estimate:
-    """Ratio estimator ``sum(num) / sum(den)`` over axis 0 with its delta-method standard error.
-
-    ``SE = sqrt(sum (num_i - R den_i)^2 / (n - 1) / n) / mean(den)``; NaN where ``sum(den) == 0``.
-    """
-    n = num.shape[0]
-    s_den = den.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = num.sum(axis=0) / s_den
-        resid = num - np.where(s_den > 0.0, ratio, 0.0) * den
-        if n > 1:
-            se = np.sqrt((resid**2).sum(axis=0) / (n - 1) / n) / (s_den / n)
-        else:
-            se = np.zeros_like(ratio)
-    ratio = np.where(s_den > 0.0, ratio, np.nan)
-    se = np.where(s_den > 0.0, se, np.nan)
-    return Estimate(_scalar_or_array(np.asarray(ratio)), _scalar_or_array(np.asarray(se)))
-
-
-def weighted_mean(
-    values: ArrayLike,
-    weights: ArrayLike | None = None,
-    *,
-    self_normalized: bool = False,
-) -> Estimate:
-    """Monte Carlo mean over paths, optionally importance-weighted, with its standard error.
-
-    Parameters
-    ----------
-    values : array_like, shape (n_paths,) or (n_paths, ...)
-        Per-path values.
-    weights : array_like, shape (n_paths,), optional
-        Likelihood ratios ``dP/dQ`` of each path (mean 1 under the sampling measure ``Q``).
-    self_normalized : bool, default False
-        ``False``: plain weighted estimator ``(1/n) sum w_i x_i``, unbiased, SE
-        ``std(w x) / sqrt(n)``. ``True``: ``sum w_i x_i / sum w_i``, consistent (bias O(1/n))
-        and often lower-variance; SE by the delta method. Identical when ``weights`` is None.
-
-    Returns
-    -------
-    Estimate
-        ``(value, se)``, floats for 1-D input, arrays of shape ``values.shape[1:]`` otherwise.
-    """
-    x, w = _check_values_weights(values, weights, "values")
-    if w is None:
-        return _plain_mean(x)
-    if self_normalized:
-        return _ratio_mean(w * x, np.broadcast_to(w, x.shape))
-    return _plain_mean(w * x)
-
-
-def expected_loss(
-    loss_ratio: ArrayLike,
-    weights: ArrayLike | None = None,
-    *,
-    self_normalized: bool = False,
-) -> Estimate:
-    """Expected principal loss of the class(es), as a decimal of the original balance.
-
-    Parameters
-    ----------
-    loss_ratio : array_like, shape (n_paths,) or (n_paths, n_classes)
-        Per-path loss ratio, see :func:`principal_loss_ratio`.
-    weights : array_like, shape (n_paths,), optional
-        Importance-sampling likelihood ratios; see :func:`weighted_mean`.
-    self_normalized : bool, default False
-        Estimator form; see :func:`weighted_mean`.
-
-    Returns
-    -------
-    Estimate
-        EL and its standard error (decimal).
-    """
-    return weighted_mean(loss_ratio, weights, self_normalized=self_normalized)
-
-
-def default_probability(
-    loss_ratio: ArrayLike,
-    weights: ArrayLike | None = None,
-    *,
-    threshold: float = _DEFAULT_DEFAULT_THRESHOLD,
-    self_normalized: bool = False,
-) -> Estimate:
-    """Probability that the class loses principal: share of paths with ``loss_ratio > threshold``.
-
-    Parameters
-    ----------
-    loss_ratio : array_like, shape (n_paths,) or (n_paths, n_classes)
-        Per-path loss ratio (decimal).
-    weights : array_like, shape (n_paths,), optional
-        Importance-sampling likelihood ratios; see :func:`weighted_mean`.
-    threshold : float, default 1e-10
-        Loss ratio a path must exceed to count as a default (1e-10 is about one cent per USD 100
-        million of class balance, above floating-point noise).
-    self_normalized : bool, default False
-        Estimator form; see :func:`weighted_mean`.
-
-    Returns
-    -------
-    Estimate
-        PD and its standard error (decimal).
-    """
-    x, _ = _check_values_weights(loss_ratio, weights, "loss_ratio")
-    return weighted_mean(
-        (x > threshold).astype(np.float64), weights, self_normalized=self_normalized
-    )
-
-
-def loss_given_default(
-    loss_ratio: ArrayLike,
-    weights: ArrayLike | None = None,
-    *,
-    threshold: float = _DEFAULT_DEFAULT_THRESHOLD,
-) -> Estimate:
-    """Mean loss ratio of the paths on which the class defaults: ``EL / PD``.
-
-    Parameters
-    ----------
-    loss_ratio : array_like, shape (n_paths,) or (n_paths, n_classes)
-        Per-path loss ratio (decimal).
-    weights : array_like, shape (n_paths,), optional
-        Importance-sampling likelihood ratios (the ratio is the same in the plain and
-        self-normalised forms).
-    threshold : float, default 1e-10
-        Default threshold, as in :func:`default_probability`.
-
-    Returns
-    -------
-    Estimate
-        LGD (decimal of the class balance) and its delta-method standard error
-        ``sqrt(sum (w L - LGD w D)^2 / (n-1) / n) / PD``; NaN when no path defaults.
-    """
-    x, w = _check_values_weights(loss_ratio, weights, "loss_ratio")
-    d = (x > threshold).astype(np.float64)
-    loss = np.where(d > 0.0, x, 0.0)
-    if w is not None:
-        return _ratio_mean(w * loss, w * d)
-    return _ratio_mean(loss, d)
-
-
-def mean_wal(wal: ArrayLike, weights: ArrayLike | None = None) -> Estimate:
-    """Mean WAL over the paths on which the class is paid some principal.
-
-    Parameters
-    ----------
-    wal : array_like, shape (n_paths,) or (n_paths, n_classes)
-        Per-path WAL in years from :func:`wal_years`; NaN (no principal paid) paths are left out.
-    weights : array_like, shape (n_paths,), optional
-        Importance-sampling likelihood ratios.
-
-    Returns
-    -------
-    Estimate
-        Mean WAL in years and its standard error; a self-normalised ratio estimator
-        ``sum w WAL 1[paid] / sum w 1[paid]`` (plain mean over paid paths when unweighted).
-    """
-    x, w = _check_values_weights(wal, weights, "wal")
-    paid = np.isfinite(x).astype(np.float64)
-    xv = np.where(paid > 0.0, x, 0.0)
-    if w is not None:
-        return _ratio_mean(w * xv, w * paid)
-    return _ratio_mean(xv, paid)
-
-
-def weighted_quantile(
-    values: ArrayLike,
-    q: ArrayLike,
-    weights: ArrayLike | None = None,
-) -> FloatArray:
-    """Quantiles of per-path values under importance weights (inverted empirical CDF).
-
-    Parameters
-    ----------
-    values : array_like, shape (n_paths,) or (n_paths, ...)
-        Per-path values, e.g. loss ratios.
-    q : array_like, scalar or shape (n_q,)
-        Probabilities in [0, 1] (0.99 = 99th percentile).
-    weights : array_like, shape (n_paths,), optional
-        Likelihood ratios; they are normalised to sum to 1 (self-normalised).
-
-    Returns
-    -------
-    ndarray, shape q.shape + values.shape[1:]
-        Smallest ``x`` with ``F(x) = sum_{x_i <= x} w_i / sum w_i >= q``; equals
-        ``np.quantile(values, q, method="inverted_cdf", axis=0)`` for equal weights.
-    """
-    x, w = _check_values_weights(values, weights, "values")
-    qa = np.asarray(q, dtype=np.float64)
-    if np.any((qa < 0.0) | (qa > 1.0)) or not np.all(np.isfinite(qa)):
-        raise ValueError("q must lie in [0, 1]")
-    n = x.shape[0]
-    w1 = np.ones(n) if w is None else w.reshape(-1)
-    if w1.sum() <= 0.0:
-        raise ValueError("weights must not all be zero")
-    order = np.argsort(x, axis=0, kind="stable")
-    xs = np.take_along_axis(x, order, axis=0)
-    ws = w1[order]
-    cdf = np.cumsum(ws, axis=0)
-    cdf = cdf / cdf[-1:]
-    flat_cdf = cdf.reshape(n, -1)
-    flat_x = xs.reshape(n, -1)
-    qf = qa.reshape(-1)
-    out = np.empty((qf.size, flat_x.shape[1]))
-    for j in range(flat_x.shape[1]):
-        # guard the comparison against rounding of the cumulative sum
-        k = np.searchsorted(flat_cdf[:, j], qf * (1.0 - 1e-12), side="left")
-        out[:, j] = flat_x[np.minimum(k, n - 1), j]
-    return np.asarray(out.reshape(qa.shape + x.shape[1:]))
-
-
-def effective_sample_size(weights: ArrayLike) -> float:
-    """Kish effective sample size ``(sum w)^2 / sum w^2`` of importance weights.
-
-    Parameters
-    ----------
-    weights : array_like, shape (n_paths,)
-        Likelihood ratios, ``>= 0``.
-
-    Returns
-    -------
-    float
-        Between 1 and ``n_paths`` (``n_paths`` for equal weights).
-    """
-    w = _as_float(weights, "weights")
-    if w.ndim != 1 or w.size == 0 or np.any(w < 0.0) or w.sum() <= 0.0:
-        raise ValueError("weights must be a non-empty 1-D array of non-negative numbers")
-    return float(w.sum() ** 2 / (w**2).sum())
 
 
 # --------------------------------------------------------------------------------------------

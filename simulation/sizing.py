@@ -38,10 +38,11 @@ from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.collateral import CollateralInputs, prepare_collateral
 from simulation.deal import Deal
-from simulation.engine import simulate_pool
+from simulation.estimators import conditional_mean
+from simulation.estimators import mean as estimate_mean
 from simulation.factor import FactorSpec, calibrate
-from simulation.importance import FactorSampling, batch_mean, defensive_mixture
-from simulation.metrics import mean_wal, wal_years
+from simulation.importance import FactorSampling, defensive_mixture
+from simulation.metrics import wal_years
 from simulation.model import CollateralModel
 from simulation.ratings import (
     RATING_SCALE,
@@ -50,6 +51,7 @@ from simulation.ratings import (
     el_target,
     implied_rating,
 )
+from simulation.run import hard_credit_enhancement, simulate_pool
 from simulation.waterfall import compile_deal, run_waterfall
 
 __all__ = ["SizingResult", "parse_targets", "size_deal", "sizing_sampler"]
@@ -222,8 +224,8 @@ class _Evaluator:
             tf = run_waterfall(program, self.flows[lo:lo + self.batch])
             loss[lo:lo + self.batch] = tf.principal_loss / program.original_balance
             wal[lo:lo + self.batch] = wal_years(tf.principal_paid)
-        el = batch_mean(loss, self.weight, self.block)
-        mw = mean_wal(wal, self.weight)
+        el = estimate_mean(loss, self.weight, block_size=self.block)
+        mw = conditional_mean(wal, np.isfinite(wal), self.weight, block_size=self.block)
         rows = []
         for c, name in enumerate(program.classes):
             w = float(np.atleast_1d(mw.value)[c])
@@ -312,7 +314,7 @@ def size_deal(
     sampler = sizing_sampler()
     store = np.empty((n_paths, inputs.n_periods, 10))
 
-    def keep(first: int, flows: np.ndarray, summary: np.ndarray) -> None:
+    def keep(first: int, flows: np.ndarray, tranche_flows: object) -> None:
         store[first:first + flows.shape[0]] = flows
         if progress is not None:
             progress(flows.shape[0])
@@ -425,7 +427,6 @@ def size_deal(
     sized = _structure(deal, balances, oc, res)
     final = ev.evaluate(sized)
     program = compile_deal(sized, inputs.initial_balance)
-    from simulation.simulate import hard_credit_enhancement
 
     final.insert(3, "hard_ce", hard_credit_enhancement(sized, program))
     provenance = {

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import simulation.metrics as metrics
 from portfolio.tape import LoanTape
-from simulation import metrics
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic

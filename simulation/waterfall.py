@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import simulation._waterfall_kernel as K
 from portfolio.errors import InputError, Problem
-from simulation import _waterfall_kernel as K
 from simulation.collateral import FIELD_NAMES
 from simulation.deal import Deal, _step_kind, deal_problems, note_balances
 

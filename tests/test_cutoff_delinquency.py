@@ -16,9 +16,9 @@ from simulation.collateral import (
     prepare_collateral,
     simulate_chunk,
 )
-from simulation.engine import simulate_pool
 from simulation.factor import calibrate
 from simulation.model import model_from_dict
+from simulation.run import simulate_pool
 
 F = {name: k for k, name in enumerate(FIELD_NAMES)}
 NO_HAZARD = {"hazard_curves": {"all": {"ages": [1], "values": [0.0]}}}

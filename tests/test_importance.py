@@ -11,20 +11,20 @@ import pytest
 from scipy import stats
 from scipy.special import ndtr
 
-from simulation.engine import independent_factor
+from scenarios import ScenarioMacro, load_scenario
+from simulation.estimators import mean as estimate_mean
 from simulation.factor import FactorSpec
 from simulation.importance import (
     PLAIN,
     FactorSampling,
     GaussianMixture,
-    batch_mean,
     cross_entropy_shift,
     defensive_mixture,
     shift_for_attachment,
     shifted,
 )
 from simulation.lossonly import LognormalLoss
-from simulation.metrics import expected_loss
+from simulation.run import independent_factor, simulate
 
 SPEC = FactorSpec("lognormal", sigma=0.45)
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,15 +121,15 @@ def test_block_standard_error_tracks_the_replication_spread() -> None:
     for r in range(200):
         z, w = s(r, 0, 1024, SPEC)
         x = SPEC.multiplier(z)
-        est = batch_mean(x, w, s.block_size)
+        est = estimate_mean(x, w, block_size=s.block_size)
         reps.append(est.value)
         ses.append(est.se)
-        iid.append(expected_loss(x, w).se)
+        iid.append(estimate_mean(x, w).se)
     spread = float(np.std(reps, ddof=1))
     assert float(np.mean(ses)) == pytest.approx(spread, rel=0.3)
     assert float(np.mean(iid)) > 3.0 * spread
     x = np.arange(10.0)
-    assert batch_mean(x, None, 1).se == pytest.approx(expected_loss(x).se)
+    assert estimate_mean(x).se == pytest.approx(np.std(x, ddof=1) / np.sqrt(x.size), rel=1e-14)
 
 
 def test_shift_for_attachment_matches_the_lognormal_closed_form() -> None:
@@ -170,8 +170,6 @@ def prime() -> tuple:
 
 
 def test_default_simulate_reports_design_and_ess(prime: tuple) -> None:
-    from simulation.simulate import simulate
-
     deal, model, tape = prime
     r = simulate(tape, deal, model, n_paths=512, seed=2)
     vr = r.provenance["variance_reduction"]
@@ -186,8 +184,6 @@ def test_default_simulate_reports_design_and_ess(prime: tuple) -> None:
 
 
 def test_stopping_rule_is_reproducible_across_chunk_sizes(prime: tuple) -> None:
-    from simulation.simulate import simulate
-
     deal, model, tape = prime
     runs = [simulate(tape, deal, model, n_paths=256, seed=4, target_rse=0.08, max_paths=2048,
                      chunk_size=c) for c in (64, 200)]
@@ -211,15 +207,12 @@ def test_stochastic_scenario_importance_sampling_agrees_with_plain(prime: tuple)
     of the scenario's credit factor) with 2,000 paths agrees with plain Monte Carlo with
     20,000 paths for every class plain can measure, measures A-4 with far less variance, and
     gives A-3 a positive EL where plain reports none."""
-    from scenarios import load_scenario
-    from simulation.simulate import simulate
-
     deal, model, tape = prime
     sc = load_scenario("severely_adverse")
-    a = simulate(tape, deal, model, scenario=sc, stochastic=True, n_paths=2000, seed=21,
-                 chunk_size=500)
-    b = simulate(tape, deal, model, scenario=sc, stochastic=True, n_paths=20_000, seed=22,
-                 chunk_size=2000, importance=False, stratified=False)
+    a = simulate(tape, deal, model, macro=ScenarioMacro(sc), stochastic=True, n_paths=2000,
+                 seed=21, chunk_size=500)
+    b = simulate(tape, deal, model, macro=ScenarioMacro(sc), stochastic=True, n_paths=20_000,
+                 seed=22, chunk_size=2000, importance=False, stratified=False)
     vr = a.provenance["variance_reduction"]
     assert vr["importance"] == "mixture" and "residual" in vr["applied_to"]
     assert b.provenance["variance_reduction"]["importance"] == "plain"
@@ -236,13 +229,10 @@ def test_stochastic_scenario_importance_sampling_agrees_with_plain(prime: tuple)
 
 
 def test_stochastic_importance_sampling_is_chunk_invariant_and_falls_back(prime: tuple) -> None:
-    from scenarios import load_scenario
-    from simulation.simulate import simulate
-
     deal, model, tape = prime
     sc = load_scenario("adverse")
-    runs = [simulate(tape, deal, model, scenario=sc, stochastic=True, n_paths=256, seed=5,
-                     chunk_size=c) for c in (64, 100)]
+    runs = [simulate(tape, deal, model, macro=ScenarioMacro(sc), stochastic=True, n_paths=256,
+                     seed=5, chunk_size=c) for c in (64, 100)]
     np.testing.assert_array_equal(runs[0].class_paths, runs[1].class_paths)
     np.testing.assert_array_equal(runs[0].weights, runs[1].weights)
     # a credit factor almost all macro: its residual is not worth shifting
@@ -250,15 +240,14 @@ def test_stochastic_importance_sampling_is_chunk_invariant_and_falls_back(prime:
                                                          "credit_rate": 0.0})
     macro_credit = sc.model_copy(update={"stochastic": sc.stochastic.model_copy(
         update={"correlations": corr})})
-    r = simulate(tape, deal, model, scenario=macro_credit, stochastic=True, n_paths=64, seed=5)
+    r = simulate(tape, deal, model, macro=ScenarioMacro(macro_credit), stochastic=True,
+                 n_paths=64, seed=5)
     assert "loading" in r.provenance["variance_reduction"]["importance"]
     assert np.all(r.weights == 1.0)
 
 
 def _importance_vs_50x_plain(tape, deal, model, cls: str) -> tuple:
     """Class ``cls``'s summary row: default sampler with 2,000 paths, plain with 100,000."""
-    from simulation.simulate import simulate
-
     is_run = simulate(tape, deal, model, n_paths=2000, seed=21, chunk_size=1000)
     plain = simulate(tape, deal, model, n_paths=100_000, seed=22, chunk_size=2000,
                      importance=False, stratified=False)

@@ -50,7 +50,7 @@ def test_fresh_and_cached_kernels_give_identical_runs(tmp_path: Path) -> None:
 TWIN_RUN = """
 import json
 from portfolio.synthetic import synthetic_pool
-from simulation.engine import simulate_pool
+from simulation.run import simulate_pool
 from simulation.model import load_model
 model = load_model({model!r})
 result = simulate_pool(synthetic_pool("prime", 30, 1), model, n_paths=6, seed=2)

@@ -16,11 +16,10 @@ import pytest
 from autoabs import cli
 from autoabs.runstore import CHUNK_DIR, LEDGER, verify
 from portfolio.synthetic import synthetic_pool
-from scenarios import load_scenario
-from simulation.chunks import ChunkResult, assemble, plan_run, simulate_chunk_range
+from scenarios import ScenarioMacro, load_scenario
 from simulation.deal import load_deal
 from simulation.model import load_model
-from simulation.simulate import simulate
+from simulation.run import ChunkResult, assemble, plan_run, run_chunk, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -52,17 +51,18 @@ def test_chunks_match_simulate_bit_for_bit(scenario: str | None) -> None:
     deal = load_deal(EXAMPLES / "prorata_trigger_deal.yaml")
     model = load_model(deal.assumptions)  # type: ignore[arg-type]
     tape = synthetic_pool("prime", 500, 11)
-    sc = load_scenario(scenario) if scenario else None
-    ref = simulate(tape, deal, model, scenario=sc, n_paths=150, seed=5, chunk_size=40)
-    plan = plan_run(tape, model, deal, scenario=sc, n_paths=150, seed=5, chunk_size=40)
-    chunks = {f: simulate_chunk_range(plan, f, n) for f, n in reversed(plan.chunks)}
+    sc = ScenarioMacro(load_scenario(scenario)) if scenario else None
+    ref = simulate(tape, deal, model, macro=sc, n_paths=150, seed=5, chunk_size=40)
+    plan = plan_run(tape, model, deal, macro=sc, n_paths=150, seed=5, chunk_size=40)
+    chunks = {f: run_chunk(plan, f, n) for f, n in reversed(plan.chunks)}
     # round trip through the checkpoint format
     chunks = {f: ChunkResult.from_arrays(c.to_arrays()) for f, c in chunks.items()}
-    got = assemble(plan, (chunks[f] for f, _ in plan.chunks), deal=deal).result
+    got = assemble(plan, (chunks[f] for f, _ in plan.chunks), deal=deal)
     assert np.array_equal(got.class_paths, ref.class_paths)
     assert got.pool.paths.equals(ref.pool.paths)
     assert got.pool.mean_flows.equals(ref.pool.mean_flows)
     assert got.triggers.equals(ref.triggers)
+    assert got.class_flows.equals(ref.class_flows)
     for name, frame in ref.class_balance_quantiles.items():
         assert got.class_balance_quantiles[name].equals(frame)
     a, b = got.summary(), ref.summary()
@@ -75,7 +75,7 @@ def test_assemble_rejects_missing_or_misordered_chunks() -> None:
     model = load_model(deal.assumptions)  # type: ignore[arg-type]
     plan = plan_run(synthetic_pool("prime", 200, 1), model, deal, n_paths=20, seed=1,
                     chunk_size=10)
-    c0, c1 = (simulate_chunk_range(plan, f, n) for f, n in plan.chunks)
+    c0, c1 = (run_chunk(plan, f, n) for f, n in plan.chunks)
     with pytest.raises(ValueError, match="out of order or not in the plan"):
         assemble(plan, [c1, c0], deal=deal)
     with pytest.raises(ValueError, match="cover 10 of 20"):

@@ -20,8 +20,8 @@ from scenarios import (
 )
 from scenarios.model import library_dir
 from simulation.collateral import prepare_collateral
-from simulation.engine import simulate_pool
 from simulation.model import MacroLevels, load_model
+from simulation.run import simulate_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = [

@@ -71,7 +71,7 @@ def test_autoabs_size_prime_example_meets_targets_on_a_fresh_seed(tmp_path: Path
     from autoabs.cli import main
     from autoabs.pipeline import resolve_inputs
     from simulation.ratings import el_target
-    from simulation.simulate import simulate
+    from simulation.run import simulate
 
     out = tmp_path / "sized.yaml"
     cwd = os.getcwd()

@@ -7,11 +7,12 @@ import pytest
 import autoabs
 from autoabs import cli
 from portfolio.synthetic import synthetic_pool
+from scenarios import ScenarioMacro
 from scenarios.model import library_names, load_scenario
 from scenarios.stress import sensitivity_grid
 from simulation.deal import load_deal
 from simulation.model import load_model
-from simulation.simulate import simulate
+from simulation.run import simulate
 
 EXAMPLES = {
     "prime": ("examples/prime_deal.yaml", "examples/prime_assumptions.yaml", "prime"),
@@ -67,8 +68,8 @@ def test_parallel_up_200_raises_the_floating_coupon_by_200bp_on_every_path():
     coupons = {}
     for name in ("baseline", "parallel_up_200"):
         seen = []
-        simulate(tape, deal, model, scenario=load_scenario(name), stochastic=True, n_paths=64,
-                 seed=3, chunk_size=32,
+        simulate(tape, deal, model, macro=ScenarioMacro(load_scenario(name)), stochastic=True,
+                 n_paths=64, seed=3, chunk_size=32,
                  on_chunk=lambda first, flows, tf, seen=seen: seen.append(tf.coupon_rate))
         coupons[name] = np.concatenate(seen)[:, floating, :]
     months = 24  # while A-2b is outstanding on every path

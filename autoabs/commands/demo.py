@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from autoabs.pipeline import resolve_inputs, resolve_scenario
     from simulation.collateral import prepare_collateral
     from simulation.factor import calibrate
-    from simulation.simulate import DealSimulationResult
+    from simulation.run import DealSimulationResult
 
     console = make_console()
     options = RunOptions(n_paths=args.paths, seed=args.seed, threads=args.threads)

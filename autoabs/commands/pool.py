@@ -17,8 +17,9 @@ from autoabs.commands._common import (
     tape_from_args,
 )
 from autoabs.pipeline import resolve_scenario
-from simulation.engine import PoolSimulationResult
+from portfolio._format import percent_text
 from simulation.model import load_model
+from simulation.run import PoolSimulationResult
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     assert isinstance(result, PoolSimulationResult)
     stats = result.cnl_stats()
     console.print(
-        f"CNL mean {stats['cnl_mean']:.3%} (se {stats['cnl_mean_se']:.3%}), "
+        f"CNL mean {stats['cnl_mean']:.3%} (se {percent_text(stats['cnl_mean_se'], 3)}), "
         f"sd {stats['cnl_sd']:.3%}, p99 {stats['cnl_p99']:.3%} over {args.paths:,} paths"
     )
     console.print(f"results in {outcome.run_dir}/ (manifest.json, summary.json, paths.parquet, "

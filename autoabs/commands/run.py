@@ -20,7 +20,7 @@ from autoabs.commands._common import (
 )
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio._format import percent_text
-from simulation.simulate import DealSimulationResult
+from simulation.run import DealSimulationResult
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     assert isinstance(result, DealSimulationResult)
     console.print(class_table(result))
     stats = result.pool.cnl_stats()
-    console.print(f"Pool CNL: mean {stats['cnl_mean']:.3%} (se {stats['cnl_mean_se']:.3%}), "
+    se = percent_text(stats["cnl_mean_se"], 3)
+    console.print(f"Pool CNL: mean {stats['cnl_mean']:.3%} (se {se}), "
                   f"sd {stats['cnl_sd']:.3%}, p99 {stats['cnl_p99']:.3%}")
     execution = outcome.manifest["execution"]
     if execution["chunks_resumed"]:

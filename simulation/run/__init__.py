@@ -1,0 +1,57 @@
+"""The run spine: plan -> chunk -> reduce -> result (-> run directory).
+
+One path from options to results, used by the Python API, the CLI, the reports and Dask:
+
+- :func:`plan_run` prepares everything a run needs once into a picklable :class:`RunPlan`
+  (a scenario reaches it through the :class:`MacroScenario` protocol);
+- :func:`run_chunk` simulates one chunk of paths, the only place kernels are called, into a
+  :class:`ChunkResult` of per-path results and named reductions;
+- :func:`assemble` merges chunks in chunk order into a :class:`DealSimulationResult` or a
+  :class:`PoolSimulationResult`; :func:`run_to_target` is the stopping rule;
+- :func:`simulate` and :func:`simulate_pool` do all of it in this process.
+"""
+
+from simulation.run.assemble import assemble, el_rse_check, run_to_target
+from simulation.run.chunk import ChunkCallback, ChunkResult, run_chunk
+from simulation.run.local import simulate, simulate_pool
+from simulation.run.macro import FixedMacro, MacroRows, MacroScenario, MacroSource
+from simulation.run.plan import MAX_PATHS, RunPlan, iter_chunks, numba_threads, plan_run
+from simulation.run.reducers import CLASS_FLOW_FIELDS, DealReduction, PoolReduction
+from simulation.run.results import (
+    CLASS_PATH_FIELDS,
+    PATH_FIELDS,
+    DealSimulationResult,
+    PoolSimulationResult,
+    hard_credit_enhancement,
+)
+from simulation.run.sampler import FactorSampler, independent_factor
+
+__all__ = [
+    "CLASS_FLOW_FIELDS",
+    "CLASS_PATH_FIELDS",
+    "MAX_PATHS",
+    "PATH_FIELDS",
+    "ChunkCallback",
+    "ChunkResult",
+    "DealReduction",
+    "DealSimulationResult",
+    "FactorSampler",
+    "FixedMacro",
+    "MacroRows",
+    "MacroScenario",
+    "MacroSource",
+    "PoolReduction",
+    "PoolSimulationResult",
+    "RunPlan",
+    "assemble",
+    "el_rse_check",
+    "hard_credit_enhancement",
+    "independent_factor",
+    "iter_chunks",
+    "numba_threads",
+    "plan_run",
+    "run_chunk",
+    "run_to_target",
+    "simulate",
+    "simulate_pool",
+]

@@ -1,0 +1,167 @@
+"""From finished chunks to a run's result: ordered merge, and the stopping rule.
+
+:func:`assemble` merges chunk results **in chunk order** into the run's
+:class:`~simulation.run.results.DealSimulationResult` (or
+:class:`~simulation.run.results.PoolSimulationResult` without a deal);
+:func:`run_to_target` extends a plan until every class's EL meets a relative standard error.
+Whoever runs the chunks (this process, the run store on resume, Dask workers) calls these two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+import simulation.estimators as estimators
+from simulation.deal import Deal
+from simulation.ratings import ELTable, builtin_el_table
+from simulation.run.chunk import ChunkResult
+from simulation.run.plan import RunPlan
+from simulation.run.reducers import DealReduction, PoolReduction
+from simulation.run.results import (
+    CLASS_PATH_FIELDS,
+    PATH_FIELDS,
+    DealSimulationResult,
+    PoolSimulationResult,
+    hard_credit_enhancement,
+)
+
+__all__ = ["assemble", "el_rse_check", "run_to_target"]
+
+
+def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None = None,
+             threads: int | None = None, el_table: ELTable | None = None
+             ) -> DealSimulationResult | PoolSimulationResult:
+    """Merge chunk results, in chunk order, into the run's result.
+
+    ``chunks`` must yield every chunk of ``plan.chunks`` in order (a generator reading
+    checkpoints keeps memory to one chunk's reductions at a time). Without ``deal`` (or for a
+    collateral-only plan) the pool result is returned.
+    """
+    inputs = plan.inputs
+    n_periods, n_paths = inputs.n_periods, plan.n_paths
+    program = plan.program
+    n_classes = program.n_classes if program is not None else 0
+    pool = PoolReduction(n_periods, inputs.initial_balance)
+    tranches = DealReduction(n_classes, n_periods,
+                             len(program.trigger_names) if program is not None else 0)
+    pool_paths = np.empty((n_paths, len(PATH_FIELDS)))
+    class_paths = np.empty((n_paths, n_classes, len(CLASS_PATH_FIELDS)))
+    expected = iter(plan.chunks)
+    for chunk in chunks:
+        first, n = chunk.first, chunk.n
+        if (first, n) != next(expected, None):
+            raise ValueError(f"chunk ({first}, {n}) out of order or not in the plan")
+        pool_paths[first:first + n] = chunk.pool_paths
+        class_paths[first:first + n] = chunk.class_paths
+        pool.merge(chunk.pool)
+        tranches.merge(chunk.deal)
+    if next(expected, None) is not None or pool.n != n_paths:
+        raise ValueError(f"chunks cover {pool.n} of {n_paths} paths")
+
+    spec = plan.spec
+    provenance: dict[str, Any] = {
+        "seed": int(plan.seed),
+        "n_paths": int(n_paths),
+        "chunk_size": int(plan.chunk_size),
+        "threads": int(threads or numba.get_num_threads()),
+        "n_loans": inputs.n_loans,
+        "n_periods": n_periods,
+        "factor": {"kind": spec.kind, "sigma": spec.sigma, "rho": spec.rho,
+                   "pd_horizon": spec.pd_horizon},
+        "default_scale": inputs.default_scale,
+        "se_block_size": plan.se_block_size,
+    }
+    pool_result = PoolSimulationResult(
+        paths=pd.DataFrame(pool_paths, columns=list(PATH_FIELDS),
+                           index=pd.RangeIndex(n_paths, name="path")),
+        mean_flows=pool.mean_flows(),
+        pool_factor_quantiles=pool.factor_quantiles(),
+        initial_balance=inputs.initial_balance,
+        provenance=provenance,
+    )
+    if program is None or deal is None:
+        return pool_result
+
+    deal_provenance = dict(provenance)
+    deal_provenance["scenario"] = plan.source.name if plan.source is not None else None
+    deal_provenance["stochastic"] = bool(plan.source.stochastic) if plan.source else False
+    if plan.design is not None:
+        deal_provenance["variance_reduction"] = plan.design
+        deal_provenance["effective_sample_size"] = estimators.effective_sample_size(
+            pool_paths[:, PATH_FIELDS.index("weight")])
+        deal_provenance["stopping_rule"] = None
+    return DealSimulationResult(
+        deal=deal,
+        classes=program.classes,
+        original_balance=program.original_balance.copy(),
+        class_paths=class_paths,
+        pool=pool_result,
+        hard_ce=hard_credit_enhancement(deal, program),
+        class_balance_quantiles=tranches.balance_quantiles(program.classes),
+        triggers=tranches.triggers(program.trigger_names),
+        events=tranches.events(),
+        promised_yield=np.asarray(plan.promised_yield),
+        el_table=el_table or builtin_el_table(),
+        class_flows=tranches.class_flows(program.classes),
+        provenance=deal_provenance,
+    )
+
+
+def el_rse_check(class_loss: np.ndarray, weights: np.ndarray, design: dict[str, Any],
+                 classes: tuple[str, ...], target_rse: float | None) -> dict[str, Any]:
+    """The stopping rule's check after ``len(weights)`` paths: worst relative SE of class EL.
+
+    ``class_loss`` ``(n_paths, n_classes)`` loss ratios, ``weights`` ``(n_paths,)``; standard
+    errors from independent blocks of ``design['se_block_size']`` paths; classes the design
+    found loss-free with an EL of exactly 0 count as met; a standard error that cannot be
+    estimated yet (fewer than two blocks) does not meet the target.
+    """
+    loss_free = set(design.get("loss_free_classes") or ())
+    el = estimators.mean(class_loss, weights, block_size=int(design.get("se_block_size") or 1))
+    value, se = np.atleast_1d(el.value), np.atleast_1d(el.se)
+    exact_zero = np.array([v == 0.0 and name in loss_free
+                           for v, name in zip(value, classes, strict=True)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rse = np.where(exact_zero, 0.0, np.where(value > 0.0, se / value, np.inf))
+    rse = np.where(np.isnan(rse), np.inf, rse)
+    worst = float(rse.max())
+    return {"paths": int(len(weights)), "worst_el_rse": worst if np.isfinite(worst) else None,
+            "met": bool(target_rse is not None and worst <= target_rse)}
+
+
+def run_to_target(
+    plan: RunPlan,
+    load: Callable[[int], ChunkResult],
+    run_more: Callable[[RunPlan], None],
+    target_rse: float,
+    max_paths: int,
+) -> tuple[RunPlan, list[dict[str, Any]]]:
+    """The stopping rule: add half the initial paths at a time until every class EL meets it.
+
+    After the plan's paths are simulated (``load(first)`` returns a finished chunk),
+    :func:`el_rse_check` looks at the worst relative standard error of class EL; while it is
+    above ``target_rse`` and fewer than ``max_paths`` paths ran, the plan is extended and
+    ``run_more(plan)`` simulates the new chunks. Checks happen at fixed path counts
+    (``n``, ``1.5 n``, ...) and earlier chunks never change, so the result does not depend on
+    the chunk size, the executor or a resume. Returns the final plan and every check.
+    """
+    program = plan.program
+    if program is None:
+        raise ValueError("the stopping rule needs a deal run")
+    step = max(plan.n_paths // 2, 1)
+    checks = []
+    while True:
+        chunks = [load(first) for first, _ in plan.chunks]
+        loss = np.concatenate([c.class_paths[:, :, 0] for c in chunks])
+        weights = np.concatenate([c.pool_paths[:, -1] for c in chunks])
+        checks.append(el_rse_check(loss, weights, plan.design or {}, program.classes,
+                                   target_rse))
+        if checks[-1]["met"] or plan.n_paths >= max_paths:
+            return plan, checks
+        plan = plan.extended(min(plan.n_paths + step, max_paths))
+        run_more(plan)
