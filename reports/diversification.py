@@ -35,9 +35,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from scipy.special import ndtr, ndtri
 
+import simulation.estimators as estimators
 from portfolio.strats import Concentration, concentration
 from portfolio.tape import LoanTape
-from simulation.estimators import quantile
 from simulation.factor import vasicek_quantile
 
 __all__ = [
@@ -170,7 +170,7 @@ def binomial_diversity_score(pd: float, variance: float) -> float:
 
 def value_at_risk(losses: ArrayLike, level: float, weights: ArrayLike | None = None) -> float:
     """Loss quantile at ``level`` under (importance) weights (:func:`estimators.quantile`)."""
-    return float(quantile(losses, level, weights))
+    return float(estimators.quantile(losses, level, weights))
 
 
 def expected_shortfall(losses: ArrayLike, level: float, weights: ArrayLike | None = None) -> float:
@@ -254,18 +254,16 @@ def summarize_pool_paths(
     defaulted, cnl, pool_wal_years : array_like, shape (n_paths,)
         Per-path defaulted principal and CNL (decimals of the initial pool) and pool WAL (years).
     weights : array_like, shape (n_paths,), optional
-        Likelihood ratios (self-normalised here).
+        Likelihood ratios; every mean is :mod:`simulation.estimators`' (self-normalised),
+        the mean CNL the same figure as the run summary's.
     """
     d = np.asarray(defaulted, dtype=np.float64)
-    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=np.float64)
-    w = w / w.sum()
-    pd = float(np.sum(w * d))
-    var = float(np.sum(w * (d - pd) ** 2))
-    mean_cnl = float(np.sum(w * np.asarray(cnl, dtype=np.float64)))
+    pd = float(estimators.mean(d, weights).value)
+    var = estimators.standard_deviation(d, weights) ** 2 if d.size > 1 else 0.0
+    mean_cnl = float(estimators.mean(np.asarray(cnl, dtype=np.float64), weights).value)
     lgd = mean_cnl / pd if pd > 0 else math.nan
     wal_values = np.asarray(pool_wal_years, dtype=np.float64)
-    ok = np.isfinite(wal_values)
-    wal = float(np.sum(w[ok] * wal_values[ok]) / np.sum(w[ok])) if ok.any() else math.nan
+    wal = float(estimators.conditional_mean(wal_values, np.isfinite(wal_values), weights).value)
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / wal) if pd > 0 and wal > 0 else math.nan
     valid = 0.0 < pd < 1.0
     lgd_k = lgd if math.isfinite(lgd) else 0.0

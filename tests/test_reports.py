@@ -244,7 +244,8 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
         basel_retail_correlation(pd_mean), rel=1e-12)
     assert _value(page, "diversification", "basel_k", "value") == pytest.approx(
         basel_retail_capital(pd_mean, lgd), rel=1e-12)
-    var_dr = float(np.sum(w * (dr - pd_mean) ** 2))
+    # weighted variance with the reliability-weight correction (ddof 1 for equal weights)
+    var_dr = float(np.sum(w * (dr - pd_mean) ** 2) / (1.0 - np.sum(w**2)))
     assert _value(page, "diversification", "diversity_score", "value") == pytest.approx(
         pd_mean * (1 - pd_mean) / var_dr, rel=1e-9)
 
@@ -375,7 +376,8 @@ def test_summarize_pool_paths_weighted() -> None:
     assert s.pd == pytest.approx(0.04)
     assert s.lgd == pytest.approx(0.5)
     assert s.pd_annual == pytest.approx(1 - 0.96**0.5)
-    assert s.default_rate_variance == pytest.approx((0.02**2 + 0.02**2) / 4)
+    # reliability weights: sum w (d - m)^2 / (sum w - sum w^2 / sum w) = 0.0008 / (4 - 6 / 4)
+    assert s.default_rate_variance == pytest.approx((0.02**2 + 0.02**2) / 2.5)
 
 
 # --------------------------------------------------------------------------------------------
