@@ -9,6 +9,7 @@ ledger entry (see :mod:`autoabs.runstore`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -32,15 +33,17 @@ from simulation.model import CollateralModel
 from simulation.ratings import ELTable
 from simulation.run import (
     MAX_PATHS,
+    ChunkResult,
+    ChunkStore,
     DealSimulationResult,
+    Executor,
+    MemoryChunkStore,
     PoolSimulationResult,
     RunPlan,
     assemble,
-    iter_chunks,
-    numba_threads,
+    drive,
+    local_executor,
     plan_run,
-    run_chunk,
-    run_to_target,
 )
 from simulation.run.plan import check_run_size, max_threads
 
@@ -169,59 +172,22 @@ def _fingerprint(inputs: dict[str, dict[str, Any]], config: dict[str, Any]) -> d
             "options": config["options"]}
 
 
-def run_chunks(plan: RunPlan, store: runstore.ChunkStore, options: RunOptions,
-               progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Simulate every chunk of ``plan`` not yet in ``store`` (threads or Dask); return stats."""
-    done = store.done()
-    todo = [(first, n) for first, n in plan.chunks if first not in done]
-    resumed = sum(n for first, n in plan.chunks if first in done)
-    if progress is not None and resumed:
-        progress(resumed)
-
-    def finished(chunk: Any) -> None:
-        store.save(chunk)
-        if progress is not None:
-            progress(chunk.n)
-
-    threads: int | None
+def _executor(options: RunOptions, stack: contextlib.ExitStack) -> tuple[Executor, dict[str, Any]]:
+    """Where the chunks run (local threads or Dask; a Dask client opens on first use)."""
     if options.workers is None and options.scheduler is None:
-        with numba_threads(options.threads):
-            for first, n in todo:
-                finished(run_chunk(plan, first, n))
-        threads = options.threads or numba.get_num_threads()
-        where = "local threads"
-    else:
-        threads = options.threads or default_worker_threads(options.workers)
-        if todo:
-            with dask_client(options.workers, options.scheduler) as client:
-                run_on_dask(client, plan, todo, threads, finished)
-        where = options.scheduler or f"LocalCluster({options.workers} workers)"
-    return {"executor": where, "threads": threads, "workers": options.workers,
-            "scheduler": options.scheduler, "chunks": len(plan.chunks),
-            "chunks_resumed": len(plan.chunks) - len(todo), "paths_resumed": resumed}
+        return local_executor(options.threads), {
+            "executor": "local threads", "threads": options.threads or numba.get_num_threads()}
+    threads = options.threads or default_worker_threads(options.workers)
+    client: list[Any] = []
 
+    def on_dask(plan: RunPlan, todo: list[tuple[int, int]],
+                finished: Callable[[ChunkResult], None]) -> None:
+        if not client:
+            client.append(stack.enter_context(dask_client(options.workers, options.scheduler)))
+        run_on_dask(client[0], plan, todo, threads, finished)
 
-def _run_to_target(plan: RunPlan, store: runstore.ChunkStore, options: RunOptions,
-                   progress: Callable[[int], None] | None,
-                   execution: dict[str, Any]) -> tuple[RunPlan, dict[str, Any],
-                                                       list[dict[str, Any]]]:
-    """:func:`simulation.run.run_to_target` on the store; resume counts kept across stages."""
-    assert options.target_rse is not None
-    stats = dict(execution)
-
-    def run_more(extended: RunPlan) -> None:
-        before = len(extended.chunks) - len(list(iter_chunks(
-            extended.n_paths - extended.checkpoints[-1], extended.chunk_size)))
-        more = run_chunks(extended, store, options, progress)
-        stats.update({k: v for k, v in more.items()
-                      if k not in ("chunks_resumed", "paths_resumed")})
-        stats["chunks"] = more["chunks"]
-        stats["chunks_resumed"] += more["chunks_resumed"] - before
-        stats["paths_resumed"] += more["paths_resumed"] - extended.checkpoints[-1]
-
-    plan, checks = run_to_target(plan, store.load, run_more, options.target_rse,
-                                 options.path_budget)
-    return plan, stats, checks
+    return on_dask, {"executor": options.scheduler or f"LocalCluster({options.workers} workers)",
+                     "threads": threads}
 
 
 def build_report(run_dir: Path) -> tuple[Path, Path] | None:
@@ -278,14 +244,18 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
                     chunk_size=options.chunk_size, prepared=job.prepared)
     timings["prepare_s"] = time.perf_counter() - t0
-    store: runstore.ChunkStore = (
-        runstore.DirChunkStore(run_dir, fingerprint, resume=resume) if run_dir is not None
-        else runstore.MemoryChunkStore())
+    store: ChunkStore = (runstore.DirChunkStore(run_dir, fingerprint, resume=resume)
+                         if run_dir is not None else MemoryChunkStore())
     t0 = time.perf_counter()
-    execution = run_chunks(plan, store, options, progress)
-    stopping: list[dict[str, Any]] = []
-    if options.target_rse is not None and plan.program is not None:
-        plan, execution, stopping = _run_to_target(plan, store, options, progress, execution)
+    with contextlib.ExitStack() as stack:
+        executor, where = _executor(options, stack)
+        driven = drive(plan, store, executor, progress=progress,
+                       target_rse=options.target_rse if plan.program is not None else None,
+                       max_paths=options.path_budget)
+    plan, stopping = driven.plan, driven.checks
+    execution = {**where, "workers": options.workers, "scheduler": options.scheduler,
+                 "chunks": len(plan.chunks), "chunks_resumed": driven.chunks_resumed,
+                 "paths_resumed": driven.paths_resumed}
     timings["simulate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = assemble(plan, (store.load(first) for first, _ in plan.chunks), deal=job.deal,

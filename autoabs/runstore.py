@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +37,7 @@ __all__ = [
     "CHUNK_DIR",
     "LEDGER",
     "MANIFEST",
-    "ChunkStore",
     "DirChunkStore",
-    "MemoryChunkStore",
     "VerifyReport",
     "append_ledger",
     "canonical_json",
@@ -156,50 +154,7 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
     return resume
 
 
-class ChunkStore(Protocol):
-    """Where finished chunks go until the run is assembled."""
-
-    def done(self) -> set[int]:
-        """First path of every stored chunk."""
-        ...
-
-    def save(self, chunk: ChunkResult) -> None:
-        """Store one finished chunk."""
-        ...
-
-    def load(self, first: int) -> ChunkResult:
-        """The chunk starting at path ``first``."""
-        ...
-
-    def clear(self) -> None:
-        """Drop every checkpoint (after the run's results are written)."""
-        ...
-
-
-@dataclass
-class MemoryChunkStore(ChunkStore):
-    """Chunks kept in memory (runs without a directory, e.g. from the Python API)."""
-
-    chunks: dict[int, ChunkResult] = field(default_factory=dict)
-
-    def done(self) -> set[int]:
-        """First path of every stored chunk."""
-        return set(self.chunks)
-
-    def save(self, chunk: ChunkResult) -> None:
-        """Keep the chunk."""
-        self.chunks[chunk.first] = chunk
-
-    def load(self, first: int) -> ChunkResult:
-        """Return the chunk."""
-        return self.chunks[first]
-
-    def clear(self) -> None:
-        """Forget every chunk."""
-        self.chunks.clear()
-
-
-class DirChunkStore(ChunkStore):
+class DirChunkStore:
     """Chunks checkpointed as ``<run>/.chunks/chunk-<first>-<n>.npz``, each written atomically.
 
     ``plan.json`` records the run's fingerprint (inputs' sha256 and options); opening the store

@@ -6,13 +6,23 @@ One path from options to results, used by the Python API, the CLI, the reports a
   (a scenario reaches it through the :class:`MacroScenario` protocol);
 - :func:`run_chunk` simulates one chunk of paths, the only place kernels are called, into a
   :class:`ChunkResult` of per-path results and named reductions;
+- :func:`drive` is the one chunk loop: the chunks a :class:`ChunkStore` lacks, on an
+  :class:`Executor` (local threads or Dask), then the stopping rule;
 - :func:`assemble` merges chunks in chunk order into a :class:`DealSimulationResult` or a
-  :class:`PoolSimulationResult`; :func:`run_to_target` is the stopping rule;
+  :class:`PoolSimulationResult`;
 - :func:`simulate` and :func:`simulate_pool` do all of it in this process.
 """
 
-from simulation.run.assemble import assemble, el_rse_check, run_to_target
+from simulation.run.assemble import assemble, el_rse_check
 from simulation.run.chunk import ChunkCallback, ChunkResult, run_chunk
+from simulation.run.drive import (
+    ChunkStore,
+    DrivenRun,
+    Executor,
+    MemoryChunkStore,
+    drive,
+    local_executor,
+)
 from simulation.run.local import simulate, simulate_pool
 from simulation.run.macro import FixedMacro, MacroRows, MacroScenario, MacroSource
 from simulation.run.plan import MAX_PATHS, RunPlan, iter_chunks, numba_threads, plan_run
@@ -33,25 +43,30 @@ __all__ = [
     "PATH_FIELDS",
     "ChunkCallback",
     "ChunkResult",
+    "ChunkStore",
     "DealReduction",
     "DealSimulationResult",
+    "DrivenRun",
+    "Executor",
     "FactorSampler",
     "FixedMacro",
     "MacroRows",
     "MacroScenario",
     "MacroSource",
+    "MemoryChunkStore",
     "PoolReduction",
     "PoolSimulationResult",
     "RunPlan",
     "assemble",
+    "drive",
     "el_rse_check",
     "hard_credit_enhancement",
     "independent_factor",
     "iter_chunks",
+    "local_executor",
     "numba_threads",
     "plan_run",
     "run_chunk",
-    "run_to_target",
     "simulate",
     "simulate_pool",
 ]

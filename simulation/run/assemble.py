@@ -1,15 +1,14 @@
-"""From finished chunks to a run's result: ordered merge, and the stopping rule.
+"""From finished chunks to a run's result: the ordered merge, and the stopping rule's test.
 
 :func:`assemble` merges chunk results **in chunk order** into the run's
 :class:`~simulation.run.results.DealSimulationResult` (or
 :class:`~simulation.run.results.PoolSimulationResult` without a deal);
-:func:`run_to_target` extends a plan until every class's EL meets a relative standard error.
-Whoever runs the chunks (this process, the run store on resume, Dask workers) calls these two.
+:func:`el_rse_check` is the stopping rule's test (:func:`simulation.run.drive.drive` applies it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numba
@@ -30,7 +29,7 @@ from simulation.run.results import (
     hard_credit_enhancement,
 )
 
-__all__ = ["assemble", "el_rse_check", "run_to_target"]
+__all__ = ["assemble", "el_rse_check"]
 
 
 def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None = None,
@@ -132,36 +131,3 @@ def el_rse_check(class_loss: np.ndarray, weights: np.ndarray, design: dict[str, 
     worst = float(rse.max())
     return {"paths": int(len(weights)), "worst_el_rse": worst if np.isfinite(worst) else None,
             "met": bool(target_rse is not None and worst <= target_rse)}
-
-
-def run_to_target(
-    plan: RunPlan,
-    load: Callable[[int], ChunkResult],
-    run_more: Callable[[RunPlan], None],
-    target_rse: float,
-    max_paths: int,
-) -> tuple[RunPlan, list[dict[str, Any]]]:
-    """The stopping rule: add half the initial paths at a time until every class EL meets it.
-
-    After the plan's paths are simulated (``load(first)`` returns a finished chunk),
-    :func:`el_rse_check` looks at the worst relative standard error of class EL; while it is
-    above ``target_rse`` and fewer than ``max_paths`` paths ran, the plan is extended and
-    ``run_more(plan)`` simulates the new chunks. Checks happen at fixed path counts
-    (``n``, ``1.5 n``, ...) and earlier chunks never change, so the result does not depend on
-    the chunk size, the executor or a resume. Returns the final plan and every check.
-    """
-    program = plan.program
-    if program is None:
-        raise ValueError("the stopping rule needs a deal run")
-    step = max(plan.n_paths // 2, 1)
-    checks = []
-    while True:
-        chunks = [load(first) for first, _ in plan.chunks]
-        loss = np.concatenate([c.class_paths[:, :, 0] for c in chunks])
-        weights = np.concatenate([c.pool_paths[:, -1] for c in chunks])
-        checks.append(el_rse_check(loss, weights, plan.design or {}, program.classes,
-                                   target_rse))
-        if checks[-1]["met"] or plan.n_paths >= max_paths:
-            return plan, checks
-        plan = plan.extended(min(plan.n_paths + step, max_paths))
-        run_more(plan)

@@ -1,15 +1,14 @@
 """Runs in this process: :func:`simulate` (a deal) and :func:`simulate_pool` (collateral only).
 
 Both are thin callers of the spine: :func:`~simulation.run.plan.plan_run`, then
-:func:`~simulation.run.chunk.run_chunk` on every chunk with numba threads, then
-:func:`~simulation.run.assemble.assemble` (and the stopping rule). The run store and Dask
-call the same three.
+:func:`~simulation.run.drive.drive` with chunks in memory on numba threads, then
+:func:`~simulation.run.assemble.assemble`. ``autoabs run`` calls the same three with the run
+store's checkpoints and, optionally, Dask.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from portfolio.errors import InputError
 from portfolio.tape import LoanTape
@@ -18,21 +17,15 @@ from simulation.deal import Deal
 from simulation.factor import FactorSpec, calibrate
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
-from simulation.run.assemble import assemble, run_to_target
-from simulation.run.chunk import ChunkCallback, ChunkResult, run_chunk
+from simulation.run.assemble import assemble
+from simulation.run.chunk import ChunkCallback
+from simulation.run.drive import MemoryChunkStore, drive, local_executor
 from simulation.run.macro import MacroScenario
-from simulation.run.plan import RunPlan, plan_run
+from simulation.run.plan import plan_run
 from simulation.run.results import DealSimulationResult, PoolSimulationResult
 from simulation.run.sampler import FactorSampler
 
 __all__ = ["simulate", "simulate_pool"]
-
-
-def _run_locally(plan: RunPlan, done: dict[int, ChunkResult], threads: int | None,
-                 on_chunk: ChunkCallback | None) -> None:
-    for first, n in plan.chunks:
-        if first not in done:
-            done[first] = run_chunk(plan, first, n, threads, on_chunk)
 
 
 def simulate(
@@ -117,24 +110,20 @@ def simulate(
                     seed=seed, chunk_size=chunk_size, factor=factor, prepared=prepared,
                     importance=importance, antithetic=antithetic, stratified=stratified,
                     defensive=defensive)
-    done: dict[int, ChunkResult] = {}
     timings = {"prepare_s": time.perf_counter() - t0}
     t0 = time.perf_counter()
-    _run_locally(plan, done, threads, on_chunk)
-    stopping: dict[str, Any] | None = None
-    if target_rse is not None:
-        budget = int(max_paths or 10 * n_paths)
-        plan, checks = run_to_target(plan, done.__getitem__,
-                                     lambda more: _run_locally(more, done, threads, on_chunk),
-                                     target_rse, budget)
-        stopping = {"target_rse": target_rse, "max_paths": budget, "paths_run": plan.n_paths,
-                    "met": checks[-1]["met"], "checks": checks}
-    result = assemble(plan, (done[first] for first, _ in plan.chunks), deal=deal,
-                      threads=threads, el_table=el_table)
+    store = MemoryChunkStore()
+    budget = int(max_paths or 10 * n_paths)
+    driven = drive(plan, store, local_executor(threads, on_chunk), target_rse=target_rse,
+                   max_paths=budget)
+    result = assemble(driven.plan, (store.load(first) for first, _ in driven.plan.chunks),
+                      deal=deal, threads=threads, el_table=el_table)
     if not isinstance(result, DealSimulationResult):
         raise TypeError("a deal run assembled into a pool result")
     timings["simulate_s"] = time.perf_counter() - t0
-    result.provenance["stopping_rule"] = stopping
+    result.provenance["stopping_rule"] = None if target_rse is None else {
+        "target_rse": target_rse, "max_paths": budget, "paths_run": driven.plan.n_paths,
+        "met": driven.checks[-1]["met"], "checks": driven.checks}
     result.provenance["timings"] = timings
     return result
 
@@ -190,9 +179,9 @@ def simulate_pool(
                     chunk_size=chunk_size, factor=factor, prepared=prepared)
     timings = {"prepare_s": time.perf_counter() - t0}
     t0 = time.perf_counter()
-    done: dict[int, ChunkResult] = {}
-    _run_locally(plan, done, threads, on_chunk)
-    result = assemble(plan, (done[first] for first, _ in plan.chunks), threads=threads)
+    store = MemoryChunkStore()
+    drive(plan, store, local_executor(threads, on_chunk))
+    result = assemble(plan, (store.load(first) for first, _ in plan.chunks), threads=threads)
     timings["simulate_s"] = time.perf_counter() - t0
     result.provenance["timings"] = timings
     if not isinstance(result, PoolSimulationResult):
