@@ -20,7 +20,7 @@ from typing import Any
 import numba
 import pandas as pd
 
-from autoabs import runstore
+import autoabs.runstore as runstore
 from autoabs._dask import check_options, dask_client, default_worker_threads, run_on_dask
 from autoabs._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from autoabs._io import write_json, write_parquet
+from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal
@@ -59,10 +60,8 @@ def resolve_inputs(
     else:
         tape_path = Path(tape) if tape is not None else (deal.pool.tape if deal.pool else None)
         if tape_path is not None:
-            from autoabs.commands._common import load
-
-            loan_tape = load(str(tape_path), None, on_error, log or _Quiet(),  # type: ignore[arg-type]
-                             columns=columns)
+            loan_tape = load_tape_file(str(tape_path), None, on_error, log or _Quiet(),
+                                       columns=columns)
             tape_source = str(tape_path)
             files["tape"] = tape_path
         elif deal.pool is not None and deal.pool.synthetic is not None:

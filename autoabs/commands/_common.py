@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,7 +21,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from portfolio.errors import InputError, Problem
+from autoabs.inputs import load_tape_file
+from portfolio.errors import InputError
 from portfolio.tape import LoanTape
 
 
@@ -36,15 +36,6 @@ def add_command(
         description=f"{summary}\n\nexample:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-
-def existing_file(path: str, field: str = "") -> Path:
-    """Return ``path`` as a Path, or raise an InputError naming it when it is not a file."""
-    p = Path(path)
-    if not p.is_file():
-        what = "is not a file" if p.exists() else "file not found"
-        raise InputError(str(p), Problem(None, field, what))
-    return p
 
 
 def make_console() -> Console:
@@ -92,7 +83,7 @@ def tape_from_args(args: argparse.Namespace, console: Console) -> LoanTape:
         return synthetic_tape(kind, args.loans, args.pool_seed)
     if args.tape is None:
         raise InputError("TAPE", "give a TAPE file or --synthetic prime|subprime")
-    return load(args.tape, args.columns_map, args.on_error, console)
+    return load_tape_file(args.tape, args.columns_map, args.on_error, console)
 
 
 def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
@@ -102,51 +93,6 @@ def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
     if n_loans < 1:
         raise InputError("--loans", f"must be >= 1, got {n_loans}")
     return synthetic_pool(kind, n_loans, seed)  # type: ignore[arg-type]
-
-
-def read_columns_map(path: str) -> dict[str, str]:
-    """Read a YAML mapping ``file column -> canonical column``."""
-    import yaml
-
-    file = existing_file(path, "--columns-map")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(str(file), Problem(None, "--columns-map",
-                                            f"not valid YAML: {exc}")) from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise InputError(str(file), Problem(
-            None, "--columns-map",
-            "expected a mapping of file column names to canonical names, e.g. "
-            f"'LoanNumber: loan_id'; got {type(data).__name__}",
-        ))
-    return data
-
-
-def load(tape_path: str, columns_map: str | None, on_error: str, console: Console, *,
-         columns: dict[str, str] | None = None) -> LoanTape:
-    """Load a tape file: CSV/Parquet through the loader, ``.xml`` through the EX-102 importer."""
-    path = existing_file(tape_path, "TAPE")
-    if path.suffix.lower() == ".xml":
-        from portfolio.regab import import_regab
-
-        imported = import_regab(path, on_error=on_error)  # type: ignore[arg-type]
-        console.print(f"EX-102 {tape_path}: {imported.n_active:,} active loans imported")
-        return imported.tape
-    from portfolio.loaders import load_tape
-
-    if columns_map:
-        columns = read_columns_map(columns_map)
-    result = load_tape(path, columns=columns, on_error=on_error)  # type: ignore[arg-type]
-    console.print(f"Tape {tape_path}: {result.n_loaded:,} loans loaded")
-    if result.n_rejected:
-        console.print(
-            f"[yellow]{result.n_rejected:,} of {result.n_rows:,} rows rejected; "
-            f"reasons in {result.reject_path}[/yellow]"
-        )
-    return result.tape
 
 
 # ---------------------------------------------------------------------------------------------

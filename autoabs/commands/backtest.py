@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from autoabs._io import atomic_write, write_json
-from autoabs.commands._common import add_command, existing_file, make_console
+from autoabs.commands._common import add_command, make_console
 from autoabs.commands.calibrate import add_panel_arguments, rules_from_args
+from autoabs.inputs import existing_file
 from portfolio.panel import read_panel
 from simulation.backtest import BacktestResult, backtest
 from simulation.model import load_model

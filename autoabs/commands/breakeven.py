@@ -6,7 +6,8 @@ import argparse
 
 from rich.table import Table
 
-from autoabs.commands._common import add_command, existing_file, make_console
+from autoabs.commands._common import add_command, make_console
+from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from simulation.collateral import prepare_collateral
 from simulation.factor import calibrate

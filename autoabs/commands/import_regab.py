@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from autoabs._io import write_parquet
-from autoabs.commands._common import add_command, existing_file
+from autoabs.commands._common import add_command
+from autoabs.inputs import existing_file
 from portfolio.errors import InputError
 from portfolio.regab import RegabImport, import_regab
 

@@ -10,12 +10,12 @@ from autoabs.commands._common import (
     add_run_options,
     add_scale_options,
     add_tape_arguments,
-    existing_file,
     make_console,
     progress,
     run_options_from_args,
     tape_from_args,
 )
+from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_scenario
 from portfolio._format import percent_text
 from simulation.model import load_model

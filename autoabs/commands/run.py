@@ -13,11 +13,11 @@ from autoabs.commands._common import (
     add_convergence_options,
     add_run_options,
     add_scale_options,
-    existing_file,
     make_console,
     progress,
     run_options_from_args,
 )
+from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio._format import percent_text
 from simulation.run import DealSimulationResult

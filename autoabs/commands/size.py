@@ -9,13 +9,8 @@ import yaml
 from rich.table import Table
 
 from autoabs._io import atomic_write
-from autoabs.commands._common import (
-    add_command,
-    add_run_options,
-    existing_file,
-    make_console,
-    progress,
-)
+from autoabs.commands._common import add_command, add_run_options, make_console, progress
+from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from simulation.sizing import SizingResult, parse_targets, size_deal
 

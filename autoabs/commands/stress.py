@@ -13,10 +13,10 @@ from autoabs.commands._common import (
     add_command,
     add_run_options,
     add_scale_options,
-    existing_file,
     make_console,
     progress,
 )
+from autoabs.inputs import existing_file
 from portfolio._format import percent_text
 from portfolio._io import atomic_write
 
