@@ -36,8 +36,8 @@ def deal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(deal: Path, out: Path, *options: str) -> Path:
-    assert cli.main(["run", str(deal), "--paths", "300", "--seed", "9", "--no-report", "--out", str(out),
-                     *options]) == 0
+    assert cli.main(["run", str(deal), "--paths", "300", "--seed", "9", "--no-report",
+                     "--out", str(out), *options]) == 0
     return out
 
 
