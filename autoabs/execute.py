@@ -21,7 +21,7 @@ import pandas as pd
 
 from autoabs import runstore
 from autoabs._dask import check_options, dask_client, default_worker_threads, run_on_dask
-from autoabs._io import write_json, write_parquet
+from portfolio._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.chunks import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from autoabs._io import write_json, write_parquet
+from portfolio._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from autoabs._io import atomic_write, write_json
+from portfolio._io import atomic_write, sha256_file, write_json
 from portfolio.errors import InputError, Problem
 from simulation.chunks import ChunkResult
 
@@ -59,15 +59,6 @@ GENESIS = "0" * 64
 
 _PACKAGES = ("autoabs", "numpy", "numba", "llvmlite", "scipy", "pandas", "pyarrow", "pydantic",
              "pyyaml", "matplotlib", "rich", "dask", "distributed")
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def canonical_json(data: Any) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autoabs._io import atomic_write, write_json
 from autoabs.commands._common import add_command, existing_file, make_console
 from autoabs.commands.calibrate import add_panel_arguments, rules_from_args
+from portfolio._io import atomic_write, write_json
 from portfolio.panel import read_panel
 from simulation.backtest import BacktestResult, backtest
 from simulation.model import load_model

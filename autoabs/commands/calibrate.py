@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from autoabs._io import atomic_write
 from autoabs.commands._common import add_command, existing_file, make_console
+from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from portfolio.panel import EventRules, read_panel
 from simulation.calibration import Calibration, SegmentScheme, estimate_hazards

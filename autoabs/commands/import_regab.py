@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autoabs._io import write_parquet
 from autoabs.commands._common import add_command, existing_file
+from portfolio._io import write_parquet
 from portfolio.errors import InputError
 from portfolio.regab import RegabImport, import_regab
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
-from autoabs._io import write_json, write_parquet
 from autoabs.commands._common import (
     add_command,
     add_run_options,
@@ -18,7 +17,7 @@ from autoabs.commands._common import (
     progress,
 )
 from portfolio._format import percent_text
-from portfolio._io import atomic_write
+from portfolio._io import atomic_write, write_json, write_parquet
 
 DEFAULT_SCENARIOS = "baseline,adverse,severely_adverse"
 
