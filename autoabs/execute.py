@@ -21,7 +21,6 @@ import pandas as pd
 
 from autoabs import runstore
 from autoabs._dask import check_options, dask_client, default_worker_threads, run_on_dask
-from portfolio._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.chunks import (
@@ -38,6 +37,7 @@ from simulation.engine import PoolSimulationResult, iter_chunks, numba_threads
 from simulation.factor import FactorSpec
 from simulation.model import CollateralModel
 from simulation.ratings import ELTable
+from simulation.run.directory import write_manifest, write_run, write_structuring
 from simulation.simulate import DealSimulationResult
 
 MAX_PATHS = 100_000_000
@@ -333,7 +333,7 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         manifest["report"] = ({"html": built[0].name, "pdf": built[1].name} if built else None)
         timings["total_s"] = time.perf_counter() - t_start
         manifest["finished"] = runstore.utc_now()
-        write_json(run_dir / runstore.MANIFEST, manifest)
+        write_manifest(run_dir, manifest)
         runstore.append_ledger(run_dir)
         store.clear()
     else:
@@ -344,24 +344,14 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
 
 def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:
     """Deterministic structuring tables for the report: paydown and break-even CNL."""
-    from portfolio._io import atomic_write
     from simulation.structuring import breakeven_cnl, prepayment_table
 
     assert job.deal is not None
-    paydown = prepayment_table(job.deal, job.tape)
-    atomic_write(run_dir / "paydown.csv", lambda p: paydown.to_csv(p, index=False))
-    breakeven = breakeven_cnl(job.deal, plan.inputs)
-    atomic_write(run_dir / "breakeven.csv", lambda p: breakeven.to_csv(p, index=False))
+    write_structuring(run_dir, prepayment_table(job.deal, job.tape),
+                      breakeven_cnl(job.deal, plan.inputs))
 
 
 def _write_results(run_dir: Path, job: RunJob, assembled: Assembled) -> None:
-    from autoabs.pipeline import write_deal_run
-
     result = assembled.result
-    if isinstance(result, DealSimulationResult):
-        write_deal_run(run_dir, result, job.tape, assembled.class_flows)
-    else:
-        write_parquet(run_dir / "paths.parquet", result.paths)
-        write_parquet(run_dir / "flows.parquet", result.mean_flows)
-        write_parquet(run_dir / "pool_factor_quantiles.parquet", result.pool_factor_quantiles)
-        write_json(run_dir / "summary.json", result.summary())
+    tape = job.tape if isinstance(result, DealSimulationResult) else None  # pool runs keep none
+    write_run(run_dir, result, tape, assembled.class_flows)
