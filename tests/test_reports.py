@@ -18,7 +18,6 @@ from autoabs.cli import main
 from portfolio._format import percent_text
 from reports import build_model, build_report, find_chromium, load_run, render_html
 from reports.charts import to_svg, trigger_chart
-from reports.committee import REQUIRED_FILES
 from reports.diversification import (
     basel_retail_capital,
     basel_retail_correlation,
@@ -32,6 +31,7 @@ from reports.diversification import (
     vasicek_pdf,
     vasicek_quantile,
 )
+from simulation.run.directory import DEAL_RUN_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -441,7 +441,7 @@ def test_missing_run_files_are_input_errors(runs: dict[str, Path], tmp_path: Pat
     (run_dir / "triggers.parquet").unlink()
     assert main(["report", str(run_dir)]) == 2
     assert main(["report", str(tmp_path / "nowhere")]) == 2
-    assert "triggers.parquet" in REQUIRED_FILES
+    assert "triggers.parquet" in DEAL_RUN_FILES
 
 
 def test_cli_report_writes_both_files(runs: dict[str, Path], tmp_path: Path,
