@@ -433,6 +433,9 @@ def test_stress_directory_reports_on_baseline(runs: dict[str, Path], tmp_path: P
     html = html_path.read_text(encoding="utf-8")
     assert "scenario run scenarios/baseline" in html
     assert "Scenario comparison (stress.csv)" in html
+    files = _parse(html).tables["report-inputs"]
+    assert "stress.csv" in files and "scenarios/baseline/manifest.json" in files
+    assert "Absent optional files: breakeven.json, breakeven.csv, stress.json, paydown.csv." in html
 
 
 def test_missing_run_files_are_input_errors(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -111,8 +111,8 @@ def methodology_section(data: RunRecord, pdf_renderer: str) -> Section:
         "report-inputs", "Files read by this report (SHA-256)",
         (Column("file", "File", False), Column("sha256", "SHA-256", False)),
         tuple(Row(n, (text(n), text(h))) for n, h in hashes.items()),
-        "Absent optional files: " + (", ".join(f for f in OPTIONAL_FILES if f not in hashes)
-                                     or "none") + ".",
+        "Absent optional files: " + (", ".join(f for f in OPTIONAL_FILES
+                                                if f not in data.locations) or "none") + ".",
     )
     note = Text((f"PDF renderer: {pdf_renderer}.",
                  "The report reads the run directory only; it never runs a simulation. "
