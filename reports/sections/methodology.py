@@ -7,7 +7,7 @@ from typing import Any
 
 from reports.model import Cell, Column, Row, Section, Table, Text, finite, num, text
 from reports.sections._common import kv_table
-from simulation.run.directory import OPTIONAL_FILES, RunRecord
+from simulation.run.directory import MANIFEST, OPTIONAL_FILES, SUMMARY, RunRecord
 
 __all__ = ["METHODOLOGY", "methodology_section"]
 
@@ -98,9 +98,9 @@ def methodology_section(data: RunRecord, pdf_renderer: str) -> Section:
         ("n_periods", "Months simulated", num(prov.get("n_periods"), ",.0f")),
     ])
     if data.manifest is not None:
-        source, items = "manifest.json", _flatten(data.manifest)
+        source, items = MANIFEST, _flatten(data.manifest)
     else:
-        source, items = "summary.json provenance (no manifest.json)", _flatten(prov)
+        source, items = f"{SUMMARY} provenance (no {MANIFEST})", _flatten(prov)
     manifest = Table(
         "manifest", f"Run manifest ({source})",
         (Column("key", "Key", False), Column("value", "Value")),

@@ -148,8 +148,8 @@ def run_frames(result: SimulationResult, tape: LoanTape | None = None,
                class_flows: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The Parquet frames of ``result``'s run directory by name (the file name without suffix).
 
-    ``tape`` and ``class_flows`` (from :func:`simulation.chunks.assemble`) are included when
-    given.
+    A deal run's frames include ``tape`` and ``class_flows`` (from
+    :func:`simulation.chunks.assemble`) when given; a pool run has neither.
     """
     if isinstance(result, PoolSimulationResult):
         return {"paths": result.paths, "flows": result.mean_flows,
