@@ -7,8 +7,7 @@ Jupyter. See ``docs/cli.md`` ("Python API") and ``examples/api_example.py``.
 from __future__ import annotations
 
 import html
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pandas as pd
 from portfolio._format import percent_text
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
-from simulation.run import PoolSimulationResult
+from simulation.run.directory import read_run, run_frames, stored_summary
 
 __all__ = ["RunResult", "StressResult", "load_run", "run", "stress"]
 
@@ -43,7 +42,8 @@ class RunResult:
     data: dict[str, Any]
     manifest: dict[str, Any]
     run_dir: Path | None
-    _frames: dict[str, pd.DataFrame] = field(repr=False)
+    _frames: Mapping[str, pd.DataFrame] = field(repr=False)
+    """The run directory's frames by name (:func:`simulation.run.directory.run_frames`)."""
 
     @property
     def kind(self) -> str:
@@ -78,15 +78,18 @@ class RunResult:
 
         For a pool run: per path CNL, flows, WAL, factor and weight.
         """
-        return self._frames["paths"]
+        return self._frame("class_paths", "paths")
 
     def pool_paths(self) -> pd.DataFrame:
         """Per path: CNL, defaults, recoveries, prepayments, WAL, factor draw, weight."""
-        return self._frames["pool_paths"]
+        return self._frame("pool_paths", "paths")
 
     def pool_flows(self) -> pd.DataFrame:
         """Mean pool flows by period with standard errors."""
-        return self._frames["pool_flows"]
+        return self._frame("pool_flows", "flows")
+
+    def _frame(self, deal: str, pool: str) -> pd.DataFrame:
+        return self._frames[deal if self.kind == "deal" else pool]
 
     def triggers(self) -> pd.DataFrame:
         """Probability that each trigger is breached in, and by, each period."""
@@ -305,53 +308,22 @@ def stress(
 
 
 def _from_outcome(outcome: Any) -> RunResult:
+    """The in-memory result in the form :func:`load_run` reads it back."""
     result = outcome.result
-    # as summary.json holds it (key-sorted), so load_run(dir) equals the in-memory result
-    data = json.loads(json.dumps(result.summary(), default=_jsonable, sort_keys=True))
-    if isinstance(result, PoolSimulationResult):
-        frames = {"paths": result.paths, "pool_paths": result.paths,
-                  "pool_flows": result.mean_flows}
-    else:
-        frames = {"paths": result.paths(), "pool_paths": result.pool.paths,
-                  "pool_flows": result.pool.mean_flows, "triggers": result.triggers,
-                  "class_flows": result.class_flows}
-    return RunResult(data, outcome.manifest, outcome.run_dir, frames)
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
+    return RunResult(stored_summary(result), outcome.manifest, outcome.run_dir,
+                     run_frames(result))
 
 
 def load_run(path: str | Path) -> RunResult:
     """Open a run directory written by ``autoabs run``/``pool``/``demo`` or :func:`run`.
 
+    Frames are read when first asked for (:func:`simulation.run.directory.read_run`).
+
     Raises
     ------
     portfolio.errors.InputError
-        When ``path`` is not a finished run directory (no ``manifest.json``).
+        When ``path`` is not a finished run directory (no ``manifest.json``) or a file of it
+        is missing or unreadable, naming the file.
     """
-    run_dir = Path(path)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputError(str(run_dir), Problem(None, "DIR", "not a finished run directory "
-                                               "(no manifest.json)"))
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    data = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-
-    def read(name: str) -> pd.DataFrame | None:
-        f = run_dir / name
-        return pd.read_parquet(f) if f.is_file() else None
-
-    if manifest.get("kind") == "pool":
-        names = {"paths": "paths.parquet", "pool_paths": "paths.parquet",
-                 "pool_flows": "flows.parquet"}
-    else:
-        names = {"paths": "class_paths.parquet", "pool_paths": "pool_paths.parquet",
-                 "pool_flows": "pool_flows.parquet", "triggers": "triggers.parquet",
-                 "class_flows": "class_flows.parquet"}
-    frames = {k: frame for k, name in names.items() if (frame := read(name)) is not None}
-    return RunResult(data, manifest, run_dir, frames)
+    record = read_run(path, finished=True)
+    return RunResult(record.summary, record.manifest or {}, record.run_dir, record.frames)

@@ -22,7 +22,6 @@ import pandas as pd
 
 import autoabs.runstore as runstore
 from autoabs._dask import check_options, dask_client, default_worker_threads, run_on_dask
-from autoabs._io import write_json, write_parquet
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from scenarios import ScenarioMacro
@@ -45,6 +44,7 @@ from simulation.run import (
     local_executor,
     plan_run,
 )
+from simulation.run.directory import write_manifest, write_run, write_structuring
 from simulation.run.plan import check_run_size, max_threads
 
 RUN_FORMAT = 1
@@ -295,7 +295,7 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         manifest["report"] = ({"html": built[0].name, "pdf": built[1].name} if built else None)
         timings["total_s"] = time.perf_counter() - t_start
         manifest["finished"] = runstore.utc_now()
-        write_json(run_dir / runstore.MANIFEST, manifest)
+        write_manifest(run_dir, manifest)
         runstore.append_ledger(run_dir)
         store.clear()
     else:
@@ -306,24 +306,14 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
 
 def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:
     """Deterministic structuring tables for the report: paydown and break-even CNL."""
-    from portfolio._io import atomic_write
     from simulation.structuring import breakeven_cnl, prepayment_table
 
     assert job.deal is not None
-    paydown = prepayment_table(job.deal, job.tape)
-    atomic_write(run_dir / "paydown.csv", lambda p: paydown.to_csv(p, index=False))
-    breakeven = breakeven_cnl(job.deal, plan.inputs)
-    atomic_write(run_dir / "breakeven.csv", lambda p: breakeven.to_csv(p, index=False))
+    write_structuring(run_dir, prepayment_table(job.deal, job.tape),
+                      breakeven_cnl(job.deal, plan.inputs))
 
 
 def _write_results(run_dir: Path, job: RunJob,
                    result: DealSimulationResult | PoolSimulationResult) -> None:
-    from autoabs.pipeline import write_deal_run
-
-    if isinstance(result, DealSimulationResult):
-        write_deal_run(run_dir, result, job.tape)
-    else:
-        write_parquet(run_dir / "paths.parquet", result.paths)
-        write_parquet(run_dir / "flows.parquet", result.mean_flows)
-        write_parquet(run_dir / "pool_factor_quantiles.parquet", result.pool_factor_quantiles)
-        write_json(run_dir / "summary.json", result.summary())
+    tape = job.tape if isinstance(result, DealSimulationResult) else None  # pool runs keep none
+    write_run(run_dir, result, tape)

@@ -1,7 +1,7 @@
-"""Inputs and outputs of a run, shared by the CLI and the Python API: resolve, then write.
+"""Inputs of a run, shared by the CLI and the Python API: deal, pool, assumptions, scenario.
 
 A deal file may name its pool (a tape or a synthetic spec) and its assumptions file; explicit
-arguments override them. Every output is written atomically into one run directory.
+arguments override them. The run directory a run writes is :mod:`simulation.run.directory`'s.
 """
 
 from __future__ import annotations
@@ -10,16 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from autoabs._io import write_json, write_parquet
 from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal
 from simulation.model import CollateralModel, load_model
 from simulation.ratings import ELTable, load_el_table
-from simulation.run import DealSimulationResult
 
 
 @dataclass(frozen=True)
@@ -107,36 +103,3 @@ class _Quiet:
     def print(self, *args: Any, **kwargs: Any) -> None:
         """Discard progress messages."""
 
-
-RUN_FILES = {
-    "summary.json": "classes (EL, se, PD, LGD, WAL, yield, DIRR, hard CE, rating), pool, events",
-    "class_paths.parquet": "per path and class: loss, interest shortfall, WAL, yield, DIRR, PV",
-    "pool_paths.parquet": "per path: CNL, defaults, recoveries, prepayments, WAL, factor, weight",
-    "pool_flows.parquet": "mean PoolFlows by period with standard errors",
-    "pool_factor_quantiles.parquet": "pool factor P1..P99 by period",
-    "class_balance_quantiles.parquet": "class balance factor P5/P50/P95 by period",
-    "triggers.parquet": "probability of each trigger breached in / by each period; reserve draws",
-    "class_flows.parquet": "per class and period: weighted mean interest due and paid, "
-                           "principal paid, ending balance and coupon",
-    "tape.parquet": "the pool's loan tape (canonical columns)",
-    "manifest.json": "inputs (sha256), canonical config, seed, versions, threads, timings",
-}
-"""Files of a deal run directory and what they hold (the report reads only these)."""
-
-
-def write_deal_run(out: Path, result: DealSimulationResult, tape: LoanTape) -> None:
-    """Write the result files of :data:`RUN_FILES` into ``out``, each atomically.
-
-    The manifest is written by :func:`execute`.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    write_parquet(out / "class_flows.parquet", result.class_flows)
-    write_parquet(out / "class_paths.parquet", result.paths())
-    write_parquet(out / "pool_paths.parquet", result.pool.paths)
-    write_parquet(out / "pool_flows.parquet", result.pool.mean_flows)
-    write_parquet(out / "pool_factor_quantiles.parquet", result.pool.pool_factor_quantiles)
-    balances = pd.concat(result.class_balance_quantiles, names=["class", "period"]).reset_index()
-    write_parquet(out / "class_balance_quantiles.parquet", balances)
-    write_parquet(out / "triggers.parquet", result.triggers)
-    write_parquet(out / "tape.parquet", tape.to_frame())
-    write_json(out / "summary.json", result.summary())

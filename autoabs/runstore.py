@@ -1,10 +1,11 @@
 """The run store: run directories, manifests, chunk checkpoints and the hash-chained ledger.
 
-A run directory holds the run's results (Parquet, ``summary.json``, the report) and
-``manifest.json``. Its parent directory is the *runs root*: every finished run appends one
-entry to ``<root>/ledger.jsonl`` naming the run, the sha256 of every file in it, and the hash
-of the previous entry, so editing a result, removing a run or rewriting history breaks either a
-file hash or the chain. :func:`verify` re-hashes everything. See ``docs/runstore.md``.
+A run directory holds the run's results and ``manifest.json``, laid out by
+:mod:`simulation.run.directory`. Its parent directory is the *runs root*: every finished run
+appends one entry to ``<root>/ledger.jsonl`` naming the run, the sha256 of every file in it,
+and the hash of the previous entry, so editing a result, removing a run or rewriting history
+breaks either a file hash or the chain. :func:`verify` re-hashes everything. See
+``docs/runstore.md``.
 
 While a run is in progress its finished chunks are checkpointed under ``<run>/.chunks/`` (one
 ``.npz`` per chunk, written atomically) next to ``plan.json``, the fingerprint of the run's
@@ -29,14 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from autoabs._io import atomic_write, write_json
+from portfolio._io import atomic_write, sha256_file, write_json
 from portfolio.errors import InputError, Problem
 from simulation.run import ChunkResult
+from simulation.run.directory import MANIFEST
 
 __all__ = [
     "CHUNK_DIR",
     "LEDGER",
-    "MANIFEST",
     "DirChunkStore",
     "VerifyReport",
     "append_ledger",
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 LEDGER = "ledger.jsonl"
-MANIFEST = "manifest.json"
 CHUNK_DIR = ".chunks"
 PLAN = "plan.json"
 GENESIS = "0" * 64
@@ -57,15 +57,6 @@ GENESIS = "0" * 64
 
 _PACKAGES = ("autoabs", "numpy", "numba", "llvmlite", "scipy", "pandas", "pyarrow", "pydantic",
              "pyyaml", "matplotlib", "rich", "dask", "distributed")
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def canonical_json(data: Any) -> str:
@@ -137,7 +128,7 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
         return False
     if finished and not interrupted:
         raise InputError(str(run_dir), Problem(
-            None, "--out", "already holds a finished run (manifest.json); choose another --out, "
+            None, "--out", f"already holds a finished run ({MANIFEST}); choose another --out, "
             "or add --overwrite to replace it (the ledger keeps the old entry)"))
     if interrupted and not resume:
         raise InputError(str(run_dir), Problem(
@@ -367,7 +358,7 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
         latest = {k: v for k, v in latest.items() if k == only}
         if not latest and not (target / MANIFEST).is_file():
             raise InputError(str(target), Problem(
-                None, "DIR", f"not a run: no manifest.json and no entry for {only!r} in "
+                None, "DIR", f"not a run: no {MANIFEST} and no entry for {only!r} in "
                              f"{root / LEDGER}"))
         if not latest:
             report._fail(only, "has a manifest but no ledger entry")

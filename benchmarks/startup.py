@@ -14,13 +14,14 @@ warm start exceeds the limit.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from simulation.run.directory import read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -66,7 +67,9 @@ def main() -> int:
         cold = run("cold")
         warm = min(run("warm1"), run("warm2"))
         help_s = min(_timed([*AUTOABS, "--help"], env) for _ in range(2))
-        timings = json.loads((tmp / "runs" / "warm2" / "manifest.json").read_text())["timings"]
+        manifest = read_run(tmp / "runs" / "warm2", finished=True).manifest
+        assert manifest is not None
+        timings = manifest["timings"]
     print(f"autoabs run, {args.loans:,}-loan pool, {args.paths:,} paths, no report")
     print(f"  cold start (empty numba cache): {cold:6.2f} s")
     print(f"  warm start (numba cache warm):  {warm:6.2f} s   (limit {args.limit:.1f} s)")

@@ -1,11 +1,22 @@
-"""Atomic file output: every file appears under its final name complete or not at all."""
+"""Atomic file output: every file appears under its final name complete or not at all.
+
+:func:`atomic_write` is the one primitive; :func:`write_json` and :func:`write_parquet` are the
+writers of run directories (``simulation.run.directory``) and of the CLI's other outputs.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["atomic_write", "json_text", "sha256_file", "write_json", "write_parquet"]
 
 
 def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
@@ -31,3 +42,42 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], None]) 
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented, key-sorted JSON text (NumPy scalars and arrays, paths converted)."""
+    return json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
+def write_json(target: str | os.PathLike[str], data: Any) -> Path:
+    """Write ``data`` as :func:`json_text` atomically."""
+    text = json_text(data)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(target, write)
+
+
+def write_parquet(target: str | os.PathLike[str], frame: pd.DataFrame) -> Path:
+    """Write a DataFrame as Parquet atomically (deterministic bytes for equal frames)."""
+    return atomic_write(target, lambda p: frame.to_parquet(p, engine="pyarrow", index=True))
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,9 +1,10 @@
-"""PDF of the committee report, and :func:`build_report` (HTML + PDF into the run directory).
+"""PDF rendering of the committee report: headless Chromium, else a matplotlib fallback.
 
 The PDF is the HTML report printed by headless Chromium when a Chromium binary is available
 (the print stylesheet starts each section on a new A4 page). Without a browser, a fallback
 renderer lays out the same sections with matplotlib's ``PdfPages``: headings, tables as
-monospaced text, the same charts. The report states which renderer made its PDF.
+monospaced text, the same charts. The report states which renderer made its PDF
+(:func:`reports.build.build_report` chooses).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from portfolio._io import atomic_write
-from reports.committee import Chart, Report, Table, Text, build_model, load_run, render_html
+from reports.model import Chart, Report, Table, Text
 
 __all__ = [
     "CHROMIUM_CANDIDATES",
     "CHROMIUM_FLAGS",
+    "FALLBACK_RENDERER",
     "PdfError",
-    "build_report",
+    "chromium_command",
     "chromium_version",
     "find_chromium",
     "print_with_chromium",
@@ -241,60 +242,3 @@ def render_fallback_pdf(report: Report, target: Path) -> None:
 
 def _blocks(blocks: tuple[Table | Chart | Text, ...]) -> Iterator[Table | Chart | Text]:
     yield from blocks
-
-
-# --------------------------------------------------------------------------------------------
-# Entry point
-# --------------------------------------------------------------------------------------------
-
-
-def build_report(run_dir: str | os.PathLike[str], *, renderer: str = "auto",
-                 html_name: str = "report.html",
-                 pdf_name: str = "report.pdf") -> tuple[Path, Path]:
-    """Write the committee report of a run directory as HTML and PDF, each atomically.
-
-    Parameters
-    ----------
-    run_dir : path
-        A deal run directory (``autoabs run --out``); only its files are read.
-    renderer : {"auto", "chromium", "fallback"}
-        ``auto``: headless Chromium when found, else the matplotlib fallback; ``chromium``
-        fails (PdfError) when no browser can print; ``fallback`` never starts a browser.
-
-    Returns
-    -------
-    (Path, Path)
-        The HTML and PDF paths (``run_dir/report.html``, ``run_dir/report.pdf``).
-    """
-    if renderer not in ("auto", "chromium", "fallback"):
-        raise ValueError(f"renderer must be auto, chromium or fallback, got {renderer!r}")
-    root = Path(run_dir)
-    data = load_run(root)
-    html_path, pdf_path = root / html_name, root / pdf_name
-    binary = find_chromium() if renderer != "fallback" else None
-    if binary is None and renderer == "chromium":
-        raise PdfError("no Chromium binary found (install Debian's chromium or set "
-                       "AUTOABS_CHROMIUM)")
-    reason = "no Chromium found" if renderer == "auto" else "requested"
-    if binary is not None:
-        label = f"headless Chromium ({chromium_version(binary)}, print to PDF of report.html)"
-        report = build_model(data, pdf_renderer=label)
-        _write_text(html_path, render_html(report))
-        try:
-            atomic_write(pdf_path, lambda tmp: print_with_chromium(binary, html_path, tmp))
-            return html_path, pdf_path
-        except PdfError as exc:
-            if renderer == "chromium":
-                raise
-            reason = f"Chromium failed: {exc}"
-    report = build_model(data, pdf_renderer=f"{FALLBACK_RENDERER} ({reason})")
-    _write_text(html_path, render_html(report))
-    atomic_write(pdf_path, lambda tmp: render_fallback_pdf(report, tmp))
-    return html_path, pdf_path
-
-
-def _write_text(path: Path, content: str) -> None:
-    def write(tmp: Path) -> None:
-        tmp.write_text(content, encoding="utf-8")
-
-    atomic_write(path, write)

@@ -172,7 +172,7 @@ def _stratum_permutations(seed: int, blocks: np.ndarray, strata: int) -> np.ndar
 
 @dataclass(frozen=True)
 class FactorSampling:
-    """A factor sampler (``FactorSampler`` of :mod:`simulation.engine`) with its settings.
+    """A factor sampler (``FactorSampler`` of :mod:`simulation.run`) with its settings.
 
     Call it as ``sampling(seed, first_path, n, spec) -> (z, weight)``.
 

@@ -18,7 +18,6 @@ from autoabs.cli import main
 from portfolio._format import percent_text
 from reports import build_model, build_report, find_chromium, load_run, render_html
 from reports.charts import to_svg, trigger_chart
-from reports.committee import REQUIRED_FILES
 from reports.diversification import (
     basel_retail_capital,
     basel_retail_correlation,
@@ -32,6 +31,7 @@ from reports.diversification import (
     vasicek_pdf,
     vasicek_quantile,
 )
+from simulation.run.directory import DEAL_RUN_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -435,6 +435,9 @@ def test_stress_directory_reports_on_baseline(runs: dict[str, Path], tmp_path: P
     html = html_path.read_text(encoding="utf-8")
     assert "scenario run scenarios/baseline" in html
     assert "Scenario comparison (stress.csv)" in html
+    files = _parse(html).tables["report-inputs"]
+    assert "stress.csv" in files and "scenarios/baseline/manifest.json" in files
+    assert "Absent optional files: breakeven.json, breakeven.csv, stress.json, paydown.csv." in html
 
 
 def test_missing_run_files_are_input_errors(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -443,7 +446,7 @@ def test_missing_run_files_are_input_errors(runs: dict[str, Path], tmp_path: Pat
     (run_dir / "triggers.parquet").unlink()
     assert main(["report", str(run_dir)]) == 2
     assert main(["report", str(tmp_path / "nowhere")]) == 2
-    assert "triggers.parquet" in REQUIRED_FILES
+    assert "triggers.parquet" in DEAL_RUN_FILES
 
 
 def test_cli_report_writes_both_files(runs: dict[str, Path], tmp_path: Path,

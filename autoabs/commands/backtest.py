@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autoabs._io import atomic_write, write_json
 from autoabs.commands._common import add_command, make_console
 from autoabs.commands.calibrate import add_panel_arguments, rules_from_args
 from autoabs.inputs import existing_file
+from portfolio._io import atomic_write, write_json
 from portfolio.panel import read_panel
 from simulation.backtest import BacktestResult, backtest
 from simulation.model import load_model

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from autoabs._io import atomic_write
 from autoabs.commands._common import add_command, make_console
 from autoabs.inputs import existing_file
+from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from portfolio.panel import EventRules, read_panel
 from simulation.calibration import Calibration, SegmentScheme, estimate_hazards

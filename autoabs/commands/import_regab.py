@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autoabs._io import write_parquet
 from autoabs.commands._common import add_command
 from autoabs.inputs import existing_file
+from portfolio._io import write_parquet
 from portfolio.errors import InputError
 from portfolio.regab import RegabImport, import_regab
 

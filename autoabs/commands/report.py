@@ -27,11 +27,12 @@ def run(args: argparse.Namespace) -> int:
     """Build the report and print where it is."""
     from autoabs.runstore import LEDGER, append_ledger
     from reports import build_report
+    from simulation.run.directory import MANIFEST
 
     console = make_console()
     html_path, pdf_path = build_report(args.run_dir, renderer=args.pdf)
     run_dir = Path(args.run_dir)
-    if (run_dir / "manifest.json").is_file() and (run_dir.parent / LEDGER).is_file():
+    if (run_dir / MANIFEST).is_file() and (run_dir.parent / LEDGER).is_file():
         # A recorded run gained (or changed) its report: record the files again, so that
         # `autoabs verify` keeps passing for a run nobody tampered with.
         append_ledger(run_dir)

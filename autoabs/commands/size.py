@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 from rich.table import Table
 
-from autoabs._io import atomic_write
 from autoabs.commands._common import add_command, add_run_options, make_console, progress
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
+from portfolio._io import atomic_write
 from simulation.sizing import SizingResult, parse_targets, size_deal
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
-from autoabs._io import write_json, write_parquet
 from autoabs.commands._common import (
     add_command,
     add_run_options,
@@ -18,7 +17,14 @@ from autoabs.commands._common import (
 )
 from autoabs.inputs import existing_file
 from portfolio._format import percent_text
-from portfolio._io import atomic_write
+from simulation.run.directory import (
+    SCENARIOS,
+    SENSITIVITY_GRID_CSV,
+    STRESS_CSV,
+    STRESS_JSON,
+    write_sensitivity_grid,
+    write_stress_table,
+)
 
 DEFAULT_SCENARIOS = "baseline,adverse,severely_adverse"
 
@@ -68,18 +74,16 @@ def run(args: argparse.Namespace) -> int:
             args.deal, names, tape=args.tape, model=args.model, paths=args.paths,
             seed=args.seed, chunk_size=args.chunk_size, threads=args.threads,
             workers=args.workers, scheduler=args.scheduler, stochastic=args.stochastic,
-            out=out / "scenarios", resume=args.resume, overwrite=args.overwrite,
+            out=out / SCENARIOS, resume=args.resume, overwrite=args.overwrite,
             report=not args.no_report, progress=advance,
         )
     table = result.table().reset_index()
-    atomic_write(out / "stress.csv", lambda p: table.to_csv(p, index=False))
-    write_json(out / "stress.json", table.to_dict(orient="records"))
+    write_stress_table(out, table)
     if not args.no_grid:
         inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model)
         assert inputs.model is not None
         grid = sensitivity_grid(inputs.deal, inputs.tape, inputs.model)
-        write_parquet(out / "sensitivity_grid.parquet", grid)
-        atomic_write(out / "sensitivity_grid.csv", lambda p: grid.to_csv(p, index=False))
+        write_sensitivity_grid(out, grid)
     console.print(_table(table))
     if not args.no_grid:
         short = grid.loc[~grid["reached"]].drop_duplicates(["cnl_multiple", "abs_speed"])
@@ -95,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
 
         html, pdf = build_report(out)
         console.print(f"Report: {html} and {pdf.name}")
-    console.print(f"Results in {out}/ (stress.csv, stress.json, scenarios/<name>/"
-                  + ("" if args.no_grid else ", sensitivity_grid.csv") + ")")
+    console.print(f"Results in {out}/ ({STRESS_CSV}, {STRESS_JSON}, {SCENARIOS}/<name>/"
+                  + ("" if args.no_grid else f", {SENSITIVITY_GRID_CSV}") + ")")
     return 0
 
 

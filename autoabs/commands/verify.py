@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify and print one line per run."""
-    from autoabs.runstore import verify_all
+    from autoabs.runstore import LEDGER, verify_all
 
     console = make_console()
     reports = verify_all(args.dir)
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                           highlight=False)
         n_ok += len(report.ok)
         failed += [f"{prefix}{name}" for name in report.failed]
-    ledgers = ", ".join(str(r.root / "ledger.jsonl") for r in reports)
+    ledgers = ", ".join(str(r.root / LEDGER) for r in reports)
     if failed:
         console.print(f"verification FAILED: {len(failed)} run(s) do not match the ledger "
                       f"({ledgers}): {', '.join(failed)}", highlight=False)

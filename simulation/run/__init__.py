@@ -10,11 +10,13 @@ One path from options to results, used by the Python API, the CLI, the reports a
   :class:`Executor` (local threads or Dask), then the stopping rule;
 - :func:`assemble` merges chunks in chunk order into a :class:`DealSimulationResult` or a
   :class:`PoolSimulationResult`;
-- :func:`simulate` and :func:`simulate_pool` do all of it in this process.
+- :func:`simulate` and :func:`simulate_pool` do all of it in this process;
+- :func:`write_run` / :func:`read_run` are the one writer and reader of a run directory.
 """
 
 from simulation.run.assemble import assemble, el_rse_check
 from simulation.run.chunk import ChunkCallback, ChunkResult, run_chunk
+from simulation.run.directory import RunRecord, read_run, run_frames, stored_summary, write_run
 from simulation.run.drive import (
     ChunkStore,
     DrivenRun,
@@ -57,6 +59,7 @@ __all__ = [
     "PoolReduction",
     "PoolSimulationResult",
     "RunPlan",
+    "RunRecord",
     "assemble",
     "drive",
     "el_rse_check",
@@ -66,7 +69,11 @@ __all__ = [
     "local_executor",
     "numba_threads",
     "plan_run",
+    "read_run",
     "run_chunk",
+    "run_frames",
     "simulate",
     "simulate_pool",
+    "stored_summary",
+    "write_run",
 ]

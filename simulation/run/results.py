@@ -211,7 +211,7 @@ class DealSimulationResult:
         return tuple(vr.get("loss_free_classes") or ())
 
     def class_summary(self) -> pd.DataFrame:
-        """Per class: balance, hard CE, EL (se, relative se), PD, LGD, WAL, yield, DIRR, rating.
+        """Per class: balance, hard CE, EL, PD, LGD, WAL, yield, DIRR (with se), rating.
 
         ``el_rse`` is ``el_se / el`` (NaN when EL is 0); ``loss_free`` marks classes that lose
         nothing on the expected path even when every loan defaults at once, whose EL of 0 is
@@ -247,6 +247,7 @@ class DealSimulationResult:
                 "pd": float(value["pd"][c]),
                 "pd_se": float(se["pd"][c]),
                 "lgd": float(value["lgd"][c]),
+                "lgd_se": float(se["lgd"][c]),
                 "wal": float(value["wal"][c]),
                 "wal_se": float(se["wal"][c]),
                 "yield": float(value["yield"][c]),
