@@ -4,18 +4,25 @@ The kernel trusts its inputs (compiled and shaped by :mod:`simulation.waterfall`
 checking, allocates only per path, and writes into caller-allocated outputs. Period index 0 is
 the first collection period. Money in USD, rates annual decimals, accrual fractions in years.
 No fastmath: every comparison here decides who gets paid.
+
+The compiled program arrives as one :class:`ProgramArrays` record of packed tables whose rows
+(or slots) are named by the constants below. Outputs are plain array arguments, never record
+fields: numba loses writes made through a record's arrays inside ``prange`` (numba issue
+#5872).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from portfolio._jit import jit_inline, jit_parallel, prange
 
-# Opcodes (``op_code``); ``op_target`` and the CSR ``op_ptr``/``op_classes`` give the operand.
+# Opcodes (row OPF_CODE of ``ops``); OPF_TARGET and OPF_FIRST_CLASS give the operand.
 OP_FEE = 0  # target: fee index
 OP_SWAP = 1  # net swap payment of every swap
-OP_INTEREST = 2  # classes op_classes[op_ptr[k]:op_ptr[k+1]], pro rata on the amounts due
+OP_INTEREST = 2  # classes first_class..target, pro rata on the amounts due
 OP_PRIORITY_PRINCIPAL = 3  # target: class; pay until notes through target <= pool balance
 OP_RESERVE_DEPOSIT = 4  # deposit up to the reserve target
 OP_REGULAR_PRINCIPAL = 5  # principal distribution amount less principal already paid
@@ -24,10 +31,63 @@ OP_RESIDUAL = 7  # everything left to the certificate holder
 OPCODE_NAMES = ("fee", "swap", "interest", "priority_principal", "reserve_deposit",
                 "regular_principal", "principal_to", "residual")
 
+# Rows of ``ops (N_OP_FIELDS, n_ops)``; -1 where an opcode takes no operand.
+OPF_CODE = 0
+OPF_TARGET = 1  # fee index, or the last (most junior) class of the step
+OPF_FIRST_CLASS = 2  # interest steps: the first (most senior) class
+N_OP_FIELDS = 3
+
+# Rows of ``class_param (N_CLASS_PARAMS, n_classes)``, float64.
+CP_ORIGINAL_BALANCE = 0  # USD
+CP_COUPON = 1  # fixed rate, or spread over the index for floating classes
+CP_FLOOR = 2  # on the floating coupon
+CP_CAP = 3
+N_CLASS_PARAMS = 4
+
+# Rows of ``class_code (N_CLASS_CODES, n_classes)``, int64.
+CC_RATE_KIND = 0  # RATE_*
+CC_LEGAL_FINAL_PERIOD = 1  # 0-based period index, -1 if none
+N_CLASS_CODES = 2
+
 # Note rate kinds.
 RATE_FIXED = 0  # 30/360
 RATE_FLOATING = 1  # act/360, index + spread, floor, cap
 RATE_MONEY_MARKET = 2  # act/360, fixed rate
+
+# Slots of ``deal_param (N_DEAL_PARAMS,)``, float64 (USD or decimal fractions).
+DP_INITIAL_POOL = 0
+DP_RESERVE_INITIAL = 1  # USD at closing
+DP_RESERVE_TARGET_PCT = 2  # of the basis
+DP_RESERVE_STEP_UP_PCT = 3  # of the basis, while a reserve_step_up trigger is breached
+DP_RESERVE_FLOOR = 4  # USD
+DP_OC_CURRENT_PCT = 5  # of the current pool
+DP_OC_INITIAL_USD = 6
+DP_OC_FLOOR_USD = 7
+DP_CLEAN_UP_USD = 8  # 0: no clean-up call
+N_DEAL_PARAMS = 9
+
+# Slots of ``deal_code (N_DEAL_CODES,)``, int64.
+DC_ACCELERATED_START = 0  # normal program: ops [0, start); accelerated: [start, n_ops)
+DC_RESERVE_ON_CURRENT = 1  # 1: reserve target on the current pool, 0: on the initial pool
+DC_TURBO_ALWAYS = 2  # 1: every cent to principal (PDA = all notes)
+N_DEAL_CODES = 3
+
+# Rows of ``group_ptr (N_ALLOCATIONS, n_classes + 1)``: principal allocations as CSR.
+ALLOC_NORMAL = 0  # pro-rata groups as the deal says
+ALLOC_SEQUENTIAL = 1  # switchable groups split into single classes
+N_ALLOCATIONS = 2
+
+# Rows of ``fee_param (N_FEE_PARAMS, n_fees)``, float64.
+FP_RATE = 0  # annual, on the beginning pool balance
+FP_USD_PER_MONTH = 1
+N_FEE_PARAMS = 2
+
+# Rows of ``trigger_code (N_TRIGGER_CODES, n_triggers)``, int64.
+TC_METRIC = 0  # METRIC_*
+TC_WINDOW = 1  # months in the rolling average (delinquency)
+TC_EFFECT = 2  # EFFECT_*
+TC_CURABLE = 3  # 1: the state follows the test, 0: breached for good
+N_TRIGGER_CODES = 4
 
 # Trigger metrics and effects.
 METRIC_CNL = 0
@@ -71,7 +131,34 @@ DF_POOL_BALANCE = 11
 DF_PRINCIPAL_DISTRIBUTION_AMOUNT = 12
 N_DEAL_FIELDS = 13
 
+# Path outputs: path_out[field, path, class]; event_period[event, path].
+PF_PRINCIPAL_LOSS = 0
+PF_INTEREST_SHORTFALL = 1
+N_PATH_FIELDS = 2
+EV_EVENT_OF_DEFAULT = 0
+EV_CLEAN_UP_CALL = 1
+N_EVENTS = 2
+
 _BALANCE_TOLERANCE = 1e-9  # relative to a class's original balance
+
+
+class ProgramArrays(NamedTuple):
+    """The compiled program as the kernel reads it (shapes in the row constants above).
+
+    The fields are the :class:`simulation.waterfall.WaterfallProgram` arrays of the same
+    names; numba passes the record by value and the kernel only reads it.
+    """
+
+    class_param: np.ndarray
+    class_code: np.ndarray
+    deal_param: np.ndarray
+    deal_code: np.ndarray
+    ops: np.ndarray
+    group_ptr: np.ndarray
+    fee_param: np.ndarray
+    swap_class: np.ndarray
+    swap_fixed_rate: np.ndarray
+    trigger_code: np.ndarray
 
 
 @jit_inline
@@ -120,30 +207,75 @@ def _through(balance, last):  # pragma: no cover - jitted
 
 
 @jit_parallel(fastmath=False)
-def waterfall_kernel(
-    flows, index_rates, act_fraction, initial_pool,
-    original_balance, rate_kind, coupon, floor, cap, legal_final_period,
-    op_code, op_target, op_ptr, op_classes, program_ptr,
-    normal_group_ptr, sequential_group_ptr,
-    fee_rate, fee_fixed, swap_class, swap_fixed_rate,
-    reserve_initial, reserve_target_pct, reserve_step_up_pct, reserve_floor, reserve_on_current,
-    oc_current_pct, oc_initial_usd, oc_floor_usd, turbo_always,
-    trig_metric, trig_window, trig_effect, trig_curable, trig_threshold, clean_up_usd,
-    class_out, deal_out, trigger_breached, sequential_mode, principal_loss, interest_shortfall,
-    event_of_default_period, call_period,
-):  # fmt: skip
+def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, class_out, deal_out,
+                     path_out, event_period, trigger_breached, sequential_mode):
     """Run the compiled waterfall on every path; fill the caller-allocated outputs.
 
-    Shapes: ``flows (n_paths, n_periods, 10)``; ``index_rates (1 or n_paths, n_periods)``;
-    ``act_fraction (n_periods,)`` actual days / 360; class arrays ``(n_classes,)``;
-    ``trig_threshold (n_triggers, n_periods)``; outputs as in
-    :class:`simulation.waterfall.TrancheFlows` (``class_out (N_CLASS_FIELDS, n_paths,
-    n_classes, n_periods)``, ``deal_out (N_DEAL_FIELDS, n_paths, n_periods)``). The normal
-    program is ops ``program_ptr[0]:program_ptr[1]``, the accelerated one (after an event of
-    default) ``program_ptr[1]:program_ptr[2]``. No input checking.
+    Parameters
+    ----------
+    program : ProgramArrays
+        The compiled deal (:class:`simulation.waterfall.WaterfallProgram`).
+    flows : numpy.ndarray
+        ``(n_paths, n_periods, 10)`` PoolFlows, USD.
+    index_rates : numpy.ndarray
+        ``(1 or n_paths, n_periods)`` note index, annual decimal.
+    act_fraction : numpy.ndarray
+        ``(n_periods,)`` actual days / 360 of each interest period.
+    thresholds : numpy.ndarray
+        ``(n_triggers, n_periods)`` trigger thresholds.
+    class_out : numpy.ndarray
+        ``(N_CLASS_FIELDS, n_paths, n_classes, n_periods)`` zeros; filled with ``CF_*``.
+    deal_out : numpy.ndarray
+        ``(N_DEAL_FIELDS, n_paths, n_periods)`` zeros; filled with ``DF_*``.
+    path_out : numpy.ndarray
+        ``(N_PATH_FIELDS, n_paths, n_classes)``; filled with ``PF_*`` after the last period.
+    event_period : numpy.ndarray
+        ``(N_EVENTS, n_paths)`` int64, -1; set to the period index of each ``EV_*`` event.
+    trigger_breached : numpy.ndarray
+        ``(n_paths, n_triggers, n_periods)`` bool, False; the trigger states.
+    sequential_mode : numpy.ndarray
+        ``(n_paths, n_periods)`` bool, False; whether principal was paid sequentially.
+
+    Notes
+    -----
+    The normal program is ops ``[0, DC_ACCELERATED_START)``, the accelerated one (after an
+    event of default) the rest. No input checking.
     """
     n_paths = flows.shape[0]
     n_periods = flows.shape[1]
+    original_balance = program.class_param[CP_ORIGINAL_BALANCE]
+    coupon = program.class_param[CP_COUPON]
+    floor = program.class_param[CP_FLOOR]
+    cap = program.class_param[CP_CAP]
+    rate_kind = program.class_code[CC_RATE_KIND]
+    legal_final_period = program.class_code[CC_LEGAL_FINAL_PERIOD]
+    op_code = program.ops[OPF_CODE]
+    op_target = program.ops[OPF_TARGET]
+    op_first = program.ops[OPF_FIRST_CLASS]
+    n_ops = op_code.shape[0]
+    n_normal = program.deal_code[DC_ACCELERATED_START]
+    normal_group_ptr = program.group_ptr[ALLOC_NORMAL]
+    sequential_group_ptr = program.group_ptr[ALLOC_SEQUENTIAL]
+    fee_rate = program.fee_param[FP_RATE]
+    fee_fixed = program.fee_param[FP_USD_PER_MONTH]
+    swap_class = program.swap_class
+    swap_fixed_rate = program.swap_fixed_rate
+    initial_pool = program.deal_param[DP_INITIAL_POOL]
+    reserve_initial = program.deal_param[DP_RESERVE_INITIAL]
+    reserve_target_pct = program.deal_param[DP_RESERVE_TARGET_PCT]
+    reserve_step_up_pct = program.deal_param[DP_RESERVE_STEP_UP_PCT]
+    reserve_floor = program.deal_param[DP_RESERVE_FLOOR]
+    reserve_on_current = program.deal_code[DC_RESERVE_ON_CURRENT] != 0
+    oc_current_pct = program.deal_param[DP_OC_CURRENT_PCT]
+    oc_initial_usd = program.deal_param[DP_OC_INITIAL_USD]
+    oc_floor_usd = program.deal_param[DP_OC_FLOOR_USD]
+    turbo_always = program.deal_code[DC_TURBO_ALWAYS] != 0
+    trig_metric = program.trigger_code[TC_METRIC]
+    trig_window = program.trigger_code[TC_WINDOW]
+    trig_effect = program.trigger_code[TC_EFFECT]
+    trig_curable = program.trigger_code[TC_CURABLE]
+    trig_threshold = thresholds
+    clean_up_usd = program.deal_param[DP_CLEAN_UP_USD]
     n_classes = original_balance.shape[0]
     n_fees = fee_rate.shape[0]
     n_swaps = swap_class.shape[0]
@@ -165,8 +297,6 @@ def waterfall_kernel(
         cum_net_loss = 0.0
         accelerated = False
         ended = False
-        event_of_default_period[p] = -1
-        call_period[p] = -1
         ix = p - p if shared_index else p  # same integer type as the prange index
         for t in range(n_periods):
             if ended:
@@ -258,7 +388,7 @@ def waterfall_kernel(
                     call_price = pool_end
                     collections += call_price
                     pool_end = 0.0
-                    call_period[p] = t
+                    event_period[EV_CLEAN_UP_CALL, p] = t
                     ended = True
             available = collections + swap_receipt
 
@@ -296,8 +426,8 @@ def waterfall_kernel(
             deposit = 0.0
             residual = 0.0
             principal_paid = 0.0
-            start = program_ptr[1] if accelerated else program_ptr[0]
-            stop = program_ptr[2] if accelerated else program_ptr[1]
+            start = n_normal if accelerated else 0
+            stop = n_ops if accelerated else n_normal
             for k in range(start, stop):
                 op = op_code[k]
                 if op == OP_FEE:
@@ -324,23 +454,21 @@ def waterfall_kernel(
                     swap_due -= pay
                 elif op == OP_INTEREST:
                     owed = 0.0
-                    for m in range(op_ptr[k], op_ptr[k + 1]):
-                        owed += due[op_classes[m]]
+                    for i in range(op_first[k], op_target[k] + 1):
+                        owed += due[i]
                     if owed > available and reserve > 0.0:
                         x = min(reserve, owed - available)
                         reserve -= x
                         draw += x
                         available += x
                     if owed <= available:
-                        for m in range(op_ptr[k], op_ptr[k + 1]):
-                            i = op_classes[m]
+                        for i in range(op_first[k], op_target[k] + 1):
                             int_paid[i] += due[i]
                         available -= owed
                     elif owed > 0.0:
                         share = available / owed
                         spent = 0.0
-                        for m in range(op_ptr[k], op_ptr[k + 1]):
-                            i = op_classes[m]
+                        for i in range(op_first[k], op_target[k] + 1):
                             x = due[i] * share
                             int_paid[i] += x
                             spent += x
@@ -386,16 +514,15 @@ def waterfall_kernel(
                 notes_end += balance[i]
             if not accelerated:
                 default = False
-                for k in range(program_ptr[0], program_ptr[1]):
+                for k in range(n_normal):
                     if op_code[k] != OP_INTEREST:
                         continue
                     outstanding = False
-                    for m in range(op_ptr[k], op_ptr[k + 1]):
-                        if beginning[op_classes[m]] > 0.0:
+                    for i in range(op_first[k], op_target[k] + 1):
+                        if beginning[i] > 0.0:
                             outstanding = True
                     if outstanding:
-                        for m in range(op_ptr[k], op_ptr[k + 1]):
-                            i = op_classes[m]
+                        for i in range(op_first[k], op_target[k] + 1):
                             if shortfall[i] > 1e-9 * due[i]:
                                 default = True
                         break
@@ -405,7 +532,7 @@ def waterfall_kernel(
                         default = True
                 if default:
                     accelerated = True
-                    event_of_default_period[p] = t
+                    event_period[EV_EVENT_OF_DEFAULT, p] = t
 
             for i in range(n_classes):
                 class_out[CF_INTEREST_DUE, p, i, t] = due[i]
@@ -429,5 +556,5 @@ def waterfall_kernel(
             out[DF_PRINCIPAL_DISTRIBUTION_AMOUNT] = pda
             pool_beg = pool_end
         for i in range(n_classes):
-            principal_loss[p, i] = balance[i]
-            interest_shortfall[p, i] = shortfall[i]
+            path_out[PF_PRINCIPAL_LOSS, p, i] = balance[i]
+            path_out[PF_INTEREST_SHORTFALL, p, i] = shortfall[i]
