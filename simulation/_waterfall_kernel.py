@@ -4,18 +4,28 @@ The kernel trusts its inputs (compiled and shaped by :mod:`simulation.waterfall`
 checking, allocates only per path, and writes into caller-allocated outputs. Period index 0 is
 the first collection period. Money in USD, rates annual decimals, accrual fractions in years.
 No fastmath: every comparison here decides who gets paid.
+
+The compiled program arrives as one :class:`ProgramArrays` record of packed tables whose rows
+(or slots) are named by the constants below. Each deal feature is one inlined helper; the
+kernel runs them in the order of a payment date and dispatches the opcodes. A path's state is
+two small arrays: ``notes (N_NOTE_ROWS, n_classes)`` and the ``ledger (N_LEDGER,)`` of the
+payment date's running amounts, whose first ``N_DEAL_FIELDS`` slots are the deal-level outputs.
+Outputs are plain array arguments, never record fields: numba loses writes made through a
+record's arrays inside ``prange`` (numba issue #5872).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from portfolio._jit import jit_inline, jit_parallel, prange
 
-# Opcodes (``op_code``); ``op_target`` and the CSR ``op_ptr``/``op_classes`` give the operand.
+# Opcodes (row OPF_CODE of ``ops``); OPF_TARGET and OPF_FIRST_CLASS give the operand.
 OP_FEE = 0  # target: fee index
 OP_SWAP = 1  # net swap payment of every swap
-OP_INTEREST = 2  # classes op_classes[op_ptr[k]:op_ptr[k+1]], pro rata on the amounts due
+OP_INTEREST = 2  # classes first_class..target, pro rata on the amounts due
 OP_PRIORITY_PRINCIPAL = 3  # target: class; pay until notes through target <= pool balance
 OP_RESERVE_DEPOSIT = 4  # deposit up to the reserve target
 OP_REGULAR_PRINCIPAL = 5  # principal distribution amount less principal already paid
@@ -24,10 +34,63 @@ OP_RESIDUAL = 7  # everything left to the certificate holder
 OPCODE_NAMES = ("fee", "swap", "interest", "priority_principal", "reserve_deposit",
                 "regular_principal", "principal_to", "residual")
 
+# Rows of ``ops (N_OP_FIELDS, n_ops)``; -1 where an opcode takes no operand.
+OPF_CODE = 0
+OPF_TARGET = 1  # fee index, or the last (most junior) class of the step
+OPF_FIRST_CLASS = 2  # interest steps: the first (most senior) class
+N_OP_FIELDS = 3
+
+# Rows of ``class_param (N_CLASS_PARAMS, n_classes)``, float64.
+CP_ORIGINAL_BALANCE = 0  # USD
+CP_COUPON = 1  # fixed rate, or spread over the index for floating classes
+CP_FLOOR = 2  # on the floating coupon
+CP_CAP = 3
+N_CLASS_PARAMS = 4
+
+# Rows of ``class_code (N_CLASS_CODES, n_classes)``, int64.
+CC_RATE_KIND = 0  # RATE_*
+CC_LEGAL_FINAL_PERIOD = 1  # 0-based period index, -1 if none
+N_CLASS_CODES = 2
+
 # Note rate kinds.
 RATE_FIXED = 0  # 30/360
 RATE_FLOATING = 1  # act/360, index + spread, floor, cap
 RATE_MONEY_MARKET = 2  # act/360, fixed rate
+
+# Slots of ``deal_param (N_DEAL_PARAMS,)``, float64 (USD or decimal fractions).
+DP_INITIAL_POOL = 0
+DP_RESERVE_INITIAL = 1  # USD at closing
+DP_RESERVE_TARGET_PCT = 2  # of the basis
+DP_RESERVE_STEP_UP_PCT = 3  # of the basis, while a reserve_step_up trigger is breached
+DP_RESERVE_FLOOR = 4  # USD
+DP_OC_CURRENT_PCT = 5  # of the current pool
+DP_OC_INITIAL_USD = 6
+DP_OC_FLOOR_USD = 7
+DP_CLEAN_UP_USD = 8  # 0: no clean-up call
+N_DEAL_PARAMS = 9
+
+# Slots of ``deal_code (N_DEAL_CODES,)``, int64.
+DC_ACCELERATED_START = 0  # normal program: ops [0, start); accelerated: [start, n_ops)
+DC_RESERVE_ON_CURRENT = 1  # 1: reserve target on the current pool, 0: on the initial pool
+DC_TURBO_ALWAYS = 2  # 1: every cent to principal (PDA = all notes)
+N_DEAL_CODES = 3
+
+# Rows of ``group_ptr (N_ALLOCATIONS, n_classes + 1)``: principal allocations as CSR.
+ALLOC_NORMAL = 0  # pro-rata groups as the deal says
+ALLOC_SEQUENTIAL = 1  # switchable groups split into single classes
+N_ALLOCATIONS = 2
+
+# Rows of ``fee_param (N_FEE_PARAMS, n_fees)``, float64.
+FP_RATE = 0  # annual, on the beginning pool balance
+FP_USD_PER_MONTH = 1
+N_FEE_PARAMS = 2
+
+# Rows of ``trigger_code (N_TRIGGER_CODES, n_triggers)``, int64.
+TC_METRIC = 0  # METRIC_*
+TC_WINDOW = 1  # months in the rolling average (delinquency)
+TC_EFFECT = 2  # EFFECT_*
+TC_CURABLE = 3  # 1: the state follows the test, 0: breached for good
+N_TRIGGER_CODES = 4
 
 # Trigger metrics and effects.
 METRIC_CNL = 0
@@ -47,15 +110,18 @@ _ENDING = 5
 _DQ60 = 7
 _DQ90P = 8
 
-# Per-class outputs: class_out[field, path, class, period].
+# Per-class outputs: class_out[field, path, class, period]; also the first rows of ``notes``.
 CF_INTEREST_DUE = 0
 CF_INTEREST_PAID = 1
 CF_PRINCIPAL_PAID = 2
-CF_ENDING_BALANCE = 3
+CF_ENDING_BALANCE = 3  # the balance, as it runs down during the payment date
 CF_COUPON_RATE = 4
 N_CLASS_FIELDS = 5
+NOTE_BEGINNING = 5  # balance before the payment date
+NOTE_SHORTFALL = 6  # unpaid interest carried to the next period
+N_NOTE_ROWS = 7
 
-# Deal-level outputs: deal_out[field, path, period].
+# Deal-level outputs: deal_out[field, path, period]; also the first slots of the ``ledger``.
 DF_AVAILABLE_FUNDS = 0  # pool collections received by the trust, incl. the call price
 DF_CALL_PROCEEDS = 1
 DF_FEES_PAID = 2
@@ -63,47 +129,85 @@ DF_SWAP_NET_RECEIPT = 3  # received minus paid (one of the two is zero)
 DF_RESERVE_DRAW = 4  # every reserve-to-waterfall transfer, releases included
 DF_RESERVE_RELEASE = 5  # the part of the draw that releases excess over the target
 DF_RESERVE_DEPOSIT = 6
-DF_RESERVE_BALANCE = 7
+DF_RESERVE_BALANCE = 7  # carried from period to period
 DF_RESIDUAL = 8
 DF_OC_AMOUNT = 9
 DF_OC_TARGET = 10
-DF_POOL_BALANCE = 11
+DF_POOL_BALANCE = 11  # ending pool balance held by the trust
 DF_PRINCIPAL_DISTRIBUTION_AMOUNT = 12
 N_DEAL_FIELDS = 13
+L_AVAILABLE = 13  # available funds not yet paid out
+L_RESERVE_TARGET = 14
+L_SWAP_DUE = 15  # net swap payment owed, carried while unpaid
+L_SWAP_RECEIPT = 16
+L_SWAP_PAID = 17
+L_PRINCIPAL_PAID = 18  # note principal paid so far on this payment date
+L_POOL_BEGINNING = 19  # pool balance after the previous payment date
+L_NOTES_BEGINNING = 20
+L_CUM_NET_LOSS = 21  # charged-off principal less recoveries, to date
+N_LEDGER = 22
+
+# Path outputs: path_out[field, path, class]; event_period[event, path].
+PF_PRINCIPAL_LOSS = 0
+PF_INTEREST_SHORTFALL = 1
+N_PATH_FIELDS = 2
+EV_EVENT_OF_DEFAULT = 0
+EV_CLEAN_UP_CALL = 1
+N_EVENTS = 2
 
 _BALANCE_TOLERANCE = 1e-9  # relative to a class's original balance
 
 
+class ProgramArrays(NamedTuple):
+    """The compiled program as the kernel reads it (shapes in the row constants above).
+
+    The fields are the :class:`simulation.waterfall.WaterfallProgram` arrays of the same
+    names; numba passes the record by value and the kernel only reads it.
+    """
+
+    class_param: np.ndarray
+    class_code: np.ndarray
+    deal_param: np.ndarray
+    deal_code: np.ndarray
+    ops: np.ndarray
+    group_ptr: np.ndarray
+    fee_param: np.ndarray
+    swap_class: np.ndarray
+    swap_fixed_rate: np.ndarray
+    trigger_code: np.ndarray
+
+
 @jit_inline
-def _allocate_principal(amount, balance, paid, group_ptr):  # pragma: no cover - jitted
+def _allocate_principal(amount, notes, group_ptr, alloc):  # pragma: no cover - jitted
     """Pay ``amount`` of principal group by group (sequential), pro rata within a group.
 
-    ``group_ptr`` (n_groups + 1,): group g is classes ``group_ptr[g] .. group_ptr[g+1]-1``.
-    Reduces ``balance`` and adds to ``paid`` in place; returns the amount paid.
+    ``group_ptr[alloc]`` (n_groups + 1,): group g is classes ``group_ptr[alloc, g] ..
+    group_ptr[alloc, g+1]-1`` (empty groups are skipped). Reduces the balances and adds to the
+    principal paid in ``notes``; returns the amount paid.
     """
     left = amount
-    for g in range(group_ptr.shape[0] - 1):
+    for g in range(group_ptr.shape[1] - 1):
         if left <= 0.0:
             break
-        lo = group_ptr[g]
-        hi = group_ptr[g + 1]
+        lo = group_ptr[alloc, g]
+        hi = group_ptr[alloc, g + 1]
         owed = 0.0
         for i in range(lo, hi):
-            owed += balance[i]
+            owed += notes[CF_ENDING_BALANCE, i]
         if owed <= 0.0:
             continue
         if left >= owed:
             for i in range(lo, hi):
-                paid[i] += balance[i]
-                balance[i] = 0.0
+                notes[CF_PRINCIPAL_PAID, i] += notes[CF_ENDING_BALANCE, i]
+                notes[CF_ENDING_BALANCE, i] = 0.0
             left -= owed
         else:
             share = left / owed
             spent = 0.0
             for i in range(lo, hi):
-                x = balance[i] * share
-                balance[i] -= x
-                paid[i] += x
+                x = notes[CF_ENDING_BALANCE, i] * share
+                notes[CF_ENDING_BALANCE, i] -= x
+                notes[CF_PRINCIPAL_PAID, i] += x
                 spent += x
             left -= spent
             left = 0.0
@@ -111,323 +215,492 @@ def _allocate_principal(amount, balance, paid, group_ptr):  # pragma: no cover -
 
 
 @jit_inline
-def _through(balance, last):  # pragma: no cover - jitted
+def _through(notes, last):  # pragma: no cover - jitted
     """Aggregate balance of classes 0..last (inclusive)."""
     total = 0.0
     for i in range(last + 1):
-        total += balance[i]
+        total += notes[CF_ENDING_BALANCE, i]
     return total
 
 
+@jit_inline
+def _open_period(ledger, notes, flows, p, t):  # pragma: no cover - jitted
+    """Start payment date ``t`` of path ``p``: book the collections and losses, reset payments."""
+    ledger[DF_POOL_BALANCE] = flows[p, t, _ENDING]
+    ledger[DF_AVAILABLE_FUNDS] = (flows[p, t, _INTEREST] + flows[p, t, _SCHEDULED]
+                                  + flows[p, t, _PREPAID] + flows[p, t, _RECOVERIES])
+    ledger[L_CUM_NET_LOSS] += flows[p, t, _DEFAULTED] - flows[p, t, _RECOVERIES]
+    ledger[DF_CALL_PROCEEDS] = 0.0
+    ledger[DF_FEES_PAID] = 0.0
+    ledger[DF_RESERVE_DRAW] = 0.0
+    ledger[DF_RESERVE_RELEASE] = 0.0
+    ledger[DF_RESERVE_DEPOSIT] = 0.0
+    ledger[DF_RESIDUAL] = 0.0
+    ledger[L_SWAP_PAID] = 0.0
+    ledger[L_PRINCIPAL_PAID] = 0.0
+    notes_beg = 0.0
+    for i in range(notes.shape[1]):
+        notes[NOTE_BEGINNING, i] = notes[CF_ENDING_BALANCE, i]
+        notes_beg += notes[CF_ENDING_BALANCE, i]
+        notes[CF_INTEREST_PAID, i] = 0.0
+        notes[CF_PRINCIPAL_PAID, i] = 0.0
+    ledger[L_NOTES_BEGINNING] = notes_beg
+
+
+@jit_inline
+def _trigger_hit(metric, window, threshold, flows, p, t, ledger,
+                 initial_pool):  # pragma: no cover - jitted
+    """Whether a trigger's test fails in period ``t`` of path ``p`` (the collection period's data).
+
+    CNL above the threshold; the 60+ delinquency ratio, averaged over the last ``window``
+    periods, above it; the OC ratio after the previous payment date below it.
+    """
+    if metric == METRIC_CNL:
+        return ledger[L_CUM_NET_LOSS] / initial_pool > threshold
+    if metric == METRIC_DELINQUENCY_60:
+        first = max(0, t - window + 1)
+        total = 0.0
+        for s in range(first, t + 1):
+            bal_s = flows[p, s, _ENDING]
+            if bal_s > 0.0:
+                total += (flows[p, s, _DQ60] + flows[p, s, _DQ90P]) / bal_s
+        return total / (t + 1 - first) > threshold
+    pool_beg = ledger[L_POOL_BEGINNING]
+    oc_ratio = (pool_beg - ledger[L_NOTES_BEGINNING]) / pool_beg if pool_beg > 0.0 else 1.0
+    return oc_ratio < threshold
+
+
+@jit_inline
+def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, ledger, initial_pool,
+                    sequential, turbo):  # pragma: no cover - jitted
+    """Test every trigger, update ``breached`` in place, return the effects in force.
+
+    ``sequential`` and ``turbo`` are the states without triggers (acceleration, a turbo deal);
+    returns ``(sequential, turbo, reserve_step_up)``. ``thresholds (n_triggers, n_periods)``.
+    """
+    step_up = False
+    for k in range(trigger_code.shape[1]):
+        hit = _trigger_hit(trigger_code[TC_METRIC, k], trigger_code[TC_WINDOW, k],
+                           thresholds[k, t], flows, p, t, ledger, initial_pool)
+        if trigger_code[TC_CURABLE, k]:
+            breached[k] = hit
+        else:
+            breached[k] = breached[k] or hit
+        if breached[k]:
+            effect = trigger_code[TC_EFFECT, k]
+            if effect == EFFECT_SEQUENTIAL:
+                sequential = True
+            elif effect == EFFECT_TURBO:
+                turbo = True
+            else:
+                step_up = True
+    return sequential, turbo, step_up
+
+
+@jit_inline
+def _accrue_interest(notes, class_param, class_code, index,
+                     act_fraction):  # pragma: no cover - jitted
+    """Coupon rates and interest due of every class (30/360 fixed, act/360 otherwise).
+
+    Interest due includes the shortfall carried from the previous period; ``act_fraction`` is
+    the period's actual days / 360.
+    """
+    for i in range(notes.shape[1]):
+        kind = class_code[CC_RATE_KIND, i]
+        if kind == RATE_FLOATING:
+            r = min(class_param[CP_CAP, i],
+                    max(class_param[CP_FLOOR, i], index + class_param[CP_COUPON, i]))
+            accrual = act_fraction
+        elif kind == RATE_MONEY_MARKET:
+            r = class_param[CP_COUPON, i]
+            accrual = act_fraction
+        else:
+            r = class_param[CP_COUPON, i]
+            accrual = 1.0 / 12.0
+        notes[CF_COUPON_RATE, i] = r
+        notes[CF_INTEREST_DUE, i] = (notes[NOTE_BEGINNING, i] * r * accrual
+                                     + notes[NOTE_SHORTFALL, i])
+
+
+@jit_inline
+def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index,
+                  act_fraction):  # pragma: no cover - jitted
+    """Net swap payment (trust pays fixed 30/360, receives the index act/360) or receipt.
+
+    Adds the period's net amount of every swap to the carried ``L_SWAP_DUE``; a net receipt
+    goes to ``L_SWAP_RECEIPT`` and leaves nothing due.
+    """
+    swap_due = ledger[L_SWAP_DUE]
+    for s in range(swap_class.shape[0]):
+        notional = notes[NOTE_BEGINNING, swap_class[s]]
+        swap_due += notional * (swap_fixed_rate[s] / 12.0 - index * act_fraction)
+    receipt = 0.0
+    if swap_due < 0.0:
+        receipt = -swap_due
+        swap_due = 0.0
+    ledger[L_SWAP_DUE] = swap_due
+    ledger[L_SWAP_RECEIPT] = receipt
+
+
+@jit_inline
+def _fee_owed(fee_param, fee_carry, j, pool_beg):  # pragma: no cover - jitted
+    """Fee ``j`` due on this payment date, with its carried arrears."""
+    return fee_param[FP_RATE, j] * pool_beg / 12.0 + fee_param[FP_USD_PER_MONTH, j] + fee_carry[j]
+
+
+@jit_inline
+def _clean_up_call(ledger, notes, fee_param, fee_carry, clean_up_usd):  # pragma: no cover
+    """Exercise the clean-up call if allowed and affordable; return whether it was.
+
+    Allowed when the ending pool is positive and at most ``clean_up_usd``; affordable when the
+    price (the pool at par) with the period's funds and the reserve pays every fee, the swap,
+    interest and note in full. The price becomes a collection and the pool leaves the trust.
+    """
+    pool_end = ledger[DF_POOL_BALANCE]
+    if not (clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd):
+        return False
+    owed = ledger[L_NOTES_BEGINNING] + ledger[L_SWAP_DUE]
+    for i in range(notes.shape[1]):
+        owed += notes[CF_INTEREST_DUE, i]
+    for j in range(fee_carry.shape[0]):
+        owed += _fee_owed(fee_param, fee_carry, j, ledger[L_POOL_BEGINNING])
+    funds = (ledger[DF_AVAILABLE_FUNDS] + pool_end + ledger[L_SWAP_RECEIPT]
+             + ledger[DF_RESERVE_BALANCE])
+    if funds >= owed:
+        ledger[DF_CALL_PROCEEDS] = pool_end
+        ledger[DF_AVAILABLE_FUNDS] += pool_end
+        ledger[DF_POOL_BALANCE] = 0.0
+        return True
+    return False
+
+
+@jit_inline
+def _set_reserve_target(ledger, deal_param, on_current, step_up,
+                        release_all):  # pragma: no cover - jitted
+    """Set the reserve target and release the reserve's excess over it into available funds.
+
+    Target: max(pct x basis, floor), at most the notes outstanding; the step-up pct while
+    ``step_up``; the current or the initial pool as the basis (``on_current``); 0 when
+    ``release_all`` (the last period, acceleration).
+    """
+    if release_all:
+        ledger[L_RESERVE_TARGET] = 0.0
+    else:
+        pct = (deal_param[DP_RESERVE_STEP_UP_PCT] if step_up
+               else deal_param[DP_RESERVE_TARGET_PCT])
+        basis = ledger[DF_POOL_BALANCE] if on_current else deal_param[DP_INITIAL_POOL]
+        ledger[L_RESERVE_TARGET] = min(max(pct * basis, deal_param[DP_RESERVE_FLOOR]),
+                                       ledger[L_NOTES_BEGINNING])
+    reserve = ledger[DF_RESERVE_BALANCE]
+    if reserve > ledger[L_RESERVE_TARGET]:
+        release = reserve - ledger[L_RESERVE_TARGET]
+        ledger[DF_RESERVE_BALANCE] = ledger[L_RESERVE_TARGET]
+        ledger[L_AVAILABLE] += release
+        ledger[DF_RESERVE_DRAW] += release
+        ledger[DF_RESERVE_RELEASE] = release
+
+
+@jit_inline
+def _oc_target(deal_param, pool_end):  # pragma: no cover - jitted
+    """OC target: min(pool, max(x% of the current pool + y% of the initial one, floor))."""
+    return min(pool_end, max(deal_param[DP_OC_CURRENT_PCT] * pool_end
+                             + deal_param[DP_OC_INITIAL_USD], deal_param[DP_OC_FLOOR_USD]))
+
+
+@jit_inline
+def _principal_distribution_amount(ledger, notes, class_code, t,
+                                   pay_all):  # pragma: no cover - jitted
+    """Principal distribution amount: the notes less (pool - OC target), within [0, notes].
+
+    ``pay_all`` (turbo, the last period): all notes. From a class's legal final period on, at
+    least the notes through that class.
+    """
+    notes_beg = ledger[L_NOTES_BEGINNING]
+    if pay_all:
+        return notes_beg
+    excess = max(ledger[DF_POOL_BALANCE] - ledger[DF_OC_TARGET], 0.0)
+    pda = min(max(notes_beg - excess, 0.0), notes_beg)
+    for i in range(notes.shape[1]):
+        if 0 <= class_code[CC_LEGAL_FINAL_PERIOD, i] <= t and notes[CF_ENDING_BALANCE, i] > 0.0:
+            pda = max(pda, _through(notes, i))
+    return pda
+
+
+@jit_inline
+def _draw_reserve(ledger, owed):  # pragma: no cover - jitted
+    """Cover the shortfall of available funds below ``owed`` from the reserve, as it allows."""
+    available = ledger[L_AVAILABLE]
+    reserve = ledger[DF_RESERVE_BALANCE]
+    if owed > available and reserve > 0.0:
+        x = min(reserve, owed - available)
+        ledger[DF_RESERVE_BALANCE] = reserve - x
+        ledger[DF_RESERVE_DRAW] += x
+        ledger[L_AVAILABLE] = available + x
+
+
+@jit_inline
+def _pay_covered(ledger, owed):  # pragma: no cover - jitted
+    """Pay what available funds, topped up from the reserve, cover of ``owed``; return it."""
+    _draw_reserve(ledger, owed)
+    pay = min(owed, ledger[L_AVAILABLE])
+    ledger[L_AVAILABLE] -= pay
+    return pay
+
+
+@jit_inline
+def _pay_fee(ledger, fee_param, fee_carry, j):  # pragma: no cover - jitted
+    """OP_FEE: pay fee ``j`` and its arrears, reserve-covered; carry what stays unpaid."""
+    owed = _fee_owed(fee_param, fee_carry, j, ledger[L_POOL_BEGINNING])
+    pay = _pay_covered(ledger, owed)
+    ledger[DF_FEES_PAID] += pay
+    fee_carry[j] = owed - pay
+
+
+@jit_inline
+def _pay_swap(ledger):  # pragma: no cover - jitted
+    """OP_SWAP: pay the net swap payment and its arrears, reserve-covered."""
+    pay = _pay_covered(ledger, ledger[L_SWAP_DUE])
+    ledger[L_SWAP_PAID] += pay
+    ledger[L_SWAP_DUE] -= pay
+
+
+@jit_inline
+def _pay_interest(ledger, notes, first, last):  # pragma: no cover - jitted
+    """OP_INTEREST: interest due of classes ``first..last``, reserve-covered, pro rata if short."""
+    owed = 0.0
+    for i in range(first, last + 1):
+        owed += notes[CF_INTEREST_DUE, i]
+    _draw_reserve(ledger, owed)
+    available = ledger[L_AVAILABLE]
+    if owed <= available:
+        for i in range(first, last + 1):
+            notes[CF_INTEREST_PAID, i] += notes[CF_INTEREST_DUE, i]
+        ledger[L_AVAILABLE] = available - owed
+    elif owed > 0.0:
+        share = available / owed
+        spent = 0.0
+        for i in range(first, last + 1):
+            x = notes[CF_INTEREST_DUE, i] * share
+            notes[CF_INTEREST_PAID, i] += x
+            spent += x
+        ledger[L_AVAILABLE] = max(available - spent, 0.0)
+
+
+@jit_inline
+def _pay_principal(ledger, notes, owed, group_ptr, alloc):  # pragma: no cover - jitted
+    """Pay up to ``owed`` of principal from available funds in allocation ``alloc``."""
+    paid = _allocate_principal(min(owed, ledger[L_AVAILABLE]), notes, group_ptr, alloc)
+    ledger[L_AVAILABLE] -= paid
+    ledger[L_PRINCIPAL_PAID] += paid
+
+
+@jit_inline
+def _pay_priority_principal(ledger, notes, last, group_ptr,
+                            alloc):  # pragma: no cover - jitted
+    """OP_PRIORITY_PRINCIPAL: until the notes through ``last`` are covered by the pool."""
+    owed = max(_through(notes, last) - ledger[DF_POOL_BALANCE], 0.0)
+    _draw_reserve(ledger, owed)
+    _pay_principal(ledger, notes, owed, group_ptr, alloc)
+
+
+@jit_inline
+def _deposit_reserve(ledger):  # pragma: no cover - jitted
+    """OP_RESERVE_DEPOSIT: top the reserve up to its target from available funds."""
+    x = min(max(ledger[L_RESERVE_TARGET] - ledger[DF_RESERVE_BALANCE], 0.0),
+            ledger[L_AVAILABLE])
+    ledger[DF_RESERVE_BALANCE] += x
+    ledger[DF_RESERVE_DEPOSIT] += x
+    ledger[L_AVAILABLE] -= x
+
+
+@jit_inline
+def _pay_regular_principal(ledger, notes, group_ptr, alloc):  # pragma: no cover - jitted
+    """OP_REGULAR_PRINCIPAL: the PDA less the principal already paid this payment date."""
+    owed = max(ledger[DF_PRINCIPAL_DISTRIBUTION_AMOUNT] - ledger[L_PRINCIPAL_PAID], 0.0)
+    _pay_principal(ledger, notes, owed, group_ptr, alloc)
+
+
+@jit_inline
+def _pay_principal_to(ledger, notes, last, group_ptr):  # pragma: no cover - jitted
+    """OP_PRINCIPAL_TO: every available dollar to principal of the notes through ``last``.
+
+    Sequentially, keeping only the pro-rata groups that never switch.
+    """
+    _pay_principal(ledger, notes, _through(notes, last), group_ptr, ALLOC_SEQUENTIAL)
+
+
+@jit_inline
+def _pay_residual(ledger):  # pragma: no cover - jitted
+    """OP_RESIDUAL: what is left to the certificate holder."""
+    ledger[DF_RESIDUAL] += ledger[L_AVAILABLE]
+    ledger[L_AVAILABLE] = 0.0
+
+
+@jit_inline
+def _close_period(ledger, notes):  # pragma: no cover - jitted
+    """Carry unpaid interest; book the swap's net cash and the OC after the payment date."""
+    notes_end = 0.0
+    for i in range(notes.shape[1]):
+        notes[NOTE_SHORTFALL, i] = max(notes[CF_INTEREST_DUE, i] - notes[CF_INTEREST_PAID, i],
+                                       0.0)
+        notes_end += notes[CF_ENDING_BALANCE, i]
+    ledger[DF_SWAP_NET_RECEIPT] = ledger[L_SWAP_RECEIPT] - ledger[L_SWAP_PAID]
+    ledger[DF_OC_AMOUNT] = ledger[DF_POOL_BALANCE] - notes_end
+
+
+@jit_inline
+def _event_of_default(ops, n_normal, notes, class_param, class_code,
+                      t):  # pragma: no cover - jitted
+    """Whether period ``t`` is an event of default.
+
+    The controlling classes (the first interest step of the normal program ``ops[:, :n_normal]``
+    with a balance outstanding at the start of the period) missed interest, or a class has a
+    balance after the payments of its legal final period.
+    """
+    default = False
+    for k in range(n_normal):
+        if ops[OPF_CODE, k] != OP_INTEREST:
+            continue
+        first = ops[OPF_FIRST_CLASS, k]
+        last = ops[OPF_TARGET, k]
+        outstanding = False
+        for i in range(first, last + 1):
+            if notes[NOTE_BEGINNING, i] > 0.0:
+                outstanding = True
+        if outstanding:
+            for i in range(first, last + 1):
+                if notes[NOTE_SHORTFALL, i] > 1e-9 * notes[CF_INTEREST_DUE, i]:
+                    default = True
+            break
+    for i in range(notes.shape[1]):
+        if (class_code[CC_LEGAL_FINAL_PERIOD, i] == t and notes[CF_ENDING_BALANCE, i]
+                > _BALANCE_TOLERANCE * class_param[CP_ORIGINAL_BALANCE, i]):
+            default = True
+    return default
+
+
 @jit_parallel(fastmath=False)
-def waterfall_kernel(
-    flows, index_rates, act_fraction, initial_pool,
-    original_balance, rate_kind, coupon, floor, cap, legal_final_period,
-    op_code, op_target, op_ptr, op_classes, program_ptr,
-    normal_group_ptr, sequential_group_ptr,
-    fee_rate, fee_fixed, swap_class, swap_fixed_rate,
-    reserve_initial, reserve_target_pct, reserve_step_up_pct, reserve_floor, reserve_on_current,
-    oc_current_pct, oc_initial_usd, oc_floor_usd, turbo_always,
-    trig_metric, trig_window, trig_effect, trig_curable, trig_threshold, clean_up_usd,
-    class_out, deal_out, trigger_breached, sequential_mode, principal_loss, interest_shortfall,
-    event_of_default_period, call_period,
-):  # fmt: skip
+def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, class_out, deal_out,
+                     path_out, event_period, trigger_breached, sequential_mode):
     """Run the compiled waterfall on every path; fill the caller-allocated outputs.
 
-    Shapes: ``flows (n_paths, n_periods, 10)``; ``index_rates (1 or n_paths, n_periods)``;
-    ``act_fraction (n_periods,)`` actual days / 360; class arrays ``(n_classes,)``;
-    ``trig_threshold (n_triggers, n_periods)``; outputs as in
-    :class:`simulation.waterfall.TrancheFlows` (``class_out (N_CLASS_FIELDS, n_paths,
-    n_classes, n_periods)``, ``deal_out (N_DEAL_FIELDS, n_paths, n_periods)``). The normal
-    program is ops ``program_ptr[0]:program_ptr[1]``, the accelerated one (after an event of
-    default) ``program_ptr[1]:program_ptr[2]``. No input checking.
+    Parameters
+    ----------
+    program : ProgramArrays
+        The compiled deal (:class:`simulation.waterfall.WaterfallProgram`).
+    flows : numpy.ndarray
+        ``(n_paths, n_periods, 10)`` PoolFlows, USD.
+    index_rates : numpy.ndarray
+        ``(1 or n_paths, n_periods)`` note index, annual decimal.
+    act_fraction : numpy.ndarray
+        ``(n_periods,)`` actual days / 360 of each interest period.
+    thresholds : numpy.ndarray
+        ``(n_triggers, n_periods)`` trigger thresholds.
+    class_out : numpy.ndarray
+        ``(N_CLASS_FIELDS, n_paths, n_classes, n_periods)`` zeros; filled with ``CF_*``.
+    deal_out : numpy.ndarray
+        ``(N_DEAL_FIELDS, n_paths, n_periods)`` zeros; filled with ``DF_*``.
+    path_out : numpy.ndarray
+        ``(N_PATH_FIELDS, n_paths, n_classes)``; filled with ``PF_*`` after the last period.
+    event_period : numpy.ndarray
+        ``(N_EVENTS, n_paths)`` int64, -1; set to the period index of each ``EV_*`` event.
+    trigger_breached : numpy.ndarray
+        ``(n_paths, n_triggers, n_periods)`` bool, False; the trigger states.
+    sequential_mode : numpy.ndarray
+        ``(n_paths, n_periods)`` bool, False; whether principal was paid sequentially.
+
+    Notes
+    -----
+    A payment date, on the data of the collection period just ended: triggers, interest and
+    swap accruals, clean-up call, reserve target and release, OC target and principal
+    distribution amount, the opcodes of the normal program (of the accelerated one after an
+    event of default), event-of-default test. After the call the trust has ended: only the
+    ending balances are written. No input checking.
     """
     n_paths = flows.shape[0]
     n_periods = flows.shape[1]
-    n_classes = original_balance.shape[0]
-    n_fees = fee_rate.shape[0]
-    n_swaps = swap_class.shape[0]
-    n_triggers = trig_metric.shape[0]
+    n_classes = program.class_param.shape[1]
     shared_index = index_rates.shape[0] == 1
+    ops = program.ops
+    deal_param = program.deal_param
+    n_normal = program.deal_code[DC_ACCELERATED_START]
+    on_current = program.deal_code[DC_RESERVE_ON_CURRENT] != 0
+    turbo_always = program.deal_code[DC_TURBO_ALWAYS] != 0
+    initial_pool = deal_param[DP_INITIAL_POOL]
+    clean_up_usd = deal_param[DP_CLEAN_UP_USD]
     for p in prange(n_paths):
-        balance = original_balance.copy()
-        beginning = np.empty(n_classes)
-        shortfall = np.zeros(n_classes)
-        due = np.empty(n_classes)
-        rate = np.empty(n_classes)
-        int_paid = np.empty(n_classes)
-        prin_paid = np.empty(n_classes)
-        fee_carry = np.zeros(n_fees)
-        breached = np.zeros(n_triggers, dtype=np.bool_)
-        swap_carry = 0.0
-        reserve = reserve_initial
-        pool_beg = initial_pool
-        cum_net_loss = 0.0
+        notes = np.zeros((N_NOTE_ROWS, n_classes))
+        notes[CF_ENDING_BALANCE] = program.class_param[CP_ORIGINAL_BALANCE]
+        ledger = np.zeros(N_LEDGER)
+        ledger[DF_RESERVE_BALANCE] = deal_param[DP_RESERVE_INITIAL]
+        ledger[L_POOL_BEGINNING] = initial_pool
+        fee_carry = np.zeros(program.fee_param.shape[1])
+        breached = np.zeros(program.trigger_code.shape[1], dtype=np.bool_)
         accelerated = False
         ended = False
-        event_of_default_period[p] = -1
-        call_period[p] = -1
         ix = p - p if shared_index else p  # same integer type as the prange index
         for t in range(n_periods):
             if ended:
                 for i in range(n_classes):
-                    class_out[CF_ENDING_BALANCE, p, i, t] = balance[i]
+                    class_out[CF_ENDING_BALANCE, p, i, t] = notes[CF_ENDING_BALANCE, i]
                 continue
-            f = flows[p, t]
             index = index_rates[ix, t]
-            pool_end = f[_ENDING]
-            collections = f[_INTEREST] + f[_SCHEDULED] + f[_PREPAID] + f[_RECOVERIES]
-            cum_net_loss += f[_DEFAULTED] - f[_RECOVERIES]
-            notes_beg = 0.0
-            for i in range(n_classes):
-                beginning[i] = balance[i]
-                notes_beg += balance[i]
-                int_paid[i] = 0.0
-                prin_paid[i] = 0.0
-
-            # Triggers, on the collection period's data.
-            sequential = accelerated
-            turbo = turbo_always
-            step_up = False
-            for k in range(n_triggers):
-                metric = trig_metric[k]
-                if metric == METRIC_CNL:
-                    hit = cum_net_loss / initial_pool > trig_threshold[k, t]
-                elif metric == METRIC_DELINQUENCY_60:
-                    first = max(0, t - trig_window[k] + 1)
-                    total = 0.0
-                    for s in range(first, t + 1):
-                        bal_s = flows[p, s, _ENDING]
-                        if bal_s > 0.0:
-                            total += (flows[p, s, _DQ60] + flows[p, s, _DQ90P]) / bal_s
-                    hit = total / (t + 1 - first) > trig_threshold[k, t]
-                else:
-                    oc_ratio = (pool_beg - notes_beg) / pool_beg if pool_beg > 0.0 else 1.0
-                    hit = oc_ratio < trig_threshold[k, t]
-                if trig_curable[k]:
-                    breached[k] = hit
-                else:
-                    breached[k] = breached[k] or hit
+            _open_period(ledger, notes, flows, p, t)
+            sequential, turbo, step_up = _apply_triggers(
+                program.trigger_code, thresholds, breached, flows, p, t, ledger,
+                initial_pool, accelerated, turbo_always)
+            for k in range(breached.shape[0]):
                 trigger_breached[p, k, t] = breached[k]
-                if breached[k]:
-                    effect = trig_effect[k]
-                    if effect == EFFECT_SEQUENTIAL:
-                        sequential = True
-                    elif effect == EFFECT_TURBO:
-                        turbo = True
-                    else:
-                        step_up = True
             sequential_mode[p, t] = sequential
-            group_ptr = sequential_group_ptr if sequential else normal_group_ptr
-
-            # Note rates and interest due (30/360 fixed, act/360 floating and money market).
-            for i in range(n_classes):
-                kind = rate_kind[i]
-                if kind == RATE_FLOATING:
-                    r = min(cap[i], max(floor[i], index + coupon[i]))
-                    accrual = act_fraction[t]
-                elif kind == RATE_MONEY_MARKET:
-                    r = coupon[i]
-                    accrual = act_fraction[t]
-                else:
-                    r = coupon[i]
-                    accrual = 1.0 / 12.0
-                rate[i] = r
-                due[i] = beginning[i] * r * accrual + shortfall[i]
-
-            # Swaps: net payment (trust pays fixed, receives index) or net receipt.
-            swap_due = swap_carry
-            for s in range(n_swaps):
-                notional = beginning[swap_class[s]]
-                swap_due += notional * (swap_fixed_rate[s] / 12.0 - index * act_fraction[t])
-            swap_receipt = 0.0
-            if swap_due < 0.0:
-                swap_receipt = -swap_due
-                swap_due = 0.0
-
-            # Clean-up call: the servicer buys the remaining pool at par, when the price with
-            # the period's funds and the reserve pays every fee, interest and note in full.
-            call_price = 0.0
-            if clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd:
-                owed = notes_beg + swap_due
-                for i in range(n_classes):
-                    owed += due[i]
-                for j in range(n_fees):
-                    owed += fee_rate[j] * pool_beg / 12.0 + fee_fixed[j] + fee_carry[j]
-                if collections + pool_end + swap_receipt + reserve >= owed:
-                    call_price = pool_end
-                    collections += call_price
-                    pool_end = 0.0
-                    call_period[p] = t
-                    ended = True
-            available = collections + swap_receipt
-
+            alloc = ALLOC_SEQUENTIAL if sequential else ALLOC_NORMAL
+            _accrue_interest(notes, program.class_param, program.class_code, index,
+                             act_fraction[t])
+            _accrue_swaps(ledger, notes, program.swap_class, program.swap_fixed_rate, index,
+                          act_fraction[t])
+            if _clean_up_call(ledger, notes, program.fee_param, fee_carry, clean_up_usd):
+                event_period[EV_CLEAN_UP_CALL, p] = t
+                ended = True
+            ledger[L_AVAILABLE] = ledger[DF_AVAILABLE_FUNDS] + ledger[L_SWAP_RECEIPT]
+            pool_end = ledger[DF_POOL_BALANCE]
             final = ended or t == n_periods - 1 or pool_end <= 0.0
+            _set_reserve_target(ledger, deal_param, on_current, step_up, final or accelerated)
+            ledger[DF_OC_TARGET] = _oc_target(deal_param, pool_end)
+            ledger[DF_PRINCIPAL_DISTRIBUTION_AMOUNT] = _principal_distribution_amount(
+                ledger, notes, program.class_code, t, final or turbo)
 
-            # Reserve target; release of any excess over it into available funds.
-            if final or accelerated:
-                target = 0.0
-            else:
-                pct = reserve_step_up_pct if step_up else reserve_target_pct
-                basis = pool_end if reserve_on_current else initial_pool
-                target = min(max(pct * basis, reserve_floor), notes_beg)
-            draw = 0.0
-            release = 0.0
-            if reserve > target:
-                release = reserve - target
-                reserve = target
-                available += release
-                draw += release
-
-            # Principal distribution amount: restore the OC target; turbo, the end and
-            # legal final dates take more.
-            oc_target = min(pool_end, max(oc_current_pct * pool_end + oc_initial_usd,
-                                          oc_floor_usd))
-            if final or turbo:
-                pda = notes_beg
-            else:
-                pda = min(max(notes_beg - max(pool_end - oc_target, 0.0), 0.0), notes_beg)
-                for i in range(n_classes):
-                    if 0 <= legal_final_period[i] <= t and balance[i] > 0.0:
-                        pda = max(pda, _through(balance, i))
-
-            fees_paid = 0.0
-            swap_paid = 0.0
-            deposit = 0.0
-            residual = 0.0
-            principal_paid = 0.0
-            start = program_ptr[1] if accelerated else program_ptr[0]
-            stop = program_ptr[2] if accelerated else program_ptr[1]
+            start = n_normal if accelerated else 0
+            stop = ops.shape[1] if accelerated else n_normal
             for k in range(start, stop):
-                op = op_code[k]
+                op = ops[OPF_CODE, k]
+                target = ops[OPF_TARGET, k]
                 if op == OP_FEE:
-                    j = op_target[k]
-                    owed = fee_rate[j] * pool_beg / 12.0 + fee_fixed[j] + fee_carry[j]
-                    if owed > available and reserve > 0.0:
-                        x = min(reserve, owed - available)
-                        reserve -= x
-                        draw += x
-                        available += x
-                    pay = min(owed, available)
-                    available -= pay
-                    fees_paid += pay
-                    fee_carry[j] = owed - pay
+                    _pay_fee(ledger, program.fee_param, fee_carry, target)
                 elif op == OP_SWAP:
-                    if swap_due > available and reserve > 0.0:
-                        x = min(reserve, swap_due - available)
-                        reserve -= x
-                        draw += x
-                        available += x
-                    pay = min(swap_due, available)
-                    available -= pay
-                    swap_paid += pay
-                    swap_due -= pay
+                    _pay_swap(ledger)
                 elif op == OP_INTEREST:
-                    owed = 0.0
-                    for m in range(op_ptr[k], op_ptr[k + 1]):
-                        owed += due[op_classes[m]]
-                    if owed > available and reserve > 0.0:
-                        x = min(reserve, owed - available)
-                        reserve -= x
-                        draw += x
-                        available += x
-                    if owed <= available:
-                        for m in range(op_ptr[k], op_ptr[k + 1]):
-                            i = op_classes[m]
-                            int_paid[i] += due[i]
-                        available -= owed
-                    elif owed > 0.0:
-                        share = available / owed
-                        spent = 0.0
-                        for m in range(op_ptr[k], op_ptr[k + 1]):
-                            i = op_classes[m]
-                            x = due[i] * share
-                            int_paid[i] += x
-                            spent += x
-                        available = max(available - spent, 0.0)
+                    _pay_interest(ledger, notes, ops[OPF_FIRST_CLASS, k], target)
                 elif op == OP_PRIORITY_PRINCIPAL:
-                    owed = max(_through(balance, op_target[k]) - pool_end, 0.0)
-                    if owed > available and reserve > 0.0:
-                        x = min(reserve, owed - available)
-                        reserve -= x
-                        draw += x
-                        available += x
-                    paid = _allocate_principal(min(owed, available), balance, prin_paid,
-                                               group_ptr)
-                    available -= paid
-                    principal_paid += paid
+                    _pay_priority_principal(ledger, notes, target, program.group_ptr, alloc)
                 elif op == OP_RESERVE_DEPOSIT:
-                    x = min(max(target - reserve, 0.0), available)
-                    reserve += x
-                    deposit += x
-                    available -= x
+                    _deposit_reserve(ledger)
                 elif op == OP_REGULAR_PRINCIPAL:
-                    owed = max(pda - principal_paid, 0.0)
-                    paid = _allocate_principal(min(owed, available), balance, prin_paid,
-                                               group_ptr)
-                    available -= paid
-                    principal_paid += paid
+                    _pay_regular_principal(ledger, notes, program.group_ptr, alloc)
                 elif op == OP_PRINCIPAL_TO:
-                    owed = _through(balance, op_target[k])
-                    paid = _allocate_principal(min(owed, available), balance, prin_paid,
-                                               sequential_group_ptr)
-                    available -= paid
-                    principal_paid += paid
+                    _pay_principal_to(ledger, notes, target, program.group_ptr)
                 else:  # OP_RESIDUAL
-                    residual += available
-                    available = 0.0
-            swap_carry = swap_due
+                    _pay_residual(ledger)
+            _close_period(ledger, notes)
+            if not accelerated and _event_of_default(ops, n_normal, notes, program.class_param,
+                                                     program.class_code, t):
+                accelerated = True
+                event_period[EV_EVENT_OF_DEFAULT, p] = t
 
-            # Event of default: the controlling (most senior outstanding) interest step
-            # missed interest, or a class is unpaid at its legal final date.
-            notes_end = 0.0
-            for i in range(n_classes):
-                shortfall[i] = max(due[i] - int_paid[i], 0.0)
-                notes_end += balance[i]
-            if not accelerated:
-                default = False
-                for k in range(program_ptr[0], program_ptr[1]):
-                    if op_code[k] != OP_INTEREST:
-                        continue
-                    outstanding = False
-                    for m in range(op_ptr[k], op_ptr[k + 1]):
-                        if beginning[op_classes[m]] > 0.0:
-                            outstanding = True
-                    if outstanding:
-                        for m in range(op_ptr[k], op_ptr[k + 1]):
-                            i = op_classes[m]
-                            if shortfall[i] > 1e-9 * due[i]:
-                                default = True
-                        break
+            for f in range(N_CLASS_FIELDS):
                 for i in range(n_classes):
-                    if (legal_final_period[i] == t
-                            and balance[i] > _BALANCE_TOLERANCE * original_balance[i]):
-                        default = True
-                if default:
-                    accelerated = True
-                    event_of_default_period[p] = t
-
-            for i in range(n_classes):
-                class_out[CF_INTEREST_DUE, p, i, t] = due[i]
-                class_out[CF_INTEREST_PAID, p, i, t] = int_paid[i]
-                class_out[CF_PRINCIPAL_PAID, p, i, t] = prin_paid[i]
-                class_out[CF_ENDING_BALANCE, p, i, t] = balance[i]
-                class_out[CF_COUPON_RATE, p, i, t] = rate[i]
-            out = deal_out[:, p, t]
-            out[DF_AVAILABLE_FUNDS] = collections
-            out[DF_CALL_PROCEEDS] = call_price
-            out[DF_FEES_PAID] = fees_paid
-            out[DF_SWAP_NET_RECEIPT] = swap_receipt - swap_paid
-            out[DF_RESERVE_DRAW] = draw
-            out[DF_RESERVE_RELEASE] = release
-            out[DF_RESERVE_DEPOSIT] = deposit
-            out[DF_RESERVE_BALANCE] = reserve
-            out[DF_RESIDUAL] = residual
-            out[DF_OC_AMOUNT] = pool_end - notes_end
-            out[DF_OC_TARGET] = oc_target
-            out[DF_POOL_BALANCE] = pool_end
-            out[DF_PRINCIPAL_DISTRIBUTION_AMOUNT] = pda
-            pool_beg = pool_end
+                    class_out[f, p, i, t] = notes[f, i]
+            for f in range(N_DEAL_FIELDS):
+                deal_out[f, p, t] = ledger[f]
+            ledger[L_POOL_BEGINNING] = pool_end
         for i in range(n_classes):
-            principal_loss[p, i] = balance[i]
-            interest_shortfall[p, i] = shortfall[i]
+            path_out[PF_PRINCIPAL_LOSS, p, i] = notes[CF_ENDING_BALANCE, i]
+            path_out[PF_INTEREST_SHORTFALL, p, i] = notes[NOTE_SHORTFALL, i]

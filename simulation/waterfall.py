@@ -30,18 +30,22 @@ _NO_CAP = 1e9
 
 @dataclass(frozen=True, eq=False)
 class WaterfallProgram:
-    """A compiled deal: parallel arrays the interpreter kernel reads.
+    """A compiled deal: packed tables the interpreter kernel reads.
 
-    Classes ``(n_classes,)``, most senior first: ``original_balance`` (USD), ``rate_kind``
-    (``RATE_*``), ``coupon`` (fixed rate, or spread over the index for floating classes),
-    ``floor`` and ``cap`` (on the floating coupon), ``legal_final_period`` (0-based period
-    index, -1 if none). Opcodes ``(n_ops,)``: ``op_code``, ``op_target`` and the CSR
-    ``op_ptr (n_ops + 1,)`` into ``op_classes`` (the classes of an interest step);
-    ``program_ptr (3,)``: the normal program is ops ``[0]:[1]``, the accelerated program
-    (after an event of default) ``[1]:[2]``. Principal allocation: ``normal_group_ptr`` and
-    ``sequential_group_ptr`` (n_groups + 1,), group g = classes ``ptr[g] .. ptr[g+1]-1``,
-    paid in order, pro rata within a group. Fees ``(n_fees,)``, swaps ``(n_swaps,)``,
-    triggers ``(n_triggers,)`` with the threshold schedule as ``trig_sched_ptr`` CSR over
+    Rows and slots are named by the constants of :mod:`simulation._waterfall_kernel` (``K``).
+    Classes, most senior first: ``class_param (N_CLASS_PARAMS, n_classes)`` float64 (original
+    balance in USD, coupon or spread over the index, floor and cap of the floating coupon) and
+    ``class_code (N_CLASS_CODES, n_classes)`` int64 (``RATE_*`` kind, 0-based legal final
+    period or -1). Deal-level ``deal_param (N_DEAL_PARAMS,)`` float64 (initial pool, reserve,
+    OC target, clean-up call) and ``deal_code (N_DEAL_CODES,)`` int64 (start of the accelerated
+    program, reserve basis, turbo). Opcodes ``ops (N_OP_FIELDS, n_ops)`` int64 (code, target,
+    first class of an interest step): the normal program is ops ``[0, DC_ACCELERATED_START)``,
+    the accelerated one (after an event of default) the rest. Principal allocation
+    ``group_ptr (N_ALLOCATIONS, n_classes + 1)`` int64, normal and sequential rows: group g =
+    classes ``ptr[g] .. ptr[g+1]-1``, paid in order, pro rata within a group; a row ends in
+    repeats of ``n_classes`` (empty groups). Fees ``fee_param (N_FEE_PARAMS, n_fees)``, swaps
+    ``swap_class``, ``swap_fixed_rate (n_swaps,)``, triggers ``trigger_code (N_TRIGGER_CODES,
+    n_triggers)`` with the threshold schedule as ``trig_sched_ptr`` CSR over
     ``trig_sched_period`` (0-based first period) and ``trig_sched_threshold``.
     """
 
@@ -49,68 +53,55 @@ class WaterfallProgram:
     classes: tuple[str, ...]
     fee_names: tuple[str, ...]
     trigger_names: tuple[str, ...]
-    initial_pool_balance: float
     closing_date: dt.date
     first_payment_date: dt.date
     index_rate: float
-    original_balance: np.ndarray
-    rate_kind: np.ndarray
-    coupon: np.ndarray
-    floor: np.ndarray
-    cap: np.ndarray
-    legal_final_period: np.ndarray
-    op_code: np.ndarray
-    op_target: np.ndarray
-    op_ptr: np.ndarray
-    op_classes: np.ndarray
-    program_ptr: np.ndarray
-    normal_group_ptr: np.ndarray
-    sequential_group_ptr: np.ndarray
-    fee_rate: np.ndarray
-    fee_fixed: np.ndarray
+    class_param: np.ndarray
+    class_code: np.ndarray
+    deal_param: np.ndarray
+    deal_code: np.ndarray
+    ops: np.ndarray
+    group_ptr: np.ndarray
+    fee_param: np.ndarray
     swap_class: np.ndarray
     swap_fixed_rate: np.ndarray
-    reserve_initial: float
-    reserve_target_pct: float
-    reserve_step_up_pct: float
-    reserve_floor: float
-    reserve_on_current: bool
-    oc_current_pct: float
-    oc_initial_usd: float
-    oc_floor_usd: float
-    turbo_always: bool
-    trig_metric: np.ndarray
-    trig_window: np.ndarray
-    trig_effect: np.ndarray
-    trig_curable: np.ndarray
+    trigger_code: np.ndarray
     trig_sched_ptr: np.ndarray
     trig_sched_period: np.ndarray
     trig_sched_threshold: np.ndarray
-    clean_up_usd: float
 
     @property
     def n_classes(self) -> int:
         """Number of note classes."""
         return len(self.classes)
 
+    @property
+    def initial_pool_balance(self) -> float:
+        """Pool balance at the cut-off date the program was compiled for, USD."""
+        return float(self.deal_param[K.DP_INITIAL_POOL])
+
+    @property
+    def original_balance(self) -> np.ndarray:
+        """Class balances at closing, USD, shape ``(n_classes,)``."""
+        return np.asarray(self.class_param[K.CP_ORIGINAL_BALANCE])
+
     def describe(self) -> list[str]:
         """The compiled programs as readable lines (``normal: 0 fee servicing`` ...)."""
+        split = int(self.deal_code[K.DC_ACCELERATED_START])
         lines = []
-        for label, lo, hi in (("normal", self.program_ptr[0], self.program_ptr[1]),
-                              ("accelerated", self.program_ptr[1], self.program_ptr[2])):
-            for k in range(int(lo), int(hi)):
-                op = int(self.op_code[k])
+        for label, lo, hi in (("normal", 0, split), ("accelerated", split, self.ops.shape[1])):
+            for k in range(lo, hi):
+                op, target, first = (int(x) for x in self.ops[:, k])
                 name = K.OPCODE_NAMES[op]
                 if op == K.OP_FEE:
-                    arg = self.fee_names[self.op_target[k]]
+                    arg = self.fee_names[target]
                 elif op == K.OP_INTEREST:
-                    arg = ",".join(self.classes[c] for c in
-                                   self.op_classes[self.op_ptr[k]:self.op_ptr[k + 1]])
+                    arg = ",".join(self.classes[first:target + 1])
                 elif op in (K.OP_PRIORITY_PRINCIPAL, K.OP_PRINCIPAL_TO):
-                    arg = self.classes[self.op_target[k]]
+                    arg = self.classes[target]
                 else:
                     arg = ""
-                lines.append(f"{label}: {k - int(lo)} {name} {arg}".rstrip())
+                lines.append(f"{label}: {k - lo} {name} {arg}".rstrip())
         return lines
 
     def accrual_fractions(self, n_periods: int) -> np.ndarray:
@@ -126,7 +117,7 @@ class WaterfallProgram:
 
     def thresholds(self, n_periods: int) -> np.ndarray:
         """Trigger thresholds by trigger and period, shape ``(n_triggers, n_periods)``."""
-        n = self.trig_metric.shape[0]
+        n = self.trigger_code.shape[1]
         out = np.zeros((n, n_periods))
         for k in range(n):
             lo, hi = self.trig_sched_ptr[k], self.trig_sched_ptr[k + 1]
@@ -241,12 +232,15 @@ def _period_of(first_payment_date: dt.date, date: dt.date) -> int:
     return (date.year - first_payment_date.year) * 12 + date.month - first_payment_date.month
 
 
-def _group_ptr(n_classes: int, groups: list[list[int]]) -> np.ndarray:
-    """CSR start indices of consecutive groups covering classes 0..n-1 (singletons between)."""
+def _group_ptr(n_classes: int, groups: list[list[int]]) -> list[int]:
+    """CSR start indices of consecutive groups covering classes 0..n-1 (singletons between).
+
+    Padded with ``n_classes`` (empty groups) to length ``n_classes + 1``.
+    """
     starts = set(range(n_classes))
     for g in groups:
         starts -= set(g[1:])
-    return np.array(sorted(starts) + [n_classes], dtype=np.int64)
+    return sorted(starts) + [n_classes] * (n_classes + 1 - len(starts))
 
 
 def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
@@ -280,47 +274,34 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
 
     # Opcodes: the normal program, then the accelerated one.
     fee_index = {f.name: k for k, f in enumerate(deal.fees)}
-    code: list[int] = []
-    target: list[int] = []
-    members: list[list[int]] = []
-    interest_groups: list[list[int]] = []
-    senior_items: list[tuple[int, int]] = []
-
-    def emit(op: int, arg: int = -1, classes: list[int] | None = None) -> None:
-        code.append(op)
-        target.append(arg)
-        members.append(classes or [])
-
+    ops: list[tuple[int, int, int]] = []  # (code, target, first class)
+    interest_steps: list[tuple[int, int, int]] = []
+    senior_items: list[tuple[int, int, int]] = []
     for step in deal.waterfall:
         kind, arg = _step_kind(step)
         if kind == "fee":
-            emit(K.OP_FEE, fee_index[str(arg)])
-            senior_items.append((K.OP_FEE, fee_index[str(arg)]))
+            ops.append((K.OP_FEE, fee_index[str(arg)], -1))
+            senior_items.append(ops[-1])
         elif kind == "swap":
-            emit(K.OP_SWAP)
-            senior_items.append((K.OP_SWAP, -1))
+            ops.append((K.OP_SWAP, -1, -1))
+            senior_items.append(ops[-1])
         elif kind == "interest":
             names = [arg] if isinstance(arg, str) else list(arg or [])
             group = sorted(index[c] for c in names)
-            emit(K.OP_INTEREST, group[-1], group)
-            interest_groups.append(group)
+            ops.append((K.OP_INTEREST, group[-1], group[0]))
+            interest_steps.append(ops[-1])
         elif kind == "priority_principal":
-            emit(K.OP_PRIORITY_PRINCIPAL, index[str(arg)])
+            ops.append((K.OP_PRIORITY_PRINCIPAL, index[str(arg)], -1))
         elif kind == "reserve_deposit":
-            emit(K.OP_RESERVE_DEPOSIT)
+            ops.append((K.OP_RESERVE_DEPOSIT, -1, -1))
         elif kind == "regular_principal":
-            emit(K.OP_REGULAR_PRINCIPAL)
-    emit(K.OP_RESIDUAL)
-    n_normal = len(code)
-    for op, arg_ in senior_items:
-        emit(op, arg_)
-    for group in interest_groups:
-        emit(K.OP_INTEREST, group[-1], group)
-        emit(K.OP_PRINCIPAL_TO, group[-1])
-    emit(K.OP_RESIDUAL)
-    op_ptr = np.zeros(len(code) + 1, dtype=np.int64)
-    op_ptr[1:] = np.cumsum([len(m) for m in members])
-    op_classes = np.array([c for m in members for c in m], dtype=np.int64)
+            ops.append((K.OP_REGULAR_PRINCIPAL, -1, -1))
+    ops.append((K.OP_RESIDUAL, -1, -1))
+    n_normal = len(ops)
+    ops += senior_items
+    for interest in interest_steps:
+        ops += [interest, (K.OP_PRINCIPAL_TO, interest[K.OPF_TARGET], -1)]
+    ops.append((K.OP_RESIDUAL, -1, -1))
 
     groups = [[index[c] for c in g.classes] for g in deal.pro_rata_groups]
     fixed_groups = [[index[c] for c in g.classes] for g in deal.pro_rata_groups
@@ -336,59 +317,68 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
         sched_threshold += [v for _, v in steps]
         sched_ptr.append(len(sched_period))
 
+    class_param = np.empty((K.N_CLASS_PARAMS, n_classes))
+    class_param[K.CP_ORIGINAL_BALANCE] = note_balances(deal, pool)
+    class_param[K.CP_COUPON] = [n.spread if n.type == "floating" else n.coupon
+                                for n in deal.notes]
+    class_param[K.CP_FLOOR] = [(n.floor if n.floor is not None else 0.0)
+                               if n.type == "floating" else -_NO_CAP for n in deal.notes]
+    class_param[K.CP_CAP] = [n.cap if n.cap is not None else _NO_CAP for n in deal.notes]
+    class_code = np.empty((K.N_CLASS_CODES, n_classes), dtype=np.int64)
+    class_code[K.CC_RATE_KIND] = [_RATE_KIND[n.type] for n in deal.notes]
+    class_code[K.CC_LEGAL_FINAL_PERIOD] = [
+        _period_of(deal.first_payment_date, n.legal_final) if n.legal_final else -1
+        for n in deal.notes]
+
     r = deal.reserve
     oc = deal.overcollateralization
-    rate_kind = [_RATE_KIND[n.type] for n in deal.notes]
-    floors = [(n.floor if n.floor is not None else 0.0) if n.type == "floating" else -_NO_CAP
-              for n in deal.notes]
+    deal_param = np.zeros(K.N_DEAL_PARAMS)
+    deal_param[K.DP_INITIAL_POOL] = pool
+    if r is not None:
+        deal_param[K.DP_RESERVE_INITIAL] = r.initial * pool
+        deal_param[K.DP_RESERVE_TARGET_PCT] = r.target
+        deal_param[K.DP_RESERVE_STEP_UP_PCT] = (r.step_up_target if r.step_up_target is not None
+                                                else r.target)
+        deal_param[K.DP_RESERVE_FLOOR] = r.floor * pool
+    deal_param[K.DP_OC_CURRENT_PCT] = oc.target_current
+    deal_param[K.DP_OC_INITIAL_USD] = oc.target_initial * pool
+    deal_param[K.DP_OC_FLOOR_USD] = oc.floor * pool
+    deal_param[K.DP_CLEAN_UP_USD] = (deal.clean_up_call or 0.0) * pool
+    deal_code = np.zeros(K.N_DEAL_CODES, dtype=np.int64)
+    deal_code[K.DC_ACCELERATED_START] = n_normal
+    deal_code[K.DC_RESERVE_ON_CURRENT] = r is not None and r.basis == "current"
+    deal_code[K.DC_TURBO_ALWAYS] = oc.turbo
+
+    fee_param = np.empty((K.N_FEE_PARAMS, len(deal.fees)))
+    fee_param[K.FP_RATE] = [f.rate or 0.0 for f in deal.fees]
+    fee_param[K.FP_USD_PER_MONTH] = [f.usd_per_month or 0.0 for f in deal.fees]
+    trigger_code = np.empty((K.N_TRIGGER_CODES, len(deal.triggers)), dtype=np.int64)
+    trigger_code[K.TC_METRIC] = [_METRIC[t.metric] for t in deal.triggers]
+    trigger_code[K.TC_WINDOW] = [t.window for t in deal.triggers]
+    trigger_code[K.TC_EFFECT] = [_EFFECT[t.effect] for t in deal.triggers]
+    trigger_code[K.TC_CURABLE] = [t.curable for t in deal.triggers]
     return WaterfallProgram(
         deal_name=deal.name,
         classes=deal.class_names,
         fee_names=tuple(f.name for f in deal.fees),
         trigger_names=tuple(t.name for t in deal.triggers),
-        initial_pool_balance=pool,
         closing_date=deal.closing_date,
         first_payment_date=deal.first_payment_date,
         index_rate=deal.index_rate,
-        original_balance=np.array(note_balances(deal, pool), dtype=np.float64),
-        rate_kind=np.array(rate_kind, dtype=np.int64),
-        coupon=np.array([n.spread if n.type == "floating" else n.coupon for n in deal.notes],
-                        dtype=np.float64),
-        floor=np.array(floors, dtype=np.float64),
-        cap=np.array([n.cap if n.cap is not None else _NO_CAP for n in deal.notes],
-                     dtype=np.float64),
-        legal_final_period=np.array(
-            [_period_of(deal.first_payment_date, n.legal_final) if n.legal_final else -1
-             for n in deal.notes], dtype=np.int64),
-        op_code=np.array(code, dtype=np.int64),
-        op_target=np.array(target, dtype=np.int64),
-        op_ptr=op_ptr,
-        op_classes=op_classes,
-        program_ptr=np.array([0, n_normal, len(code)], dtype=np.int64),
-        normal_group_ptr=_group_ptr(n_classes, groups),
-        sequential_group_ptr=_group_ptr(n_classes, fixed_groups),
-        fee_rate=np.array([f.rate or 0.0 for f in deal.fees], dtype=np.float64),
-        fee_fixed=np.array([f.usd_per_month or 0.0 for f in deal.fees], dtype=np.float64),
+        class_param=class_param,
+        class_code=class_code,
+        deal_param=deal_param,
+        deal_code=deal_code,
+        ops=np.array(ops, dtype=np.int64).T.copy(),
+        group_ptr=np.array([_group_ptr(n_classes, groups), _group_ptr(n_classes, fixed_groups)],
+                           dtype=np.int64),
+        fee_param=fee_param,
         swap_class=np.array([index[s.note] for s in deal.swaps], dtype=np.int64),
         swap_fixed_rate=np.array([s.fixed_rate for s in deal.swaps], dtype=np.float64),
-        reserve_initial=r.initial * pool if r else 0.0,
-        reserve_target_pct=r.target if r else 0.0,
-        reserve_step_up_pct=(r.step_up_target if r.step_up_target is not None else r.target)
-        if r else 0.0,
-        reserve_floor=r.floor * pool if r else 0.0,
-        reserve_on_current=bool(r is not None and r.basis == "current"),
-        oc_current_pct=oc.target_current,
-        oc_initial_usd=oc.target_initial * pool,
-        oc_floor_usd=oc.floor * pool,
-        turbo_always=oc.turbo,
-        trig_metric=np.array([_METRIC[t.metric] for t in deal.triggers], dtype=np.int64),
-        trig_window=np.array([t.window for t in deal.triggers], dtype=np.int64),
-        trig_effect=np.array([_EFFECT[t.effect] for t in deal.triggers], dtype=np.int64),
-        trig_curable=np.array([t.curable for t in deal.triggers], dtype=np.bool_),
+        trigger_code=trigger_code,
         trig_sched_ptr=np.array(sched_ptr, dtype=np.int64),
         trig_sched_period=np.array(sched_period, dtype=np.int64),
         trig_sched_threshold=np.array(sched_threshold, dtype=np.float64),
-        clean_up_usd=(deal.clean_up_call or 0.0) * pool,
     )
 
 
@@ -452,41 +442,30 @@ def run_waterfall(
     flows = np.ascontiguousarray(flows)
     n_paths, n_periods = flows.shape[0], flows.shape[1]
     n_classes = program.n_classes
-    n_triggers = program.trig_metric.shape[0]
+    n_triggers = program.trigger_code.shape[1]
     index = _index_paths(program, index_rates, n_paths, n_periods)
 
     class_out = np.zeros((K.N_CLASS_FIELDS, n_paths, n_classes, n_periods))
     deal_out = np.zeros((K.N_DEAL_FIELDS, n_paths, n_periods))
+    path_out = np.zeros((K.N_PATH_FIELDS, n_paths, n_classes))
+    event_period = np.full((K.N_EVENTS, n_paths), -1, dtype=np.int64)
     breached = np.zeros((n_paths, n_triggers, n_periods), dtype=np.bool_)
     sequential = np.zeros((n_paths, n_periods), dtype=np.bool_)
-    loss = np.zeros((n_paths, n_classes))
-    shortfall = np.zeros((n_paths, n_classes))
-    eod = np.full(n_paths, -1, dtype=np.int64)
-    call = np.full(n_paths, -1, dtype=np.int64)
-    p = program
-    (kernel or K.waterfall_kernel)(
-        flows, index, p.accrual_fractions(n_periods), p.initial_pool_balance,
-        p.original_balance, p.rate_kind, p.coupon, p.floor, p.cap, p.legal_final_period,
-        p.op_code, p.op_target, p.op_ptr, p.op_classes, p.program_ptr,
-        p.normal_group_ptr, p.sequential_group_ptr,
-        p.fee_rate, p.fee_fixed, p.swap_class, p.swap_fixed_rate,
-        p.reserve_initial, p.reserve_target_pct, p.reserve_step_up_pct, p.reserve_floor,
-        p.reserve_on_current, p.oc_current_pct, p.oc_initial_usd, p.oc_floor_usd,
-        p.turbo_always, p.trig_metric, p.trig_window, p.trig_effect, p.trig_curable,
-        p.thresholds(n_periods), p.clean_up_usd,
-        class_out, deal_out, breached, sequential, loss, shortfall, eod, call,
-    )  # fmt: skip
+    arrays = K.ProgramArrays(*(getattr(program, name) for name in K.ProgramArrays._fields))
+    (kernel or K.waterfall_kernel)(arrays, flows, index, program.accrual_fractions(n_periods),
+                                   program.thresholds(n_periods), class_out, deal_out, path_out,
+                                   event_period, breached, sequential)
     return TrancheFlows(
-        classes=p.classes,
-        trigger_names=p.trigger_names,
-        original_balance=p.original_balance.copy(),
+        classes=program.classes,
+        trigger_names=program.trigger_names,
+        original_balance=program.original_balance.copy(),
         interest_due=class_out[K.CF_INTEREST_DUE],
         interest_paid=class_out[K.CF_INTEREST_PAID],
         principal_paid=class_out[K.CF_PRINCIPAL_PAID],
         ending_balance=class_out[K.CF_ENDING_BALANCE],
         coupon_rate=class_out[K.CF_COUPON_RATE],
-        principal_loss=loss,
-        interest_shortfall=shortfall,
+        principal_loss=path_out[K.PF_PRINCIPAL_LOSS],
+        interest_shortfall=path_out[K.PF_INTEREST_SHORTFALL],
         available_funds=deal_out[K.DF_AVAILABLE_FUNDS],
         call_proceeds=deal_out[K.DF_CALL_PROCEEDS],
         fees_paid=deal_out[K.DF_FEES_PAID],
@@ -502,6 +481,6 @@ def run_waterfall(
         principal_distribution_amount=deal_out[K.DF_PRINCIPAL_DISTRIBUTION_AMOUNT],
         trigger_breached=breached,
         sequential_mode=sequential,
-        event_of_default_period=eod,
-        call_period=call,
+        event_of_default_period=event_period[K.EV_EVENT_OF_DEFAULT],
+        call_period=event_period[K.EV_CLEAN_UP_CALL],
     )

@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulation import _waterfall_kernel as K
 from simulation.collateral import FIELD_NAMES
 from simulation.deal import deal_from_dict
 from simulation.waterfall import compile_deal, run_waterfall
@@ -198,8 +199,8 @@ def test_waterfall_invariants(deal, seed, n_paths, n_periods):
 
     # Principal group by group: a junior group is paid only once every senior group is retired.
     n = program.n_classes
-    normal = group_of(program.normal_group_ptr, n)
-    sequential = group_of(program.sequential_group_ptr, n)
+    normal = group_of(program.group_ptr[K.ALLOC_NORMAL], n)
+    sequential = group_of(program.group_ptr[K.ALLOC_SEQUENTIAL], n)
     for p in range(n_paths):
         for t in range(n_periods):
             groups = sequential if r.sequential_mode[p, t] else normal
