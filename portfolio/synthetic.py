@@ -251,7 +251,7 @@ POOL_TARGETS: dict[str, tuple[PoolTarget, ...]] = {
                    f"Santander Drive Auto Receivables Trust 2025 prospectuses ({_PROSPECTUS})"),
     ),
 }
-"""Statistics each segment is tuned to hit; ``tests/test_synthetic.py`` checks them."""
+"""Statistics each segment is tuned to hit; ``tests/portfolio/test_synthetic.py`` checks them."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from simulation.collateral import prepare_collateral
 from simulation.model import MacroLevels, load_model
 from simulation.run import simulate_pool
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = [
     "baseline", "adverse", "severely_adverse",
     "parallel_up_100", "parallel_up_200", "parallel_up_300",

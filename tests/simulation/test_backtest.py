@@ -14,7 +14,7 @@ from portfolio.panel import read_long_panel
 from simulation.backtest import backtest, panel_tape
 from simulation.calibration import SegmentScheme, estimate_hazards
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "performance"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "performance"
 ALLY = DATA / "aart2171_2017.csv"
 
 

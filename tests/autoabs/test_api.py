@@ -13,7 +13,7 @@ import autoabs
 from portfolio.errors import InputError
 from portfolio.synthetic import synthetic_pool
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEAL = ROOT / "examples" / "prorata_trigger_deal.yaml"
 
 

@@ -95,7 +95,7 @@ def test_run_on_a_tiny_real_tape_rates_every_class(tmp_path, capsys):
     run still rates every class instead of failing."""
     from pathlib import Path
 
-    xml = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "regab" / \
+    xml = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "regab" / \
         "carmax_2026_2_2026_06_first4.xml"
     if not xml.is_file():
         pytest.skip(f"real EX-102 file not found: {xml}")

@@ -27,7 +27,7 @@ def tape_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_synthetic_strat_prints_summary_and_strats(capsys: pytest.CaptureFixture[str]) -> None:
-    # (``autoabs demo`` is now the full deal demo: tests/test_cli_e2e.py)
+    # (``autoabs demo`` is now the full deal demo: tests/autoabs/test_cli_e2e.py)
     assert cli.main(["strat", "--synthetic", "prime", "--loans", "10000", "--pool-seed", "42"]) == 0
     out = capsys.readouterr().out
     assert "WA FICO" in out

@@ -11,7 +11,7 @@ import pytest
 from portfolio.errors import InputError
 from simulation.sizing import parse_targets
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ("A-1", "A-2a", "A-2b", "A-3", "A-4", "B", "C", "D")
 
 

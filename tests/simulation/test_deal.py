@@ -14,7 +14,7 @@ from simulation.factor import calibrate
 from simulation.model import load_model
 from simulation.waterfall import compile_deal, run_waterfall
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEALS = ["prime_deal.yaml", "subprime_turbo_deal.yaml", "prorata_trigger_deal.yaml"]
 
 VALID = {

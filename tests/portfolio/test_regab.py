@@ -22,7 +22,7 @@ from portfolio.regab import (
     iter_assets,
 )
 
-DATA = Path(__file__).parents[1].parent / "shared" / "data" / "regab"
+DATA = Path(__file__).parents[2].parent / "shared" / "data" / "regab"
 SDART = "sdart_2026_1_2026_06_first4.xml"
 CARMAX = "carmax_2026_2_2026_06_first4.xml"
 

@@ -16,7 +16,7 @@ import pytest
 from autoabs import cli
 from portfolio.synthetic import synthetic_pool
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
 
 

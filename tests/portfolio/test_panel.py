@@ -21,7 +21,7 @@ from portfolio.panel import (
     read_panel,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "performance"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "performance"
 
 
 def _loan(loan_id: str, rows: list[tuple[float, float, float]], *, age0: int = 10,

@@ -21,7 +21,7 @@ from simulation.deal import load_deal
 from simulation.model import load_model
 from simulation.run import ChunkResult, assemble, plan_run, run_chunk, simulate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 AUTOABS = [sys.executable, "-m", "autoabs.cli"]
 

@@ -27,7 +27,7 @@ from simulation.lossonly import LognormalLoss
 from simulation.run import independent_factor, simulate
 
 SPEC = FactorSpec("lognormal", sigma=0.45)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_plain_sampler_reproduces_the_engine_default() -> None:

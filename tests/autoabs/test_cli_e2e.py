@@ -15,7 +15,7 @@ from autoabs import cli
 from autoabs.commands._common import progress
 from autoabs.runstore import verify
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 

@@ -24,7 +24,7 @@ from autoabs.cli import main
 from reports import build_report, find_chromium
 from reports.pdf import chromium_command
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(

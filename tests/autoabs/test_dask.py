@@ -16,7 +16,7 @@ from simulation.model import load_model
 
 pytest.importorskip("distributed")
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _job(scenario: str | None = None) -> RunJob:

@@ -33,7 +33,7 @@ from reports.diversification import (
 )
 from simulation.run.directory import DEAL_RUN_FILES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 DEALS = ("prime_deal", "subprime_turbo_deal", "prorata_trigger_deal")
 SECTION_TITLES = (

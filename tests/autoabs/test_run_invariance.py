@@ -13,7 +13,7 @@ import pytest
 
 from autoabs import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 PER_PATH = ("class_paths.parquet", "pool_paths.parquet", "tape.parquet")
 STREAMED = ("class_flows.parquet", "pool_flows.parquet", "pool_factor_quantiles.parquet",
