@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from simulation.estimators import mean as estimate_mean  # noqa: E402
 from simulation.importance import (  # noqa: E402
     FactorSampling,
-    batch_mean,
     defensive_mixture,
     shifted,
 )
@@ -76,7 +76,7 @@ def loss_only(n_paths: int, reps: int) -> list[dict[str, object]]:
             z, w = s(10_000 + r, 0, n_paths, DIST.factor_spec)
             loss = DIST.loss(z)
             x = np.column_stack([tranche_payoff(loss, *t) for t in TRANCHES.values()])
-            est[r] = batch_mean(x, w, s.block_size).value
+            est[r] = estimate_mean(x, w, block_size=s.block_size, self_normalised=False).value
         for j, (label, (el, var1)) in enumerate(exact.items()):
             var = float(est[:, j].var(ddof=1))
             rows.append({"part": "loss-only", "sampler": name, "tranche": label,
