@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,16 +67,52 @@ def full_model() -> CollateralModel:
     })
 
 
-def moving_macro(model: CollateralModel, n_periods: int) -> Callable[[np.ndarray], MacroPaths]:
-    """Per-path macro paths that move (every macro term exercised), made chunk by chunk."""
+@dataclass(frozen=True)
+class _MovingRows:
+    """One chunk's rows (see :class:`simulation.run.MacroRows`): macro only."""
 
-    def rows(paths: np.ndarray) -> MacroPaths:
+    macro: MacroPaths
+    index_rate: None = None
+    curve: None = None
+    factor_z: None = None
+    credit_residual: None = None
+    residual_loading: float = 0.0
+
+
+@dataclass(frozen=True)
+class MovingMacro:
+    """Per-path macro paths that move (every macro term exercised), made chunk by chunk.
+
+    A :class:`simulation.run.MacroScenario` that is its own bound source.
+    """
+
+    model: CollateralModel
+    n_periods: int
+    name: str = "moving macro (benchmark)"
+    stochastic: bool = False
+
+    def bind(self, **_: object) -> MovingMacro:
+        """The source is the same for every run."""
+        return self
+
+    def shared(self) -> None:
+        """Every path has rows of its own."""
+        return None
+
+    def rows(self, paths: np.ndarray) -> _MovingRows:
+        """Random-walk macro rows of the given global paths."""
         rng = np.random.default_rng([1, int(paths[0])])
-        steps = rng.normal(0.0, 1.0, (3, len(paths), n_periods)).cumsum(axis=2) / np.sqrt(12)
-        return MacroPaths(
-            unemployment=model.macro.unemployment + 0.004 * steps[0],
-            market_rate=np.maximum(model.macro.market_rate + 0.003 * steps[1], 0.0),
+        steps = rng.normal(0.0, 1.0, (3, len(paths), self.n_periods)).cumsum(axis=2) / np.sqrt(12)
+        return _MovingRows(MacroPaths(
+            unemployment=self.model.macro.unemployment + 0.004 * steps[0],
+            market_rate=np.maximum(self.model.macro.market_rate + 0.003 * steps[1], 0.0),
             used_car_index=np.exp(0.02 * steps[2]),
-        )
+        ))
 
-    return rows
+    def central(self) -> _MovingRows:
+        """Path 0's rows."""
+        return self.rows(np.zeros(1, dtype=np.int64))
+
+    def residual_loading(self) -> float:
+        """No credit residual."""
+        return 0.0

@@ -27,7 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._pools import full_model, moving_macro, reference_modules, reference_pool_tape  # noqa: E402
+from benchmarks._pools import (  # noqa: E402
+    MovingMacro,
+    full_model,
+    reference_modules,
+    reference_pool_tape,
+)
 from simulation.collateral import FIELD_NAMES, prepare_collateral  # noqa: E402
 from simulation.factor import calibrate  # noqa: E402
 from simulation.run import simulate_pool  # noqa: E402
@@ -40,7 +45,7 @@ def engine_rate(n_loans: int, n_paths: int, chunk_size: int = 256) -> tuple[floa
     tape = reference_pool_tape(n_loans)
     model = full_model()
     inputs, _ = calibrate(prepare_collateral(tape, model))
-    macro = moving_macro(model, inputs.n_periods)
+    macro = MovingMacro(model, inputs.n_periods)
     simulate_pool(inputs, n_paths=2, seed=1, macro=macro)
     loan_months = 0.0
 
