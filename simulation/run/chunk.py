@@ -18,7 +18,7 @@ import numpy as np
 import simulation.metrics as metrics
 from simulation.collateral import FIELD_NAMES, flat_macro, simulate_chunk
 from simulation.run.plan import RunPlan, numba_threads
-from simulation.run.reducers import DealReduction, PoolReduction
+from simulation.run.reducers import DealReduction, PoolReduction, SparseCounts
 from simulation.run.results import CLASS_PATH_FIELDS
 from simulation.run.sampler import draw_factor
 from simulation.waterfall import TrancheFlows, run_waterfall
@@ -44,9 +44,9 @@ class ChunkResult:
         ``(n, n_classes, len(CLASS_PATH_FIELDS))`` per-path class metrics (0 classes without a
         deal).
     pool : PoolReduction
-        The chunk's pool reduction.
+        The chunk's pool reduction (histograms as :class:`SparseCounts`).
     deal : DealReduction
-        The chunk's tranche reduction (no classes without a deal).
+        The chunk's tranche reduction (no classes without a deal; histograms sparse).
     """
 
     first: int
@@ -63,14 +63,13 @@ class ChunkResult:
             "pool_paths": self.pool_paths, "class_paths": self.class_paths}
         for prefix, reduction in (("pool", self.pool), ("deal", self.deal)):
             for f in fields(reduction):
-                value = np.asarray(getattr(reduction, f.name))
-                if f.name.endswith("_hist"):
-                    index = np.flatnonzero(value)
+                value = getattr(reduction, f.name)
+                if isinstance(value, SparseCounts):
                     out[f"{prefix}.{f.name}.shape"] = np.asarray(value.shape)
-                    out[f"{prefix}.{f.name}.index"] = index
-                    out[f"{prefix}.{f.name}.value"] = value.ravel()[index]
+                    out[f"{prefix}.{f.name}.index"] = value.index
+                    out[f"{prefix}.{f.name}.value"] = value.value
                 else:
-                    out[f"{prefix}.{f.name}"] = value
+                    out[f"{prefix}.{f.name}"] = np.asarray(value)
         return out
 
     @classmethod
@@ -83,10 +82,10 @@ class ChunkResult:
                 if f.name in sizes:
                     continue
                 if f.name.endswith("_hist"):
-                    value = np.asarray(arrays[f"{prefix}.{f.name}.value"])
-                    dense = np.zeros(tuple(arrays[f"{prefix}.{f.name}.shape"]), dtype=value.dtype)
-                    dense.ravel()[np.asarray(arrays[f"{prefix}.{f.name}.index"])] = value
-                    setattr(reduction, f.name, dense)
+                    setattr(reduction, f.name, SparseCounts(
+                        tuple(int(k) for k in arrays[f"{prefix}.{f.name}.shape"]),
+                        np.asarray(arrays[f"{prefix}.{f.name}.index"]),
+                        np.asarray(arrays[f"{prefix}.{f.name}.value"])))
                 else:
                     setattr(reduction, f.name, _scalar(arrays[f"{prefix}.{f.name}"]))
             return reduction
@@ -174,8 +173,8 @@ def run_chunk(plan: RunPlan, first: int, n: int, threads: int | None = None,
             if on_chunk is not None:
                 on_chunk(first, flows, None)
             return ChunkResult(first=first, n=n, pool_paths=pool_paths,
-                               class_paths=np.empty((n, 0, len(CLASS_PATH_FIELDS))), pool=pool,
-                               deal=DealReduction(0, n_periods, 0))
+                               class_paths=np.empty((n, 0, len(CLASS_PATH_FIELDS))),
+                               pool=pool.compact(), deal=DealReduction(0, n_periods, 0).compact())
         index = rows.index_rate if rows is not None else None
         tf = run_waterfall(program, flows, index)
         if on_chunk is not None:
@@ -186,4 +185,4 @@ def run_chunk(plan: RunPlan, first: int, n: int, threads: int | None = None,
         deal.add(tf, pool_paths[:, -1])
         class_paths = class_path_metrics(tf, plan.promised_yield, plan.curve)
     return ChunkResult(first=first, n=n, pool_paths=pool_paths, class_paths=class_paths,
-                       pool=pool, deal=deal)
+                       pool=pool.compact(), deal=deal.compact())

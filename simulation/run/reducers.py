@@ -10,6 +10,7 @@ self-normalised estimators of :mod:`simulation.estimators`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "CLASS_FLOW_FIELDS",
     "FACTOR_BINS",
     "QUANTILE_LEVELS",
+    "SparseCounts",
     "DealReduction",
     "PoolReduction",
     "histograms",
@@ -71,22 +73,59 @@ def _summed(**kwargs: Any) -> Any:
     return field(metadata={"summed": True}, **kwargs)
 
 
+@dataclass(frozen=True)
+class SparseCounts:
+    """A histogram stored by its non-zero cells: a chunk fills few of its bins.
+
+    ``index`` are flat indices into ``shape``, ``value`` their counts or weights.
+    """
+
+    shape: tuple[int, ...]
+    index: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def of(cls, dense: np.ndarray) -> SparseCounts:
+        """The non-zero cells of ``dense``."""
+        index = np.flatnonzero(dense)
+        return cls(tuple(dense.shape), index, dense.ravel()[index])
+
+
 class _Mergeable:
     """``merge`` adds up every summed field of another reduction of the same shape."""
 
     def merge(self, other: Any) -> None:
-        """Add ``other`` (the next chunk's reduction) into this one."""
+        """Add ``other`` (the next chunk's reduction, histograms dense or sparse) into this one.
+
+        A sparse histogram adds only its non-zero cells: the same sums as adding it dense.
+        """
         for f in fields(self):  # type: ignore[arg-type]
             if not f.metadata.get("summed"):
                 continue
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
             if isinstance(mine, np.ndarray):
-                if theirs.dtype.kind == "f" and mine.dtype.kind != "f":
+                values = theirs.value if isinstance(theirs, SparseCounts) else theirs
+                if values.dtype.kind == "f" and mine.dtype.kind != "f":
                     mine = mine.astype(np.float64)
-                mine += theirs
+                if isinstance(theirs, SparseCounts):
+                    mine.ravel()[theirs.index] += theirs.value
+                else:
+                    mine += theirs
                 setattr(self, f.name, mine)
             else:
                 setattr(self, f.name, mine + theirs)
+
+    def compact(self) -> Any:
+        """A copy whose histograms are :class:`SparseCounts` (what a chunk keeps).
+
+        A chunk's dense class-balance histograms would hold ``n_classes x n_periods x 2001``
+        numbers each, so a run's memory would grow with its number of chunks.
+        """
+        out = copy.copy(self)
+        for f in fields(self):  # type: ignore[arg-type]
+            if f.name.endswith("_hist"):
+                setattr(out, f.name, SparseCounts.of(getattr(self, f.name)))
+        return out
 
 
 @dataclass
