@@ -9,7 +9,7 @@ or a Dask executor. An executor only decides *where* chunks run; the results are
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from simulation.run.assemble import el_rse_check
 from simulation.run.chunk import ChunkCallback, ChunkResult, run_chunk
 from simulation.run.plan import RunPlan, numba_threads
+from simulation.run.reducers import DealReduction, PoolReduction
 
 __all__ = ["ChunkStore", "DrivenRun", "Executor", "MemoryChunkStore", "drive", "local_executor"]
 
@@ -43,17 +44,42 @@ class ChunkStore(Protocol):
 
 @dataclass
 class MemoryChunkStore:
-    """Chunks kept in memory (runs without a directory)."""
+    """Chunks kept in memory (runs without a directory), their reductions folded as they come.
+
+    A chunk's reductions are merged into the first chunk's as soon as every chunk before it
+    is in, in chunk order, and the chunk keeps empty ones: memory grows with the per-path
+    results, not with one histogram set per chunk. :func:`assemble` gives the same bits
+    (zero plus the folded sum is that sum; adding empty reductions adds zeros).
+    """
 
     chunks: dict[int, ChunkResult] = field(default_factory=dict)
+    _head: int | None = None
+    _next: int = 0
 
     def done(self) -> set[int]:
         """First path of every stored chunk."""
         return set(self.chunks)
 
     def save(self, chunk: ChunkResult) -> None:
-        """Keep the chunk."""
+        """Keep the chunk and fold every chunk that now follows the folded ones."""
         self.chunks[chunk.first] = chunk
+        while self._next in self.chunks:
+            current = self.chunks[self._next]
+            if self._head is None:
+                self._head = current.first
+                pool, deal = (PoolReduction(current.pool.n_periods, current.pool.initial_balance),
+                              DealReduction(current.deal.n_classes, current.deal.n_periods,
+                                            current.deal.n_triggers))
+            else:
+                head = self.chunks[self._head]
+                pool, deal = head.pool, head.deal
+            pool.merge(current.pool)
+            deal.merge(current.deal)
+            if current.first != self._head:
+                self.chunks[current.first] = replace(current, pool=_empty(current.pool),
+                                                     deal=_empty(current.deal))
+            self.chunks[self._head] = replace(self.chunks[self._head], pool=pool, deal=deal)
+            self._next = current.first + current.n
 
     def load(self, first: int) -> ChunkResult:
         """Return the chunk."""
@@ -62,6 +88,14 @@ class MemoryChunkStore:
     def clear(self) -> None:
         """Forget every chunk."""
         self.chunks.clear()
+        self._head, self._next = None, 0
+
+
+def _empty(reduction: Any) -> Any:
+    """A reduction of the same shape with nothing in it (histograms sparse and empty)."""
+    if isinstance(reduction, PoolReduction):
+        return PoolReduction(reduction.n_periods, reduction.initial_balance).compact()
+    return DealReduction(reduction.n_classes, reduction.n_periods, reduction.n_triggers).compact()
 
 
 def local_executor(threads: int | None = None,
