@@ -11,6 +11,7 @@ import numpy as np
 from portfolio.tape import LoanTape, tape_from_columns
 from simulation.collateral import MacroPaths
 from simulation.model import CollateralModel, model_from_dict
+from simulation.run.macro import MacroOnlyRows
 
 BENCH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
 
@@ -68,18 +69,6 @@ def full_model() -> CollateralModel:
 
 
 @dataclass(frozen=True)
-class _MovingRows:
-    """One chunk's rows (see :class:`simulation.run.MacroRows`): macro only."""
-
-    macro: MacroPaths
-    index_rate: None = None
-    curve: None = None
-    factor_z: None = None
-    credit_residual: None = None
-    residual_loading: float = 0.0
-
-
-@dataclass(frozen=True)
 class MovingMacro:
     """Per-path macro paths that move (every macro term exercised), made chunk by chunk.
 
@@ -99,17 +88,17 @@ class MovingMacro:
         """Every path has rows of its own."""
         return None
 
-    def rows(self, paths: np.ndarray) -> _MovingRows:
+    def rows(self, paths: np.ndarray) -> MacroOnlyRows:
         """Random-walk macro rows of the given global paths."""
         rng = np.random.default_rng([1, int(paths[0])])
         steps = rng.normal(0.0, 1.0, (3, len(paths), self.n_periods)).cumsum(axis=2) / np.sqrt(12)
-        return _MovingRows(MacroPaths(
+        return MacroOnlyRows(MacroPaths(
             unemployment=self.model.macro.unemployment + 0.004 * steps[0],
             market_rate=np.maximum(self.model.macro.market_rate + 0.003 * steps[1], 0.0),
             used_car_index=np.exp(0.02 * steps[2]),
         ))
 
-    def central(self) -> _MovingRows:
+    def central(self) -> MacroOnlyRows:
         """Path 0's rows."""
         return self.rows(np.zeros(1, dtype=np.int64))
 

@@ -18,7 +18,7 @@ from portfolio.errors import InputError
 from simulation.collateral import MacroPaths
 from simulation.model import MacroLevels
 
-__all__ = ["FixedMacro", "MacroRows", "MacroScenario", "MacroSource"]
+__all__ = ["FixedMacro", "MacroOnlyRows", "MacroRows", "MacroScenario", "MacroSource"]
 
 
 class MacroRows(Protocol):
@@ -87,7 +87,9 @@ class MacroScenario(Protocol):
 
 
 @dataclass(frozen=True)
-class _FixedRows:
+class MacroOnlyRows:
+    """Rows with collateral macro only: the deal's flat index, a flat curve, no credit factor."""
+
     macro: MacroPaths
     index_rate: None = None
     curve: None = None
@@ -119,13 +121,13 @@ class FixedMacro:
         """Given paths carry no index or curve of their own."""
         return None
 
-    def rows(self, paths: np.ndarray) -> _FixedRows:
+    def rows(self, paths: np.ndarray) -> MacroOnlyRows:
         """The rows of ``paths`` (the shared row broadcast)."""
-        return _FixedRows(self.paths.rows(paths))
+        return MacroOnlyRows(self.paths.rows(paths))
 
-    def central(self) -> _FixedRows:
+    def central(self) -> MacroOnlyRows:
         """The given paths' first row."""
-        return _FixedRows(self.paths.rows(np.zeros(1, dtype=np.int64)))
+        return MacroOnlyRows(self.paths.rows(np.zeros(1, dtype=np.int64)))
 
     def residual_loading(self) -> float:
         """No credit residual."""
