@@ -224,15 +224,24 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
     Raises
     ------
     InputError
-        On bad options, a run directory that may not be written, or a resume whose inputs or
-        options differ from the interrupted run's.
+        On bad options, a run directory that may not be written or that another run holds
+        (:func:`autoabs.runstore.run_lock`, held for the whole run), or a resume whose inputs,
+        options or checkpoint files differ from the interrupted run's.
     """
     options.check()
+    run_dir = Path(out) if out is not None else None
+    with contextlib.ExitStack() as held:
+        if run_dir is not None:
+            held.enter_context(runstore.run_lock(run_dir))
+            resume = runstore.prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+        return _execute(job, options, run_dir, resume=resume, report=report, progress=progress)
+
+
+def _execute(job: RunJob, options: RunOptions, run_dir: Path | None, *, resume: bool,
+             report: bool, progress: Callable[[int], None] | None) -> RunOutcome:
+    """:func:`execute` once the run directory (if any) is locked and prepared."""
     started = runstore.utc_now()
     t_start = time.perf_counter()
-    run_dir = Path(out) if out is not None else None
-    if run_dir is not None:
-        resume = runstore.prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     inputs = _inputs_record(job)
     config = _config(job, options)
     fingerprint = _fingerprint(inputs, config)
@@ -244,8 +253,13 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
                     chunk_size=options.chunk_size, prepared=job.prepared)
     timings["prepare_s"] = time.perf_counter() - t0
-    store: ChunkStore = (runstore.DirChunkStore(run_dir, fingerprint, resume=resume)
-                         if run_dir is not None else MemoryChunkStore())
+    store: ChunkStore
+    if run_dir is not None:
+        checkpoints = runstore.DirChunkStore(run_dir, fingerprint, resume=resume)
+        checkpoints.check(_largest_plan(plan, options).chunks)
+        store = checkpoints
+    else:
+        store = MemoryChunkStore()
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         executor, where = _executor(options, stack)
@@ -302,6 +316,21 @@ def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
         timings["total_s"] = time.perf_counter() - t_start
         manifest["finished"] = runstore.utc_now()
     return RunOutcome(result, run_dir, manifest, built)
+
+
+def _largest_plan(plan: RunPlan, options: RunOptions) -> RunPlan:
+    """``plan`` extended as far as the stopping rule may take it (every chunk it could run).
+
+    The rule adds ``max(n_paths // 2, 1)`` paths at a time up to the budget
+    (:func:`simulation.run.drive`), and extending never changes earlier chunks, so the chunks
+    of this plan include those of every plan the run can reach.
+    """
+    if options.target_rse is None:
+        return plan
+    step = max(plan.n_paths // 2, 1)
+    while plan.n_paths < options.path_budget:
+        plan = plan.extended(min(plan.n_paths + step, options.path_budget))
+    return plan
 
 
 def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:

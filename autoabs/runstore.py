@@ -7,9 +7,11 @@ and the hash of the previous entry, so editing a result, removing a run or rewri
 breaks either a file hash or the chain. :func:`verify` re-hashes everything. See
 ``docs/runstore.md``.
 
-While a run is in progress its finished chunks are checkpointed under ``<run>/.chunks/`` (one
-``.npz`` per chunk, written atomically) next to ``plan.json``, the fingerprint of the run's
-inputs and options; ``--resume`` continues from them and refuses a changed configuration.
+While a run is in progress it holds an exclusive OS lock on ``<run>/.run.lock``
+(:func:`run_lock`), so a second run into the same directory is refused, and its finished chunks
+are checkpointed under ``<run>/.chunks/`` (one ``.npz`` per chunk, written atomically) after
+``plan.json``, the fingerprint of the run's inputs and options; ``--resume`` continues from
+them and refuses a changed configuration or chunk files that are not the plan's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -38,6 +42,7 @@ from simulation.run.directory import MANIFEST
 __all__ = [
     "CHUNK_DIR",
     "LEDGER",
+    "RUN_LOCK",
     "DirChunkStore",
     "VerifyReport",
     "append_ledger",
@@ -45,6 +50,7 @@ __all__ = [
     "package_versions",
     "prepare_run_dir",
     "run_files",
+    "run_lock",
     "sha256_file",
     "verify",
 ]
@@ -52,6 +58,10 @@ __all__ = [
 LEDGER = "ledger.jsonl"
 CHUNK_DIR = ".chunks"
 PLAN = "plan.json"
+RUN_LOCK = ".run.lock"
+"""Lock file of a run in progress (holds the running process's pid; removed when it ends)."""
+_CHUNK_NAME = re.compile(r"chunk-(\d{10})-(\d+)\.npz")
+_HOLDER_BYTES = 200
 GENESIS = "0" * 64
 """``prev`` of the first ledger entry."""
 
@@ -89,15 +99,80 @@ def _is_temporary(path: Path) -> bool:
     return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
+def _is_bookkeeping(rel: Path) -> bool:
+    """Checkpoints, temp files and the run lock: not results, never hashed."""
+    return rel.parts[0] == CHUNK_DIR or rel.as_posix() == RUN_LOCK or _is_temporary(rel)
+
+
 def run_files(run_dir: Path) -> dict[str, str]:
     """sha256 of every file of a run (relative POSIX paths), checkpoints and temp files excluded."""
     out: dict[str, str] = {}
     for path in sorted(run_dir.rglob("*")):
         rel = path.relative_to(run_dir)
-        if not path.is_file() or rel.parts[0] == CHUNK_DIR or _is_temporary(path):
+        if not path.is_file() or _is_bookkeeping(rel):
             continue
         out[rel.as_posix()] = sha256_file(path)
     return out
+
+
+def leftovers(run_dir: Path) -> list[str]:
+    """Relative paths of bookkeeping a finished run should not hold (checkpoints, temp files)."""
+    return sorted(path.relative_to(run_dir).as_posix() for path in run_dir.rglob("*")
+                  if path.is_file() and _is_bookkeeping(path.relative_to(run_dir))
+                  and path.name != RUN_LOCK)
+
+
+def remove_temporaries(run_dir: Path) -> None:
+    """Delete the ``.*.tmp`` files an interrupted writer left anywhere in ``run_dir``."""
+    for path in run_dir.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``run_dir/.run.lock`` while the block runs.
+
+    The lock is taken without waiting: when another process holds it, the run is refused with
+    an :class:`InputError` naming that process (pid, host, start time, from the lock file).
+    The kernel drops the lock when the holder dies, so a killed run never blocks a resume. The
+    lock file is removed on exit; a process that locked a file just removed by its holder sees
+    the inode change and locks the new file instead.
+
+    Raises
+    ------
+    InputError
+        (``--out``) when ``run_dir`` is a file or another run holds the lock.
+    """
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(str(run_dir), Problem(None, "--out", "exists and is not a directory"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / RUN_LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, _HOLDER_BYTES).decode("utf-8", "replace").strip()
+            os.close(fd)
+            raise InputError(str(run_dir), Problem(
+                None, "--out", f"another autoabs run ({holder or 'unknown process'}) is "
+                "writing this directory; wait for it to finish or choose another --out"
+            )) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # locked a file its holder had just removed: lock the current one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {utc_now()}"
+                     .encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,9 +193,17 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
         raise InputError(str(run_dir), Problem(None, "--out", "exists and is not a directory"))
     finished = (run_dir / MANIFEST).is_file()
     interrupted = (run_dir / CHUNK_DIR / PLAN).is_file()
+    if not interrupted and (run_dir / CHUNK_DIR).is_dir():
+        # no plan.json means no chunk was checkpointed (the plan is written first), e.g. a run
+        # that failed on a full disk: nothing to keep
+        shutil.rmtree(run_dir / CHUNK_DIR)
+    if run_dir.is_dir():
+        remove_temporaries(run_dir)
     if overwrite:
         if run_dir.exists():
             for child in run_dir.iterdir():
+                if child.name == RUN_LOCK:
+                    continue  # held by this run
                 if child.is_dir():
                     shutil.rmtree(child)
                 else:
@@ -135,14 +218,18 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
             None, "--out", "holds an interrupted run (.chunks/); add --resume to continue it, "
             "or --overwrite to start again"))
     if resume and not interrupted:
-        if not run_dir.exists() or not any(run_dir.iterdir()):
+        if not _holds_anything(run_dir):
             return False  # interrupted before its first checkpoint: start afresh
         raise InputError(str(run_dir), Problem(
             None, "--resume", "nothing to resume: no interrupted run (.chunks/plan.json) here"))
-    if not resume and run_dir.is_dir() and any(run_dir.iterdir()):
+    if not resume and _holds_anything(run_dir):
         raise InputError(str(run_dir), Problem(
             None, "--out", "is not empty; choose a new directory or add --overwrite"))
     return resume
+
+
+def _holds_anything(run_dir: Path) -> bool:
+    return run_dir.is_dir() and any(child.name != RUN_LOCK for child in run_dir.iterdir())
 
 
 class DirChunkStore:
@@ -159,17 +246,16 @@ class DirChunkStore:
         if resume:
             try:
                 before = json.loads(plan.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
+            except (OSError, ValueError) as exc:
                 raise InputError(str(plan), Problem(
-                    None, "--resume", f"cannot read the checkpoint plan: {exc}")) from None
+                    None, "--resume", "cannot read the checkpoint plan "
+                    f"({type(exc).__name__}); rerun with --overwrite")) from None
             if before != json.loads(canonical_json(fingerprint)):
                 differ = sorted(_differences(before, json.loads(canonical_json(fingerprint))))
                 raise InputError(str(run_dir), Problem(
                     None, "--resume", "the interrupted run used other inputs or options "
                     f"({', '.join(differ) or 'fingerprint'} differ); rerun with the same ones "
                     "or use --overwrite"))
-            for tmp in self.dir.glob(".*.tmp"):  # left by the interrupted process
-                tmp.unlink(missing_ok=True)
         else:
             self.dir.mkdir(parents=True, exist_ok=True)
             write_json(plan, json.loads(canonical_json(fingerprint)))
@@ -177,9 +263,25 @@ class DirChunkStore:
     def _path(self, first: int, n: int) -> Path:
         return self.dir / f"chunk-{first:010d}-{n}.npz"
 
+    def check(self, chunks: list[tuple[int, int]]) -> None:
+        """Refuse checkpoint files that are not chunks of this plan (``(first, n)`` list).
+
+        A resumed run's plan may have more chunks than were checkpointed, never other ones:
+        any other file under ``.chunks/`` (another chunk size, a stray copy) is an
+        :class:`InputError` naming it.
+        """
+        planned = {f"chunk-{first:010d}-{n}.npz" for first, n in chunks}
+        stray = sorted(p.name for p in self.dir.iterdir()
+                       if p.name != PLAN and not _is_temporary(p) and p.name not in planned)
+        if stray:
+            raise InputError(str(self.dir), Problem(
+                None, "--resume", f"{len(stray)} file(s) that are not chunks of this run's plan "
+                f"(first: {stray[0]}); rerun with --overwrite"))
+
     def done(self) -> set[int]:
         """First path of every checkpointed chunk."""
-        return {int(p.name.split("-")[1]) for p in self.dir.glob("chunk-*.npz")}
+        found = (_CHUNK_NAME.fullmatch(p.name) for p in self.dir.glob("chunk-*.npz"))
+        return {int(m.group(1)) for m in found if m is not None}
 
     def save(self, chunk: ChunkResult) -> None:
         """Write the chunk atomically."""
@@ -193,9 +295,18 @@ class DirChunkStore:
 
     def load(self, first: int) -> ChunkResult:
         """Read a checkpointed chunk."""
-        (path,) = self.dir.glob(f"chunk-{first:010d}-*.npz")
-        with np.load(path, allow_pickle=False) as data:
-            return ChunkResult.from_arrays(data)
+        found = sorted(self.dir.glob(f"chunk-{first:010d}-*.npz"))
+        if len(found) != 1:
+            raise InputError(str(self.dir), Problem(
+                None, CHUNK_DIR, f"{len(found)} checkpoint files for the chunk at path {first} "
+                "(expected 1); rerun with --overwrite"))
+        try:
+            with np.load(found[0], allow_pickle=False) as data:
+                return ChunkResult.from_arrays(data)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(str(found[0]), Problem(
+                None, CHUNK_DIR, f"unreadable checkpoint ({type(exc).__name__}); rerun with "
+                "--overwrite")) from None
 
     def clear(self) -> None:
         """Remove the checkpoint directory."""
