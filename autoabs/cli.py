@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from portfolio.errors import InputError
@@ -55,6 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def report_input_error(exc: InputError) -> None:
+    """Print ``exc`` on stderr; a long listing is capped and written in full to a file.
+
+    The full list goes to a new ``autoabs-problems-*.txt`` in the system's temporary
+    directory (always writable, unlike the input's folder), named in the message.
+    """
+    if not exc.capped:
+        print(f"error: {exc}", file=sys.stderr)
+        return
+    print(f"error: {exc.summary()}", file=sys.stderr)
+    try:
+        fd, name = tempfile.mkstemp(prefix="autoabs-problems-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"{exc}\n")
+    except OSError as err:
+        print(f"(the full list could not be written: {err.strerror})", file=sys.stderr)
+    else:
+        print(f"full list of {len(exc.problems):,} problems: {name}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     try:
@@ -65,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        report_input_error(exc)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,7 +6,11 @@ one clear message and exit code 2; anything else is an internal error (exit code
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+
+SHOWN_PER_FIELD = 10
+"""Problems listed per field by :meth:`InputError.summary`; the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -52,4 +56,31 @@ class InputError(ValueError):
             return f"{self.source}: {p}" if str(p) else self.source
         lines = [f"{self.source}: {len(self.problems)} problems"]
         lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    @property
+    def capped(self) -> bool:
+        """True when :meth:`summary` leaves problems out (more than the cap in one field)."""
+        counts = Counter(p.field for p in self.problems)
+        return any(n > SHOWN_PER_FIELD for n in counts.values())
+
+    def summary(self, per_field: int = SHOWN_PER_FIELD) -> str:
+        """The message with at most ``per_field`` problems of each field, and the counts.
+
+        A tape whose 500,000 rows are all bad is summarised in a few dozen lines: the first
+        problems of each field in input order, then ``balance: 499,990 more (500,000 in
+        all)`` for each field cut short.
+        """
+        counts = Counter(p.field for p in self.problems)
+        if all(n <= per_field for n in counts.values()):
+            return self._format()
+        shown: Counter[str] = Counter()
+        lines = [f"{self.source}: {len(self.problems):,} problems"]
+        for p in self.problems:
+            shown[p.field] += 1
+            if shown[p.field] <= per_field:
+                lines.append(f"  {p}")
+        for name, n in counts.items():
+            if n > per_field:
+                lines.append(f"  {name or '<file>'}: {n - per_field:,} more ({n:,} in all)")
         return "\n".join(lines)

@@ -84,6 +84,24 @@ DATE_YEAR_MIN, DATE_YEAR_MAX = 1900, 2100
 """Dates outside these years are reported as impossible."""
 AGE_TOLERANCE_MONTHS = 0
 """Allowed gap between ``age`` and ``original_term - remaining_term`` when both are given."""
+MONEY_MAX = 10_000_000.0
+"""Largest amount (USD) a loan's balance, original balance, balloon or vehicle value may hold."""
+TERM_MAX_MONTHS = 360
+"""Longest original or remaining term and oldest age, months (30 years: far beyond any auto
+loan, the bound keeps the projection horizon and its arrays finite)."""
+DAYS_PAST_DUE_MAX = 999
+"""Largest ``days_past_due`` (three digits, as servicing systems carry it)."""
+CAPS: Mapping[str, tuple[float, str]] = {
+    "balance": (MONEY_MAX, "USD"),
+    "original_balance": (MONEY_MAX, "USD"),
+    "balloon_amount": (MONEY_MAX, "USD"),
+    "vehicle_value": (MONEY_MAX, "USD"),
+    "original_term": (TERM_MAX_MONTHS, "months"),
+    "remaining_term": (TERM_MAX_MONTHS, "months"),
+    "age": (TERM_MAX_MONTHS, "months"),
+    "days_past_due": (DAYS_PAST_DUE_MAX, "days"),
+}
+"""Upper caps of the numeric columns that have no narrower range check, with their unit."""
 
 _ISO_DATE = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _US_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})$"
@@ -124,6 +142,7 @@ MSG_BAD_DATE = (
 MSG_UNKNOWN_PAYMENT_TYPE = "unknown payment type {value} (allowed: {allowed})"
 MSG_NOT_POSITIVE = "must be > 0, got {value}"
 MSG_NEGATIVE = "must be >= 0, got {value}"
+MSG_ABOVE_CAP = "must be at most {cap:,.0f} {unit}, got {value}"
 MSG_RATE_RANGE = "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value}"
 MSG_RATE_PERCENT = (
     "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value} "
@@ -661,6 +680,10 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
         )
         dpd, has_dpd = numbers("days_past_due")
         out.add(has_dpd & (dpd < 0), "days_past_due", MSG_NEGATIVE, value=cells("days_past_due"))
+        for name, (cap, unit) in CAPS.items():
+            values, given = numbers(name)
+            out.add(given & (values > cap), name, MSG_ABOVE_CAP, value=cells(name), cap=cap,
+                    unit=unit)
 
     # --- duplicate ids ------------------------------------------------------------------------
     if "loan_id" in parsed:
