@@ -40,7 +40,11 @@ from portfolio.tape import (
 __all__ = [
     "ALIASES",
     "BOOL_WORDS",
+    "CAPS",
+    "DAYS_PAST_DUE_MAX",
+    "MONEY_MAX",
     "NA_TOKENS",
+    "TERM_MAX_MONTHS",
     "OnError",
     "TapeLoad",
     "default_reject_path",

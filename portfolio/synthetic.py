@@ -29,6 +29,11 @@ import numpy as np
 
 from portfolio.tape import LEVEL, LoanTape, tape_from_columns
 
+MAX_SYNTHETIC_LOANS = 5_000_000
+"""Largest synthetic pool: about 1.5 GB of tape and per-loan model arrays, within one machine."""
+MAX_SEED = 2**63 - 1
+"""Seeds are 0 .. 2**63 - 1 (a non-negative int64), for pools and runs alike."""
+
 PoolKind = Literal["prime", "subprime"]
 
 # --------------------------------------------------------------------------------------------

@@ -26,9 +26,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -38,10 +36,8 @@ from pydantic import (
 
 from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
-from simulation.model import MacroLevels, pydantic_problems
-
-MAX_MONTH = 600
-"""Last month a knot may name (50 years)."""
+from portfolio.schema import MAX_MONTH, InputModel, pydantic_problems
+from simulation.model import MacroLevels
 
 SERIES = ("policy_rate", "index_rate", "market_auto_rate", "unemployment", "used_car_index")
 """Path names, in the order of :class:`PathSet`."""
@@ -69,8 +65,7 @@ Knots = Annotated[dict[int, float], BeforeValidator(_as_knots)]
 """Sparse monthly knots ``{month: value}`` (or a list of monthly values from month 0)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = InputModel
 
 
 class PathSet(_Strict):

@@ -14,23 +14,25 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
-from simulation.model import pydantic_problems
+from portfolio.schema import MAX_MONTH, MONEY_MAX, InputModel, pydantic_problems
+from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 AnnualRate = Annotated[float, Field(ge=-0.05, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+Money = Annotated[float, Field(ge=0.0, le=MONEY_MAX)]
+PositiveMoney = Annotated[float, Field(gt=0.0, le=MONEY_MAX)]
+Period = Annotated[int, Field(ge=1, le=MAX_MONTH)]
 Name = Annotated[str, Field(min_length=1, max_length=40)]
 
 BARE_STEPS = ("swap", "reserve_deposit", "regular_principal", "residual")
 """Waterfall steps written as a bare word (the others are one-key mappings)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = InputModel
 
 
 class Note(_Strict):
@@ -44,7 +46,7 @@ class Note(_Strict):
 
     name: Name
     balance: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    balance_usd: Annotated[float, Field(gt=0.0)] | None = None
+    balance_usd: PositiveMoney | None = None
     type: Literal["fixed", "floating", "money_market"] = "fixed"
     coupon: AnnualRate | None = None
     index: Name | None = None
@@ -75,7 +77,7 @@ class Fee(_Strict):
 
     name: Name
     rate: Annotated[float, Field(ge=0.0, le=0.2)] | None = None
-    usd_per_month: NonNegative | None = None
+    usd_per_month: Money | None = None
 
 
 class Reserve(_Strict):
@@ -120,7 +122,7 @@ class Trigger(_Strict):
     name: Name
     metric: Literal["cnl", "delinquency_60", "oc"]
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    schedule: list[tuple[Annotated[int, Field(ge=1)], Fraction]] | None = None
+    schedule: list[tuple[Period, Fraction]] | None = None
     window: Annotated[int, Field(ge=1, le=24)] = 1
     effect: Literal["sequential", "turbo", "reserve_step_up"]
     curable: bool = False
@@ -138,8 +140,8 @@ class PoolSpec(_Strict):
 
     tape: Path | None = None
     synthetic: Literal["prime", "subprime"] | None = None
-    loans: Annotated[int, Field(ge=1, le=5_000_000)] = 20_000
-    seed: int = 42
+    loans: Annotated[int, Field(ge=1, le=MAX_SYNTHETIC_LOANS)] = 20_000
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 42
 
 
 class Deal(_Strict):
@@ -153,7 +155,7 @@ class Deal(_Strict):
     name: Name
     closing_date: dt.date
     first_payment_date: dt.date
-    initial_pool_balance: Annotated[float, Field(gt=0.0)] | None = None
+    initial_pool_balance: PositiveMoney | None = None
     pool: PoolSpec | None = None
     assumptions: Path | None = None
     index_rate: AnnualRate = 0.0

@@ -10,23 +10,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from portfolio._yaml import read_yaml_file
-from portfolio.errors import InputError, Problem
+from portfolio.errors import InputError
+from portfolio.schema import MAX_MONTH, InputModel, pydantic_problems
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+Multiplier = Annotated[float, Field(gt=0.0, le=100.0)]
+Sensitivity = Annotated[float, Field(ge=-50.0, le=50.0)]
+"""Elasticity of a log-multiplier to a macro or rate move in decimal units (-4.0: 1 point of
+unemployment more cuts prepayments by about 4%); bounded so that exp() stays finite."""
+Coefficient = Annotated[float, Field(ge=-10.0, le=10.0)]
+"""Scorecard coefficient: change of the log default multiplier per unit of its driver."""
+Age = Annotated[int, Field(ge=0, le=MAX_MONTH)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = InputModel
 
 
 class Curve(_Strict):
     """Piecewise-linear curve of monthly values by loan age (months); flat beyond the ends."""
 
-    ages: list[Annotated[int, Field(ge=0)]]
+    ages: list[Age]
     values: list[Fraction]
 
     @model_validator(mode="after")
@@ -41,7 +47,7 @@ class Curve(_Strict):
 class LossTiming(_Strict):
     """Cumulative share of lifetime losses by loan age (static-pool loss timing)."""
 
-    ages: list[Annotated[int, Field(gt=0)]]
+    ages: list[Annotated[int, Field(gt=0, le=MAX_MONTH)]]
     cumulative: list[Fraction]
 
     @model_validator(mode="after")
@@ -66,12 +72,12 @@ class Scorecard(_Strict):
     of the pool is 1, so the base curve keeps its meaning as the pool-average hazard.
     """
 
-    fico: float = -1.0
-    ltv: float = 1.0
-    pti: float = 0.15
-    term: float = 0.10
-    used: float = 0.25
-    apr: float = 0.03
+    fico: Coefficient = -1.0
+    ltv: Coefficient = 1.0
+    pti: Coefficient = 0.15
+    term: Coefficient = 0.10
+    used: Coefficient = 0.25
+    apr: Coefficient = 0.03
     normalise: bool = True
 
 
@@ -81,9 +87,9 @@ class DefaultAssumptions(_Strict):
     expected_cnl: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
     loss_timing: LossTiming | None = None
     hazard_curves: dict[str, Curve] | None = None
-    segment_multipliers: dict[str, Positive] = {}
+    segment_multipliers: dict[str, Multiplier] = {}
     scorecard: Scorecard = Scorecard()
-    unemployment_elasticity: float = 12.0
+    unemployment_elasticity: Sensitivity = 12.0
 
     @model_validator(mode="after")
     def _check(self) -> DefaultAssumptions:
@@ -107,9 +113,9 @@ class PrepaymentAssumptions(_Strict):
     abs_speed: Annotated[float, Field(ge=0.0, lt=0.2)] | None = None
     cpr: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
     smm_curve: Curve | None = None
-    segment_multipliers: dict[str, Positive] = {}
-    rate_incentive: float = 5.0
-    unemployment_elasticity: float = -4.0
+    segment_multipliers: dict[str, Multiplier] = {}
+    rate_incentive: Sensitivity = 5.0
+    unemployment_elasticity: Sensitivity = -4.0
 
     @model_validator(mode="after")
     def _check(self) -> PrepaymentAssumptions:
@@ -143,7 +149,7 @@ class RecoveryAssumptions(_Strict):
     lag_months: Annotated[int, Field(ge=0, le=24)] = 3
     depreciation: Depreciation = Depreciation()
     used_vehicle_age_months: Annotated[int, Field(ge=0, le=360)] = 36
-    default_ltv: Positive = 1.0
+    default_ltv: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
 
 
 class FactorAssumptions(_Strict):
@@ -214,17 +220,3 @@ def model_from_dict(raw: object, source: str = "<assumptions>") -> CollateralMod
         return CollateralModel.model_validate(raw)
     except ValidationError as exc:
         raise InputError(source, pydantic_problems(exc)) from None
-
-
-def pydantic_problems(exc: ValidationError) -> list[Problem]:
-    """Translate pydantic errors into :class:`Problem` entries with dotted field paths."""
-    problems = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "<top>"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif err["type"] != "missing" and not isinstance(err.get("input"), dict):
-            msg = f"{msg} (got {err['input']!r})"
-        problems.append(Problem(None, field, msg))
-    return problems

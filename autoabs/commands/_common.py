@@ -23,6 +23,7 @@ from rich.text import Text
 
 from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError
+from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS, synthetic_pool
 from portfolio.tape import LoanTape
 
 
@@ -87,11 +88,12 @@ def tape_from_args(args: argparse.Namespace, console: Console) -> LoanTape:
 
 
 def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
-    """Draw a synthetic pool, turning bad sizes into input errors."""
-    from portfolio.synthetic import synthetic_pool
-
-    if n_loans < 1:
-        raise InputError("--loans", f"must be >= 1, got {n_loans}")
+    """Draw a synthetic pool, turning bad sizes and seeds into input errors (before allocating)."""
+    if not 1 <= n_loans <= MAX_SYNTHETIC_LOANS:
+        raise InputError("--loans", f"must be between 1 and {MAX_SYNTHETIC_LOANS:,} (the "
+                         f"largest synthetic pool one machine holds), got {n_loans:,}")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError("--pool-seed", f"must be between 0 and 2**63 - 1, got {seed}")
     return synthetic_pool(kind, n_loans, seed)  # type: ignore[arg-type]
 
 

@@ -155,3 +155,68 @@ def test_a_checkpoint_directory_without_a_plan_is_started_afresh(
     assert verify(out.parent).passed
     (tmp_path / "runs" / "y" / CHUNK_DIR).mkdir(parents=True)
     assert cli.main(_args(small_deal, tmp_path / "runs" / "y", "--resume")) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-3. non-finite, oversized and duplicated values in input files, through the CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def _edited(source: Path, target: Path, old: str, new: str) -> Path:
+    text = source.read_text()
+    assert old in text, old
+    target.write_text(text.replace(old, new, 1))
+    return target
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (("index_rate: 0.043", "index_rate: .inf"), "index_rate"),
+    (("notes:", "initial_pool_balance: 1.0e+308\nnotes:"), "initial_pool_balance"),
+    (("usd_per_month: 2000", "usd_per_month: .inf"), "fees.1.usd_per_month"),
+    (("pool: {synthetic: prime, loans: 600, seed: 7}",
+      "pool: {synthetic: prime, loans: 600, seed: -1}"), "pool.seed"),
+    (("index_rate: 0.043", "index_rate: 0.043\nindex_rate: 0.05"), "duplicate key 'index_rate'"),
+])
+def test_bad_numbers_in_a_deal_file_exit_2_naming_the_field(
+        small_deal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        edit: tuple[str, str], field: str) -> None:
+    deal = _edited(small_deal, tmp_path / "deal.yaml", *edit)
+    assert cli.main(_args(deal, tmp_path / "runs" / "x")) == 2
+    err = capsys.readouterr().err
+    assert str(deal) in err and field in err and "Traceback" not in err
+    assert not (tmp_path / "runs" / "x" / CHUNK_DIR).exists()
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("fico: -1.0", "fico: .nan", "default.scorecard.fico"),
+    ("unemployment_elasticity: 12.0", "unemployment_elasticity: 1.0e+308",
+     "default.unemployment_elasticity"),
+])
+def test_bad_numbers_in_an_assumptions_file_exit_2_naming_the_field(
+        small_deal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        old: str, new: str, field: str) -> None:
+    model = _edited(EXAMPLES / "prime_assumptions.yaml", tmp_path / "model.yaml", old, new)
+    assert cli.main(_args(small_deal, tmp_path / "runs" / "x", "--model", str(model))) == 2
+    err = capsys.readouterr().err
+    assert str(model) in err and field in err and "Traceback" not in err
+
+
+def test_a_bad_number_in_a_scenario_file_exits_2_naming_the_field(
+        small_deal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("name: broken\nbase: baseline\nstresses: {cnl_multiple: .inf}\n")
+    assert cli.main(_args(small_deal, tmp_path / "runs" / "x", "--scenario",
+                          str(scenario))) == 2
+    err = capsys.readouterr().err
+    assert str(scenario) in err and "stresses.cnl_multiple" in err
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--loans", "10000000000", "must be between 1 and 5,000,000"),
+    ("--pool-seed", "-1", "must be between 0 and 2**63 - 1"),
+])
+def test_synthetic_pool_sizes_and_seeds_are_checked_before_allocating(
+        capsys: pytest.CaptureFixture[str], option: str, value: str, message: str) -> None:
+    assert cli.main(["strat", "--synthetic", "prime", option, value]) == 2
+    err = capsys.readouterr().err
+    assert option in err and message in err and "Traceback" not in err

@@ -12,8 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portfolio.errors import InputError
-from portfolio.loaders import TapeLoad, default_reject_path, load_tape, validate_frame
-from portfolio.tape import BALLOON, LEASE, LEVEL, original_balance_from_current
+from portfolio.loaders import (
+    CAPS,
+    MONEY_MAX,
+    TERM_MAX_MONTHS,
+    TapeLoad,
+    default_reject_path,
+    load_tape,
+    validate_frame,
+)
+from portfolio.tape import BALLOON, COLUMNS, LEASE, LEVEL, original_balance_from_current
 
 Row = dict[str, str]
 
@@ -591,3 +599,41 @@ def test_sidecar_keeps_clashing_file_columns(tmp_path: Path) -> None:
     assert load.reject_path is not None
     rejects = pd.read_csv(load.reject_path, dtype=str)
     assert rejects.loc[0, "row"] == "2" and rejects.loc[0, "row_original"] == "r2"
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-finite and oversized numbers in every numeric column (generated from COLUMNS)
+# ---------------------------------------------------------------------------------------------
+
+NUMERIC_COLUMNS = [c.name for c in COLUMNS if c.kind in ("float", "int")]
+
+
+@pytest.mark.parametrize("column", NUMERIC_COLUMNS)
+@pytest.mark.parametrize("text", ["inf", "-inf", "1e308", "-1e308"])
+def test_every_numeric_column_refuses_non_finite_and_huge_values(
+        tmp_path: Path, column: str, text: str) -> None:
+    path = write_csv(tmp_path / "t.csv", [clean_row(1, **{column: text}), clean_row(2)])
+    with pytest.raises(InputError) as caught:
+        load_tape(path)
+    assert (1, column) in problem_places(caught.value), caught.value
+    assert all(p.row == 1 for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("column", [c.name for c in COLUMNS if c.required
+                                    and c.kind in ("float", "int")])
+def test_nan_in_a_required_numeric_column_is_a_missing_value(tmp_path: Path,
+                                                              column: str) -> None:
+    path = write_csv(tmp_path / "t.csv", [clean_row(1, **{column: "nan"})])
+    with pytest.raises(InputError, match=f"row 1, {column}: required value is missing"):
+        load_tape(path)
+
+
+def test_caps_name_the_limit_and_unit(tmp_path: Path) -> None:
+    rows = [clean_row(1, balance="1e308"), clean_row(2, original_term="1000000",
+                                                     remaining_term="999988")]
+    with pytest.raises(InputError) as caught:
+        load_tape(write_csv(tmp_path / "t.csv", rows))
+    text = str(caught.value)
+    assert f"row 1, balance: must be at most {MONEY_MAX:,.0f} USD, got '1e308'" in text
+    assert f"row 2, original_term: must be at most {TERM_MAX_MONTHS} months" in text
+    assert set(CAPS) <= set(NUMERIC_COLUMNS)
