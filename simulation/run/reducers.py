@@ -260,21 +260,30 @@ class DealReduction(_Mergeable):
     def _share(self, x: Any) -> Any:
         return x / max(self.weight_sum, 1e-300)
 
+    def _probability(self, x: Any) -> Any:
+        """``sum w 1[A] / sum w``, clipped to [0, 1].
+
+        An event's weight is at most the total in exact arithmetic, but the two sums are
+        rounded in different orders (``einsum`` over the event arrays, ``sum`` over the
+        weights), so the ratio can exceed 1 by an ulp or two (seen: 1.0000000000000002).
+        """
+        return np.clip(self._share(x), 0.0, 1.0)
+
     def events(self) -> dict[str, float]:
         """Probabilities of a reserve draw, an event of default and the clean-up call."""
         return {
-            "reserve_draw_probability": self._share(self.any_reserve_draw),
-            "event_of_default_probability": self._share(self.event_of_default),
-            "clean_up_call_probability": self._share(self.called),
+            "reserve_draw_probability": float(self._probability(self.any_reserve_draw)),
+            "event_of_default_probability": float(self._probability(self.event_of_default)),
+            "clean_up_call_probability": float(self._probability(self.called)),
         }
 
     def triggers(self, trigger_names: tuple[str, ...]) -> pd.DataFrame:
         """Probability that each trigger is breached in, and by, each period; reserve draws."""
         trig = {}
         for k, name in enumerate(trigger_names):
-            trig[f"{name} in period"] = self._share(self.breach_in_period[k])
-            trig[f"{name} by period"] = self._share(self.breach_by_period[k])
-        trig["reserve draw in period"] = self._share(self.reserve_draw_by_period)
+            trig[f"{name} in period"] = self._probability(self.breach_in_period[k])
+            trig[f"{name} by period"] = self._probability(self.breach_by_period[k])
+        trig["reserve draw in period"] = self._probability(self.reserve_draw_by_period)
         return pd.DataFrame(trig, index=pd.RangeIndex(1, self.n_periods + 1, name="period"))
 
     def balance_quantiles(self, classes: tuple[str, ...]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,82 @@
+"""Hypothesis: every probability a deal run reports stays in [0, 1] under importance sampling.
+
+Random valid deals (the strategy of ``test_waterfall_properties``, plus a fixed fee that can
+be large against the pool, the case that printed EL and PD of 101-108%) on a small synthetic
+pool, simulated with the default design (defensive mixture importance sampling on the credit
+factor, stratified): class EL and PD, every trigger's breach probability in and by each
+period, and the event probabilities of the summary lie in [0, 1]; standard errors are
+finite and >= 0 or NaN (not available), never negative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoabs.pipeline import resolve_inputs
+from portfolio._format import NOT_AVAILABLE, percent_text
+from portfolio.synthetic import synthetic_pool
+from simulation.deal import Fee
+from simulation.model import load_model
+from simulation.run import simulate
+from tests.simulation.test_waterfall_properties import deals
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = load_model(ROOT / "examples" / "subprime_assumptions.yaml")
+TAPE = synthetic_pool("subprime", 150, 5)
+
+
+def _probabilities(value: object) -> list[float]:
+    """Every number under a key that names a probability in a (nested) events mapping."""
+    out: list[float] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, int | float) and "prob" in str(key):
+                out.append(float(item))
+            else:
+                out += _probabilities(item)
+    elif isinstance(value, list):
+        for item in value:
+            out += _probabilities(item)
+    return out
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(deal=deals(), fee_share=st.sampled_from([0.0, 0.001, 0.02, 0.2]),
+       n_paths=st.sampled_from([8, 40, 96]), seed=st.integers(0, 2**31))
+def test_el_pd_and_trigger_probabilities_stay_in_the_unit_interval(
+        deal, fee_share: float, n_paths: int, seed: int) -> None:  # noqa: ANN001
+    if fee_share:  # a fixed monthly fee of fee_share x the pool, paid first
+        fee = Fee(name="big", usd_per_month=fee_share * TAPE.total_balance)
+        deal = deal.model_copy(update={"fees": [*deal.fees, fee],
+                                       "waterfall": [{"fee": "big"}, *deal.waterfall]})
+    result = simulate(TAPE, deal, MODEL, n_paths=n_paths, seed=seed, chunk_size=32)
+    assert result.provenance["variance_reduction"]["importance"] == "mixture"
+    classes = result.class_summary()
+    for column in ("el", "pd"):
+        values = classes[column].to_numpy()
+        assert np.all((values >= 0.0) & (values <= 1.0)), (column, values)
+        se = classes[f"{column}_se"].to_numpy()
+        assert np.all(np.isnan(se) | (se >= 0.0)), (column, se)
+    triggers = result.triggers.drop(columns=["period"], errors="ignore").to_numpy(float)
+    assert np.all((triggers >= 0.0) & (triggers <= 1.0)), result.triggers
+    events = _probabilities(result.events)
+    assert all(0.0 <= p <= 1.0 for p in events), result.events
+
+
+def test_standard_errors_are_not_available_below_two_blocks() -> None:
+    inputs = resolve_inputs(ROOT / "examples" / "prime_deal.yaml")
+    one_block = simulate(TAPE, inputs.deal, inputs.model, n_paths=40, seed=1)
+    block = one_block.se_block_size
+    assert block > 40  # the stratified design's block: 40 paths are one block
+    summary = one_block.class_summary()
+    for column in ("el_se", "pd_se", "lgd_se", "wal_se"):
+        assert summary[column].isna().all(), column
+    assert percent_text(float(summary["el_se"].iloc[-1]), 4) == NOT_AVAILABLE
+    two_blocks = simulate(TAPE, inputs.deal, inputs.model, n_paths=2 * block, seed=1)
+    se = two_blocks.class_summary()["el_se"]
+    assert np.isfinite(se).all() and (se >= 0).all()
