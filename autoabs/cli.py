@@ -1,8 +1,9 @@
 """The ``autoabs`` command line: one subcommand per job, one module per subcommand.
 
 Exit codes: 0 = done, 2 = bad input (one message naming the file, row/field and problem, no
-traceback), 1 = internal error, 3 = ``autoabs verify`` found a run that does not match the
-ledger.
+traceback; also a path the OS refuses: read-only, missing, a directory for a file), 1 =
+internal error or an environment failure such as a full disk (an OS error is one line naming
+the file and the errno), 3 = ``autoabs verify`` found a run that does not match the ledger.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from portfolio.errors import InputError
+from portfolio.errors import InputError, is_bad_path, os_error_message
 
 # Subcommand name -> module in autoabs.commands exposing ``register(subparsers)`` and
 # ``run(args) -> int``. Modules are imported lazily so that ``--help`` stays fast.
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         report_input_error(exc)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if is_bad_path(exc) else EXIT_INTERNAL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

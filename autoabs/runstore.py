@@ -42,6 +42,7 @@ from simulation.run.directory import MANIFEST
 __all__ = [
     "CHUNK_DIR",
     "LEDGER",
+    "LEDGER_HEAD",
     "RUN_LOCK",
     "DirChunkStore",
     "VerifyReport",
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 LEDGER = "ledger.jsonl"
+LEDGER_HEAD = "ledger.head"
+"""The chain head: ``<seq> <hash>`` of the last ledger entry, rewritten with every append."""
 CHUNK_DIR = ".chunks"
 PLAN = "plan.json"
 RUN_LOCK = ".run.lock"
@@ -342,9 +345,15 @@ def _entry_hash(entry: dict[str, Any]) -> str:
 
 
 def _read_ledger(path: Path) -> list[str]:
+    """The ledger's non-blank lines.
+
+    Bytes that are not UTF-8 (a binary or damaged file) become replacement characters, so such
+    a line fails as not valid JSON instead of the whole read failing.
+    """
     if not path.is_file():
         return []
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def append_ledger(run_dir: Path) -> dict[str, Any]:
@@ -378,7 +387,41 @@ def append_ledger(run_dir: Path) -> dict[str, Any]:
             tmp.write_text(text, encoding="utf-8")
 
         atomic_write(root / LEDGER, write)
+        head = f"{entry['seq']} {entry['hash']}\n"
+
+        def write_head(tmp: Path) -> None:
+            tmp.write_text(head, encoding="utf-8")
+
+        atomic_write(root / LEDGER_HEAD, write_head)
     return entry
+
+
+def _is_run_name(name: str) -> bool:
+    """A ledger's run is one directory of the store: no separator, not ``.`` or ``..``."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name \
+        and "\0" not in name
+
+
+def _check_head(root: Path, last_seq: int, last_hash: str) -> str | None:
+    """Why the ledger does not end where ``ledger.head`` says, or None when it does."""
+    path = root / LEDGER_HEAD
+    if not path.is_file():
+        return (f"{LEDGER_HEAD} is missing: the end of the chain is not anchored (entries "
+                "removed from the end would go unnoticed)") if last_seq else None
+    try:
+        seq_text, head_hash = path.read_text(encoding="utf-8").split()
+        seq = int(seq_text)
+    except (OSError, ValueError):
+        return f"{LEDGER_HEAD} is unreadable (expected '<seq> <hash>')"
+    if seq > last_seq:
+        return (f"the ledger ends at entry {last_seq} but {LEDGER_HEAD} records entry {seq}: "
+                "entries were removed from the end")
+    if seq < last_seq:
+        return (f"the ledger has {last_seq} entries but {LEDGER_HEAD} records {seq}: entries "
+                "were appended without the run store")
+    if head_hash != last_hash:
+        return f"the last ledger entry's hash differs from {LEDGER_HEAD} (edited or replaced)"
+    return None
 
 
 @dataclass
@@ -430,8 +473,11 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
     -------
     VerifyReport
         A run fails when its directory or any recorded file is missing, a file's sha256
-        differs, a file was added, its ledger entry was edited, or it has a manifest and no
-        ledger entry. A broken chain fails the entry where it breaks.
+        differs, a file was added, a checkpoint or temporary file is left in it, its ledger
+        entry was edited, or it has a manifest and no ledger entry. A broken chain fails the
+        entry where it breaks, also when one run is verified; an entry whose run is not a
+        directory of the store (``../outside``) fails without anything being read; a ledger
+        that does not end at the entry ``ledger.head`` records fails as ``<ledger head>``.
 
     Raises
     ------
@@ -448,8 +494,10 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
         raise InputError(str(target), Problem(None, "DIR", f"not a run store: {what}"))
     report = VerifyReport(root)
     latest: dict[str, dict[str, Any]] = {}
-    prev = GENESIS
+    ledger_failed: set[str] = set()  # chain and entry problems: reported even for one run
+    prev, last_seq = GENESIS, 0
     for i, line in enumerate(_read_ledger(root / LEDGER), start=1):
+        last_seq = i
         try:
             entry = json.loads(line)
             run = str(entry["run"])
@@ -458,13 +506,23 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
             report._fail(f"<ledger line {i}>", "ledger entry is not valid JSON (edited)")
             prev = hashlib.sha256(line.encode()).hexdigest()
             continue
+        if not _is_run_name(run):
+            report._fail(f"<ledger line {i}>", f"run name {run[:60]!r} is not a directory of "
+                         "the store (edited); its files were not read")
+            prev = str(recorded)
+            continue
         if entry.get("prev") != prev:
             report._fail(run, f"ledger entry {i}: chain broken (an earlier entry was edited "
                               "or removed)")
-        if _entry_hash(entry) != recorded:
+            ledger_failed.add(run)
+        if _entry_hash(entry) != recorded or not isinstance(entry.get("files", {}), dict):
             report._fail(run, f"ledger entry {i} was edited")
-        prev = recorded
+            ledger_failed.add(run)
+        prev = str(recorded)
         latest[run] = entry
+    head_problem = _check_head(root, last_seq, prev)
+    if head_problem is not None:
+        report._fail("<ledger head>", head_problem)
     if only is not None:
         latest = {k: v for k, v in latest.items() if k == only}
         if not latest and not (target / MANIFEST).is_file():
@@ -473,13 +531,15 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
                              f"{root / LEDGER}"))
         if not latest:
             report._fail(only, "has a manifest but no ledger entry")
-        report.failed = {k: v for k, v in report.failed.items() if k == only or k.startswith("<")}
+        report.failed = {k: v for k, v in report.failed.items()
+                         if k == only or k.startswith("<") or k in ledger_failed}
     for run, entry in latest.items():
         run_dir = root / run
         if not run_dir.is_dir():
             report._fail(run, "run directory removed")
             continue
-        recorded_files: dict[str, str] = entry.get("files", {})
+        recorded_files = entry.get("files", {})
+        recorded_files = recorded_files if isinstance(recorded_files, dict) else {}
         actual = run_files(run_dir)
         for rel, digest in sorted(recorded_files.items()):
             if rel not in actual:
@@ -488,6 +548,9 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
                 report._fail(run, f"{rel} edited (sha256 differs)")
         for rel in sorted(set(actual) - set(recorded_files)):
             report._fail(run, f"{rel} added (not in the ledger)")
+        for rel in leftovers(run_dir):
+            report._fail(run, f"{rel} left over (a checkpoint or temporary file in a finished "
+                              "run: an interrupted writer, or added by hand)")
         if run not in report.failed:
             report.ok.append(run)
     if only is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +24,24 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], None]) 
     """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it.
 
     The temporary file is fsynced and renamed with :func:`os.replace`, so readers see either
-    the old file or the complete new one; on failure it is removed.
+    the old file or the complete new one; on failure it is removed. An OS error (a full disk,
+    a read-only directory) is re-raised naming ``target`` when it names no file.
     """
     target = Path(target)
+    try:
+        return _atomic_write(target, write)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        code = exc.errno
+        if code is None:  # pyarrow's OSError carries "[Errno 28] ..." only in its text
+            found = re.search(r"\[Errno (\d+)\]", str(exc))
+            code = int(found.group(1)) if found else None
+        reason = exc.strerror or (os.strerror(code) if code is not None else str(exc)[:200])
+        raise OSError(code, reason, str(target)) from exc
+
+
+def _atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)

@@ -6,8 +6,16 @@ one clear message and exit code 2; anything else is an internal error (exit code
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from dataclasses import dataclass
+
+BAD_PATH_ERRNOS = frozenset({
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EISDIR,
+    errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL,
+})
+"""OS errors that mean the user named a path that cannot be written or read (exit code 2);
+any other (a full disk, an I/O error) is an environment failure (exit code 1)."""
 
 SHOWN_PER_FIELD = 10
 """Problems listed per field by :meth:`InputError.summary`; the rest are counted."""
@@ -36,6 +44,21 @@ class Problem:
         where = f"row {self.row}, " if self.row is not None else ""
         head = f"{where}{self.field}: " if self.field else where
         return f"{head}{self.message}"
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line naming the file, the problem and the errno of an OS error (never a traceback)."""
+    path = exc.filename if exc.filename is not None else "<unnamed file>"
+    if exc.filename2 is not None:
+        path = f"{path} -> {exc.filename2}"
+    code = errno.errorcode.get(exc.errno, "") if exc.errno is not None else ""
+    what = exc.strerror or str(exc)[:200]
+    return f"{path}: {what}" + (f" (errno {exc.errno} {code})" if code else "")
+
+
+def is_bad_path(exc: OSError) -> bool:
+    """True when ``exc`` is a bad path given by the user (:data:`BAD_PATH_ERRNOS`)."""
+    return exc.errno in BAD_PATH_ERRNOS
 
 
 class InputError(ValueError):

@@ -1,18 +1,24 @@
-"""Fault injection on the application layer: concurrent runs, interrupted and stale run
-directories, output paths the OS refuses, oversized options (issue 16)."""
+"""Fault injection on the application layer (issue 16): concurrent runs, interrupted and stale
+run directories, bad numbers in input files, output paths the OS refuses (read-only and full
+tmpfs mounts where the test may mount them), oversized options, crafted ledgers."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from autoabs import cli, execute
-from autoabs.runstore import CHUNK_DIR, RUN_LOCK, run_lock, verify
+from autoabs.runstore import CHUNK_DIR, LEDGER, LEDGER_HEAD, RUN_LOCK, run_lock, verify
+from portfolio._regab_synthetic import write_synthetic_ex102
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -220,3 +226,139 @@ def test_synthetic_pool_sizes_and_seeds_are_checked_before_allocating(
     assert cli.main(["strat", "--synthetic", "prime", option, value]) == 2
     err = capsys.readouterr().err
     assert option in err and message in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. output paths the OS refuses: exit 2 naming the path, or exit 1 naming file and errno
+# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, *options: str) -> Iterator[Path]:
+    """A small tmpfs mounted at ``where`` (root only), unmounted afterwards; else a skip."""
+    where.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_a_read_only_output_directory_exits_2_naming_it(
+        small_deal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with _tmpfs(tmp_path / "ro", "ro", "size=1m") as ro:
+        assert cli.main(_args(small_deal, ro / "x")) == 2
+    err = capsys.readouterr().err
+    assert f"{ro / 'x'}: Read-only file system (errno {errno.EROFS} EROFS)" in err
+    assert "Traceback" not in err
+
+
+def test_a_full_disk_exits_1_naming_the_file_and_errno(
+        small_deal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with _tmpfs(tmp_path / "small", "size=300k") as small:
+        out = small / "x"
+        assert cli.main(_args(small_deal, out, "--paths", "400", "--chunk-size", "50")) == 1
+        err = capsys.readouterr().err
+        assert f"No space left on device (errno {errno.ENOSPC} ENOSPC)" in err
+        assert f"error: {out}" in err and "Traceback" not in err
+        assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+        assert not (out / RUN_LOCK).exists()
+
+
+@pytest.mark.parametrize("where", ["/proc/autoabs-run", "/dev/null/run"])
+def test_unwritable_system_paths_exit_2(small_deal: Path, capsys: pytest.CaptureFixture[str],
+                                        where: str) -> None:
+    assert cli.main(_args(small_deal, Path(where))) == 2
+    err = capsys.readouterr().err
+    assert where in err and "errno" in err and "Traceback" not in err
+
+
+def test_a_directory_given_as_an_output_file_exits_2(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    xml = write_synthetic_ex102(tmp_path / "ex102.xml", 20, seed=1).path
+    taken = tmp_path / "tape.parquet"
+    taken.mkdir()
+    assert cli.main(["import-regab", str(xml), "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert str(taken) in err and "Is a directory" in err and "Traceback" not in err
+
+
+def test_a_reject_sidecar_in_a_read_only_directory_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with _tmpfs(tmp_path / "ro", "size=1m") as folder:
+        tape = folder / "tape.csv"
+        tape.write_text("loan_id,balance,rate,original_term,remaining_term\n"
+                        "1,1000,0.05,60,40\n2,-5,0.05,60,40\n")
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        assert cli.main(["strat", str(tape), "--on-error", "reject"]) == 2
+    err = capsys.readouterr().err
+    assert "tape.rejects.csv" in err or str(folder) in err, err
+    assert "Read-only file system" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. verify: crafted ledgers, the chain of one run, the chain head, leftovers
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(small_deal: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    for name in ("a", "b"):
+        assert cli.main(_args(small_deal, root / name)) == 0
+    return root
+
+
+def test_verify_of_one_run_checks_the_chain_it_belongs_to(store: Path) -> None:
+    lines = (store / LEDGER).read_text().splitlines()
+    (store / LEDGER).write_text(lines[1] + "\n")  # entry "a" removed: b's chain breaks
+    (store / LEDGER_HEAD).write_text(f"1 {json.loads(lines[1])['hash']}\n")
+    report = verify(store / "b")
+    assert not report.passed and "chain broken" in " ".join(report.failed["b"])
+
+
+def test_a_ledger_entry_outside_the_store_is_refused_unread(store: Path) -> None:
+    outside = store.parent / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not part of any run\n")
+    entry = {"files": {"secret.txt": "0" * 64}, "hash": "h", "prev": "x", "run": "../outside",
+             "seq": 3}
+    with open(store / LEDGER, "a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+    report = verify(store)
+    problems = " ".join(report.failed.get("<ledger line 3>", []))
+    assert "'../outside' is not a directory of the store" in problems
+    assert "../outside" not in report.failed and "../outside" not in report.ok
+
+
+def test_removing_the_last_run_and_its_ledger_line_is_detected(store: Path) -> None:
+    lines = (store / LEDGER).read_text().splitlines()
+    (store / LEDGER).write_text(lines[0] + "\n")
+    shutil.rmtree(store / "b")
+    report = verify(store)
+    assert "entries were removed from the end" in " ".join(report.failed["<ledger head>"])
+    (store / LEDGER_HEAD).unlink()
+    assert "is missing" in " ".join(verify(store).failed["<ledger head>"])
+
+
+def test_leftover_checkpoints_and_temporaries_in_a_finished_run_are_reported(
+        store: Path) -> None:
+    (store / "a" / CHUNK_DIR).mkdir()
+    (store / "a" / CHUNK_DIR / "chunk-0000000000-20.npz").write_bytes(b"x")
+    (store / "b" / ".report.pdf.abc.tmp").write_bytes(b"\0" * 100)
+    report = verify(store)
+    assert any(".chunks/chunk-0000000000-20.npz left over" in p for p in report.failed["a"])
+    assert any(".report.pdf.abc.tmp left over" in p for p in report.failed["b"])
+
+
+def test_a_binary_ledger_fails_verification_without_a_traceback(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (store / LEDGER).write_bytes(bytes(range(256)) * 4)
+    assert cli.main(["verify", str(store)]) == 3
+    captured = capsys.readouterr()
+    assert "not valid JSON" in captured.out and "Traceback" not in captured.err
