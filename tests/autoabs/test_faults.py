@@ -268,6 +268,11 @@ def test_a_full_disk_exits_1_naming_the_file_and_errno(
         assert f"error: {out}" in err and "Traceback" not in err
         assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
         assert not (out / RUN_LOCK).exists()
+        # with room again, --resume continues from the checkpoints the full disk left
+        subprocess.run(["mount", "-o", "remount,size=20m", str(small)], check=True)
+        assert cli.main(_args(small_deal, out, "--paths", "400", "--chunk-size", "50",
+                              "--resume")) == 0
+        assert verify(out.parent).passed
 
 
 @pytest.mark.parametrize("where", ["/proc/autoabs-run", "/dev/null/run"])
@@ -362,3 +367,24 @@ def test_a_binary_ledger_fails_verification_without_a_traceback(
     assert cli.main(["verify", str(store)]) == 3
     captured = capsys.readouterr()
     assert "not valid JSON" in captured.out and "Traceback" not in captured.err
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. an all-bad tape: a capped listing, the full list in a file
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_all_bad_tape_prints_a_capped_listing_and_writes_the_full_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tape = tmp_path / "bad.csv"
+    tape.write_text("loan_id,balance,rate,original_term,remaining_term\n"
+                    + "".join(f"{i},-5,2000,0,0\n" for i in range(5000)))
+    assert cli.main(["strat", str(tape)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) < 60
+    assert "balance: 4,990 more (5,000 in all)" in err
+    full = Path(err.rsplit("problems: ", 1)[1].strip())
+    try:
+        assert full.read_text().count("\n") == 1 + 4 * 5000  # the header line, every problem
+    finally:
+        full.unlink()

@@ -172,3 +172,10 @@ def test_every_numeric_field_refuses_non_finite_and_huge_values(slot: Slot) -> N
         problems = {p.field: p.message for p in pydantic_problems(caught.value)}
         where = slot.name.split(".", 1)[1]
         assert where in problems or slot.field in problems, (slot.name, bad, problems)
+
+
+def test_an_error_message_never_formats_the_whole_input() -> None:
+    huge = {"name": "x", "notes": [[i] * 1000 for i in range(1000)], "waterfall": ["residual"]}
+    with pytest.raises(ValidationError) as caught:
+        Deal.model_validate(huge)
+    assert max(len(str(p)) for p in pydantic_problems(caught.value)) < 200
