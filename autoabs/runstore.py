@@ -118,14 +118,14 @@ def run_files(run_dir: Path) -> dict[str, str]:
     return out
 
 
-def leftovers(run_dir: Path) -> list[str]:
+def _leftovers(run_dir: Path) -> list[str]:
     """Relative paths of bookkeeping a finished run should not hold (checkpoints, temp files)."""
     return sorted(path.relative_to(run_dir).as_posix() for path in run_dir.rglob("*")
                   if path.is_file() and _is_bookkeeping(path.relative_to(run_dir))
                   and path.name != RUN_LOCK)
 
 
-def remove_temporaries(run_dir: Path) -> None:
+def _remove_temporaries(run_dir: Path) -> None:
     """Delete the ``.*.tmp`` files an interrupted writer left anywhere in ``run_dir``."""
     for path in run_dir.rglob(".*.tmp"):
         path.unlink(missing_ok=True)
@@ -201,7 +201,7 @@ def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> bool:
         # that failed on a full disk: nothing to keep
         shutil.rmtree(run_dir / CHUNK_DIR)
     if run_dir.is_dir():
-        remove_temporaries(run_dir)
+        _remove_temporaries(run_dir)
     if overwrite:
         if run_dir.exists():
             for child in run_dir.iterdir():
@@ -548,7 +548,7 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
                 report._fail(run, f"{rel} edited (sha256 differs)")
         for rel in sorted(set(actual) - set(recorded_files)):
             report._fail(run, f"{rel} added (not in the ledger)")
-        for rel in leftovers(run_dir):
+        for rel in _leftovers(run_dir):
             report._fail(run, f"{rel} left over (a checkpoint or temporary file in a finished "
                               "run: an interrupted writer, or added by hand)")
         if run not in report.failed:

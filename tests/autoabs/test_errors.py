@@ -432,7 +432,7 @@ def malformed_inputs(tmp: Path) -> list[tuple[str, list[str], str]]:
                 "--out",
                 str(tmp / "o4"),
             ],
-            "--loans: must be >= 1, got 0",
+            "--loans: must be between 1 and 5,000,000",
         ),
         (
             "pool tape and synthetic",
