@@ -20,7 +20,7 @@ from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
-from simulation.waterfall import compile_deal, payment_dates, run_waterfall
+from simulation.waterfall import compile_deal, run_waterfall
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
 """ABS speeds of the prospectus prepayment table (monthly decimals)."""
@@ -59,14 +59,15 @@ def prepayment_table(
         flows = project_deterministic(tape, abs_speed=speed)[list(FIELD_NAMES)].to_numpy()
         tf = run_waterfall(program, flows[None])
         principal = tf.principal_paid[0]
-        dates = payment_dates(deal.first_payment_date, principal.shape[1])
+        schedule = program.schedule(principal.shape[1])
+        dates = schedule.paid
         for c, name in enumerate(program.classes):
             paid = np.flatnonzero(principal[c] > 1e-6)
             first, last = (int(paid[0]), int(paid[-1])) if paid.size else (-1, -1)
             rows.append({
                 "class": name,
                 "abs_speed": speed,
-                "wal_years": float(metrics.wal_years(principal[c])),
+                "wal_years": float(metrics.wal_years(principal[c], schedule.years)),
                 "first_principal_period": first + 1,
                 "last_principal_period": last + 1,
                 "first_principal_date": str(dates[first]) if paid.size else "",
