@@ -6,9 +6,12 @@ arguments override them. The run directory a run writes is :mod:`simulation.run.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError, Problem
@@ -63,13 +66,15 @@ def resolve_inputs(
         elif deal.pool is not None and deal.pool.synthetic is not None:
             from portfolio.synthetic import synthetic_pool
 
-            loan_tape = synthetic_pool(deal.pool.synthetic, deal.pool.loans, deal.pool.seed)
+            loan_tape = synthetic_pool(deal.pool.synthetic, deal.pool.loans, deal.pool.seed,
+                                       cutoff_date=deal.pool_cutoff_date.isoformat())
             tape_source = (f"synthetic {deal.pool.synthetic} pool, {deal.pool.loans} loans, "
                            f"seed {deal.pool.seed}")
         else:
             raise InputError(str(deal_path), Problem(
                 None, "pool", "the deal names no pool: give --tape TAPE or add "
                 "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
+    check_tape_dates(loan_tape, deal.pool_cutoff_date, tape_source)
     model_path = Path(model) if model is not None else deal.assumptions
     if model_path is None and not require_model:
         return RunInputs(deal, deal_path, loan_tape, tape_source, None, None, None, files)
@@ -83,6 +88,35 @@ def resolve_inputs(
         table = load_el_table(el_table)
     return RunInputs(deal, deal_path, loan_tape, tape_source, load_model(model_path), model_path,
                      table, files)
+
+
+_MAX_DATE_PROBLEMS = 10
+
+
+def check_tape_dates(tape: LoanTape, cutoff: dt.date, source: str) -> None:
+    """Reject a tape with loans originated after the deal's cut-off date.
+
+    The tape describes the pool at the cut-off; a later origination date is a tape of another
+    date or a deal with the wrong ``cutoff_date``. Unknown dates (NaT) pass.
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the first rows (1-based) and loan ids, and the count.
+    """
+    orig = tape.origination_date
+    late = np.flatnonzero(~np.isnat(orig) & (orig > np.datetime64(cutoff, "D")))
+    if late.size == 0:
+        return
+    problems = [Problem(int(k) + 1, "origination_date",
+                        f"loan {tape.loan_id[k]} originated {orig[k]}, after the deal's cut-off "
+                        f"date {cutoff}") for k in late[:_MAX_DATE_PROBLEMS]]
+    if late.size > _MAX_DATE_PROBLEMS:
+        problems.append(Problem(None, "origination_date",
+                                f"{late.size} loans in all are originated after the cut-off "
+                                f"date {cutoff}; set the deal's cutoff_date or use the tape of "
+                                "that date"))
+    raise InputError(source, problems)
 
 
 def resolve_scenario(name_or_path: str | Path | None) -> tuple[Any, Path | None]:
