@@ -11,6 +11,7 @@ valid deal into opcode arrays. The schema is documented in ``docs/waterfall.md``
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -177,11 +178,28 @@ class Deal(_Strict):
         return tuple(n.name for n in self.notes)
 
     @property
+    def class_groups(self) -> tuple[str, ...]:
+        """Class group of each note: the letters before the number (A-1, A-2a, A-3 -> A).
+
+        Deals publish hard credit enhancement per group: all Class A notes share the same
+        subordination, OC and reserve.
+        """
+        return tuple(_class_letter(n.name) for n in self.notes)
+
+    @property
     def pool_cutoff_date(self) -> dt.date:
         """``cutoff_date``, or the end of the month before the first collection period."""
         if self.cutoff_date is not None:
             return self.cutoff_date
         return default_cutoff_date(self.first_payment_date)
+
+
+_CLASS_LETTER = re.compile(r"[A-Za-z]+")
+
+
+def _class_letter(name: str) -> str:
+    match = _CLASS_LETTER.match(name)
+    return match.group(0) if match else name
 
 
 def load_deal(path: str | Path) -> Deal:

@@ -101,6 +101,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         class_paths=class_paths,
         pool=pool_result,
         hard_ce=hard_credit_enhancement(deal, program),
+        group_hard_ce=hard_credit_enhancement(deal, program, by_group=True),
         class_balance_quantiles=tranches.balance_quantiles(program.classes),
         triggers=tranches.triggers(program.trigger_names),
         events=tranches.events(),
