@@ -125,8 +125,8 @@ class RunResult:
             return f"<div>{head}<br>{pool_line}</div>"
         table = self.summary()
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
-        fmt: dict[str, Any] = {c: lambda x: percent_text(x, 4)
-                               for c in ("el", "el_se", "pd", "lgd", "hard_ce", "group_hard_ce", "yield")}
+        fmt: dict[str, Any] = {c: lambda x: percent_text(x, 4) for c in
+                               ("el", "el_se", "pd", "lgd", "hard_ce", "group_hard_ce", "yield")}
         fmt.update({"balance": "{:,.0f}".format, "wal": "{:.2f}".format,
                     "dirr": "{:.2f}".format})
         body = table[cols].to_html(formatters={k: v for k, v in fmt.items() if k in cols},

@@ -63,7 +63,8 @@ def executive_summary(data: RunRecord) -> Section:
         "headline", "Headline results by class",
         (Column("class", "Class", False), Column("balance", "Balance"),
          Column("hard_ce", "Hard CE"), Column("group_hard_ce", "Class-group CE"),
-         Column("el", "EL"), Column("implied_rating", "Implied rating*", False), Column("wal", "WAL (years)"),
+         Column("el", "EL"), Column("implied_rating", "Implied rating*", False),
+         Column("wal", "WAL (years)"),
          Column("breakeven_multiple", "Break-even CNL multiple")),
         tuple(rows),
         f"* Implied from (EL, WAL) with the {s.get('el_table', 'idealized EL table')}. "
