@@ -39,6 +39,7 @@ __all__ = [
     "breakeven_multiple",
     "cashflow_yield",
     "dirr_bp",
+    "discount_margin",
     "first_loss_period",
     "hard_credit_enhancement",
     "interest_shortfall",
@@ -249,13 +250,15 @@ def _broadcast_yield(cashflows: ArrayLike, annual_yield: ArrayLike,
             _check_accrual(accrual, shape))
 
 
-def _discount_factors(annual_yield: FloatArray, accrual: FloatArray) -> FloatArray:
-    """``prod_{i <= t} 1 / (1 + y alpha_i)`` along the last axis; ``y`` shape (...)."""
-    return np.asarray(np.exp(-np.cumsum(np.log1p(annual_yield[..., None] * accrual), axis=-1)))
+def _discount_factors(annual_yield: FloatArray, accrual: FloatArray,
+                      index: FloatArray | float = 0.0) -> FloatArray:
+    """``prod_{i <= t} 1 / (1 + (index_i + y) alpha_i)`` along the last axis; ``y`` (...)."""
+    rate = annual_yield[..., None] + index
+    return np.asarray(np.exp(-np.cumsum(np.log1p(rate * accrual), axis=-1)))
 
 
 def price_from_yield(cashflows: ArrayLike, annual_yield: ArrayLike,
-                     accrual: ArrayLike) -> FloatArray:
+                     accrual: ArrayLike, *, index: ArrayLike = 0.0) -> FloatArray:
     """Price (USD at settlement) of cash flows at a yield quoted in their accrual day count.
 
     Parameters
@@ -263,24 +266,29 @@ def price_from_yield(cashflows: ArrayLike, annual_yield: ArrayLike,
     cashflows : array_like, shape (..., n_periods)
         USD interest + principal paid on payment dates ``t = 1..T``.
     annual_yield : array_like, broadcastable to shape (...)
-        Annual decimal yield, ``> -1 / max(accrual)``.
+        Annual decimal yield, ``> -1 / max(accrual)``; with ``index``, the discount margin.
     accrual : array_like, broadcastable to ``cashflows`` (a scalar: the same every period)
         Year fraction ``alpha_t`` of each period in the class's day count: actual/360 for
         money-market and floating classes (money-market yield), 30/360 for fixed classes (1/12
         a month: an annual rate compounded monthly); the first period from settlement.
+    index : array_like, broadcastable to ``cashflows``, default 0
+        Projected index rate of each period (annual decimal); the discount rate of period ``t``
+        is ``index_t + y`` (a floating class's discount margin ``y``).
 
     Returns
     -------
     ndarray, shape (...)
-        ``sum_t CF_t prod_{i <= t} (1 + y alpha_i)^-1``.
+        ``sum_t CF_t prod_{i <= t} (1 + (index_i + y) alpha_i)^-1``.
 
     Notes
     -----
     A class that accrues ``c alpha_t`` on its balance each period is worth exactly par at
-    ``y = c``: its yield equals its coupon in its own convention (``docs/metrics.md``).
+    ``y = c``: its yield equals its coupon in its own convention (``docs/metrics.md``); a
+    floater paying ``index_t + s`` is worth par at a discount margin ``s``.
     """
     cf, y, a = _broadcast_yield(cashflows, annual_yield, accrual)
-    return np.asarray((cf * _discount_factors(y, a)).sum(axis=-1))
+    base = np.broadcast_to(_as_float(index, "index"), cf.shape)
+    return np.asarray((cf * _discount_factors(y, a, base)).sum(axis=-1))
 
 
 def cashflow_yield(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike) -> FloatArray:
@@ -305,49 +313,70 @@ def cashflow_yield(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike) -
     -----
     ``h(y) = ln(sum CF_t D_t(y)) - ln price`` is convex and decreasing in ``y``. Safeguarded
     Newton on ``h`` inside a bracket that always holds the root (``[-1, hi]``, ``hi`` doubled
-    until ``h(hi) < 0``); a step leaving the bracket is replaced by bisection. Stops when the
-    step is below 1e-15 (relative to ``max(1, |y|)``).
+    until ``h(hi) < 0``); a step leaving it is replaced by bisection. Stops when the step is
+    below 1e-15 (relative to ``max(1, |y|)``).
     """
+    return _solve(cashflows, price, accrual, 0.0)
+
+
+def discount_margin(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike,
+                    index: ArrayLike) -> FloatArray:
+    """Discount margin of a floating class: the spread over the projected index that prices it.
+
+    Solves ``price_from_yield(cashflows, dm, accrual, index=index) == price`` (act/360
+    ``accrual``, ``index`` the projected index per period, annual decimal); the solver of
+    :func:`cashflow_yield`, floored at -1. At par without losses a floater paying index + s
+    has a discount margin of exactly s.
+    """
+    return _solve(cashflows, price, accrual, index)
+
+
+def _solve(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike,
+           index: ArrayLike) -> FloatArray:
     cf = _check_cashflows(cashflows)
     p = _as_float(price, "price")
     if np.any(p <= 0.0):
         raise ValueError("price must be > 0 (USD paid at settlement)")
     a = _check_accrual(accrual, cf.shape)
+    base = np.broadcast_to(_as_float(index, "index"), cf.shape)
     lead = cf.shape[:-1]
     n_periods = cf.shape[-1]
     flat = cf.reshape(-1, n_periods)
     af = a.reshape(-1, n_periods)
+    bf = base.reshape(-1, n_periods)
     pf = np.broadcast_to(p, lead).reshape(-1)
     out = np.full(flat.shape[0], -1.0)
     live = np.flatnonzero(flat.sum(axis=1) > 0.0)
     if live.size:
-        out[live] = _solve_yield(flat[live], af[live], pf[live])
+        out[live] = _solve_yield(flat[live], af[live], bf[live], pf[live])
     return out.reshape(lead)
 
 
-def _log_value(cf: FloatArray, accrual: FloatArray, y: FloatArray,
+def _log_value(cf: FloatArray, accrual: FloatArray, base: FloatArray, y: FloatArray,
                log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
     """``h(y)`` and ``-h'(y)`` per row (logsumexp form; no input checking)."""
-    log_df = -np.cumsum(np.log1p(y[:, None] * accrual), axis=1)
+    growth = 1.0 + (base + y[:, None]) * accrual
+    log_df = -np.cumsum(np.log(growth), axis=1)
     with np.errstate(divide="ignore"):
         a = np.log(cf) + log_df
     amax = a.max(axis=1, keepdims=True)
     e = np.exp(a - amax)
     s = e.sum(axis=1)
-    speed = np.cumsum(accrual / (1.0 + y[:, None] * accrual), axis=1)
+    speed = np.cumsum(accrual / growth, axis=1)
     return amax[:, 0] + np.log(s) - log_price, (e * speed).sum(axis=1) / s
 
 
-def _solve_yield(cf: FloatArray, accrual: FloatArray, price: FloatArray) -> FloatArray:
+def _solve_yield(cf: FloatArray, accrual: FloatArray, base: FloatArray,
+                 price: FloatArray) -> FloatArray:
     """Root of ``h`` per row, floored at -1; rows have some ``cf > 0``. No input checking."""
     log_price = np.log(price)
     n = cf.shape[0]
     lo = np.full(n, -1.0)
-    h_lo, _ = _log_value(cf, accrual, lo, log_price)
+    h_lo, _ = _log_value(cf, accrual, base, lo, log_price)
     floored = h_lo <= 0.0  # worth no more than the price even at -100%
     hi = np.ones(n)
     for _ in range(64):
-        h_hi, _ = _log_value(cf, accrual, hi, log_price)
+        h_hi, _ = _log_value(cf, accrual, base, hi, log_price)
         grow = (h_hi > 0.0) & ~floored
         if not grow.any():
             break
@@ -361,7 +390,7 @@ def _solve_yield(cf: FloatArray, accrual: FloatArray, price: FloatArray) -> Floa
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        h, slope = _log_value(cf[idx], accrual[idx], y[idx], log_price[idx])
+        h, slope = _log_value(cf[idx], accrual[idx], base[idx], y[idx], log_price[idx])
         right = h > 0.0
         lo[idx] = np.where(right, np.maximum(lo[idx], y[idx]), lo[idx])
         hi[idx] = np.where(right, hi[idx], np.minimum(hi[idx], y[idx]))

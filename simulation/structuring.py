@@ -6,6 +6,8 @@ reports do:
 - :func:`prepayment_table`: WAL and principal window of each class at several ABS speeds with
   no losses, to the clean-up call and to maturity (the prospectus "percent of initial note
   principal at various ABS percentages" table).
+- :func:`yield_table`: yield, WAL and modified duration of each class at each ABS speed and
+  price, without losses (the term sheet's "prepayment speed x price" yield table).
 - :func:`breakeven_cnl`: per class, the largest multiple of the base-case expected CNL at which
   the class loses nothing, on the expected-value projection (bracketing + bisection).
 """
@@ -20,7 +22,7 @@ from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
-from simulation.waterfall import compile_deal, run_waterfall
+from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
 """ABS speeds of the prospectus prepayment table (monthly decimals)."""
@@ -52,12 +54,10 @@ def prepayment_table(
         ``last_principal_period``, ``first_principal_date``, ``last_principal_date`` and
         ``window_months`` (last - first + 1).
     """
-    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    program = compile_deal(run_deal, tape.total_balance)
+    program = _no_loss_program(deal, tape, to_call)
     rows = []
     for speed in abs_speeds:
-        flows = project_deterministic(tape, abs_speed=speed)[list(FIELD_NAMES)].to_numpy()
-        tf = run_waterfall(program, flows[None])
+        tf = _no_loss_flows(program, tape, speed)
         principal = tf.principal_paid[0]
         schedule = program.schedule(principal.shape[1])
         dates = schedule.paid
@@ -75,6 +75,67 @@ def prepayment_table(
                 "window_months": last - first + 1 if paid.size else 0,
             })
     return pd.DataFrame(rows)
+
+
+def yield_table(
+    deal: Deal,
+    tape: LoanTape,
+    prices: tuple[float, ...],
+    abs_speeds: tuple[float, ...] = DEFAULT_ABS_SPEEDS,
+    *,
+    to_call: bool = True,
+) -> pd.DataFrame:
+    """Yield of each class at each ABS speed and price, without losses (a term-sheet table).
+
+    Parameters
+    ----------
+    deal, tape
+        The deal and its pool.
+    prices : tuple of float
+        Prices in percent of the original class balance (99.5 = 99.5%), settling at closing.
+    abs_speeds : tuple of float
+        ABS prepayment speeds (0.013 = 1.3% ABS).
+    to_call : bool
+        Exercise the clean-up call (``True``) or run to maturity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows (class, abs_speed, price) with ``yield`` (the class's own convention: act/360
+        money-market yield for money-market and floating classes, 30/360 monthly for fixed;
+        a floating class's yield uses the deal's flat ``index_rate``), ``wal_years`` and
+        ``modified_duration``.
+    """
+    if not prices or any(not np.isfinite(p) or p <= 0.0 for p in prices):
+        raise ValueError(f"prices must be positive percentages of par; got {prices}")
+    program = _no_loss_program(deal, tape, to_call)
+    rows = []
+    for speed in abs_speeds:
+        tf = _no_loss_flows(program, tape, speed)
+        schedule = program.schedule(tf.n_periods)
+        accrual = program.yield_fractions(tf.n_periods)
+        cash = (tf.interest_paid + tf.principal_paid)[0]
+        wal = metrics.wal_years(tf.principal_paid[0], schedule.years)
+        for price in prices:
+            usd = program.original_balance * price / 100.0
+            y = metrics.cashflow_yield(cash, usd, accrual)
+            duration = metrics.modified_duration(cash, y, accrual)
+            for c, name in enumerate(program.classes):
+                rows.append({"class": name, "abs_speed": speed, "price": price,
+                             "yield": float(y[c]), "wal_years": float(wal[c]),
+                             "modified_duration": float(duration[c])})
+    return pd.DataFrame(rows)
+
+
+def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:
+    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
+    return compile_deal(run_deal, tape.total_balance)
+
+
+def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:
+    """The waterfall on the pool's no-loss projection at an ABS speed (one path)."""
+    flows = project_deterministic(tape, abs_speed=abs_speed)[list(FIELD_NAMES)].to_numpy()
+    return run_waterfall(program, flows[None])
 
 
 def breakeven_cnl(
