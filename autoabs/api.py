@@ -241,7 +241,7 @@ def run(
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=sc,
                  scenario_source=None if scenario is None else str(scenario),
-                 el_table=inputs.el_table)
+                 el_table=inputs.el_table, warnings=inputs.warnings)
     outcome = execute(job, options, out=out, resume=resume, overwrite=overwrite, report=report)
     return _from_outcome(outcome)
 

@@ -124,6 +124,7 @@ MSG_BAD_DATE = (
 MSG_UNKNOWN_PAYMENT_TYPE = "unknown payment type {value} (allowed: {allowed})"
 MSG_NOT_POSITIVE = "must be > 0, got {value}"
 MSG_NEGATIVE = "must be >= 0, got {value}"
+MSG_LOAN_COUNT = "must be a whole number of loans >= 1, got {value}"
 MSG_RATE_RANGE = "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value}"
 MSG_RATE_PERCENT = (
     "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value} "
@@ -661,6 +662,9 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
         )
         dpd, has_dpd = numbers("days_past_due")
         out.add(has_dpd & (dpd < 0), "days_past_due", MSG_NEGATIVE, value=cells("days_past_due"))
+        count, has_count = numbers("loan_count")
+        out.add(has_count & (count < 1), "loan_count", MSG_LOAN_COUNT,
+                value=cells("loan_count"))
 
     # --- duplicate ids ------------------------------------------------------------------------
     if "loan_id" in parsed:

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     _check(args)
     existing_file(args.deal, "DEAL")
-    inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False)
+    inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console)
     table = cashflow_table(inputs.deal, inputs.tape, abs_speed=args.abs / 100.0,
                            cdr=args.cdr / 100.0, severity=args.severity / 100.0,
                            recovery_lag=args.recovery_lag, to_call=args.to_call)

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=scenario,
                  scenario_source=args.scenario, el_table=inputs.el_table,
-                 structuring=args.structuring)
+                 structuring=args.structuring, warnings=inputs.warnings)
     with progress(console, options.path_budget) as advance:
         outcome = execute(job, options, out=args.out, resume=args.resume,
                           overwrite=args.overwrite, report=not args.no_report, progress=advance)

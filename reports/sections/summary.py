@@ -83,5 +83,7 @@ def executive_summary(data: RunRecord) -> Section:
                    f"${float(worst['note_loss'].iloc[0]):,.0f}; largest class EL "
                    f"{float(worst['max_el'].iloc[0]):.4%}), out of {len(worst)} scenarios in "
                    f"{data.stress_file}.")
-    return Section("summary", 1, "Executive summary",
-                   (Text(intro), headline, key_table, Text((closing,))))
+    warned = tuple(f"Input warning: {w}" for w in prov.get("input_warnings", ()))
+    blocks = (Text(intro), *((Text(warned),) if warned else ()), headline, key_table,
+              Text((closing,)))
+    return Section("summary", 1, "Executive summary", blocks)
