@@ -75,7 +75,8 @@ def resolve_inputs(
             raise InputError(str(deal_path), Problem(
                 None, "pool", "the deal names no pool: give --tape TAPE or add "
                 "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
-    check_tape_dates(loan_tape, deal.pool_cutoff_date, tape_source)
+    if deal.cutoff_date is not None:  # a stated cut-off: later originations are errors
+        check_tape_dates(loan_tape, deal.cutoff_date, tape_source)
     warned = input_warnings(deal, loan_tape)
     for line in warned:
         if log is not None:
@@ -110,6 +111,8 @@ REP_LINE_MIN_AVERAGE_USD = 250_000.0
 def input_warnings(deal: Deal, tape: LoanTape) -> tuple[str, ...]:
     """Inputs that are valid but probably not what the user meant, as readable lines.
 
+    - loans originated after the cut-off implied by the deal's dates when the deal states no
+      ``cutoff_date`` (with one, :func:`check_tape_dates` rejects them);
     - fixed-dollar fees above :data:`FIXED_FEE_WARN_BP` a year of the pool (a monthly fee
       typed as an annual one, or in the wrong unit);
     - a tape balance more than :data:`POOL_BALANCE_WARN` away from ``initial_pool_balance``
@@ -120,6 +123,13 @@ def input_warnings(deal: Deal, tape: LoanTape) -> tuple[str, ...]:
     """
     out: list[str] = []
     pool = tape.total_balance
+    if deal.cutoff_date is None:
+        orig = tape.origination_date
+        late = int(np.sum(~np.isnat(orig) & (orig > np.datetime64(deal.pool_cutoff_date, "D"))))
+        if late:
+            out.append(f"{late:,} loans are originated after {deal.pool_cutoff_date}, the "
+                       "cut-off the deal's dates imply (it gives no cutoff_date): set "
+                       "cutoff_date, which makes this an error, or use the tape of that date")
     fixed_usd_year = 12.0 * sum(f.usd_per_month or 0.0 for f in deal.fees)
     if pool > 0.0 and fixed_usd_year / pool * 1e4 > FIXED_FEE_WARN_BP:
         out.append(f"fixed-dollar fees are {fixed_usd_year:,.0f} USD a year, "

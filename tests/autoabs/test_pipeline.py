@@ -36,6 +36,26 @@ def test_a_tape_originated_after_the_cutoff_is_an_input_error_naming_row_and_loa
     check_tape_dates(tape, dt.date(2023, 7, 5), "tape.csv")  # on the cut-off date: fine
 
 
+def test_a_stated_cutoff_rejects_later_loans_an_implied_one_warns(tmp_path: Path):
+    from autoabs.pipeline import input_warnings
+    from simulation.deal import deal_from_dict
+
+    tape = three_loans(["2023-03-10", "2023-07-05", "NaT"])
+    base = {"name": "w", "closing_date": "2023-07-26", "first_payment_date": "2023-08-15",
+            "notes": [{"name": "A", "balance": 0.9, "coupon": 0.05}],
+            "waterfall": [{"interest": ["A"]}, "regular_principal", "residual"]}
+    (late,) = input_warnings(deal_from_dict(base), tape)
+    assert "1 loans are originated after 2023-06-30" in late and "cutoff_date" in late
+    path = tmp_path / "tape.csv"
+    tape.to_frame().to_csv(path, index=False)
+    deal = tmp_path / "deal.yaml"
+    deal.write_text("name: w\ncutoff_date: 2023-06-30\nclosing_date: 2023-07-26\n"
+                    "first_payment_date: 2023-08-15\nnotes: [{name: A, balance: 0.9, "
+                    "coupon: 0.05}]\nwaterfall: [{interest: [A]}, regular_principal]\n")
+    with pytest.raises(InputError, match="row 2, origination_date: loan L2"):
+        resolve_inputs(deal, tape=path, require_model=False)
+
+
 def test_a_synthetic_pool_of_a_deal_is_drawn_at_the_deal_cutoff(tmp_path: Path):
     deal = (EXAMPLES / "prime_deal.yaml").read_text().replace(
         "loans: 20000", "loans: 300")
