@@ -21,8 +21,8 @@ from simulation.run.directory import read_run, run_frames, stored_summary
 
 __all__ = ["RunResult", "StressResult", "load_run", "run", "stress"]
 
-_TABLE_COLUMNS = ("balance", "hard_ce", "el", "el_se", "pd", "lgd", "wal", "yield", "dirr",
-                  "implied_rating")
+_TABLE_COLUMNS = ("balance", "hard_ce", "group_hard_ce", "el", "el_se", "pd", "lgd", "wal",
+                  "yield", "dirr", "implied_rating")
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,8 +125,8 @@ class RunResult:
             return f"<div>{head}<br>{pool_line}</div>"
         table = self.summary()
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
-        fmt: dict[str, Any] = {c: lambda x: percent_text(x, 4)
-                               for c in ("el", "el_se", "pd", "lgd", "hard_ce", "yield")}
+        fmt: dict[str, Any] = {c: lambda x: percent_text(x, 4) for c in
+                               ("el", "el_se", "pd", "lgd", "hard_ce", "group_hard_ce", "yield")}
         fmt.update({"balance": "{:,.0f}".format, "wal": "{:.2f}".format,
                     "dirr": "{:.2f}".format})
         body = table[cols].to_html(formatters={k: v for k, v in fmt.items() if k in cols},
@@ -241,7 +241,7 @@ def run(
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=sc,
                  scenario_source=None if scenario is None else str(scenario),
-                 el_table=inputs.el_table)
+                 el_table=inputs.el_table, warnings=inputs.warnings)
     outcome = execute(job, options, out=out, resume=resume, overwrite=overwrite, report=report)
     return _from_outcome(outcome)
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "pool": "autoabs.commands.pool",
     "run": "autoabs.commands.run",
     "paydown": "autoabs.commands.paydown",
+    "cashflows": "autoabs.commands.cashflows",
     "breakeven": "autoabs.commands.breakeven",
     "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",

@@ -112,6 +112,7 @@ class RunJob:
     el_table: ELTable | None = None
     prepared: tuple[CollateralInputs, FactorSpec] | None = None
     structuring: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,7 +274,8 @@ def _execute(job: RunJob, options: RunOptions, run_dir: Path | None, *, resume: 
     timings["simulate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = assemble(plan, (store.load(first) for first, _ in plan.chunks), deal=job.deal,
-                         threads=execution["threads"], el_table=job.el_table)
+                      threads=execution["threads"], el_table=job.el_table,
+                      input_warnings=job.warnings)
     timings["assemble_s"] = time.perf_counter() - t0
 
     manifest: dict[str, Any] = {

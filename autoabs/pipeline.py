@@ -6,9 +6,12 @@ arguments override them. The run directory a run writes is :mod:`simulation.run.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError, Problem
@@ -30,6 +33,7 @@ class RunInputs:
     model_path: Path | None
     el_table: ELTable | None
     files: dict[str, Path]
+    warnings: tuple[str, ...] = ()
 
 
 def resolve_inputs(
@@ -63,16 +67,24 @@ def resolve_inputs(
         elif deal.pool is not None and deal.pool.synthetic is not None:
             from portfolio.synthetic import synthetic_pool
 
-            loan_tape = synthetic_pool(deal.pool.synthetic, deal.pool.loans, deal.pool.seed)
+            loan_tape = synthetic_pool(deal.pool.synthetic, deal.pool.loans, deal.pool.seed,
+                                       cutoff_date=deal.pool_cutoff_date.isoformat())
             tape_source = (f"synthetic {deal.pool.synthetic} pool, {deal.pool.loans} loans, "
                            f"seed {deal.pool.seed}")
         else:
             raise InputError(str(deal_path), Problem(
                 None, "pool", "the deal names no pool: give --tape TAPE or add "
                 "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
+    if deal.cutoff_date is not None:  # a stated cut-off: later originations are errors
+        check_tape_dates(loan_tape, deal.cutoff_date, tape_source)
+    warned = input_warnings(deal, loan_tape)
+    for line in warned:
+        if log is not None:
+            log.print(f"[yellow]Warning:[/yellow] {line}")
     model_path = Path(model) if model is not None else deal.assumptions
     if model_path is None and not require_model:
-        return RunInputs(deal, deal_path, loan_tape, tape_source, None, None, None, files)
+        return RunInputs(deal, deal_path, loan_tape, tape_source, None, None, None, files,
+                         warned)
     if model_path is None:
         raise InputError(str(deal_path), Problem(
             None, "assumptions", "the deal names no assumptions file: give --model MODEL.yaml"))
@@ -82,7 +94,89 @@ def resolve_inputs(
         files["el_table"] = Path(el_table)
         table = load_el_table(el_table)
     return RunInputs(deal, deal_path, loan_tape, tape_source, load_model(model_path), model_path,
-                     table, files)
+                     table, files, warned)
+
+
+_MAX_DATE_PROBLEMS = 10
+FIXED_FEE_WARN_BP = 10.0
+"""Fixed-dollar fees above this many bp a year of the initial pool are flagged."""
+POOL_BALANCE_WARN = 0.005
+"""Tape balance further than this share from the deal's ``initial_pool_balance`` is flagged."""
+REP_LINE_MAX_LINES = 500
+REP_LINE_MIN_AVERAGE_USD = 250_000.0
+"""A tape of at most 500 lines averaging over $250,000 looks like representative lines
+(US auto loans average about $20,000-40,000)."""
+
+
+def input_warnings(deal: Deal, tape: LoanTape) -> tuple[str, ...]:
+    """Inputs that are valid but probably not what the user meant, as readable lines.
+
+    - loans originated after the cut-off implied by the deal's dates when the deal states no
+      ``cutoff_date`` (with one, :func:`check_tape_dates` rejects them);
+    - fixed-dollar fees above :data:`FIXED_FEE_WARN_BP` a year of the pool (a monthly fee
+      typed as an annual one, or in the wrong unit);
+    - a tape balance more than :data:`POOL_BALANCE_WARN` away from ``initial_pool_balance``
+      (notes given in USD were sized on another pool);
+    - representative lines: a ``loan_count`` column (the Monte Carlo splits each line into
+      its loans) or few lines with large balances and no ``loan_count`` (run as if each line
+      were one borrower).
+    """
+    out: list[str] = []
+    pool = tape.total_balance
+    if deal.cutoff_date is None:
+        orig = tape.origination_date
+        late = int(np.sum(~np.isnat(orig) & (orig > np.datetime64(deal.pool_cutoff_date, "D"))))
+        if late:
+            out.append(f"{late:,} loans are originated after {deal.pool_cutoff_date}, the "
+                       "cut-off the deal's dates imply (it gives no cutoff_date): set "
+                       "cutoff_date, which makes this an error, or use the tape of that date")
+    fixed_usd_year = 12.0 * sum(f.usd_per_month or 0.0 for f in deal.fees)
+    if pool > 0.0 and fixed_usd_year / pool * 1e4 > FIXED_FEE_WARN_BP:
+        out.append(f"fixed-dollar fees are {fixed_usd_year:,.0f} USD a year, "
+                   f"{fixed_usd_year / pool * 1e4:.1f} bp of the {pool:,.0f} USD pool (more "
+                   f"than {FIXED_FEE_WARN_BP:g} bp): check fees.usd_per_month")
+    if deal.initial_pool_balance is not None:
+        gap = pool / deal.initial_pool_balance - 1.0
+        if abs(gap) > POOL_BALANCE_WARN:
+            out.append(f"the tape's balance {pool:,.2f} USD differs from the deal's "
+                       f"initial_pool_balance {deal.initial_pool_balance:,.2f} USD by "
+                       f"{gap:+.2%} (more than {POOL_BALANCE_WARN:.1%})")
+    if tape.is_rep_lines:
+        out.append(f"the tape is {len(tape):,} representative lines standing for "
+                   f"{int(tape.loan_count.sum()):,} loans (loan_count); the Monte Carlo splits "
+                   "every line into its loans")
+    elif (len(tape) <= REP_LINE_MAX_LINES
+          and tape.balance.mean() > REP_LINE_MIN_AVERAGE_USD):
+        out.append(f"the tape has {len(tape):,} loans averaging {tape.balance.mean():,.0f} USD: "
+                   "if these are representative lines, add a loan_count column, or the Monte "
+                   "Carlo treats each line as one borrower")
+    return tuple(out)
+
+
+def check_tape_dates(tape: LoanTape, cutoff: dt.date, source: str) -> None:
+    """Reject a tape with loans originated after the deal's cut-off date.
+
+    The tape describes the pool at the cut-off; a later origination date is a tape of another
+    date or a deal with the wrong ``cutoff_date``. Unknown dates (NaT) pass.
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the first rows (1-based) and loan ids, and the count.
+    """
+    orig = tape.origination_date
+    late = np.flatnonzero(~np.isnat(orig) & (orig > np.datetime64(cutoff, "D")))
+    if late.size == 0:
+        return
+    problems = [Problem(int(k) + 1, "origination_date",
+                        f"loan {tape.loan_id[k]} originated {orig[k]}, after the deal's cut-off "
+                        f"date {cutoff}") for k in late[:_MAX_DATE_PROBLEMS]]
+    if late.size > _MAX_DATE_PROBLEMS:
+        problems.append(Problem(None, "origination_date",
+                                f"{late.size} loans in all are originated after the cut-off "
+                                f"date {cutoff}; set the deal's cutoff_date or use the tape of "
+                                "that date"))
+    raise InputError(source, problems)
 
 
 def resolve_scenario(name_or_path: str | Path | None) -> tuple[Any, Path | None]:

@@ -147,6 +147,7 @@ MSG_UNKNOWN_PAYMENT_TYPE = "unknown payment type {value} (allowed: {allowed})"
 MSG_NOT_POSITIVE = "must be > 0, got {value}"
 MSG_NEGATIVE = "must be >= 0, got {value}"
 MSG_ABOVE_CAP = "must be at most {cap:,.0f} {unit}, got {value}"
+MSG_LOAN_COUNT = "must be a whole number of loans >= 1, got {value}"
 MSG_RATE_RANGE = "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value}"
 MSG_RATE_PERCENT = (
     "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value} "
@@ -688,6 +689,9 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
             values, given = numbers(name)
             out.add(given & (values > cap), name, MSG_ABOVE_CAP, value=cells(name), cap=cap,
                     unit=unit)
+        count, has_count = numbers("loan_count")
+        out.add(has_count & (count < 1), "loan_count", MSG_LOAN_COUNT,
+                value=cells("loan_count"))
 
     # --- duplicate ids ------------------------------------------------------------------------
     if "loan_id" in parsed:

@@ -64,6 +64,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("days_past_due", "int", "days", False, 0, "days past due at the cut-off date"),
     Column("segment", "str", "-", False, "all",
            "credit segment that selects the base hazard curve (e.g. prime, subprime)"),
+    Column("loan_count", "int", "loans", False, 1,
+           "loans a representative line stands for (prospectus rep lines); 1 = one loan"),
 )
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
@@ -110,6 +112,7 @@ class LoanTape:
     origination_date: np.ndarray
     days_past_due: np.ndarray
     segment: np.ndarray
+    loan_count: np.ndarray
 
     def __post_init__(self) -> None:
         n = self.loan_id.shape[0]
@@ -146,6 +149,38 @@ class LoanTape:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["payment_type"] = self.payment_type_labels()
         return pd.DataFrame(data)
+
+    @property
+    def is_rep_lines(self) -> bool:
+        """Whether some line stands for more than one loan (``loan_count > 1``)."""
+        return bool(self.loan_count.size and self.loan_count.max() > 1)
+
+    def split_rep_lines(self, max_loans: int = 5_000_000) -> LoanTape:
+        """One row per loan: each line repeated ``loan_count`` times, amounts divided by it.
+
+        Balances, original balance, balloon amount and vehicle value are per loan afterwards;
+        rates, terms, scores and ratios are the line's. Loan ids get ``#k`` (k = 1..count).
+
+        Raises
+        ------
+        ValueError
+            When the split tape would exceed ``max_loans`` loans.
+        """
+        counts = self.loan_count.astype(np.int64)
+        total = int(counts.sum())
+        if total > max_loans:
+            raise ValueError(f"the rep lines stand for {total:,} loans, more than the "
+                             f"{max_loans:,} a Monte Carlo run takes")
+        index = np.repeat(np.arange(len(self)), counts)
+        data = {f.name: getattr(self, f.name)[index] for f in fields(self)}
+        share = 1.0 / counts[index]
+        for name in ("balance", "original_balance", "balloon_amount", "vehicle_value"):
+            data[name] = data[name] * share
+        ordinal = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+        data["loan_id"] = np.array([f"{i}#{k}" for i, k in zip(data["loan_id"], ordinal,
+                                                                  strict=True)], dtype=object)
+        data["loan_count"] = np.ones(total, dtype=np.int64)
+        return LoanTape(**data)
 
     def subset(self, mask_or_index: np.ndarray) -> LoanTape:
         """Return the loans selected by a boolean mask or an index array."""

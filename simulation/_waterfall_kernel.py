@@ -298,12 +298,13 @@ def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, ledger, ini
 
 
 @jit_inline
-def _accrue_interest(notes, class_param, class_code, index,
-                     act_fraction):  # pragma: no cover - jitted
+def _accrue_interest(notes, class_param, class_code, index, act_fraction,
+                     thirty_360_fraction):  # pragma: no cover - jitted
     """Coupon rates and interest due of every class (30/360 fixed, act/360 otherwise).
 
     Interest due includes the shortfall carried from the previous period; ``act_fraction`` is
-    the period's actual days / 360.
+    the period's actual days / 360, ``thirty_360_fraction`` its 30/360 days / 360 (both from
+    closing in the first period: the stub).
     """
     for i in range(notes.shape[1]):
         kind = class_code[CC_RATE_KIND, i]
@@ -316,15 +317,15 @@ def _accrue_interest(notes, class_param, class_code, index,
             accrual = act_fraction
         else:
             r = class_param[CP_COUPON, i]
-            accrual = 1.0 / 12.0
+            accrual = thirty_360_fraction
         notes[CF_COUPON_RATE, i] = r
         notes[CF_INTEREST_DUE, i] = (notes[NOTE_BEGINNING, i] * r * accrual
                                      + notes[NOTE_SHORTFALL, i])
 
 
 @jit_inline
-def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index,
-                  act_fraction):  # pragma: no cover - jitted
+def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index, act_fraction,
+                  thirty_360_fraction):  # pragma: no cover - jitted
     """Net swap payment (trust pays fixed 30/360, receives the index act/360) or receipt.
 
     Adds the period's net amount of every swap to the carried ``L_SWAP_DUE``; a net receipt
@@ -333,7 +334,7 @@ def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index,
     swap_due = ledger[L_SWAP_DUE]
     for s in range(swap_class.shape[0]):
         notional = notes[NOTE_BEGINNING, swap_class[s]]
-        swap_due += notional * (swap_fixed_rate[s] / 12.0 - index * act_fraction)
+        swap_due += notional * (swap_fixed_rate[s] * thirty_360_fraction - index * act_fraction)
     receipt = 0.0
     if swap_due < 0.0:
         receipt = -swap_due
@@ -580,8 +581,9 @@ def _event_of_default(ops, n_normal, notes, class_param, class_code,
 
 
 @jit_parallel(fastmath=False)
-def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, class_out, deal_out,
-                     path_out, event_period, trigger_breached, sequential_mode):
+def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fraction, thresholds,
+                     class_out, deal_out, path_out, event_period, trigger_breached,
+                     sequential_mode):
     """Run the compiled waterfall on every path; fill the caller-allocated outputs.
 
     Parameters
@@ -593,7 +595,9 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, clas
     index_rates : numpy.ndarray
         ``(1 or n_paths, n_periods)`` note index, annual decimal.
     act_fraction : numpy.ndarray
-        ``(n_periods,)`` actual days / 360 of each interest period.
+        ``(n_periods,)`` actual days / 360 of each interest period (act/360 classes).
+    thirty_360_fraction : numpy.ndarray
+        ``(n_periods,)`` 30/360 days / 360 of each interest period (fixed classes, swaps).
     thresholds : numpy.ndarray
         ``(n_triggers, n_periods)`` trigger thresholds.
     class_out : numpy.ndarray
@@ -654,9 +658,9 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, clas
             sequential_mode[p, t] = sequential
             alloc = ALLOC_SEQUENTIAL if sequential else ALLOC_NORMAL
             _accrue_interest(notes, program.class_param, program.class_code, index,
-                             act_fraction[t])
+                             act_fraction[t], thirty_360_fraction[t])
             _accrue_swaps(ledger, notes, program.swap_class, program.swap_fixed_rate, index,
-                          act_fraction[t])
+                          act_fraction[t], thirty_360_fraction[t])
             if _clean_up_call(ledger, notes, program.fee_param, fee_carry, clean_up_usd):
                 event_period[EV_CLEAN_UP_CALL, p] = t
                 ended = True

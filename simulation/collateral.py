@@ -206,6 +206,9 @@ def prepare_collateral(
 ) -> CollateralInputs:
     """Validate a tape against a model and build the kernel arrays.
 
+    A tape of representative lines (``loan_count > 1``) is split into one row per loan first
+    (:meth:`LoanTape.split_rep_lines`), so the Monte Carlo draws every borrower.
+
     Raises
     ------
     InputError
@@ -213,6 +216,12 @@ def prepare_collateral(
     """
     if len(tape) == 0:
         raise InputError(source, "the tape has no loans")
+    if tape.is_rep_lines:
+        # each borrower defaults and prepays on its own: a rep line is split into its loans
+        try:
+            tape = tape.split_rep_lines()
+        except ValueError as exc:
+            raise InputError(source, Problem(None, "loan_count", str(exc))) from None
     final_exceeds = np.flatnonzero((tape.payment_type >= 2) & (tape.balloon_amount > tape.balance))
     if final_exceeds.size:
         raise InputError(source, [

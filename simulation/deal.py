@@ -11,6 +11,7 @@ valid deal into opcode arrays. The schema is documented in ``docs/waterfall.md``
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
 from portfolio.schema import MAX_MONTH, MONEY_MAX, InputModel, pydantic_problems
 from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS
+from simulation.dates import BusinessDayCalendar, default_cutoff_date
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 AnnualRate = Annotated[float, Field(ge=-0.05, le=1.0)]
@@ -155,6 +157,9 @@ class Deal(_Strict):
     name: Name
     closing_date: dt.date
     first_payment_date: dt.date
+    # dates and conventions (simulation.dates, docs/metrics.md)
+    cutoff_date: dt.date | None = None
+    business_day_calendar: BusinessDayCalendar = "us_fed"
     initial_pool_balance: PositiveMoney | None = None
     pool: PoolSpec | None = None
     assumptions: Path | None = None
@@ -173,6 +178,30 @@ class Deal(_Strict):
     def class_names(self) -> tuple[str, ...]:
         """Note class names in order of seniority."""
         return tuple(n.name for n in self.notes)
+
+    @property
+    def class_groups(self) -> tuple[str, ...]:
+        """Class group of each note: the letters before the number (A-1, A-2a, A-3 -> A).
+
+        Deals publish hard credit enhancement per group: all Class A notes share the same
+        subordination, OC and reserve.
+        """
+        return tuple(_class_letter(n.name) for n in self.notes)
+
+    @property
+    def pool_cutoff_date(self) -> dt.date:
+        """``cutoff_date``, or the end of the month before the first collection period."""
+        if self.cutoff_date is not None:
+            return self.cutoff_date
+        return default_cutoff_date(self.first_payment_date)
+
+
+_CLASS_LETTER = re.compile(r"[A-Za-z]+")
+
+
+def _class_letter(name: str) -> str:
+    match = _CLASS_LETTER.match(name)
+    return match.group(0) if match else name
 
 
 def load_deal(path: str | Path) -> Deal:
@@ -222,6 +251,7 @@ def deal_problems(deal: Deal, initial_pool_balance: float | None = None) -> list
     ``initial_pool_balance`` (USD), when known, also checks USD note balances against the pool.
     """
     problems: list[Problem] = []
+    problems += _date_problems(deal)
     problems += _note_problems(deal)
     problems += _balance_problems(deal, initial_pool_balance)
     problems += _group_problems(deal)
@@ -232,13 +262,29 @@ def deal_problems(deal: Deal, initial_pool_balance: float | None = None) -> list
     return problems
 
 
-def _note_problems(deal: Deal) -> list[Problem]:
+def _date_problems(deal: Deal) -> list[Problem]:
     out: list[Problem] = []
-    seen: dict[str, int] = {}
     if deal.first_payment_date <= deal.closing_date:
         out.append(Problem(None, "first_payment_date",
                            f"must be after closing_date {deal.closing_date}, "
                            f"got {deal.first_payment_date}"))
+    cutoff = deal.cutoff_date
+    if cutoff is not None:
+        if cutoff >= deal.closing_date:
+            out.append(Problem(None, "cutoff_date",
+                               f"must be before closing_date {deal.closing_date}, got {cutoff}"))
+        first_period_end = deal.first_payment_date.replace(day=1) - dt.timedelta(days=1)
+        if cutoff >= first_period_end:
+            out.append(Problem(None, "cutoff_date",
+                               f"{cutoff} leaves no first collection period: it must be before "
+                               f"{first_period_end}, the last day of the month before the first "
+                               f"payment date {deal.first_payment_date}"))
+    return out
+
+
+def _note_problems(deal: Deal) -> list[Problem]:
+    out: list[Problem] = []
+    seen: dict[str, int] = {}
     for k, n in enumerate(deal.notes):
         at = f"notes.{k}"
         if n.name in seen:

@@ -2,19 +2,24 @@
 
 Per-path metrics take the waterfall's monthly arrays with the period on the **last** axis, so the
 same function serves one class, shape ``(n_paths, n_periods)``, and every class at once, shape
-``(n_paths, n_classes, n_periods)``. Period ``t`` runs ``1..T`` months after closing; money is in
-USD; ratios and rates are decimals (0.01 = 1%) unless a name says ``_bp``.
+``(n_paths, n_classes, n_periods)``. Period ``t`` is payment date ``t``; its time from settlement
+(``years``) and the year fraction of its interest period (``accrual``) come from
+:class:`simulation.dates.PaymentSchedule`. Money is in USD; ratios and rates are decimals
+(0.01 = 1%) unless a name says ``_bp``.
 
 Estimators across paths (means, proportions, quantiles and their standard errors) are in
 :mod:`simulation.estimators`.
 
 Conventions (details and sources in ``docs/metrics.md``):
 
-- WAL in years: ``sum(t * P_t) / sum(P_t) / 12`` (Fabozzi).
-- Yields are annual, quoted with monthly compounding by default (``y = 12 * r_monthly``, the usual
-  quote for monthly-pay ABS); ``convention="semiannual"`` gives the Treasury bond-equivalent
-  yield ``2 * ((1 + r)^6 - 1)``, ``"annual"`` the effective annual rate ``(1 + r)^12 - 1``.
-  Annualised yields are floored at -100%, reached exactly on a total loss.
+- WAL in years of 365 days from settlement to the actual payment dates:
+  ``sum(tau_t * P_t) / sum(P_t)`` (Fabozzi; prospectus decrement tables).
+- A yield is quoted in the class's own day count: price ``= sum CF_t prod_{i<=t} (1 + y
+  alpha_i)^-1`` with ``alpha`` actual/360 (money-market yield; money-market and floating
+  classes) or 30/360 (monthly compounding; fixed classes). At par and without losses the yield
+  is the coupon. :func:`bond_equivalent_yield` converts a monthly-compounded yield to the
+  semiannual bond-equivalent quote. Yields are floored at -100%, reached exactly on a total
+  loss.
 - DIRR (Moody's): promised yield of the no-loss cash flows minus the realised yield, in bp.
 """
 
@@ -22,43 +27,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 __all__ = [
-    "PERIODS_PER_YEAR",
     "BreakevenResult",
-    "YieldConvention",
-    "annualize_monthly_rate",
+    "bond_equivalent_yield",
     "breakeven_multiple",
-    "cashflow_irr",
+    "cashflow_yield",
     "dirr_bp",
+    "discount_margin",
     "first_loss_period",
     "hard_credit_enhancement",
     "interest_shortfall",
     "lognormal_tranche_el",
     "macaulay_duration",
     "modified_duration",
-    "monthly_irr",
-    "monthly_rate_from_annual",
+    "monthly_yield_from_bond_equivalent",
+    "price_from_yield",
     "principal_loss_ratio",
     "pv",
     "wal_years",
 ]
 
-PERIODS_PER_YEAR = 12
-"""Monthly periods: ``t / 12`` is the time in years of period ``t``."""
-
-YieldConvention = Literal["monthly", "semiannual", "annual"]
-"""How a monthly IRR is quoted as an annual yield (see :func:`annualize_monthly_rate`)."""
-
 FloatArray = NDArray[np.float64]
 
 _IRR_MAX_ITER = 100
-_IRR_TOL = 1e-15  # absolute, on u = ln(1 + r_monthly)
+_IRR_TOL = 1e-15  # on the yield, relative to max(1, |y|)
 
 
 class BreakevenResult(NamedTuple):
@@ -98,15 +96,6 @@ def _as_float(x: ArrayLike, name: str) -> FloatArray:
     return a
 
 
-def _periods(n_periods: int) -> FloatArray:
-    """Period numbers ``1..T`` as floats, shape ``(T,)``."""
-    return np.arange(1, n_periods + 1, dtype=np.float64)
-
-
-def _scalar_or_array(a: FloatArray) -> float | FloatArray:
-    return float(a) if a.ndim == 0 else a
-
-
 def _check_cashflows(cashflows: ArrayLike, name: str = "cashflows") -> FloatArray:
     cf = _as_float(cashflows, name)
     if cf.ndim == 0 or cf.shape[-1] == 0:
@@ -114,15 +103,6 @@ def _check_cashflows(cashflows: ArrayLike, name: str = "cashflows") -> FloatArra
     if np.any(cf < 0.0):
         raise ValueError(f"{name} must be >= 0 (payments to the holder); received a negative value")
     return cf
-
-
-def _yield_frequency(convention: YieldConvention) -> int:
-    try:
-        return {"monthly": 12, "semiannual": 2, "annual": 1}[convention]
-    except KeyError:
-        raise ValueError(
-            f"convention must be 'monthly', 'semiannual' or 'annual'; received {convention!r}"
-        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,195 +187,250 @@ def first_loss_period(shortfall: ArrayLike, *, tol: float = 0.0) -> NDArray[np.i
     return np.asarray(np.where(hit.any(axis=-1), first, 0), dtype=np.int64)
 
 
-def wal_years(principal_paid: ArrayLike) -> FloatArray:
+def wal_years(principal_paid: ArrayLike, years: ArrayLike) -> FloatArray:
     """Weighted average life of the principal actually paid, in years.
 
     Parameters
     ----------
     principal_paid : array_like, shape (..., n_periods)
-        USD principal paid in periods ``t = 1..T`` (months after closing).
+        USD principal paid on payment dates ``t = 1..T``.
+    years : array_like, shape (n_periods,)
+        Time of each payment date from settlement, in years of 365 days
+        (:attr:`simulation.dates.PaymentSchedule.years`).
 
     Returns
     -------
     ndarray, shape (...)
-        ``sum(t * P_t) / sum(P_t) / 12``; NaN where no principal is paid at all.
+        ``sum(tau_t * P_t) / sum(P_t)``; NaN where no principal is paid at all.
 
     Notes
     -----
-    Written-off principal is not a payment and does not enter the WAL.
+    Written-off principal is not a payment and does not enter the WAL. Prospectuses measure WAL
+    from the closing date to the actual payment dates, actual days / 365.
 
     References
     ----------
     Fabozzi, F. J., *The Handbook of Fixed Income Securities*, weighted average life.
     """
     p = _as_float(principal_paid, "principal_paid")
-    t = _periods(p.shape[-1])
+    tau = _check_times(years, p.shape[-1])
     total = p.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        wal = (p @ t) / total / PERIODS_PER_YEAR
+        wal = (p @ tau) / total
     return np.asarray(np.where(total > 0.0, wal, np.nan))
 
 
-def annualize_monthly_rate(
-    monthly_rate: ArrayLike, convention: YieldConvention = "monthly"
-) -> FloatArray:
-    """Quote a monthly rate ``r`` as an annual yield, floored at -100%.
-
-    Parameters
-    ----------
-    monthly_rate : array_like
-        Decimal rate per month, ``>= -1``.
-    convention : {"monthly", "semiannual", "annual"}, default "monthly"
-        ``"monthly"``: ``12 r`` (annual rate compounded monthly, the usual ABS quote);
-        ``"semiannual"``: ``2((1 + r)^6 - 1)`` (bond-equivalent yield); ``"annual"``:
-        ``(1 + r)^12 - 1`` (effective annual).
-
-    Returns
-    -------
-    ndarray, shape like ``monthly_rate``
-        Annual decimal yield, ``>= -1``. A nominal quote below -100% has no economic reading
-        (the holder cannot lose more than the price), so it is floored at -1; a total loss
-        (``r = -1``) gives exactly -1.
-    """
-    r = np.asarray(monthly_rate, dtype=np.float64)
-    m = _yield_frequency(convention)
-    with np.errstate(divide="ignore"):  # log1p(-1) = -inf on a total loss: y = -m, floored
-        y = m * np.expm1(np.log1p(r) * (PERIODS_PER_YEAR / m)) if m != 12 else 12.0 * r
-    return np.asarray(np.maximum(y, -1.0))
+def _check_times(years: ArrayLike, n_periods: int) -> FloatArray:
+    tau = _as_float(years, "years")
+    if tau.shape != (n_periods,):
+        raise ValueError(f"years must have shape ({n_periods},); received {tau.shape}")
+    return tau
 
 
-def monthly_rate_from_annual(
-    annual_yield: ArrayLike, convention: YieldConvention = "monthly"
-) -> FloatArray:
-    """Monthly rate ``r`` equivalent to an annual yield (inverse of the un-floored quote)."""
-    y = np.asarray(annual_yield, dtype=np.float64)
-    m = _yield_frequency(convention)
-    if np.any(y <= -m):
-        raise ValueError(f"annual_yield must exceed -{m} under the {convention} convention")
-    return np.asarray(np.expm1(np.log1p(y / m) * (m / PERIODS_PER_YEAR)))
+def _check_accrual(accrual: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    a = _as_float(accrual, "accrual")
+    if a.ndim > 0 and a.shape[-1] != shape[-1]:
+        raise ValueError(f"accrual must be a scalar or have a period axis of length {shape[-1]}; "
+                         f"shape {a.shape}")
+    if np.any(a <= 0.0) or np.any(a > 1.0):
+        raise ValueError("accrual fractions must be in (0, 1] years per period")
+    return np.asarray(np.broadcast_to(a, shape))
 
 
-def monthly_irr(cashflows: ArrayLike, price: ArrayLike) -> FloatArray:
-    """Monthly internal rate of return of a class bought at ``price``.
+def _broadcast_yield(cashflows: ArrayLike, annual_yield: ArrayLike,
+                     accrual: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Cash flows ``(..., T)``, yields ``(...)`` and accruals ``(..., T)`` on one shape."""
+    cf = _as_float(cashflows, "cashflows")
+    y = _as_float(annual_yield, "annual_yield")
+    if cf.ndim == 0:
+        raise ValueError("cashflows must have a period axis (last)")
+    lead = np.broadcast_shapes(cf.shape[:-1], y.shape)
+    shape = (*lead, cf.shape[-1])
+    return (np.broadcast_to(cf, shape), np.broadcast_to(y, lead),
+            _check_accrual(accrual, shape))
 
-    Solves ``sum_t CF_t (1 + r)^-t = price`` for each path.
+
+def _discount_factors(annual_yield: FloatArray, accrual: FloatArray,
+                      index: FloatArray | float = 0.0) -> FloatArray:
+    """``prod_{i <= t} 1 / (1 + (index_i + y) alpha_i)`` along the last axis; ``y`` (...)."""
+    rate = annual_yield[..., None] + index
+    return np.asarray(np.exp(-np.cumsum(np.log1p(rate * accrual), axis=-1)))
+
+
+def price_from_yield(cashflows: ArrayLike, annual_yield: ArrayLike,
+                     accrual: ArrayLike, *, index: ArrayLike = 0.0) -> FloatArray:
+    """Price (USD at settlement) of cash flows at a yield quoted in their accrual day count.
 
     Parameters
     ----------
     cashflows : array_like, shape (..., n_periods)
-        USD paid to the holder in periods ``t = 1..T`` (interest + principal), all ``>= 0``.
-    price : array_like, broadcastable to shape (...)
-        USD paid at closing (``t = 0``), ``> 0`` (e.g. ``price_pct * original_balance``).
+        USD interest + principal paid on payment dates ``t = 1..T``.
+    annual_yield : array_like, broadcastable to shape (...)
+        Annual decimal yield, ``> -1 / max(accrual)``; with ``index``, the discount margin.
+    accrual : array_like, broadcastable to ``cashflows`` (a scalar: the same every period)
+        Year fraction ``alpha_t`` of each period in the class's day count: actual/360 for
+        money-market and floating classes (money-market yield), 30/360 for fixed classes (1/12
+        a month: an annual rate compounded monthly); the first period from settlement.
+    index : array_like, broadcastable to ``cashflows``, default 0
+        Projected index rate of each period (annual decimal); the discount rate of period ``t``
+        is ``index_t + y`` (a floating class's discount margin ``y``).
 
     Returns
     -------
     ndarray, shape (...)
-        Decimal monthly IRR, ``> -1``; exactly ``-1`` (-100%) when nothing is ever paid.
+        ``sum_t CF_t prod_{i <= t} (1 + (index_i + y) alpha_i)^-1``.
 
     Notes
     -----
-    With ``u = ln(1 + r)`` the equation becomes ``logsumexp_t(ln CF_t - t u) = ln price``, whose
-    left side is convex and decreasing in ``u``: Newton's method then converges from any start
-    and the logarithm cannot overflow, even for near-total losses. Each step is safeguarded by a
-    bracket that always holds the root (``ln(S/price)/t`` between the first and the last paying
-    period, ``S = sum CF``); a step leaving it is replaced by bisection. Iterations stop when the
-    step is below 1e-15 in ``u``.
+    A class that accrues ``c alpha_t`` on its balance each period is worth exactly par at
+    ``y = c``: its yield equals its coupon in its own convention (``docs/metrics.md``); a
+    floater paying ``index_t + s`` is worth par at a discount margin ``s``.
     """
+    cf, y, a = _broadcast_yield(cashflows, annual_yield, accrual)
+    base = np.broadcast_to(_as_float(index, "index"), cf.shape)
+    return np.asarray((cf * _discount_factors(y, a, base)).sum(axis=-1))
+
+
+def cashflow_yield(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike) -> FloatArray:
+    """Yield of a class bought at ``price``, in the day count of ``accrual`` (inverse of price).
+
+    Parameters
+    ----------
+    cashflows : array_like, shape (..., n_periods)
+        USD paid to the holder on payment dates ``t = 1..T``, all ``>= 0``.
+    price : array_like, broadcastable to shape (...)
+        USD paid at settlement, ``> 0``.
+    accrual : array_like, broadcastable to ``cashflows``
+        Year fractions of the periods (see :func:`price_from_yield`).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Annual decimal yield ``y`` with ``price_from_yield(cashflows, y, accrual) == price``,
+        floored at -1 (-100%); exactly -1 when nothing is ever paid.
+
+    Notes
+    -----
+    ``h(y) = ln(sum CF_t D_t(y)) - ln price`` is convex and decreasing in ``y``. Safeguarded
+    Newton on ``h`` inside a bracket that always holds the root (``[-1, hi]``, ``hi`` doubled
+    until ``h(hi) < 0``); a step leaving it is replaced by bisection. Stops when the step is
+    below 1e-15 (relative to ``max(1, |y|)``).
+    """
+    return _solve(cashflows, price, accrual, 0.0)
+
+
+def discount_margin(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike,
+                    index: ArrayLike) -> FloatArray:
+    """Discount margin of a floating class: the spread over the projected index that prices it.
+
+    Solves ``price_from_yield(cashflows, dm, accrual, index=index) == price`` (act/360
+    ``accrual``, ``index`` the projected index per period, annual decimal); the solver of
+    :func:`cashflow_yield`, floored at -1. At par without losses a floater paying index + s
+    has a discount margin of exactly s.
+    """
+    return _solve(cashflows, price, accrual, index)
+
+
+def _solve(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike,
+           index: ArrayLike) -> FloatArray:
     cf = _check_cashflows(cashflows)
     p = _as_float(price, "price")
     if np.any(p <= 0.0):
-        raise ValueError("price must be > 0 (USD paid at closing)")
+        raise ValueError("price must be > 0 (USD paid at settlement)")
+    a = _check_accrual(accrual, cf.shape)
+    base = np.broadcast_to(_as_float(index, "index"), cf.shape)
     lead = cf.shape[:-1]
-    p = np.broadcast_to(p, lead)
     n_periods = cf.shape[-1]
     flat = cf.reshape(-1, n_periods)
-    pf = p.reshape(-1)
-    t = _periods(n_periods)
-
-    total = flat.sum(axis=1)
+    af = a.reshape(-1, n_periods)
+    bf = base.reshape(-1, n_periods)
+    pf = np.broadcast_to(p, lead).reshape(-1)
     out = np.full(flat.shape[0], -1.0)
-    live = np.flatnonzero(total > 0.0)
+    live = np.flatnonzero(flat.sum(axis=1) > 0.0)
     if live.size:
-        out[live] = np.expm1(_solve_log_growth(flat[live], pf[live], t))
+        out[live] = _solve_yield(flat[live], af[live], bf[live], pf[live])
     return out.reshape(lead)
 
 
-def _solve_log_growth(cf: FloatArray, price: FloatArray, t: FloatArray) -> FloatArray:
-    """Root ``u`` of ``logsumexp(ln cf - t u) = ln price`` per row; rows have some ``cf > 0``.
-
-    ``cf`` shape (n, T), ``price`` shape (n,), ``t`` shape (T,). No input checking.
-    """
+def _log_value(cf: FloatArray, accrual: FloatArray, base: FloatArray, y: FloatArray,
+               log_price: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``h(y)`` and ``-h'(y)`` per row (logsumexp form; no input checking)."""
+    growth = 1.0 + (base + y[:, None]) * accrual
+    log_df = -np.cumsum(np.log(growth), axis=1)
     with np.errstate(divide="ignore"):
-        log_cf = np.log(cf)
-    pays = cf > 0.0
-    t_first = t[np.argmax(pays, axis=1)]
-    t_last = t[cf.shape[1] - 1 - np.argmax(pays[:, ::-1], axis=1)]
-    c = np.log(cf.sum(axis=1)) - np.log(price)
-    lo = np.minimum(c / t_first, c / t_last)
-    hi = np.maximum(c / t_first, c / t_last)
-    # start from the cash-weighted mean time (exact for a single payment)
-    u = c / ((cf @ t) / cf.sum(axis=1))
-    active = np.ones(u.shape, dtype=bool)
+        a = np.log(cf) + log_df
+    amax = a.max(axis=1, keepdims=True)
+    e = np.exp(a - amax)
+    s = e.sum(axis=1)
+    speed = np.cumsum(accrual / growth, axis=1)
+    return amax[:, 0] + np.log(s) - log_price, (e * speed).sum(axis=1) / s
+
+
+def _solve_yield(cf: FloatArray, accrual: FloatArray, base: FloatArray,
+                 price: FloatArray) -> FloatArray:
+    """Root of ``h`` per row, floored at -1; rows have some ``cf > 0``. No input checking."""
+    log_price = np.log(price)
+    n = cf.shape[0]
+    lo = np.full(n, -1.0)
+    h_lo, _ = _log_value(cf, accrual, base, lo, log_price)
+    floored = h_lo <= 0.0  # worth no more than the price even at -100%
+    hi = np.ones(n)
+    for _ in range(64):
+        h_hi, _ = _log_value(cf, accrual, base, hi, log_price)
+        grow = (h_hi > 0.0) & ~floored
+        if not grow.any():
+            break
+        lo = np.where(grow, hi, lo)
+        hi = np.where(grow, 2.0 * hi, hi)
+    # start from the continuous-compounding guess ln(S / P) / mean time
+    t_mean = (cf * np.cumsum(accrual, axis=1)).sum(axis=1) / cf.sum(axis=1)
+    y = np.clip(np.log(cf.sum(axis=1) / price) / t_mean, lo, hi)
+    active = ~floored
     for _ in range(_IRR_MAX_ITER):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        a = log_cf[idx] - np.outer(u[idx], t)
-        amax = a.max(axis=1, keepdims=True)
-        e = np.exp(a - amax)
-        s = e.sum(axis=1)
-        h = amax[:, 0] + np.log(s) - np.log(price[idx])
-        mean_t = (e @ t) / s  # -dh/du > 0
-        # keep the bracket: h > 0 means the root is to the right
+        h, slope = _log_value(cf[idx], accrual[idx], base[idx], y[idx], log_price[idx])
         right = h > 0.0
-        lo[idx] = np.where(right, np.maximum(lo[idx], u[idx]), lo[idx])
-        hi[idx] = np.where(right, hi[idx], np.minimum(hi[idx], u[idx]))
-        step = h / mean_t
-        u_new = u[idx] + step
-        outside = ~((u_new >= lo[idx]) & (u_new <= hi[idx])) | ~np.isfinite(u_new)
-        u_new = np.where(outside, 0.5 * (lo[idx] + hi[idx]), u_new)
-        done = (np.abs(u_new - u[idx]) <= _IRR_TOL) | (h == 0.0) | (hi[idx] - lo[idx] <= _IRR_TOL)
-        u[idx] = u_new
+        lo[idx] = np.where(right, np.maximum(lo[idx], y[idx]), lo[idx])
+        hi[idx] = np.where(right, hi[idx], np.minimum(hi[idx], y[idx]))
+        y_new = y[idx] + h / slope
+        outside = ~((y_new >= lo[idx]) & (y_new <= hi[idx])) | ~np.isfinite(y_new)
+        y_new = np.where(outside, 0.5 * (lo[idx] + hi[idx]), y_new)
+        scale = np.maximum(1.0, np.abs(y_new))
+        done = ((np.abs(y_new - y[idx]) <= _IRR_TOL * scale) | (h == 0.0)
+                | (hi[idx] - lo[idx] <= _IRR_TOL * scale))
+        y[idx] = y_new
         active[idx[done]] = False
-    return u
+    return np.where(floored, -1.0, y)
 
 
-def cashflow_irr(
-    cashflows: ArrayLike,
-    price: ArrayLike,
-    *,
-    convention: YieldConvention = "monthly",
-) -> FloatArray:
-    """Annual yield (IRR) of a class's cash flows bought at ``price``.
+def bond_equivalent_yield(monthly_yield: ArrayLike) -> FloatArray:
+    """Bond-equivalent (semiannual) yield of an annual yield compounded monthly.
 
-    Parameters
-    ----------
-    cashflows : array_like, shape (..., n_periods)
-        USD interest + principal paid to the holder in periods ``t = 1..T``, all ``>= 0``.
-    price : array_like, broadcastable to shape (...)
-        USD paid at closing, ``> 0``.
-    convention : {"monthly", "semiannual", "annual"}, default "monthly"
-        Quote of the monthly IRR ``r``; see :func:`annualize_monthly_rate`. The default is the
-        monthly-pay ABS quote: an annual rate compounded monthly, ``12 r``.
-
-    Returns
-    -------
-    ndarray, shape (...)
-        Annual decimal yield, floored at -1; a class that loses everything yields -1 (-100%).
-
-    See Also
-    --------
-    monthly_irr : the monthly rate solved per path (vectorised safeguarded Newton).
+    ``2 ((1 + y/12)^6 - 1)``: the quote that compares a monthly-pay 30/360 class with
+    semiannual-pay bonds and Treasuries (SIFMA Uniform Practices, standard formulas for
+    monthly-pay securities). Floored at -1.
     """
-    return annualize_monthly_rate(monthly_irr(cashflows, price), convention)
+    y = _as_float(monthly_yield, "monthly_yield")
+    with np.errstate(invalid="ignore"):
+        bey = 2.0 * np.expm1(6.0 * np.log1p(y / 12.0))
+    return np.asarray(np.maximum(np.where(y <= -12.0, -1.0, bey), -1.0))
+
+
+def monthly_yield_from_bond_equivalent(bond_equivalent: ArrayLike) -> FloatArray:
+    """Inverse of :func:`bond_equivalent_yield`: ``12 ((1 + bey/2)^(1/6) - 1)``."""
+    b = _as_float(bond_equivalent, "bond_equivalent")
+    if np.any(b <= -2.0):
+        raise ValueError("a bond-equivalent yield must exceed -200%")
+    return np.asarray(12.0 * np.expm1(np.log1p(b / 2.0) / 6.0))
 
 
 def dirr_bp(
     cashflows: ArrayLike,
     promised_cashflows: ArrayLike,
     price: ArrayLike,
-    *,
-    convention: YieldConvention = "monthly",
+    accrual: ArrayLike,
 ) -> FloatArray:
     """Reduction of yield against the promised (no-loss) cash flows, in basis points.
 
@@ -406,9 +441,9 @@ def dirr_bp(
     promised_cashflows : array_like, shape (n_periods,) or like ``cashflows``
         USD the class pays when the collateral suffers no loss.
     price : array_like, broadcastable to shape (...)
-        USD paid at closing (usually par, the original balance).
-    convention : {"monthly", "semiannual", "annual"}, default "monthly"
-        Yield quote used for both yields.
+        USD paid at settlement (usually par, the original balance).
+    accrual : array_like, broadcastable to ``cashflows``
+        Year fractions of the periods in the class's day count (:func:`cashflow_yield`).
 
     Returns
     -------
@@ -427,8 +462,9 @@ def dirr_bp(
         raise ValueError(
             f"promised_cashflows has {promised.shape[-1]} periods, cashflows {cf.shape[-1]}"
         )
-    y = cashflow_irr(cf, price, convention=convention)
-    y_promised = cashflow_irr(promised, price, convention=convention)
+    a = _as_float(accrual, "accrual")
+    y = cashflow_yield(cf, price, a)
+    y_promised = cashflow_yield(promised, price, np.broadcast_to(a, promised.shape))
     return np.asarray((y_promised - y) * 1e4)
 
 
@@ -458,62 +494,65 @@ def pv(cashflows: ArrayLike, discount_factors: ArrayLike) -> FloatArray:
 def macaulay_duration(
     cashflows: ArrayLike,
     annual_yield: ArrayLike,
-    *,
-    convention: YieldConvention = "monthly",
+    accrual: ArrayLike,
+    years: ArrayLike,
 ) -> FloatArray:
     """Macaulay duration in years: PV-weighted mean time of the cash flows.
 
     Parameters
     ----------
     cashflows : array_like, shape (..., n_periods)
-        USD paid in periods ``t = 1..T``.
+        USD paid on payment dates ``t = 1..T``.
     annual_yield : array_like, broadcastable to shape (...)
-        Annual decimal yield quoted under ``convention``.
-    convention : {"monthly", "semiannual", "annual"}, default "monthly"
-        Compounding of ``annual_yield`` (see :func:`annualize_monthly_rate`).
+        Annual decimal yield in the day count of ``accrual``.
+    accrual : array_like, broadcastable to ``cashflows``
+        Year fractions of the periods (:func:`price_from_yield`).
+    years : array_like, shape (n_periods,)
+        Time of each payment date from settlement, actual days / 365.
 
     Returns
     -------
     ndarray, shape (...)
-        ``sum (t/12) CF_t v^t / sum CF_t v^t`` with ``v = 1 / (1 + r)`` and ``r`` the monthly rate
-        equivalent to ``annual_yield``; NaN when there is no cash flow.
+        ``sum tau_t CF_t D_t / sum CF_t D_t``; NaN when there is no cash flow.
     """
-    cf = _as_float(cashflows, "cashflows")
-    r = monthly_rate_from_annual(annual_yield, convention)
-    t = _periods(cf.shape[-1])
-    disc = np.exp(-np.multiply.outer(np.log1p(r), t))
-    w = cf * disc
+    cf, y, a = _broadcast_yield(cashflows, annual_yield, accrual)
+    tau = _check_times(years, cf.shape[-1])
+    w = cf * _discount_factors(y, a)
     total = w.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        d = (w @ t) / total / PERIODS_PER_YEAR
+        d = (w @ tau) / total
     return np.asarray(np.where(total > 0.0, d, np.nan))
 
 
 def modified_duration(
     cashflows: ArrayLike,
     annual_yield: ArrayLike,
-    *,
-    convention: YieldConvention = "monthly",
+    accrual: ArrayLike,
 ) -> FloatArray:
-    """Modified duration in years: ``-(1/P) dP/dy`` for the yield ``y`` quoted under ``convention``.
+    """Modified duration in years: ``-(1/P) dP/dy`` for the yield in the day count of ``accrual``.
 
     Parameters
     ----------
     cashflows : array_like, shape (..., n_periods)
-        USD paid in periods ``t = 1..T``.
+        USD paid on payment dates ``t = 1..T``.
     annual_yield : array_like, broadcastable to shape (...)
-        Annual decimal yield quoted under ``convention``.
-    convention : {"monthly", "semiannual", "annual"}, default "monthly"
-        Compounding frequency ``m`` of ``annual_yield`` (12, 2 or 1 per year).
+        Annual decimal yield.
+    accrual : array_like, broadcastable to ``cashflows``
+        Year fractions of the periods (:func:`price_from_yield`).
 
     Returns
     -------
     ndarray, shape (...)
-        ``macaulay_duration / (1 + y/m)``.
+        ``sum CF_t D_t S_t / sum CF_t D_t`` with ``S_t = sum_{i <= t} alpha_i / (1 + y alpha_i)``
+        (exact derivative; on whole 30/360 months it is ``Macaulay / (1 + y/12)``).
     """
-    m = _yield_frequency(convention)
-    y = np.asarray(annual_yield, dtype=np.float64)
-    return np.asarray(macaulay_duration(cashflows, y, convention=convention) / (1.0 + y / m))
+    cf, y, a = _broadcast_yield(cashflows, annual_yield, accrual)
+    w = cf * _discount_factors(y, a)
+    speed = np.cumsum(a / (1.0 + y[..., None] * a), axis=-1)
+    total = w.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = (w * speed).sum(axis=-1) / total
+    return np.asarray(np.where(total > 0.0, d, np.nan))
 
 
 # --------------------------------------------------------------------------------------------

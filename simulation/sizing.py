@@ -220,10 +220,11 @@ class _Evaluator:
         n = self.flows.shape[0]
         loss = np.empty((n, program.n_classes))
         wal = np.empty((n, program.n_classes))
+        years = program.schedule(self.flows.shape[1]).years
         for lo in range(0, n, self.batch):
             tf = run_waterfall(program, self.flows[lo:lo + self.batch])
             loss[lo:lo + self.batch] = tf.principal_loss / program.original_balance
-            wal[lo:lo + self.batch] = wal_years(tf.principal_paid)
+            wal[lo:lo + self.batch] = wal_years(tf.principal_paid, years)
         el = estimate_mean(loss, self.weight, block_size=self.block)
         mw = conditional_mean(wal, np.isfinite(wal), self.weight, block_size=self.block)
         rows = []

@@ -6,6 +6,11 @@ reports do:
 - :func:`prepayment_table`: WAL and principal window of each class at several ABS speeds with
   no losses, to the clean-up call and to maturity (the prospectus "percent of initial note
   principal at various ABS percentages" table).
+- :func:`yield_table`: yield, WAL and modified duration of each class at each ABS speed and
+  price, without losses (the term sheet's "prepayment speed x price" yield table).
+- :func:`cashflow_table`: the deterministic per-period table by class (dates, balances,
+  interest, principal, shortfalls, OC, reserve, triggers) that a structurer reconciles with
+  Intex, at an ABS speed and a CDR.
 - :func:`breakeven_cnl`: per class, the largest multiple of the base-case expected CNL at which
   the class loses nothing, on the expected-value projection (bracketing + bisection).
 """
@@ -20,7 +25,7 @@ from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
-from simulation.waterfall import compile_deal, payment_dates, run_waterfall
+from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
 """ABS speeds of the prospectus prepayment table (monthly decimals)."""
@@ -52,21 +57,20 @@ def prepayment_table(
         ``last_principal_period``, ``first_principal_date``, ``last_principal_date`` and
         ``window_months`` (last - first + 1).
     """
-    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    program = compile_deal(run_deal, tape.total_balance)
+    program = _no_loss_program(deal, tape, to_call)
     rows = []
     for speed in abs_speeds:
-        flows = project_deterministic(tape, abs_speed=speed)[list(FIELD_NAMES)].to_numpy()
-        tf = run_waterfall(program, flows[None])
+        tf = _no_loss_flows(program, tape, speed)
         principal = tf.principal_paid[0]
-        dates = payment_dates(deal.first_payment_date, principal.shape[1])
+        schedule = program.schedule(principal.shape[1])
+        dates = schedule.paid
         for c, name in enumerate(program.classes):
             paid = np.flatnonzero(principal[c] > 1e-6)
             first, last = (int(paid[0]), int(paid[-1])) if paid.size else (-1, -1)
             rows.append({
                 "class": name,
                 "abs_speed": speed,
-                "wal_years": float(metrics.wal_years(principal[c])),
+                "wal_years": float(metrics.wal_years(principal[c], schedule.years)),
                 "first_principal_period": first + 1,
                 "last_principal_period": last + 1,
                 "first_principal_date": str(dates[first]) if paid.size else "",
@@ -74,6 +78,146 @@ def prepayment_table(
                 "window_months": last - first + 1 if paid.size else 0,
             })
     return pd.DataFrame(rows)
+
+
+def yield_table(
+    deal: Deal,
+    tape: LoanTape,
+    prices: tuple[float, ...],
+    abs_speeds: tuple[float, ...] = DEFAULT_ABS_SPEEDS,
+    *,
+    to_call: bool = True,
+) -> pd.DataFrame:
+    """Yield of each class at each ABS speed and price, without losses (a term-sheet table).
+
+    Parameters
+    ----------
+    deal, tape
+        The deal and its pool.
+    prices : tuple of float
+        Prices in percent of the original class balance (99.5 = 99.5%), settling at closing.
+    abs_speeds : tuple of float
+        ABS prepayment speeds (0.013 = 1.3% ABS).
+    to_call : bool
+        Exercise the clean-up call (``True``) or run to maturity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows (class, abs_speed, price) with ``yield`` (the class's own convention: act/360
+        money-market yield for money-market and floating classes, 30/360 monthly for fixed;
+        a floating class's yield uses the deal's flat ``index_rate``), ``wal_years`` and
+        ``modified_duration``.
+    """
+    if not prices or any(not np.isfinite(p) or p <= 0.0 for p in prices):
+        raise ValueError(f"prices must be positive percentages of par; got {prices}")
+    program = _no_loss_program(deal, tape, to_call)
+    rows = []
+    for speed in abs_speeds:
+        tf = _no_loss_flows(program, tape, speed)
+        schedule = program.schedule(tf.n_periods)
+        accrual = program.yield_fractions(tf.n_periods)
+        cash = (tf.interest_paid + tf.principal_paid)[0]
+        wal = metrics.wal_years(tf.principal_paid[0], schedule.years)
+        for price in prices:
+            usd = program.original_balance * price / 100.0
+            y = metrics.cashflow_yield(cash, usd, accrual)
+            duration = metrics.modified_duration(cash, y, accrual)
+            for c, name in enumerate(program.classes):
+                rows.append({"class": name, "abs_speed": speed, "price": price,
+                             "yield": float(y[c]), "wal_years": float(wal[c]),
+                             "modified_duration": float(duration[c])})
+    return pd.DataFrame(rows)
+
+
+def cashflow_table(
+    deal: Deal,
+    tape: LoanTape,
+    *,
+    abs_speed: float,
+    cdr: float = 0.0,
+    severity: float = 0.5,
+    recovery_lag: int = 0,
+    to_call: bool = True,
+) -> pd.DataFrame:
+    """Deterministic per-period cash flows of every class, with the deal's accounts.
+
+    Parameters
+    ----------
+    deal, tape
+        The deal and its pool.
+    abs_speed : float
+        ABS prepayment speed (0.013 = 1.3% ABS).
+    cdr : float
+        Annual constant default rate (0.02 = 2% CDR), charged off in the month of default.
+    severity : float
+        Loss given default, share of the defaulted balance.
+    recovery_lag : int
+        Months from charge-off to recovery.
+    to_call : bool
+        Exercise the clean-up call (``True``) or run to maturity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (class, period) up to the last period with a note balance or payment:
+        ``class``, ``period``, ``payment_date``, ``collection_period_end``, ``accrual_days``
+        (the class's day count), ``coupon_rate``, ``beginning_balance``, ``interest_due``
+        (with carried shortfall), ``interest_paid``, ``interest_shortfall``,
+        ``principal_paid``, ``ending_balance``, then the deal's ``pool_balance``,
+        ``available_funds``, ``oc_amount``, ``oc_target``, ``reserve_balance``,
+        ``reserve_draw``, ``sequential`` and ``triggers_breached`` (names, ``;``-separated).
+        USD, annual decimals.
+    """
+    program = _no_loss_program(deal, tape, to_call)
+    flows = project_deterministic(tape, abs_speed=abs_speed, cdr=cdr, severity=severity,
+                                  recovery_lag=recovery_lag)[list(FIELD_NAMES)].to_numpy()
+    tf = run_waterfall(program, flows[None])
+    schedule = program.schedule(tf.n_periods)
+    days = np.rint(program.yield_fractions(tf.n_periods) * 360.0).astype(np.int64)
+    active = (tf.ending_balance[0].sum(axis=0) > 0.0) | (
+        (tf.interest_paid[0] + tf.principal_paid[0]).sum(axis=0) > 0.0)
+    n = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
+    ending = tf.ending_balance[0][:, :n]
+    beginning = np.concatenate([program.original_balance[:, None], ending[:, :-1]], axis=1)
+    breached = [";".join(name for k, name in enumerate(tf.trigger_names)
+                         if tf.trigger_breached[0, k, t]) for t in range(n)]
+    frames = []
+    for c, name in enumerate(program.classes):
+        frames.append(pd.DataFrame({
+            "class": name,
+            "period": np.arange(1, n + 1),
+            "payment_date": schedule.paid[:n].astype(str),
+            "collection_period_end": schedule.collection_end[:n].astype(str),
+            "accrual_days": days[c, :n],
+            "coupon_rate": tf.coupon_rate[0, c, :n],
+            "beginning_balance": beginning[c],
+            "interest_due": tf.interest_due[0, c, :n],
+            "interest_paid": tf.interest_paid[0, c, :n],
+            "interest_shortfall": tf.interest_due[0, c, :n] - tf.interest_paid[0, c, :n],
+            "principal_paid": tf.principal_paid[0, c, :n],
+            "ending_balance": ending[c],
+            "pool_balance": tf.pool_balance[0, :n],
+            "available_funds": tf.available_funds[0, :n],
+            "oc_amount": tf.oc_amount[0, :n],
+            "oc_target": tf.oc_target[0, :n],
+            "reserve_balance": tf.reserve_balance[0, :n],
+            "reserve_draw": tf.reserve_draw[0, :n],
+            "sequential": tf.sequential_mode[0, :n],
+            "triggers_breached": breached,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:
+    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
+    return compile_deal(run_deal, tape.total_balance)
+
+
+def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:
+    """The waterfall on the pool's no-loss projection at an ABS speed (one path)."""
+    flows = project_deterministic(tape, abs_speed=abs_speed)[list(FIELD_NAMES)].to_numpy()
+    return run_waterfall(program, flows[None])
 
 
 def breakeven_cnl(

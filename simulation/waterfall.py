@@ -18,6 +18,7 @@ import numpy as np
 import simulation._waterfall_kernel as K
 from portfolio.errors import InputError, Problem
 from simulation.collateral import FIELD_NAMES
+from simulation.dates import BusinessDayCalendar, PaymentSchedule, payment_schedule
 from simulation.deal import Deal, _step_kind, deal_problems, note_balances
 
 _RATE_KIND = {"fixed": K.RATE_FIXED, "floating": K.RATE_FLOATING,
@@ -55,6 +56,7 @@ class WaterfallProgram:
     trigger_names: tuple[str, ...]
     closing_date: dt.date
     first_payment_date: dt.date
+    business_day_calendar: BusinessDayCalendar
     index_rate: float
     class_param: np.ndarray
     class_code: np.ndarray
@@ -104,16 +106,20 @@ class WaterfallProgram:
                 lines.append(f"{label}: {k - lo} {name} {arg}".rstrip())
         return lines
 
-    def accrual_fractions(self, n_periods: int) -> np.ndarray:
-        """Actual days / 360 of each interest period, shape ``(n_periods,)``.
+    def schedule(self, n_periods: int) -> PaymentSchedule:
+        """Payment dates, accrual fractions and times of ``n_periods`` payment dates."""
+        return payment_schedule(self.closing_date, self.first_payment_date, n_periods,
+                                self.business_day_calendar)
 
-        Period 0 runs from the closing date to the first payment date; period t from payment
-        date t-1 to payment date t (the first payment date's day of month, clipped to the
-        month's end).
+    def yield_fractions(self, n_periods: int) -> np.ndarray:
+        """Each class's accrual fraction per period, ``(n_classes, n_periods)``.
+
+        30/360 for fixed classes, actual/360 for money-market and floating classes: the day
+        count in which each class's yield is quoted (``docs/metrics.md``).
         """
-        dates = payment_dates(self.first_payment_date, n_periods)
-        days = np.diff(np.concatenate([[np.datetime64(self.closing_date, "D")], dates]))
-        return days.astype(np.float64) / 360.0
+        sched = self.schedule(n_periods)
+        fixed = self.class_code[K.CC_RATE_KIND] == K.RATE_FIXED
+        return np.where(fixed[:, None], sched.thirty_360[None, :], sched.act_360[None, :])
 
     def thresholds(self, n_periods: int) -> np.ndarray:
         """Trigger thresholds by trigger and period, shape ``(n_triggers, n_periods)``."""
@@ -215,16 +221,6 @@ class TrancheFlows:
         uses = (self.fees_paid + self.interest_paid.sum(axis=1) + self.principal_paid.sum(axis=1)
                 + swap_out + self.reserve_deposit + self.residual)
         return np.asarray(sources - uses)
-
-
-def payment_dates(first_payment_date: dt.date, n_periods: int) -> np.ndarray:
-    """Monthly payment dates from the first one, ``datetime64[D]`` of shape ``(n_periods,)``."""
-    first = np.datetime64(first_payment_date, "M")
-    months = first + np.arange(n_periods)
-    day = first_payment_date.day - 1
-    month_end = (months + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
-    return np.asarray(np.minimum(months.astype("datetime64[D]") + np.timedelta64(day, "D"),
-                                 month_end))
 
 
 def _period_of(first_payment_date: dt.date, date: dt.date) -> int:
@@ -364,6 +360,7 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
         trigger_names=tuple(t.name for t in deal.triggers),
         closing_date=deal.closing_date,
         first_payment_date=deal.first_payment_date,
+        business_day_calendar=deal.business_day_calendar,
         index_rate=deal.index_rate,
         class_param=class_param,
         class_code=class_code,
@@ -452,7 +449,8 @@ def run_waterfall(
     breached = np.zeros((n_paths, n_triggers, n_periods), dtype=np.bool_)
     sequential = np.zeros((n_paths, n_periods), dtype=np.bool_)
     arrays = K.ProgramArrays(*(getattr(program, name) for name in K.ProgramArrays._fields))
-    (kernel or K.waterfall_kernel)(arrays, flows, index, program.accrual_fractions(n_periods),
+    sched = program.schedule(n_periods)
+    (kernel or K.waterfall_kernel)(arrays, flows, index, sched.act_360, sched.thirty_360,
                                    program.thresholds(n_periods), class_out, deal_out, path_out,
                                    event_period, breached, sequential)
     return TrancheFlows(

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the break-even table."""
     console = make_console()
     existing_file(args.deal, "DEAL")
-    inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model)
+    inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model, log=console)
     assert inputs.model is not None  # resolve_inputs requires it by default
     prepared, _ = calibrate(prepare_collateral(inputs.tape, inputs.model))
     table = breakeven_cnl(inputs.deal, prepared)

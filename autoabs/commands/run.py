@@ -61,12 +61,13 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 def class_table(result: DealSimulationResult) -> Table:
     """The per-class results as a rich table."""
     table = Table(title=f"{result.deal.name}: {result.pool.provenance['n_paths']:,} paths")
-    for col in ("Class", "Balance", "Hard CE", "EL", "EL se", "PD", "LGD", "WAL (y)",
+    for col in ("Class", "Balance", "Hard CE", "Group CE", "EL", "EL se", "PD", "LGD", "WAL (y)",
                 "Yield", "DIRR (bp)", "Rating*"):
         table.add_column(col, justify="left" if col == "Class" else "right")
     for row in result.class_summary().to_dict(orient="records"):
         table.add_row(
             row["name"], f"{row['balance']:,.0f}", f"{row['hard_ce']:.2%}",
+            f"{row['class_group']} {row['group_hard_ce']:.2%}",
             percent_text(row["el"], 4), percent_text(row["el_se"], 4),
             percent_text(row["pd"], 3),
             "-" if np.isnan(row["lgd"]) else f"{row['lgd']:.1%}",
@@ -74,7 +75,8 @@ def class_table(result: DealSimulationResult) -> Table:
             f"{row['yield']:.3%}", f"{row['dirr']:.2f}", row["implied_rating"],
         )
     table.caption = (f"* implied from (EL, WAL) with the {result.el_table.source}; "
-                     "hard CE = junior classes + OC + reserve at closing")
+                     "hard CE = junior classes + OC + reserve at closing; group CE counts only "
+                     "later class groups (all Class A notes share one figure)")
     return table
 
 
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=scenario,
                  scenario_source=args.scenario, el_table=inputs.el_table,
-                 structuring=args.structuring)
+                 structuring=args.structuring, warnings=inputs.warnings)
     with progress(console, options.path_budget) as advance:
         outcome = execute(job, options, out=args.out, resume=args.resume,
                           overwrite=args.overwrite, report=not args.no_report, progress=advance)

@@ -54,19 +54,22 @@ def executive_summary(data: RunRecord) -> Section:
     for c in s["classes"]:
         name = str(c["name"])
         rows.append(Row(name, (
-            text(name), money(c.get("balance")), pct(c.get("hard_ce")), pct(c.get("el"), 4),
+            text(name), money(c.get("balance")), pct(c.get("hard_ce")),
+            pct(c.get("group_hard_ce")), pct(c.get("el"), 4),
             text(c.get("implied_rating")), num(c.get("wal"), ".2f"),
             breakeven_cell(data, name),
         )))
     headline = Table(
         "headline", "Headline results by class",
         (Column("class", "Class", False), Column("balance", "Balance"),
-         Column("hard_ce", "Hard CE"), Column("el", "EL"),
-         Column("implied_rating", "Implied rating*", False), Column("wal", "WAL (years)"),
+         Column("hard_ce", "Hard CE"), Column("group_hard_ce", "Class-group CE"),
+         Column("el", "EL"), Column("implied_rating", "Implied rating*", False),
+         Column("wal", "WAL (years)"),
          Column("breakeven_multiple", "Break-even CNL multiple")),
         tuple(rows),
         f"* Implied from (EL, WAL) with the {s.get('el_table', 'idealized EL table')}. "
-        "Hard CE = junior classes + OC + reserve at closing, % of the pool."
+        "Hard CE = junior classes + OC + reserve at closing, % of the pool; class-group CE "
+        "counts only later class groups (every Class A note shares one figure)."
         + ("" if data.breakeven is not None else
            " Break-even multiples: not computed (no breakeven.json or breakeven.csv in the run "
            "directory)."),
@@ -80,5 +83,7 @@ def executive_summary(data: RunRecord) -> Section:
                    f"${float(worst['note_loss'].iloc[0]):,.0f}; largest class EL "
                    f"{float(worst['max_el'].iloc[0]):.4%}), out of {len(worst)} scenarios in "
                    f"{data.stress_file}.")
-    return Section("summary", 1, "Executive summary",
-                   (Text(intro), headline, key_table, Text((closing,))))
+    warned = tuple(f"Input warning: {w}" for w in prov.get("input_warnings", ()))
+    blocks = (Text(intro), *((Text(warned),) if warned else ()), headline, key_table,
+              Text((closing,)))
+    return Section("summary", 1, "Executive summary", blocks)

@@ -33,9 +33,13 @@ __all__ = ["assemble", "el_rse_check"]
 
 
 def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None = None,
-             threads: int | None = None, el_table: ELTable | None = None
+             threads: int | None = None, el_table: ELTable | None = None,
+             input_warnings: tuple[str, ...] = ()
              ) -> DealSimulationResult | PoolSimulationResult:
     """Merge chunk results, in chunk order, into the run's result.
+
+    ``input_warnings`` (checks of the inputs the caller made) go to the deal result's
+    provenance, so the summary and the report show them.
 
     ``chunks`` must yield every chunk of ``plan.chunks`` in order (a generator reading
     checkpoints keeps memory to one chunk's reductions at a time). Without ``deal`` (or for a
@@ -87,6 +91,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         return pool_result
 
     deal_provenance = dict(provenance)
+    deal_provenance["input_warnings"] = list(input_warnings)
     deal_provenance["scenario"] = plan.source.name if plan.source is not None else None
     deal_provenance["stochastic"] = bool(plan.source.stochastic) if plan.source else False
     if plan.design is not None:
@@ -101,6 +106,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         class_paths=class_paths,
         pool=pool_result,
         hard_ce=hard_credit_enhancement(deal, program),
+        group_hard_ce=hard_credit_enhancement(deal, program, by_group=True),
         class_balance_quantiles=tranches.balance_quantiles(program.classes),
         triggers=tranches.triggers(program.trigger_names),
         events=tranches.events(),

@@ -21,7 +21,7 @@ from simulation.run.plan import RunPlan, numba_threads
 from simulation.run.reducers import DealReduction, PoolReduction, SparseCounts
 from simulation.run.results import CLASS_PATH_FIELDS
 from simulation.run.sampler import draw_factor
-from simulation.waterfall import TrancheFlows, run_waterfall
+from simulation.waterfall import TrancheFlows, WaterfallProgram, run_waterfall
 
 __all__ = ["ChunkCallback", "ChunkResult", "run_chunk"]
 
@@ -126,20 +126,25 @@ def path_summaries(flows: np.ndarray, initial_balance: float) -> np.ndarray:
     ])
 
 
-def class_path_metrics(tf: TrancheFlows, promised_yield: np.ndarray,
+def class_path_metrics(tf: TrancheFlows, program: WaterfallProgram, promised_yield: np.ndarray,
                        discount: np.ndarray) -> np.ndarray:
-    """Per-path class metrics of one chunk, ``(n, n_classes, len(CLASS_PATH_FIELDS))``."""
+    """Per-path class metrics of one chunk, ``(n, n_classes, len(CLASS_PATH_FIELDS))``.
+
+    WAL on the actual payment dates (years of 365 days from closing); yield at par in each
+    class's own day count (:meth:`WaterfallProgram.yield_fractions`).
+    """
     ob = tf.original_balance
     cash = tf.interest_paid + tf.principal_paid
     price = np.broadcast_to(ob[None, :], cash.shape[:2])
-    yld = metrics.cashflow_irr(cash, price)
+    years = program.schedule(tf.n_periods).years
+    yld = metrics.cashflow_yield(cash, price, program.yield_fractions(tf.n_periods))
     shortfall = np.maximum(tf.interest_due - tf.interest_paid, 0.0)
     first_short = metrics.first_loss_period(shortfall, tol=1e-6)
     pv = metrics.pv(cash, discount[: cash.shape[-1]]) / ob[None, :]
     return np.stack([
         tf.principal_loss / ob[None, :],
         tf.interest_shortfall / ob[None, :],
-        metrics.wal_years(tf.principal_paid),
+        metrics.wal_years(tf.principal_paid, years),
         yld,
         (promised_yield[None, :] - yld) * 1e4,
         pv,
@@ -183,6 +188,6 @@ def run_chunk(plan: RunPlan, first: int, n: int, threads: int | None = None,
         # the weight column of the path summaries: a strided view, which BLAS may sum in
         # another order than a contiguous copy; every deal reduction takes this one
         deal.add(tf, pool_paths[:, -1])
-        class_paths = class_path_metrics(tf, plan.promised_yield, plan.curve)
+        class_paths = class_path_metrics(tf, program, plan.promised_yield, plan.curve)
     return ChunkResult(first=first, n=n, pool_paths=pool_paths, class_paths=class_paths,
                        pool=pool.compact(), deal=deal.compact())

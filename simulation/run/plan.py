@@ -209,8 +209,9 @@ def plan_run(
     curve = (shared.curve if shared is not None and shared.curve is not None
              else _flat_curve(deal.index_rate, n_periods))
     promised = promised_flows(inputs, program, base_index)
-    promised_yield = metrics.cashflow_irr(promised.interest_paid[0] + promised.principal_paid[0],
-                                          program.original_balance)
+    promised_yield = metrics.cashflow_yield(
+        promised.interest_paid[0] + promised.principal_paid[0], program.original_balance,
+        program.yield_fractions(n_periods))
     sampler, design = choose_sampler(factor, source, inputs, spec, program,
                                      importance=importance, antithetic=antithetic,
                                      stratified=stratified, defensive=defensive)

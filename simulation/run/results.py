@@ -145,7 +145,11 @@ class DealSimulationResult:
     pool : PoolSimulationResult
         The collateral run (per-path pool summaries incl. ``weight``, mean flows, factors).
     hard_ce : numpy.ndarray
-        ``(n_classes,)`` hard credit enhancement at closing (decimal of the pool).
+        ``(n_classes,)`` hard credit enhancement at closing (decimal of the pool), each class
+        enhanced by every class after it (pro-rata groups excepted).
+    group_hard_ce : numpy.ndarray
+        ``(n_classes,)`` hard credit enhancement of each class's group (``Deal.class_groups``,
+        e.g. every Class A note), as deals publish it.
     class_balance_quantiles : dict
         Class -> DataFrame of balance factor quantiles (P5/P50/P95) by period.
     triggers : pandas.DataFrame
@@ -168,6 +172,7 @@ class DealSimulationResult:
     class_paths: np.ndarray
     pool: PoolSimulationResult
     hard_ce: np.ndarray
+    group_hard_ce: np.ndarray
     class_balance_quantiles: dict[str, pd.DataFrame]
     triggers: pd.DataFrame
     events: dict[str, float]
@@ -240,6 +245,8 @@ class DealSimulationResult:
                 "name": name,
                 "balance": float(self.original_balance[c]),
                 "hard_ce": float(self.hard_ce[c]),
+                "class_group": self.deal.class_groups[c],
+                "group_hard_ce": float(self.group_hard_ce[c]),
                 "el": el_c,
                 "el_se": float(se["el"][c]),
                 "el_rse": float(se["el"][c]) / el_c if el_c > 0.0 else float("nan"),
@@ -296,14 +303,24 @@ def _finite(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def hard_credit_enhancement(deal: Deal, program: WaterfallProgram) -> np.ndarray:
-    """Hard CE at closing: junior classes + initial OC + initial reserve, over the pool."""
+def hard_credit_enhancement(deal: Deal, program: WaterfallProgram, *,
+                            by_group: bool = False) -> np.ndarray:
+    """Hard CE at closing: junior classes + initial OC + initial reserve, over the pool.
+
+    ``by_group=False``: per class, each class enhanced by every class after it (pro-rata
+    groups share a rank). ``by_group=True``: per class group (``Deal.class_groups``), every
+    class of a group shows the group's CE (only later groups count as subordination).
+    """
     pool = program.initial_pool_balance
     balances = program.original_balance
     oc = pool - balances.sum()
     reserve = deal.reserve.initial * pool if deal.reserve is not None else 0.0
-    rank = np.arange(len(balances))
-    for group in deal.pro_rata_groups:
-        members = [program.classes.index(c) for c in group.classes]
-        rank[members] = min(rank[members])
+    if by_group:
+        order = list(dict.fromkeys(deal.class_groups))
+        rank = np.array([order.index(g) for g in deal.class_groups])
+    else:
+        rank = np.arange(len(balances))
+        for group in deal.pro_rata_groups:
+            members = [program.classes.index(c) for c in group.classes]
+            rank[members] = min(rank[members])
     return np.asarray(_hard_ce(balances, pool, oc, reserve, seniority=rank))

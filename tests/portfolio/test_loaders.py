@@ -51,6 +51,7 @@ def clean_row(i: int, **overrides: str) -> Row:
         "origination_date": "2022-01-15",
         "days_past_due": "0",
         "segment": "prime",
+        "loan_count": "1",
     }
     row.update(overrides)
     return row
@@ -205,6 +206,7 @@ DEFECTS: list[tuple[dict[str, str], str]] = [
     ({"payment_type": "lease", "balloon_amount": "15000"}, "balloon_amount"),
     ({"balloon_amount": "500"}, "balloon_amount"),
     ({"days_past_due": "-3"}, "days_past_due"),
+    ({"loan_count": "0"}, "loan_count"),
     ({"balance": "16000"}, "balance"),
     ({"vehicle_year": "1975"}, "vehicle_year"),
     ({"vehicle_new": "maybe"}, "vehicle_new"),

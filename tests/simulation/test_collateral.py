@@ -274,3 +274,17 @@ def test_unknown_segment_is_an_input_error(pool):
     })
     with pytest.raises(InputError, match="no hazard curve for segment 'prime'"):
         prepare_collateral(pool, model, source="tape.csv")
+
+
+def test_monte_carlo_splits_rep_lines_into_their_loans():
+    lines = tape_from_columns({
+        "loan_id": np.array(["R1", "R2"], dtype=object),
+        "balance": np.array([1_500_000.0, 600_000.0]),
+        "rate": np.array([0.06, 0.10]),
+        "original_term": np.array([60, 72]),
+        "age": np.array([6, 3]),
+        "loan_count": np.array([75, 30]),
+    })
+    inputs = prepare_collateral(lines, full_model())
+    assert inputs.n_loans == 105
+    assert inputs.initial_balance == pytest.approx(2_100_000.0)

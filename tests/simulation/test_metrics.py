@@ -38,19 +38,34 @@ def random_class_flows(rng: np.random.Generator, n_paths: int, n_periods: int) -
 
 
 # --------------------------------------------------------------------------------------------
-# WAL, IRR, durations: hand cases
+# WAL, yield, durations: hand cases
+
+MONTHS = 1.0 / 12.0  # 30/360 accrual of a whole month
+
+
+def months_axis(n: int) -> np.ndarray:
+    """Times t/12 of whole 30/360 months (a deal on the 15th settling on a 15th)."""
+    return np.arange(1, n + 1) / 12.0
 
 
 def test_wal_of_a_bullet_is_its_maturity() -> None:
     p = np.zeros(36)
     p[-1] = 250.0
-    assert m.wal_years(p) == pytest.approx(3.0, abs=1e-15)
+    assert m.wal_years(p, months_axis(36)) == pytest.approx(3.0, abs=1e-15)
+
+
+def test_wal_on_actual_dates_counts_the_short_first_period() -> None:
+    # closing 2023-07-26, payments 2023-08-15 (20 days) and 2023-09-15 (51 days): 365-day years
+    years = np.array([20.0, 51.0]) / 365.0
+    assert m.wal_years(np.array([60.0, 40.0]), years) == pytest.approx(
+        (60 * 20 + 40 * 51) / 100 / 365, rel=1e-15)
 
 
 def test_wal_of_level_amortisation() -> None:
     # sum t / n over t = 1..n = (n + 1) / 2 months
     n = 48
-    assert m.wal_years(level_amortisation(100.0, n)) == pytest.approx((n + 1) / 2 / 12, rel=1e-14)
+    wal = m.wal_years(level_amortisation(100.0, n), months_axis(n))
+    assert wal == pytest.approx((n + 1) / 2 / 12, rel=1e-14)
 
 
 def test_wal_vectorises_over_paths_and_classes_and_is_nan_without_principal() -> None:
@@ -58,79 +73,89 @@ def test_wal_vectorises_over_paths_and_classes_and_is_nan_without_principal() ->
     p[0, 0, 5] = 1.0  # t = 6 -> 0.5 y
     p[0, 1] = 1.0  # level -> 6.5 months
     p[1, 2, 11] = 3.0  # t = 12 -> 1 y
-    wal = m.wal_years(p)
+    wal = m.wal_years(p, months_axis(12))
     assert wal.shape == (2, 3)
     assert wal[0, 0] == pytest.approx(0.5)
     assert wal[0, 1] == pytest.approx(6.5 / 12)
     assert wal[1, 2] == pytest.approx(1.0)
     assert np.isnan(wal[0, 2]) and np.isnan(wal[1, 0])
+    with pytest.raises(ValueError, match="years"):
+        m.wal_years(p, months_axis(11))
 
 
-def test_irr_of_a_par_bond_is_its_coupon() -> None:
+def test_yield_of_a_par_bond_is_its_coupon() -> None:
     coupon = 0.0725
     principal = np.zeros(60)
     principal[-1] = 1000.0
     cf = bond_flows(1000.0, coupon, principal)
-    assert m.cashflow_irr(cf, 1000.0) == pytest.approx(coupon, abs=1e-13)
+    assert m.cashflow_yield(cf, 1000.0, MONTHS) == pytest.approx(coupon, abs=1e-13)
     # an amortising par bond too: yield does not depend on the principal schedule at par
     cf_amort = bond_flows(1000.0, coupon, level_amortisation(1000.0, 60))
-    assert m.cashflow_irr(cf_amort, 1000.0) == pytest.approx(coupon, abs=1e-13)
-    assert m.monthly_irr(cf_amort, 1000.0) == pytest.approx(coupon / 12, abs=1e-14)
+    assert m.cashflow_yield(cf_amort, 1000.0, MONTHS) == pytest.approx(coupon, abs=1e-13)
 
 
-def test_irr_is_minus_100_percent_on_total_loss() -> None:
+def test_money_market_yield_of_a_par_class_with_a_stub_is_its_coupon() -> None:
+    # act/360 periods of 20, 31, 31, 30 days: interest = balance * c * days / 360
+    days = np.array([20.0, 31.0, 31.0, 30.0])
+    alpha = days / 360.0
+    principal = np.array([40.0, 30.0, 20.0, 10.0])
+    start = 100.0 - np.concatenate([[0.0], np.cumsum(principal)[:-1]])
+    cf = start * 0.056 * alpha + principal
+    assert m.cashflow_yield(cf, 100.0, alpha) == pytest.approx(0.056, abs=1e-14)
+    # by hand: one period, 20 days: 100 (1 + y 20/360) = 100.3111... -> y = 5.60%
+    assert m.price_from_yield(np.array([100.0 * (1 + 0.056 * 20 / 360)]), 0.056,
+                              np.array([20 / 360])) == pytest.approx(100.0, rel=1e-15)
+
+
+def test_yield_is_minus_100_percent_on_total_loss() -> None:
     cf = np.zeros((3, 24))
     cf[1, 3] = 5.0  # some interest before the loss
-    r = m.monthly_irr(cf, 100.0)
-    assert r[0] == -1.0 and r[2] == -1.0
-    assert -1.0 < r[1] < 0.0
-    for convention in ("monthly", "semiannual", "annual"):
-        assert m.cashflow_irr(cf, 100.0, convention=convention)[0] == -1.0
+    y = m.cashflow_yield(cf, 100.0, MONTHS)
+    assert y[0] == -1.0 and y[2] == -1.0
+    assert y[1] == -1.0  # 5 back on 100 after 4 months: below -100% a year, floored
 
 
-def test_irr_near_total_loss_does_not_overflow() -> None:
+def test_yield_near_total_loss_does_not_overflow() -> None:
     cf = np.zeros(360)
-    cf[-1] = 1e-12
-    expected = (1e-14) ** (1 / 360) - 1  # price 100 -> 1e-12 after 360 months
-    assert m.monthly_irr(cf, 100.0) == pytest.approx(expected, rel=1e-12)
+    cf[-1] = 90.0
+    expected = 12 * ((0.9) ** (1 / 360) - 1)  # price 100 -> 90 after 360 months
+    assert m.cashflow_yield(cf, 100.0, MONTHS) == pytest.approx(expected, rel=1e-12)
 
 
-def test_irr_solves_the_price_equation_on_many_paths() -> None:
+def test_yield_solves_the_price_equation_on_many_paths() -> None:
     rng = np.random.default_rng(7)
     cf = rng.uniform(0.0, 4.0, size=(500, 3, 48))
     cf[rng.uniform(size=cf.shape) < 0.3] = 0.0
     price = rng.uniform(20.0, 200.0, size=(500, 3))
-    r = m.monthly_irr(cf, price)
-    t = np.arange(1, 49)
-    pv = (cf * (1.0 + r[..., None]) ** -t).sum(axis=-1)
-    np.testing.assert_allclose(pv, price, rtol=1e-12)
+    alpha = rng.uniform(28.0, 31.0, size=48) / 360.0
+    y = m.cashflow_yield(cf, price, alpha)
+    back = m.price_from_yield(cf, y, alpha)
+    ok = y > -1.0
+    np.testing.assert_allclose(back[ok], price[ok], rtol=1e-10)
+    assert ok.mean() > 0.5
 
 
-def test_irr_matches_numpy_financial() -> None:
+def test_yield_matches_numpy_financial() -> None:
     npf = pytest.importorskip("numpy_financial")
     cf = bond_flows(100.0, 0.04, level_amortisation(90.0, 30))
-    assert m.monthly_irr(cf, 98.0) == pytest.approx(npf.irr(np.r_[-98.0, cf]), abs=1e-12)
+    expected = 12 * npf.irr(np.r_[-98.0, cf])
+    assert m.cashflow_yield(cf, 98.0, MONTHS) == pytest.approx(expected, abs=1e-12)
 
 
-def test_yield_conventions() -> None:
-    r = np.array([0.005, -0.02])
-    np.testing.assert_allclose(m.annualize_monthly_rate(r), 12 * r)
-    np.testing.assert_allclose(m.annualize_monthly_rate(r, "semiannual"), 2 * ((1 + r) ** 6 - 1))
-    np.testing.assert_allclose(m.annualize_monthly_rate(r, "annual"), (1 + r) ** 12 - 1)
-    for conv in ("monthly", "semiannual", "annual"):
-        back = m.monthly_rate_from_annual(m.annualize_monthly_rate(r, conv), conv)
-        np.testing.assert_allclose(back, r, rtol=1e-13)
-    assert m.annualize_monthly_rate(-0.5) == -1.0  # floored
-    with pytest.raises(ValueError, match="convention"):
-        m.annualize_monthly_rate(0.01, "quarterly")  # type: ignore[arg-type]
+def test_bond_equivalent_yield() -> None:
+    y = np.array([0.06, -0.24])
+    np.testing.assert_allclose(m.bond_equivalent_yield(y), 2 * ((1 + y / 12) ** 6 - 1))
+    back = m.monthly_yield_from_bond_equivalent(m.bond_equivalent_yield(y))
+    np.testing.assert_allclose(back, y, rtol=1e-13)
+    assert m.bond_equivalent_yield(-30.0) == -1.0  # floored
 
 
 def test_dirr_is_zero_when_paid_as_promised_and_positive_after_a_loss() -> None:
     promised = bond_flows(100.0, 0.05, level_amortisation(100.0, 36))
     actual = np.vstack([promised, bond_flows(100.0, 0.05, level_amortisation(80.0, 36))])
-    d = m.dirr_bp(actual, promised, 100.0)
+    d = m.dirr_bp(actual, promised, 100.0, MONTHS)
     assert d[0] == pytest.approx(0.0, abs=1e-9)
-    y_loss = m.cashflow_irr(actual[1], 100.0)
+    y_loss = m.cashflow_yield(actual[1], 100.0, MONTHS)
     assert d[1] == pytest.approx((0.05 - y_loss) * 1e4, rel=1e-10)
     assert d[1] > 0.0
 
@@ -146,20 +171,18 @@ def test_pv_shared_and_per_path_curves() -> None:
 def test_durations_of_a_zero_coupon() -> None:
     cf = np.zeros(24)
     cf[-1] = 100.0
-    assert m.macaulay_duration(cf, 0.06) == pytest.approx(2.0, abs=1e-14)
-    assert m.modified_duration(cf, 0.06) == pytest.approx(2.0 / 1.005, rel=1e-14)
-    assert m.modified_duration(cf, 0.06, convention="semiannual") == pytest.approx(2.0 / 1.03)
+    assert m.macaulay_duration(cf, 0.06, MONTHS, months_axis(24)) == pytest.approx(2.0, abs=1e-14)
+    assert m.modified_duration(cf, 0.06, MONTHS) == pytest.approx(2.0 / 1.005, rel=1e-14)
 
 
 def test_modified_duration_is_the_price_derivative() -> None:
     cf = bond_flows(100.0, 0.05, level_amortisation(100.0, 48))
+    alpha = np.r_[19.0, np.full(47, 30.0)] / 360.0  # a 19-day 30/360 stub
     y, h = 0.045, 1e-6
-    r = m.monthly_rate_from_annual(np.array([y - h, y + h]))
-    t = np.arange(1, 49)
-    prices = (cf * (1 + r[:, None]) ** -t).sum(axis=1)
-    p0 = (cf * (1 + y / 12) ** -t).sum()
+    prices = m.price_from_yield(cf, np.array([y - h, y + h]), alpha)
+    p0 = m.price_from_yield(cf, y, alpha)
     numeric = -(prices[1] - prices[0]) / (2 * h) / p0
-    assert m.modified_duration(cf, y) == pytest.approx(numeric, rel=1e-8)
+    assert m.modified_duration(cf, y, alpha) == pytest.approx(numeric, rel=1e-8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,56 +199,59 @@ def _ql_leg(ql: Any, cashflows: np.ndarray) -> tuple[Any, list[Any]]:
     return settle, leg
 
 
-@pytest.mark.parametrize(
-    ("convention", "frequency_name"),
-    [("monthly", "Monthly"), ("semiannual", "Semiannual"), ("annual", "Annual")],
-)
-def test_yield_wal_and_duration_agree_with_quantlib(convention: str, frequency_name: str) -> None:
+def test_yield_and_duration_on_whole_months_agree_with_quantlib() -> None:
     try:
         import QuantLib as ql
     except ImportError:  # pragma: no cover - QuantLib is in the test extra
         pytest.skip("QuantLib not importable (pip install QuantLib; it is in the test extra)")
-    frequency = getattr(ql, frequency_name)
     # 30/360 on monthly dates with the same day of month: year fraction = months / 12 exactly
     dc = ql.Thirty360(ql.Thirty360.BondBasis)
     rng = np.random.default_rng(2025)
     flows = random_class_flows(rng, 12, 60)
     prices = rng.uniform(90.0, 101.0, size=12)
-    ours = m.cashflow_irr(flows, prices, convention=convention)  # type: ignore[arg-type]
-    ours_mod = m.modified_duration(flows, ours, convention=convention)  # type: ignore[arg-type]
-    ours_mac = m.macaulay_duration(flows, ours, convention=convention)  # type: ignore[arg-type]
+    ours = m.cashflow_yield(flows, prices, MONTHS)
+    ours_mod = m.modified_duration(flows, ours, MONTHS)
+    ours_mac = m.macaulay_duration(flows, ours, MONTHS, months_axis(60))
     for i in range(flows.shape[0]):
         settle, leg = _ql_leg(ql, flows[i])
         y_ql = ql.CashFlows.yieldRate(
-            leg, float(prices[i]), dc, ql.Compounded, frequency, False, settle, settle,
+            leg, float(prices[i]), dc, ql.Compounded, ql.Monthly, False, settle, settle,
             1e-14, 10000, 0.05,
         )  # fmt: skip
         assert ours[i] == pytest.approx(y_ql, abs=1e-8)
         mod_ql = ql.CashFlows.duration(
-            leg, y_ql, dc, ql.Compounded, frequency, ql.Duration.Modified, False, settle, settle
+            leg, y_ql, dc, ql.Compounded, ql.Monthly, ql.Duration.Modified, False, settle, settle
         )
         mac_ql = ql.CashFlows.duration(
-            leg, y_ql, dc, ql.Compounded, frequency, ql.Duration.Macaulay, False, settle, settle
+            leg, y_ql, dc, ql.Compounded, ql.Monthly, ql.Duration.Macaulay, False, settle, settle
         )
         assert ours_mod[i] == pytest.approx(mod_ql, abs=1e-8)
         assert ours_mac[i] == pytest.approx(mac_ql, abs=1e-8)
-        # price back from the yield through QuantLib's NPV
-        npv = ql.CashFlows.npv(leg, float(ours[i]), dc, ql.Compounded, frequency, False, settle)
+        npv = ql.CashFlows.npv(leg, float(ours[i]), dc, ql.Compounded, ql.Monthly, False, settle)
         assert npv == pytest.approx(prices[i], rel=1e-10)
+        bey_ql = ql.InterestRate(float(ours[i]), dc, ql.Compounded, ql.Monthly).equivalentRate(
+            ql.Compounded, ql.Semiannual, 1.0).rate()
+        assert m.bond_equivalent_yield(ours[i]) == pytest.approx(bey_ql, abs=1e-12)
 
 
-def test_wal_agrees_with_quantlib_year_fractions() -> None:
+def test_wal_agrees_with_quantlib_actual_365_on_adjusted_dates() -> None:
     try:
         import QuantLib as ql
     except ImportError:  # pragma: no cover
         pytest.skip("QuantLib not importable (pip install QuantLib; it is in the test extra)")
-    dc = ql.Thirty360(ql.Thirty360.BondBasis)
-    settle = ql.Date(15, ql.January, 2025)
+    import datetime as dt
+
+    from simulation.dates import payment_schedule
+    sched = payment_schedule(dt.date(2023, 7, 26), dt.date(2023, 8, 15), 72)
+    dc = ql.Actual365Fixed()
+    cal = ql.UnitedStates(ql.UnitedStates.FederalReserve)
+    settle = ql.Date(26, ql.July, 2023)
     rng = np.random.default_rng(11)
     principal = rng.uniform(0.0, 3.0, size=(8, 72))
-    ours = m.wal_years(principal)
+    ours = m.wal_years(principal, sched.years)
+    times = [dc.yearFraction(settle, cal.adjust(ql.Date(15, 8, 2023) + ql.Period(t, ql.Months),
+                                                ql.Following)) for t in range(72)]
     for i in range(8):
-        times = [dc.yearFraction(settle, settle + ql.Period(t, ql.Months)) for t in range(1, 73)]
         wal_ql = float(np.dot(times, principal[i]) / principal[i].sum())
         assert ours[i] == pytest.approx(wal_ql, abs=1e-12)
 

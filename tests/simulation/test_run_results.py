@@ -1,4 +1,6 @@
-"""Hypothesis: every probability a deal run reports stays in [0, 1] under importance sampling.
+"""Deal-run results: probabilities in [0, 1] under importance sampling, and hard CE per group.
+
+Hypothesis: every probability a deal run reports stays in [0, 1] under importance sampling.
 
 Random valid deals (the strategy of ``test_waterfall_properties``, plus a fixed fee that can
 be large against the pool, the case that printed EL and PD of 101-108%) on a small synthetic
@@ -13,19 +15,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoabs.pipeline import resolve_inputs
 from portfolio._format import NOT_AVAILABLE, percent_text
 from portfolio.synthetic import synthetic_pool
-from simulation.deal import Fee
+from simulation.deal import Fee, load_deal
 from simulation.model import load_model
 from simulation.run import simulate
+from simulation.run.results import hard_credit_enhancement
+from simulation.waterfall import compile_deal
 from tests.simulation.test_waterfall_properties import deals
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = load_model(ROOT / "examples" / "subprime_assumptions.yaml")
+PRIME = ROOT / "examples" / "prime_deal.yaml"
 TAPE = synthetic_pool("subprime", 150, 5)
 
 
@@ -80,3 +86,18 @@ def test_standard_errors_are_not_available_below_two_blocks() -> None:
     two_blocks = simulate(TAPE, inputs.deal, inputs.model, n_paths=2 * block, seed=1)
     se = two_blocks.class_summary()["el_se"]
     assert np.isfinite(se).all() and (se >= 0).all()
+
+
+def test_every_class_a_note_of_the_prime_example_shows_12_75_percent_group_ce():
+    deal = load_deal(PRIME)
+    program = compile_deal(deal, 1_000_000_000.0)
+    assert deal.class_groups == ("A", "A", "A", "A", "A", "B", "C", "D")
+    group = hard_credit_enhancement(deal, program, by_group=True)
+    # B + C + D = 4.5% + 3.8% + 2.7% = 11%; OC 1 - 98.5% = 1.5%; reserve 0.25% -> 12.75%
+    np.testing.assert_allclose(group[:5], 0.1275, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(group[5:], [0.0825, 0.0445, 0.0175], rtol=0, atol=1e-12)
+    per_class = hard_credit_enhancement(deal, program)
+    # per class, A-1 is also enhanced by A-2a..A-4: 12.75% + 75.5% = 88.25% (the issue's 88%)
+    assert per_class[0] == pytest.approx(0.8825, abs=1e-12)
+    assert per_class[1] == per_class[2]  # A-2a / A-2b pro rata
+    np.testing.assert_allclose(per_class[4:], group[4:], atol=1e-12)

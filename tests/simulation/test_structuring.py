@@ -11,7 +11,7 @@ from simulation.collateral import prepare_collateral
 from simulation.deal import load_deal
 from simulation.factor import calibrate
 from simulation.model import load_model
-from simulation.structuring import breakeven_cnl, prepayment_table
+from simulation.structuring import breakeven_cnl, prepayment_table, yield_table
 from simulation.waterfall import compile_deal
 
 
@@ -20,6 +20,26 @@ def prime():
     deal = load_deal("examples/prime_deal.yaml")
     tape = synthetic_pool("prime", 3000, seed=42)
     return deal, tape
+
+
+def test_yield_table_at_par_is_the_coupon_and_a_discount_gains_from_speed(prime):
+    deal, tape = prime
+    speeds = (0.005, 0.013, 0.018)
+    table = yield_table(deal, tape, (99.5, 100.0, 100.5), speeds)
+    assert len(table) == 8 * 3 * 3
+    coupon = {n.name: n.coupon if n.coupon is not None else deal.index_rate + n.spread
+              for n in deal.notes}
+    par = table[table.price == 100.0]
+    np.testing.assert_allclose(par["yield"], par["class"].map(coupon), rtol=0, atol=1e-12)
+    for price, sign in ((99.5, 1.0), (100.5, -1.0)):
+        at = table[table.price == price].pivot(index="class", columns="abs_speed",
+                                               values="yield")
+        # a discount (premium) class yields more (less) when it is repaid sooner
+        assert np.all(sign * np.diff(at.to_numpy(), axis=1) > 0.0)
+        assert np.all(sign * (at.to_numpy() - at.index.map(coupon).to_numpy()[:, None]) > 0.0)
+    assert (table.modified_duration > 0.0).all()
+    # duration is measured in the accrual day count (act/360 years are 365/360 act/365 years)
+    assert (table.modified_duration <= table.wal_years * 365 / 360).all()
 
 
 def test_prepayment_table_shape_and_monotonicity(prime):

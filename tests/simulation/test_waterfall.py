@@ -1,7 +1,6 @@
 """Waterfall: a deal worked by hand, one targeted test per feature, Python-twin parity."""
 
 
-import datetime as dt
 
 import numpy as np
 import pytest
@@ -335,13 +334,15 @@ def swap_deal(**overrides):
 @pytest.mark.parametrize("index", [0.05, 0.03])
 def test_swap_nets_fixed_against_index_senior_to_interest(index):
     r = run(swap_deal(), amortising(6), np.full(6, index))
-    # Closing 15 Jan to 15 Feb: 31 days; 15 Feb to 15 Mar: 28 days (act/360 floating leg).
-    net_0 = 800_000 * (index * 31 / 360 - 0.04 / 12)
+    # Act/360 between business-day adjusted payment dates: 15 Feb 2025 is a Saturday and 17 Feb
+    # Washington's Birthday, so closing 15 Jan to 18 Feb is 34 days; 15 Mar is a Saturday, so
+    # 18 Feb to 17 Mar is 27 days. The fixed leg is 30/360 (whole months: 1/12).
+    net_0 = 800_000 * (index * 34 / 360 - 0.04 / 12)
     assert r.swap_net_receipt[0, 0] == pytest.approx(net_0, abs=1e-8)
     a_bal_1 = r.ending_balance[0, 0, 0]
-    assert r.swap_net_receipt[0, 1] == pytest.approx(a_bal_1 * (index * 28 / 360 - 0.04 / 12))
+    assert r.swap_net_receipt[0, 1] == pytest.approx(a_bal_1 * (index * 27 / 360 - 0.04 / 12))
     assert r.coupon_rate[0, 0, 0] == pytest.approx(index + 0.01)
-    assert r.interest_due[0, 0, 0] == pytest.approx(800_000 * (index + 0.01) * 31 / 360)
+    assert r.interest_due[0, 0, 0] == pytest.approx(800_000 * (index + 0.01) * 34 / 360)
 
 
 def test_swap_payment_comes_before_note_interest():
@@ -387,8 +388,9 @@ def test_money_market_class_accrues_act_360():
                                 {"interest": ["A-1", "A-2"]}, {"interest": ["B"]},
                                 "regular_principal", "residual"])
     r = run(deal, amortising(4))
-    assert r.interest_due[0, 0, 0] == pytest.approx(100_000 * 0.05 * 31 / 360)
-    assert r.interest_due[0, 0, 1] == pytest.approx(r.ending_balance[0, 0, 0] * 0.05 * 28 / 360)
+    # adjusted payment dates 18 Feb and 17 Mar 2025 (see the swap test): 34 and 27 days
+    assert r.interest_due[0, 0, 0] == pytest.approx(100_000 * 0.05 * 34 / 360)
+    assert r.interest_due[0, 0, 1] == pytest.approx(r.ending_balance[0, 0, 0] * 0.05 * 27 / 360)
     assert r.interest_due[0, 1, 0] == pytest.approx(700_000 * 0.06 / 12)  # 30/360
 
 
@@ -419,13 +421,6 @@ def test_priority_principal_is_paid_before_junior_interest():
     # The regular order pays B interest before any principal.
     plain = run(make_deal(), flows)
     assert plain.interest_paid[0, 1, 0] == 1_500.0
-
-
-def test_payment_dates_clip_to_month_end():
-    from simulation.waterfall import payment_dates
-
-    dates = payment_dates(dt.date(2024, 1, 31), 3)
-    assert [str(d) for d in dates] == ["2024-01-31", "2024-02-29", "2024-03-31"]
 
 
 def test_run_waterfall_rejects_bad_shapes():
@@ -475,3 +470,45 @@ def test_clean_up_call_is_not_exercised_into_a_note_loss():
     r = run(deal, amortising(12, losses={1: 300_000.0}))
     assert r.call_period[0] == -1
     assert r.principal_loss[0, 1] > 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Conventions: stub accrual from closing, and the yield at par of every class.
+
+
+def stub_deal():
+    return make_deal(
+        closing_date="2023-07-26", first_payment_date="2023-08-15",
+        notes=[{"name": "A-1", "balance_usd": 100_000, "type": "money_market", "coupon": 0.056},
+               {"name": "A-2", "balance_usd": 500_000, "coupon": 0.0572},
+               {"name": "A-3", "balance_usd": 200_000, "type": "floating", "index": "SOFR",
+                "spread": 0.008},
+               {"name": "B", "balance_usd": 150_000, "coupon": 0.12}],
+        waterfall=[{"fee": "servicing"}, {"fee": "trustee"},
+                   {"interest": ["A-1", "A-2", "A-3"]}, {"interest": ["B"]},
+                   "regular_principal", "residual"])
+
+
+def test_first_period_accrues_from_closing_30_360_fixed_act_360_otherwise():
+    r = run(stub_deal(), amortising(12), np.full(12, 0.053))
+    # closing 26 Jul 2023 to 15 Aug 2023: 19 days 30/360, 20 actual days
+    assert r.interest_due[0, 0, 0] == pytest.approx(100_000 * 0.056 * 20 / 360)
+    assert r.interest_due[0, 1, 0] == pytest.approx(500_000 * 0.0572 * 19 / 360)
+    assert r.interest_due[0, 2, 0] == pytest.approx(200_000 * 0.061 * 20 / 360)
+    assert r.interest_due[0, 3, 0] == pytest.approx(150_000 * 0.12 * 19 / 360)
+    # later periods: whole 30/360 months; act/360 15 Aug -> 15 Sep = 31 days
+    assert r.interest_due[0, 1, 1] == pytest.approx(r.ending_balance[0, 1, 0] * 0.0572 / 12)
+    assert r.interest_due[0, 0, 1] == pytest.approx(r.ending_balance[0, 0, 0] * 0.056 * 31 / 360)
+
+
+def test_at_par_without_losses_every_class_yields_its_coupon_in_its_own_convention():
+    from simulation import metrics
+
+    program = compile_deal(stub_deal())
+    r = run_waterfall(program, amortising(12), np.full(12, 0.053))
+    assert r.principal_loss.max() == 0.0 and r.interest_shortfall.max() == 0.0
+    cash = (r.interest_paid + r.principal_paid)[0]
+    y = metrics.cashflow_yield(cash, program.original_balance, program.yield_fractions(12))
+    np.testing.assert_allclose(y, [0.056, 0.0572, 0.061, 0.12], rtol=0, atol=1e-12)
+    # the yield the issue reported (4.97% for a 5.60% A-1) came from whole-month periods
+    assert metrics.cashflow_yield(cash[0], 100_000.0, 1 / 12) < 0.0545
