@@ -95,6 +95,9 @@ TERM_MAX_MONTHS = 360
 loan, the bound keeps the projection horizon and its arrays finite)."""
 DAYS_PAST_DUE_MAX = 999
 """Largest ``days_past_due`` (three digits, as servicing systems carry it)."""
+LOAN_COUNT_MAX = 5_000_000
+"""Loans one representative line may stand for (the synthetic pool's limit): the Monte Carlo
+splits rep lines into their loans, so the bound keeps that expansion allocatable."""
 CAPS: Mapping[str, tuple[float, str]] = {
     "balance": (MONEY_MAX, "USD"),
     "original_balance": (MONEY_MAX, "USD"),
@@ -104,6 +107,7 @@ CAPS: Mapping[str, tuple[float, str]] = {
     "remaining_term": (TERM_MAX_MONTHS, "months"),
     "age": (TERM_MAX_MONTHS, "months"),
     "days_past_due": (DAYS_PAST_DUE_MAX, "days"),
+    "loan_count": (LOAN_COUNT_MAX, "loans"),
 }
 """Upper caps of the numeric columns that have no narrower range check, with their unit."""
 
