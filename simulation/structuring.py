@@ -4,13 +4,18 @@ Both run the compiled waterfall on deterministic pool flows, as prospectuses and
 reports do:
 
 - :func:`prepayment_table`: WAL and principal window of each class at several ABS speeds with
-  no losses, to the clean-up call and to maturity (the prospectus "percent of initial note
-  principal at various ABS percentages" table).
+  no losses, to the clean-up call and to maturity (the WAL lines under the prospectus
+  decrement tables).
+- :func:`decrement_table`: percent of each class's initial principal outstanding after each
+  payment date at each ABS speed (the prospectus "percent of initial note principal amount at
+  various ABS percentages" table; see docs/tieout.md).
 - :func:`breakeven_cnl`: per class, the largest multiple of the base-case expected CNL at which
   the class loses nothing, on the expected-value projection (bracketing + bisection).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -20,7 +25,7 @@ from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
-from simulation.waterfall import compile_deal, payment_dates, run_waterfall
+from simulation.waterfall import WaterfallProgram, compile_deal, payment_dates, run_waterfall
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
 """ABS speeds of the prospectus prepayment table (monthly decimals)."""
@@ -52,14 +57,8 @@ def prepayment_table(
         ``last_principal_period``, ``first_principal_date``, ``last_principal_date`` and
         ``window_months`` (last - first + 1).
     """
-    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    program = compile_deal(run_deal, tape.total_balance)
     rows = []
-    for speed in abs_speeds:
-        flows = project_deterministic(tape, abs_speed=speed)[list(FIELD_NAMES)].to_numpy()
-        tf = run_waterfall(program, flows[None])
-        principal = tf.principal_paid[0]
-        dates = payment_dates(deal.first_payment_date, principal.shape[1])
+    for speed, program, principal, dates in _paydown_runs(deal, tape, abs_speeds, to_call):
         for c, name in enumerate(program.classes):
             paid = np.flatnonzero(principal[c] > 1e-6)
             first, last = (int(paid[0]), int(paid[-1])) if paid.size else (-1, -1)
@@ -74,6 +73,64 @@ def prepayment_table(
                 "window_months": last - first + 1 if paid.size else 0,
             })
     return pd.DataFrame(rows)
+
+
+def decrement_table(
+    deal: Deal,
+    tape: LoanTape,
+    abs_speeds: tuple[float, ...] = DEFAULT_ABS_SPEEDS,
+    *,
+    to_call: bool = True,
+) -> pd.DataFrame:
+    """Percent of each class's initial principal outstanding after each payment date.
+
+    The prospectus decrement table: no losses, every loan prepaying at the ABS speed, the
+    clean-up call exercised (``to_call``) or not. Period 0 is the closing date (100%).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows (abs_speed, period) for periods ``0..T``, ``T`` the last period in which any class
+        is paid, with ``payment_date`` (``""`` for the closing row) and one column per class
+        holding the outstanding balance in percent of its initial balance (unrounded;
+        prospectuses print whole percents, ``*`` for more than 0 but less than 0.5).
+
+    Notes
+    -----
+    With ``B_t`` the balance after payment date ``t`` and the class fully paid by ``T``,
+    ``sum_{t=0}^{T-1} B_t / B_0 / 12`` is the WAL of :func:`prepayment_table` (the sum of
+    ``t x principal_t`` telescopes): the table and the WAL line printed under it agree.
+    """
+    frames = []
+    for speed, program, principal, dates in _paydown_runs(deal, tape, abs_speeds, to_call):
+        paid_any = np.flatnonzero(principal.sum(axis=0) > 1e-6)
+        last = int(paid_any[-1]) + 1 if paid_any.size else 0
+        original = program.original_balance[:, None]
+        outstanding = np.maximum(original - np.cumsum(principal[:, :last], axis=1), 0.0)
+        percent = np.hstack([np.full_like(original, 100.0), 100.0 * outstanding / original])
+        frame = pd.DataFrame(percent.T, columns=list(program.classes))
+        frame.insert(0, "payment_date", [""] + [str(d) for d in dates[:last]])
+        frame.insert(0, "period", np.arange(last + 1))
+        frame.insert(0, "abs_speed", speed)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _paydown_runs(
+    deal: Deal, tape: LoanTape, abs_speeds: tuple[float, ...], to_call: bool
+) -> Iterator[tuple[float, WaterfallProgram, np.ndarray, np.ndarray]]:
+    """The no-loss waterfall run at each ABS speed: (speed, program, principal, dates).
+
+    ``principal`` is the principal paid per class and period, shape (classes, periods);
+    ``dates`` the payment dates of those periods.
+    """
+    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
+    program = compile_deal(run_deal, tape.total_balance)
+    for speed in abs_speeds:
+        flows = project_deterministic(tape, abs_speed=speed)[list(FIELD_NAMES)].to_numpy()
+        principal = run_waterfall(program, flows[None]).principal_paid[0]
+        yield speed, program, principal, payment_dates(deal.first_payment_date,
+                                                        principal.shape[1])
 
 
 def breakeven_cnl(
