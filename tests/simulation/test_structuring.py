@@ -149,6 +149,20 @@ def test_paydown_and_breakeven_cli(capsys):
     assert "--abs" in capsys.readouterr().err
 
 
+def test_paydown_decrement_cli_prints_the_published_rows(capsys):
+    """``autoabs paydown --decrement`` on HAROT 2009-1 prints the A-1 rows of the published
+    table (first and last rows at 0.5% and 2.0% ABS) and CSV with one column per class."""
+    deal = "examples/deals/harot_2009_1/deal.yaml"
+    assert cli.main(["paydown", deal, "--abs", "0.5,2.0", "--decrement"]) == 0
+    printed = capsys.readouterr().out
+    assert "A-1," in printed and "percent of initial principal" in printed  # (title wraps)
+    assert "90.75" in printed and "83.02" in printed and "1.81" in printed
+    assert cli.main(["paydown", deal, "--abs", "1.3", "--decrement", "--csv",
+                     "--to-maturity"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header == "abs_speed,period,payment_date,A-1,A-2,A-3,B"
+
+
 @pytest.mark.data
 def test_run_on_a_tiny_real_tape_rates_every_class(tmp_path, capsys):
     """The 4-loan CarMax EX-102 extract under the $400m prime structure: the fixed trustee fee
