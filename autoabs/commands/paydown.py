@@ -97,18 +97,19 @@ def _print_decrement(console: Console, deal_name: str, mode: str, table: pd.Data
         print(table.to_csv(index=False), end="")
         return
     classes = [c for c in table.columns if c not in ("abs_speed", "period", "payment_date")]
+    label_of = dict(zip(table["period"].tolist(), table["payment_date"].tolist(), strict=True))
     for name in classes:
         wide = table.pivot(index="period", columns="abs_speed", values=name)
-        dates = table.drop_duplicates("period").set_index("period")["payment_date"]
+        values = wide.to_numpy(dtype=float)
+        paid_off = np.all(np.nan_to_num(values) <= 0.0, axis=1)
         out = Table(title=f"{deal_name}: class {name}, percent of initial principal "
                           f"outstanding, {mode}, no losses")
         out.add_column("Payment date")
         for s in speeds:
             out.add_column(f"{100 * s:g}% ABS", justify="right")
-        for period, row in wide.iterrows():
-            if period > 0 and (row.fillna(0.0) <= 0.0).all() and \
-                    (wide.loc[period - 1].fillna(0.0) <= 0.0).all():
+        for i, period in enumerate(wide.index.tolist()):
+            if i > 0 and paid_off[i] and paid_off[i - 1]:
                 break  # paid off at every speed: the prospectus stops here
-            out.add_row(dates[period] or "Closing date",
-                        *["" if np.isnan(v) else f"{v:.2f}" for v in row.to_numpy()])
+            out.add_row(label_of[period] or "Closing date",
+                        *["" if np.isnan(v) else f"{v:.2f}" for v in values[i]])
         console.print(out)
