@@ -42,6 +42,7 @@ __all__ = [
     "BOOL_WORDS",
     "CAPS",
     "DAYS_PAST_DUE_MAX",
+    "LINE_MONEY_MAX",
     "MONEY_MAX",
     "NA_TOKENS",
     "TERM_MAX_MONTHS",
@@ -89,7 +90,11 @@ DATE_YEAR_MIN, DATE_YEAR_MAX = 1900, 2100
 AGE_TOLERANCE_MONTHS = 0
 """Allowed gap between ``age`` and ``original_term - remaining_term`` when both are given."""
 MONEY_MAX = 10_000_000.0
-"""Largest amount (USD) a loan's balance, original balance, balloon or vehicle value may hold."""
+"""Largest amount (USD) one loan's balance, original balance, balloon or vehicle value may hold:
+a line's amount divided by its ``loan_count`` (1 when the tape has none)."""
+LINE_MONEY_MAX = 1e11
+"""Largest amount (USD) on one tape line: a representative line without a ``loan_count`` may
+stand for a prospectus's whole hypothetical pool (a few $bn); 100 billion keeps sums finite."""
 TERM_MAX_MONTHS = 360
 """Longest original or remaining term and oldest age, months (30 years: far beyond any auto
 loan, the bound keeps the projection horizon and its arrays finite)."""
@@ -151,6 +156,7 @@ MSG_UNKNOWN_PAYMENT_TYPE = "unknown payment type {value} (allowed: {allowed})"
 MSG_NOT_POSITIVE = "must be > 0, got {value}"
 MSG_NEGATIVE = "must be >= 0, got {value}"
 MSG_ABOVE_CAP = "must be at most {cap:,.0f} {unit}, got {value}"
+MSG_ABOVE_CAP_PER_LOAN = "must be at most {cap:,.0f} {unit} per loan (loan_count), got {value}"
 MSG_LOAN_COUNT = "must be a whole number of loans >= 1, got {value}"
 MSG_RATE_RANGE = "must be an annual decimal in [0, 1) (0.0725 = 7.25%), got {value}"
 MSG_RATE_PERCENT = (
@@ -689,11 +695,17 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
         )
         dpd, has_dpd = numbers("days_past_due")
         out.add(has_dpd & (dpd < 0), "days_past_due", MSG_NEGATIVE, value=cells("days_past_due"))
+        count, has_count = numbers("loan_count")
+        loans = np.where(has_count & (count >= 1), count, 1.0)
         for name, (cap, unit) in CAPS.items():
             values, given = numbers(name)
+            if unit == "USD":  # per loan when the line carries a count, else per line
+                per_loan = has_count & (values / loans > cap)
+                out.add(given & per_loan, name, MSG_ABOVE_CAP_PER_LOAN, value=cells(name),
+                        cap=cap, unit=unit)
+                cap = LINE_MONEY_MAX
             out.add(given & (values > cap), name, MSG_ABOVE_CAP, value=cells(name), cap=cap,
                     unit=unit)
-        count, has_count = numbers("loan_count")
         out.add(has_count & (count < 1), "loan_count", MSG_LOAN_COUNT,
                 value=cells("loan_count"))
 

@@ -4,18 +4,23 @@ Both run the compiled waterfall on deterministic pool flows, as prospectuses and
 reports do:
 
 - :func:`prepayment_table`: WAL and principal window of each class at several ABS speeds with
-  no losses, to the clean-up call and to maturity (the prospectus "percent of initial note
-  principal at various ABS percentages" table).
+  no losses, to the clean-up call and to maturity (the WAL lines under the prospectus
+  decrement tables).
 - :func:`yield_table`: yield, WAL and modified duration of each class at each ABS speed and
   price, without losses (the term sheet's "prepayment speed x price" yield table).
 - :func:`cashflow_table`: the deterministic per-period table by class (dates, balances,
   interest, principal, shortfalls, OC, reserve, triggers) that a structurer reconciles with
   Intex, at an ABS speed and a CDR.
+- :func:`decrement_table`: percent of each class's initial principal outstanding after each
+  payment date at each ABS speed (the prospectus "percent of initial note principal amount at
+  various ABS percentages" table; see docs/tieout.md).
 - :func:`breakeven_cnl`: per class, the largest multiple of the base-case expected CNL at which
   the class loses nothing, on the expected-value projection (bracketing + bisection).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,6 +30,7 @@ from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
+from simulation.dates import PaymentSchedule
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
@@ -57,12 +63,8 @@ def prepayment_table(
         ``last_principal_period``, ``first_principal_date``, ``last_principal_date`` and
         ``window_months`` (last - first + 1).
     """
-    program = _no_loss_program(deal, tape, to_call)
     rows = []
-    for speed in abs_speeds:
-        tf = _no_loss_flows(program, tape, speed)
-        principal = tf.principal_paid[0]
-        schedule = program.schedule(principal.shape[1])
+    for speed, program, principal, schedule in _paydown_runs(deal, tape, abs_speeds, to_call):
         dates = schedule.paid
         for c, name in enumerate(program.classes):
             paid = np.flatnonzero(principal[c] > 1e-6)
@@ -78,6 +80,50 @@ def prepayment_table(
                 "window_months": last - first + 1 if paid.size else 0,
             })
     return pd.DataFrame(rows)
+
+
+def decrement_table(
+    deal: Deal,
+    tape: LoanTape,
+    abs_speeds: tuple[float, ...] = DEFAULT_ABS_SPEEDS,
+    *,
+    to_call: bool = True,
+) -> pd.DataFrame:
+    """Percent of each class's initial principal outstanding after each payment date.
+
+    The prospectus decrement table: no losses, every loan prepaying at the ABS speed, the
+    clean-up call exercised (``to_call``) or not. Period 0 is the closing date (100%).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows (abs_speed, period) for periods ``0..T``, ``T`` the last period in which any class
+        is paid, with ``payment_date`` (``""`` for the closing row) and one column per class
+        holding the outstanding balance in percent of its initial balance (unrounded;
+        prospectuses print whole percents, ``*`` for more than 0 but less than 0.5).
+
+    Notes
+    -----
+    With ``B_t`` the balance after payment date ``t``, ``tau_t`` the years (act/365) from
+    closing to payment date ``t`` and the class fully paid by ``T``,
+    ``sum_{t=0}^{T-1} B_t / B_0 x (tau_{t+1} - tau_t)`` is the WAL of :func:`prepayment_table`
+    (the sum of ``tau_t x principal_t`` telescopes): the table and the WAL line printed under
+    it agree.
+    """
+    frames = []
+    for speed, program, principal, schedule in _paydown_runs(deal, tape, abs_speeds, to_call):
+        dates = schedule.paid
+        paid_any = np.flatnonzero(principal.sum(axis=0) > 1e-6)
+        last = int(paid_any[-1]) + 1 if paid_any.size else 0
+        original = program.original_balance[:, None]
+        outstanding = np.maximum(original - np.cumsum(principal[:, :last], axis=1), 0.0)
+        percent = np.hstack([np.full_like(original, 100.0), 100.0 * outstanding / original])
+        frame = pd.DataFrame(percent.T, columns=list(program.classes))
+        frame.insert(0, "payment_date", [""] + [str(d) for d in dates[:last]])
+        frame.insert(0, "period", np.arange(last + 1))
+        frame.insert(0, "abs_speed", speed)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def yield_table(
@@ -207,6 +253,20 @@ def cashflow_table(
             "triggers_breached": breached,
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def _paydown_runs(
+    deal: Deal, tape: LoanTape, abs_speeds: tuple[float, ...], to_call: bool
+) -> Iterator[tuple[float, WaterfallProgram, np.ndarray, PaymentSchedule]]:
+    """The no-loss waterfall run at each ABS speed: (speed, program, principal, schedule).
+
+    ``principal`` is the principal paid per class and period, shape (classes, periods);
+    ``schedule`` the payment schedule of those periods.
+    """
+    program = _no_loss_program(deal, tape, to_call)
+    for speed in abs_speeds:
+        principal = _no_loss_flows(program, tape, speed).principal_paid[0]
+        yield speed, program, principal, program.schedule(principal.shape[1])
 
 
 def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:

@@ -1,16 +1,19 @@
-"""``autoabs paydown``: the prospectus prepayment table (WAL and principal window by ABS speed)."""
+"""``autoabs paydown``: prospectus prepayment tables (WAL, principal window, decrement)."""
 
 from __future__ import annotations
 
 import argparse
 
+import numpy as np
+import pandas as pd
+from rich.console import Console
 from rich.table import Table
 
 from autoabs.commands._common import add_command, make_console
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio.errors import InputError
-from simulation.structuring import DEFAULT_ABS_SPEEDS, prepayment_table
+from simulation.structuring import DEFAULT_ABS_SPEEDS, decrement_table, prepayment_table
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -30,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                       help="exercise the clean-up call (default)")
     when.add_argument("--to-maturity", dest="to_call", action="store_false",
                       help="run every class to maturity")
+    parser.add_argument("--decrement", action="store_true",
+                        help="print the decrement table instead: percent of each class's initial "
+                             "principal outstanding after each payment date")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     parser.set_defaults(func=run)
 
@@ -52,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     speeds = parse_speeds(args.abs)
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False)
+    mode = "to call" if args.to_call else "to maturity"
+    if args.decrement:
+        _print_decrement(console, inputs.deal.name, mode,
+                         decrement_table(inputs.deal, inputs.tape, speeds, to_call=args.to_call),
+                         speeds, csv=args.csv)
+        return 0
     table = prepayment_table(inputs.deal, inputs.tape, speeds, to_call=args.to_call)
     if args.csv:
         print(table.to_csv(index=False), end="")
@@ -61,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
                           + table.last_principal_date.str[:7])
     window = window.pivot(index="class", columns="abs_speed", values="window")
     order = list(dict.fromkeys(table["class"]))
-    mode = "to call" if args.to_call else "to maturity"
     out = Table(title=f"{inputs.deal.name}: weighted average life (years), {mode}, no losses")
     out.add_column("Class")
     for s in speeds:
@@ -77,3 +88,28 @@ def run(args: argparse.Namespace) -> int:
         win.add_row(name, *[window.loc[name, s] for s in speeds])
     console.print(win)
     return 0
+
+
+def _print_decrement(console: Console, deal_name: str, mode: str, table: pd.DataFrame,
+                     speeds: tuple[float, ...], *, csv: bool) -> None:
+    """One table per class: payment dates down, ABS speeds across, percent outstanding."""
+    if csv:
+        print(table.to_csv(index=False), end="")
+        return
+    classes = [c for c in table.columns if c not in ("abs_speed", "period", "payment_date")]
+    label_of = dict(zip(table["period"].tolist(), table["payment_date"].tolist(), strict=True))
+    for name in classes:
+        wide = table.pivot(index="period", columns="abs_speed", values=name)
+        values = wide.to_numpy(dtype=float)
+        paid_off = np.all(np.nan_to_num(values) <= 0.0, axis=1)
+        out = Table(title=f"{deal_name}: class {name}, percent of initial principal "
+                          f"outstanding, {mode}, no losses")
+        out.add_column("Payment date")
+        for s in speeds:
+            out.add_column(f"{100 * s:g}% ABS", justify="right")
+        for i, period in enumerate(wide.index.tolist()):
+            if i > 0 and paid_off[i] and paid_off[i - 1]:
+                break  # paid off at every speed: the prospectus stops here
+            out.add_row(label_of[period] or "Closing date",
+                        *["" if np.isnan(v) else f"{v:.2f}" for v in values[i]])
+        console.print(out)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from portfolio.errors import InputError
 from portfolio.loaders import (
     CAPS,
+    LINE_MONEY_MAX,
     MONEY_MAX,
     TERM_MAX_MONTHS,
     TapeLoad,
@@ -636,6 +637,6 @@ def test_caps_name_the_limit_and_unit(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_tape(write_csv(tmp_path / "t.csv", rows))
     text = str(caught.value)
-    assert f"row 1, balance: must be at most {MONEY_MAX:,.0f} USD, got '1e308'" in text
+    assert f"row 1, balance: must be at most {LINE_MONEY_MAX:,.0f} USD, got '1e308'" in text
     assert f"row 2, original_term: must be at most {TERM_MAX_MONTHS} months" in text
     assert set(CAPS) <= set(NUMERIC_COLUMNS)

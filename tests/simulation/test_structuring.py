@@ -7,11 +7,12 @@ import pytest
 
 from autoabs import cli
 from portfolio.synthetic import synthetic_pool
+from portfolio.tape import tape_from_columns
 from simulation.collateral import prepare_collateral
-from simulation.deal import load_deal
+from simulation.deal import deal_from_dict, load_deal
 from simulation.factor import calibrate
 from simulation.model import load_model
-from simulation.structuring import breakeven_cnl, prepayment_table, yield_table
+from simulation.structuring import breakeven_cnl, decrement_table, prepayment_table, yield_table
 from simulation.waterfall import compile_deal
 
 
@@ -60,6 +61,70 @@ def test_prepayment_table_shape_and_monotonicity(prime):
     assert at.loc["A-2a", "wal_years"] == pytest.approx(at.loc["A-2b", "wal_years"])
 
 
+def _one_loan_pass_through(balance: float, apr: float, term: int, **deal_fields):
+    """One level-pay loan and one class of notes equal to the pool, at half the loan's APR: the
+    notes pass principal through as the loan pays it (no fees, no OC, no call unless given;
+    the excess interest makes the clean-up call affordable)."""
+    tape = tape_from_columns({"loan_id": ["L1"], "balance": [balance], "rate": [apr],
+                              "original_term": [term], "remaining_term": [term]})
+    deal = deal_from_dict({
+        "name": "pass-through", "closing_date": "2025-01-15", "first_payment_date": "2025-02-18",
+        "notes": [{"name": "A", "balance": 1.0, "coupon": apr / 2}],
+        "waterfall": [{"interest": ["A"]}, "regular_principal", "residual"], **deal_fields,
+    }, source="test.yaml")
+    return deal, tape
+
+
+def test_decrement_table_at_zero_abs_is_the_annuity_balance_schedule():
+    """Hand-worked oracle: at 0% ABS the class balance is the level-pay schedule
+    B_t / B_0 = ((1+r)^n - (1+r)^t) / ((1+r)^n - 1)."""
+    apr, n = 0.06, 12
+    deal, tape = _one_loan_pass_through(10_000.0, apr, n)
+    table = decrement_table(deal, tape, (0.0,), to_call=False)
+    r = apr / 12
+    t = np.arange(n + 1)
+    expected = 100.0 * ((1 + r) ** n - (1 + r) ** t) / ((1 + r) ** n - 1)
+    np.testing.assert_allclose(table["A"].to_numpy(), expected, atol=1e-9)
+    assert list(table["period"]) == list(range(n + 1))
+    assert table["payment_date"].iloc[0] == ""
+    assert table["payment_date"].iloc[1] == "2025-02-18"
+    assert table["payment_date"].iloc[-1] == "2026-01-20"  # Sun 18th, MLK day 19th
+
+
+def test_decrement_table_clean_up_call_pays_the_rest_in_one_period():
+    """With a 10% clean-up call the class falls from above 10% to 0 on the call date, and
+    that is the last row; to maturity it runs the full term."""
+    deal, tape = _one_loan_pass_through(10_000.0, 0.06, 24, clean_up_call=0.10)
+    to_call = decrement_table(deal, tape, (0.015,))
+    to_maturity = decrement_table(deal, tape, (0.015,), to_call=False)
+    a = to_call["A"].to_numpy()
+    assert a[-1] == pytest.approx(0.0, abs=1e-9) and a[-2] > 10.0 - 1e-9
+    assert np.all(a[1:-1] > 10.0 - 1e-9)
+    assert len(to_maturity) == 25 and len(to_call) < len(to_maturity)
+
+
+def test_decrement_table_sums_to_the_published_wal(prime):
+    """Sum over payment dates of the share outstanding x the years (act/365) to the next
+    payment date is the WAL (telescoping): the table and the WAL line printed under it agree,
+    class by class and speed by speed."""
+    deal, tape = prime
+    speeds = (0.005, 0.013, 0.020)
+    for to_call in (True, False):
+        table = decrement_table(deal, tape, speeds, to_call=to_call)
+        wal = prepayment_table(deal, tape, speeds, to_call=to_call).pivot(
+            index="class", columns="abs_speed", values="wal_years")
+        for speed, rows in table.groupby("abs_speed"):
+            paid = np.array(rows["payment_date"].iloc[1:], dtype="datetime64[D]")
+            years = np.concatenate([[0.0], (paid - np.datetime64(deal.closing_date, "D"))
+                                    .astype(np.float64) / 365.0])
+            for name in deal.class_names:
+                column = rows[name].to_numpy()
+                assert column[0] == 100.0 and column[-1] == pytest.approx(0.0, abs=1e-9)
+                assert np.all(np.diff(column) <= 1e-12)  # balances never rise
+                assert (column[:-1] / 100.0 * np.diff(years)).sum() == pytest.approx(
+                    wal.loc[name, speed], rel=1e-9)
+
+
 def test_breakeven_multiples_fall_down_the_structure(prime):
     deal, tape = prime
     model = load_model("examples/prime_assumptions.yaml")
@@ -106,6 +171,20 @@ def test_paydown_and_breakeven_cli(capsys):
     assert csv.splitlines()[0].startswith("class,abs_speed,wal_years")
     assert cli.main(["paydown", "examples/prime_deal.yaml", "--abs", "fast"]) == 2
     assert "--abs" in capsys.readouterr().err
+
+
+def test_paydown_decrement_cli_prints_the_published_rows(capsys):
+    """``autoabs paydown --decrement`` on HAROT 2009-1 prints the A-1 rows of the published
+    table (first and last rows at 0.5% and 2.0% ABS) and CSV with one column per class."""
+    deal = "examples/deals/harot_2009_1/deal.yaml"
+    assert cli.main(["paydown", deal, "--abs", "0.5,2.0", "--decrement"]) == 0
+    printed = capsys.readouterr().out
+    assert "A-1," in printed and "percent of initial principal" in printed  # (title wraps)
+    assert "90.75" in printed and "83.02" in printed and "1.81" in printed
+    assert cli.main(["paydown", deal, "--abs", "1.3", "--decrement", "--csv",
+                     "--to-maturity"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header == "abs_speed,period,payment_date,A-1,A-2,A-3,B"
 
 
 @pytest.mark.data
