@@ -24,7 +24,7 @@ _RATE_KIND = {"fixed": K.RATE_FIXED, "floating": K.RATE_FLOATING,
               "money_market": K.RATE_MONEY_MARKET}
 _METRIC = {"cnl": K.METRIC_CNL, "delinquency_60": K.METRIC_DELINQUENCY_60, "oc": K.METRIC_OC}
 _EFFECT = {"sequential": K.EFFECT_SEQUENTIAL, "turbo": K.EFFECT_TURBO,
-           "reserve_step_up": K.EFFECT_RESERVE_STEP_UP}
+           "reserve_step_up": K.EFFECT_RESERVE_STEP_UP, "oc_step_up": K.EFFECT_OC_STEP_UP}
 _NO_CAP = 1e9
 
 
@@ -99,6 +99,8 @@ class WaterfallProgram:
                     arg = ",".join(self.classes[first:target + 1])
                 elif op in (K.OP_PRIORITY_PRINCIPAL, K.OP_PRINCIPAL_TO):
                     arg = self.classes[target]
+                elif op == K.OP_PRINCIPAL_PRO_RATA:
+                    arg = ",".join(self.classes[first:target + 1])
                 else:
                     arg = ""
                 lines.append(f"{label}: {k - lo} {name} {arg}".rstrip())
@@ -243,6 +245,24 @@ def _group_ptr(n_classes: int, groups: list[list[int]]) -> list[int]:
     return sorted(starts) + [n_classes] * (n_classes + 1 - len(starts))
 
 
+def _accelerated_ops(steps: list[str | dict[str, str | list[str]]], index: dict[str, int],
+                     fee_index: dict[str, int]) -> list[tuple[int, int, int]]:
+    """Opcodes (code, target, first class) of a validated ``accelerated_waterfall``."""
+    ops: list[tuple[int, int, int]] = []
+    for step in steps:
+        kind, arg = _step_kind(step)
+        if kind == "fee":
+            ops.append((K.OP_FEE, fee_index[str(arg)], -1))
+        elif kind == "swap":
+            ops.append((K.OP_SWAP, -1, -1))
+        elif kind in ("interest", "principal"):
+            names = [arg] if isinstance(arg, str) else list(arg or [])
+            group = sorted(index[c] for c in names)
+            code = K.OP_INTEREST if kind == "interest" else K.OP_PRINCIPAL_PRO_RATA
+            ops.append((code, group[-1], group[0]))
+    return ops
+
+
 def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
                  source: str = "<deal>") -> WaterfallProgram:
     """Compile a validated deal for a pool of ``initial_pool_balance`` USD.
@@ -298,9 +318,12 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
             ops.append((K.OP_REGULAR_PRINCIPAL, -1, -1))
     ops.append((K.OP_RESIDUAL, -1, -1))
     n_normal = len(ops)
-    ops += senior_items
-    for interest in interest_steps:
-        ops += [interest, (K.OP_PRINCIPAL_TO, interest[K.OPF_TARGET], -1)]
+    if deal.accelerated_waterfall is None:
+        ops += senior_items
+        for interest in interest_steps:
+            ops += [interest, (K.OP_PRINCIPAL_TO, interest[K.OPF_TARGET], -1)]
+    else:
+        ops += _accelerated_ops(deal.accelerated_waterfall, index, fee_index)
     ops.append((K.OP_RESIDUAL, -1, -1))
 
     groups = [[index[c] for c in g.classes] for g in deal.pro_rata_groups]
@@ -343,11 +366,19 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
     deal_param[K.DP_OC_CURRENT_PCT] = oc.target_current
     deal_param[K.DP_OC_INITIAL_USD] = oc.target_initial * pool
     deal_param[K.DP_OC_FLOOR_USD] = oc.floor * pool
+    deal_param[K.DP_OC_STEP_UP_CURRENT_PCT] = (oc.step_up_target_current
+                                               if oc.step_up_target_current is not None
+                                               else oc.target_current)
+    deal_param[K.DP_OC_STEP_UP_INITIAL_USD] = (oc.step_up_target_initial
+                                               if oc.step_up_target_initial is not None
+                                               else oc.target_initial) * pool
     deal_param[K.DP_CLEAN_UP_USD] = (deal.clean_up_call or 0.0) * pool
     deal_code = np.zeros(K.N_DEAL_CODES, dtype=np.int64)
     deal_code[K.DC_ACCELERATED_START] = n_normal
     deal_code[K.DC_RESERVE_ON_CURRENT] = r is not None and r.basis == "current"
     deal_code[K.DC_TURBO_ALWAYS] = oc.turbo
+    deal_code[K.DC_INTEREST_GRACE] = deal.events_of_default.interest_grace_periods
+    deal_code[K.DC_PRINCIPAL_GRACE] = deal.events_of_default.principal_grace_periods
 
     fee_param = np.empty((K.N_FEE_PARAMS, len(deal.fees)))
     fee_param[K.FP_RATE] = [f.rate or 0.0 for f in deal.fees]
