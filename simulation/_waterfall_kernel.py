@@ -78,7 +78,8 @@ DC_RESERVE_ON_CURRENT = 1  # 1: reserve target on the current pool, 0: on the in
 DC_TURBO_ALWAYS = 2  # 1: every cent to principal (PDA = all notes)
 DC_INTEREST_GRACE = 3  # payment dates a controlling-class interest shortfall may last
 DC_PRINCIPAL_GRACE = 4  # payment dates a class may stay unpaid after its legal final
-N_DEAL_CODES = 5
+DC_LEGAL_FINAL_PRIORITY = 5  # 1: priority principal steps retire classes at their legal final
+N_DEAL_CODES = 6
 
 # Rows of ``group_ptr (N_ALLOCATIONS, n_classes + 1)``: principal allocations as CSR.
 ALLOC_NORMAL = 0  # pro-rata groups as the deal says
@@ -235,8 +236,11 @@ def _through(notes, last):  # pragma: no cover - jitted
 
 @jit_inline
 def _matured_notes(notes, class_code, t, last):  # pragma: no cover - jitted
-    """Principal owed for legal finals: the notes through the most junior class ``<= last``
-    whose legal final period is ``<= t`` and that still has a balance (0 if none)."""
+    """Principal owed for legal finals (0 if none).
+
+    The notes through the most junior class ``<= last`` whose legal final period is ``<= t``
+    and that still has a balance.
+    """
     owed = 0.0
     for i in range(last + 1):
         if 0 <= class_code[CC_LEGAL_FINAL_PERIOD, i] <= t and notes[CF_ENDING_BALANCE, i] > 0.0:
@@ -528,8 +532,9 @@ def _pay_priority_principal(ledger, notes, last, class_code, t, group_ptr,
                             alloc):  # pragma: no cover - jitted
     """OP_PRIORITY_PRINCIPAL: until the notes through ``last`` are covered by the pool.
 
-    From the legal final period of a class through ``last`` on, at least the notes through
-    that class (the class is retired ahead of junior interest), reserve-covered.
+    From the legal final period of a class through ``last`` on (periods up to ``t``; -1: the
+    deal does not ask for it), at least the notes through that class (the class is retired
+    ahead of junior interest), reserve-covered.
     """
     owed = max(_through(notes, last) - ledger[DF_POOL_BALANCE],
                _matured_notes(notes, class_code, t, last), 0.0)
@@ -565,8 +570,10 @@ def _pay_principal_to(ledger, notes, last, group_ptr):  # pragma: no cover - jit
 
 @jit_inline
 def _pay_principal_pro_rata(ledger, notes, first, last):  # pragma: no cover - jitted
-    """OP_PRINCIPAL_PRO_RATA: every available dollar to principal of classes ``first..last``,
-    pro rata on their balances (an accelerated program's ``{principal: [...]}`` step)."""
+    """OP_PRINCIPAL_PRO_RATA: every available dollar to principal of classes ``first..last``.
+
+    Pro rata on their balances (an ``accelerated_waterfall``'s ``{principal: [...]}`` step).
+    """
     paid = _pay_pro_rata(ledger[L_AVAILABLE], notes, first, last + 1)
     ledger[L_AVAILABLE] -= paid
     ledger[L_PRINCIPAL_PAID] += paid
@@ -660,8 +667,8 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, clas
     swap accruals, clean-up call, reserve target and release, OC target and principal
     distribution amount, the opcodes of the normal program (of the accelerated one after an
     event of default), event-of-default test (a controlling-class interest shortfall or a class
-    unpaid after its legal final, lasting more than the deal's grace periods). After the call the trust has ended: only the
-    ending balances are written. No input checking.
+    unpaid after its legal final, lasting more than the deal's grace periods). After the call
+    the trust has ended: only the ending balances are written. No input checking.
     """
     n_paths = flows.shape[0]
     n_periods = flows.shape[1]
@@ -674,6 +681,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, clas
     turbo_always = program.deal_code[DC_TURBO_ALWAYS] != 0
     interest_grace = program.deal_code[DC_INTEREST_GRACE]
     principal_grace = program.deal_code[DC_PRINCIPAL_GRACE]
+    legal_final_priority = program.deal_code[DC_LEGAL_FINAL_PRIORITY] != 0
     initial_pool = deal_param[DP_INITIAL_POOL]
     clean_up_usd = deal_param[DP_CLEAN_UP_USD]
     for p in prange(n_paths):
@@ -730,7 +738,8 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thresholds, clas
                 elif op == OP_INTEREST:
                     _pay_interest(ledger, notes, ops[OPF_FIRST_CLASS, k], target)
                 elif op == OP_PRIORITY_PRINCIPAL:
-                    _pay_priority_principal(ledger, notes, target, program.class_code, t,
+                    _pay_priority_principal(ledger, notes, target, program.class_code,
+                                            t if legal_final_priority else -1,
                                             program.group_ptr, alloc)
                 elif op == OP_RESERVE_DEPOSIT:
                     _deposit_reserve(ledger)

@@ -172,6 +172,10 @@ class Deal(_Strict):
     ``{fee: NAME}``, ``swap``, ``{interest: [CLASS, ...]}``, ``{principal: [CLASS, ...]}`` (all
     available funds to the listed classes, pro rata), ``residual``; without it, the fees and
     swap, then each interest step followed by sequential principal through its classes.
+
+    ``legal_final_in_priority_principal``: from a class's legal final date on, the
+    ``priority_principal`` steps covering it owe at least the notes through that class (the
+    First Allocation of Principal proviso), so it is retired ahead of junior interest.
     """
 
     name: Name
@@ -191,6 +195,7 @@ class Deal(_Strict):
     clean_up_call: Fraction | None = None
     waterfall: Annotated[list[str | dict[str, str | list[str]]], Field(min_length=1)]
     events_of_default: EventsOfDefault = EventsOfDefault()
+    legal_final_in_priority_principal: bool = False
     accelerated_waterfall: list[str | dict[str, str | list[str]]] | None = None
 
     @property
@@ -463,8 +468,11 @@ def _enhancement_problems(deal: Deal) -> list[Problem]:
 
 
 def _accelerated_waterfall_problems(deal: Deal) -> list[Problem]:
-    """Checks of ``accelerated_waterfall``: known fees and classes, interest and principal
-    steps of adjacent classes in order of seniority, each class once in each kind."""
+    """Checks of ``accelerated_waterfall``.
+
+    Known fees and classes; interest and principal steps of adjacent classes in order of
+    seniority, each class once in each kind.
+    """
     if deal.accelerated_waterfall is None:
         return []
     out: list[Problem] = []
@@ -502,9 +510,9 @@ def _accelerated_waterfall_problems(deal: Deal) -> list[Problem]:
             out.append(Problem(None, at,
                                f"unknown step {step!r}; expected {list(ACCELERATED_BARE_STEPS)} "
                                "or a mapping fee/interest/principal"))
-    for kind, pos in last_pos.items():
-        if pos != len(index) - 1:
+    for kind, last in last_pos.items():
+        if last != len(index) - 1:
             out.append(Problem(None, "accelerated_waterfall",
                                f"the {kind} steps must pay every class; the last one paid is "
-                               f"{list(index)[pos] if pos >= 0 else None!r}"))
+                               f"{list(index)[last] if last >= 0 else None!r}"))
     return out

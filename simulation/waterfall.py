@@ -379,6 +379,7 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
     deal_code[K.DC_TURBO_ALWAYS] = oc.turbo
     deal_code[K.DC_INTEREST_GRACE] = deal.events_of_default.interest_grace_periods
     deal_code[K.DC_PRINCIPAL_GRACE] = deal.events_of_default.principal_grace_periods
+    deal_code[K.DC_LEGAL_FINAL_PRIORITY] = deal.legal_final_in_priority_principal
 
     fee_param = np.empty((K.N_FEE_PARAMS, len(deal.fees)))
     fee_param[K.FP_RATE] = [f.rate or 0.0 for f in deal.fees]

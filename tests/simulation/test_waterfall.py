@@ -497,7 +497,7 @@ def legal_final_deal(legal_final="2025-03-15"):
                             {"name": "B", "balance_usd": 800_000, "coupon": 0.12}],
                      reserve={"initial": 0.01, "target": 0.01},
                      overcollateralization={"target_current": 0.10},
-                     waterfall=LEGAL_FINAL_WATERFALL)
+                     legal_final_in_priority_principal=True, waterfall=LEGAL_FINAL_WATERFALL)
 
 
 def test_class_at_legal_final_is_paid_ahead_of_junior_interest_from_the_reserve():
@@ -522,6 +522,12 @@ def test_class_at_legal_final_is_paid_ahead_of_junior_interest_from_the_reserve(
     plain = run(legal_final_deal(legal_final=None), pool_flows(LEGAL_FINAL_FLOWS))
     assert plain.interest_paid[0, 1, 1] == 8_000.0 and plain.reserve_draw[0, 1] == 0.0
     assert plain.principal_paid[0, 0, 1] == pytest.approx(63_000.0)  # PDA 882,000 - 819,000
+    # Without the proviso, the PDA rises to A's balance but is paid after B's interest.
+    off = run(legal_final_deal().model_copy(update={"legal_final_in_priority_principal": False}),
+              pool_flows(LEGAL_FINAL_FLOWS))
+    assert off.interest_paid[0, 1, 1] == 8_000.0
+    assert off.principal_paid[0, 0, 1] == pytest.approx(left - 8_000)
+    assert off.event_of_default_period[0] == 1
 
 
 def test_unpaid_legal_final_defaults_after_the_principal_grace_periods():
@@ -619,7 +625,7 @@ def test_python_twin_parity_of_the_deal_features():
         reserve={"initial": 0.01, "target": 0.01},
         overcollateralization={"target_current": 0.05, "step_up_target_current": 0.10},
         triggers=[{"name": "cnl", "metric": "cnl", "threshold": 0.02, "effect": "oc_step_up"}],
-        events_of_default={"interest_grace_periods": 1},
+        events_of_default={"interest_grace_periods": 1}, legal_final_in_priority_principal=True,
         waterfall=[{"fee": "servicing"}, {"fee": "trustee"},
                    {"interest": ["A-1", "A-2", "A-3"]}, {"priority_principal": "A-3"},
                    {"interest": ["B"]}, "reserve_deposit", "regular_principal", "residual"])
