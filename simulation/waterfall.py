@@ -37,10 +37,12 @@ class WaterfallProgram:
     balance in USD, coupon or spread over the index, floor and cap of the floating coupon) and
     ``class_code (N_CLASS_CODES, n_classes)`` int64 (``RATE_*`` kind, 0-based legal final
     period or -1). Deal-level ``deal_param (N_DEAL_PARAMS,)`` float64 (initial pool, reserve,
-    OC target, clean-up call) and ``deal_code (N_DEAL_CODES,)`` int64 (start of the accelerated
-    program, reserve basis, turbo). Opcodes ``ops (N_OP_FIELDS, n_ops)`` int64 (code, target,
-    first class of an interest step): the normal program is ops ``[0, DC_ACCELERATED_START)``,
-    the accelerated one (after an event of default) the rest. Principal allocation
+    OC target and its step-up, clean-up call) and ``deal_code (N_DEAL_CODES,)`` int64 (start of
+    the accelerated program, reserve basis, turbo, event-of-default grace periods, legal final
+    in the priority principal amount). Opcodes ``ops (N_OP_FIELDS, n_ops)`` int64 (code, target,
+    first class of an interest or pro-rata principal step): the normal program is ops
+    ``[0, DC_ACCELERATED_START)``, the accelerated one (after an event of default) the rest.
+    Principal allocation
     ``group_ptr (N_ALLOCATIONS, n_classes + 1)`` int64, normal and sequential rows: group g =
     classes ``ptr[g] .. ptr[g+1]-1``, paid in order, pro rata within a group; a row ends in
     repeats of ``n_classes`` (empty groups). Fees ``fee_param (N_FEE_PARAMS, n_fees)``, swaps
