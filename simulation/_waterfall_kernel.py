@@ -31,13 +31,14 @@ OP_RESERVE_DEPOSIT = 4  # deposit up to the reserve target
 OP_REGULAR_PRINCIPAL = 5  # principal distribution amount less principal already paid
 OP_PRINCIPAL_TO = 6  # target: class; all funds to principal of notes through target
 OP_RESIDUAL = 7  # everything left to the certificate holder
+OP_PRINCIPAL_PRO_RATA = 8  # classes first_class..target: all funds to principal, pro rata
 OPCODE_NAMES = ("fee", "swap", "interest", "priority_principal", "reserve_deposit",
-                "regular_principal", "principal_to", "residual")
+                "regular_principal", "principal_to", "residual", "principal_pro_rata")
 
 # Rows of ``ops (N_OP_FIELDS, n_ops)``; -1 where an opcode takes no operand.
 OPF_CODE = 0
 OPF_TARGET = 1  # fee index, or the last (most junior) class of the step
-OPF_FIRST_CLASS = 2  # interest steps: the first (most senior) class
+OPF_FIRST_CLASS = 2  # interest and pro-rata principal steps: the first (most senior) class
 N_OP_FIELDS = 3
 
 # Rows of ``class_param (N_CLASS_PARAMS, n_classes)``, float64.
@@ -67,13 +68,18 @@ DP_OC_CURRENT_PCT = 5  # of the current pool
 DP_OC_INITIAL_USD = 6
 DP_OC_FLOOR_USD = 7
 DP_CLEAN_UP_USD = 8  # 0: no clean-up call
-N_DEAL_PARAMS = 9
+DP_OC_STEP_UP_CURRENT_PCT = 9  # of the current pool, while an oc_step_up trigger is breached
+DP_OC_STEP_UP_INITIAL_USD = 10
+N_DEAL_PARAMS = 11
 
 # Slots of ``deal_code (N_DEAL_CODES,)``, int64.
 DC_ACCELERATED_START = 0  # normal program: ops [0, start); accelerated: [start, n_ops)
 DC_RESERVE_ON_CURRENT = 1  # 1: reserve target on the current pool, 0: on the initial pool
 DC_TURBO_ALWAYS = 2  # 1: every cent to principal (PDA = all notes)
-N_DEAL_CODES = 3
+DC_INTEREST_GRACE = 3  # payment dates a controlling-class interest shortfall may last
+DC_PRINCIPAL_GRACE = 4  # payment dates a class may stay unpaid after its legal final
+DC_LEGAL_FINAL_PRIORITY = 5  # 1: priority principal steps retire classes at their legal final
+N_DEAL_CODES = 6
 
 # Rows of ``group_ptr (N_ALLOCATIONS, n_classes + 1)``: principal allocations as CSR.
 ALLOC_NORMAL = 0  # pro-rata groups as the deal says
@@ -99,6 +105,7 @@ METRIC_OC = 2
 EFFECT_SEQUENTIAL = 0
 EFFECT_TURBO = 1
 EFFECT_RESERVE_STEP_UP = 2
+EFFECT_OC_STEP_UP = 3
 
 # PoolFlows fields used here (see simulation.collateral.FIELD_NAMES).
 _INTEREST = 0
@@ -178,6 +185,31 @@ class ProgramArrays(NamedTuple):
 
 
 @jit_inline
+def _pay_pro_rata(amount, notes, lo, hi):  # pragma: no cover - jitted
+    """Pay up to ``amount`` of principal to classes ``lo..hi-1`` in proportion to their balances.
+
+    Reduces the balances and adds to the principal paid in ``notes``; returns the amount used:
+    the classes' balance when ``amount`` covers it, else all of ``amount``.
+    """
+    owed = 0.0
+    for i in range(lo, hi):
+        owed += notes[CF_ENDING_BALANCE, i]
+    if owed <= 0.0 or amount <= 0.0:
+        return 0.0
+    if amount >= owed:
+        for i in range(lo, hi):
+            notes[CF_PRINCIPAL_PAID, i] += notes[CF_ENDING_BALANCE, i]
+            notes[CF_ENDING_BALANCE, i] = 0.0
+        return owed
+    share = amount / owed
+    for i in range(lo, hi):
+        x = notes[CF_ENDING_BALANCE, i] * share
+        notes[CF_ENDING_BALANCE, i] -= x
+        notes[CF_PRINCIPAL_PAID, i] += x
+    return amount
+
+
+@jit_inline
 def _allocate_principal(amount, notes, group_ptr, alloc):  # pragma: no cover - jitted
     """Pay ``amount`` of principal group by group (sequential), pro rata within a group.
 
@@ -189,28 +221,7 @@ def _allocate_principal(amount, notes, group_ptr, alloc):  # pragma: no cover - 
     for g in range(group_ptr.shape[1] - 1):
         if left <= 0.0:
             break
-        lo = group_ptr[alloc, g]
-        hi = group_ptr[alloc, g + 1]
-        owed = 0.0
-        for i in range(lo, hi):
-            owed += notes[CF_ENDING_BALANCE, i]
-        if owed <= 0.0:
-            continue
-        if left >= owed:
-            for i in range(lo, hi):
-                notes[CF_PRINCIPAL_PAID, i] += notes[CF_ENDING_BALANCE, i]
-                notes[CF_ENDING_BALANCE, i] = 0.0
-            left -= owed
-        else:
-            share = left / owed
-            spent = 0.0
-            for i in range(lo, hi):
-                x = notes[CF_ENDING_BALANCE, i] * share
-                notes[CF_ENDING_BALANCE, i] -= x
-                notes[CF_PRINCIPAL_PAID, i] += x
-                spent += x
-            left -= spent
-            left = 0.0
+        left -= _pay_pro_rata(left, notes, group_ptr[alloc, g], group_ptr[alloc, g + 1])
     return amount - left
 
 
@@ -221,6 +232,20 @@ def _through(notes, last):  # pragma: no cover - jitted
     for i in range(last + 1):
         total += notes[CF_ENDING_BALANCE, i]
     return total
+
+
+@jit_inline
+def _matured_notes(notes, class_code, t, last):  # pragma: no cover - jitted
+    """Principal owed for legal finals (0 if none).
+
+    The notes through the most junior class ``<= last`` whose legal final period is ``<= t``
+    and that still has a balance.
+    """
+    owed = 0.0
+    for i in range(last + 1):
+        if 0 <= class_code[CC_LEGAL_FINAL_PERIOD, i] <= t and notes[CF_ENDING_BALANCE, i] > 0.0:
+            owed = max(owed, _through(notes, i))
+    return owed
 
 
 @jit_inline
@@ -276,9 +301,11 @@ def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, ledger, ini
     """Test every trigger, update ``breached`` in place, return the effects in force.
 
     ``sequential`` and ``turbo`` are the states without triggers (acceleration, a turbo deal);
-    returns ``(sequential, turbo, reserve_step_up)``. ``thresholds (n_triggers, n_periods)``.
+    returns ``(sequential, turbo, reserve_step_up, oc_step_up)``. ``thresholds (n_triggers,
+    n_periods)``.
     """
     step_up = False
+    oc_step_up = False
     for k in range(trigger_code.shape[1]):
         hit = _trigger_hit(trigger_code[TC_METRIC, k], trigger_code[TC_WINDOW, k],
                            thresholds[k, t], flows, p, t, ledger, initial_pool)
@@ -292,9 +319,11 @@ def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, ledger, ini
                 sequential = True
             elif effect == EFFECT_TURBO:
                 turbo = True
-            else:
+            elif effect == EFFECT_RESERVE_STEP_UP:
                 step_up = True
-    return sequential, turbo, step_up
+            else:
+                oc_step_up = True
+    return sequential, turbo, step_up, oc_step_up
 
 
 @jit_inline
@@ -402,10 +431,17 @@ def _set_reserve_target(ledger, deal_param, on_current, step_up,
 
 
 @jit_inline
-def _oc_target(deal_param, pool_end):  # pragma: no cover - jitted
-    """OC target: min(pool, max(x% of the current pool + y% of the initial one, floor))."""
-    return min(pool_end, max(deal_param[DP_OC_CURRENT_PCT] * pool_end
-                             + deal_param[DP_OC_INITIAL_USD], deal_param[DP_OC_FLOOR_USD]))
+def _oc_target(deal_param, pool_end, step_up):  # pragma: no cover - jitted
+    """OC target: min(pool, max(x% of the current pool + y% of the initial one, floor)).
+
+    ``step_up`` (an ``oc_step_up`` trigger breached): the step-up x and y.
+    """
+    if step_up:
+        target = (deal_param[DP_OC_STEP_UP_CURRENT_PCT] * pool_end
+                  + deal_param[DP_OC_STEP_UP_INITIAL_USD])
+    else:
+        target = deal_param[DP_OC_CURRENT_PCT] * pool_end + deal_param[DP_OC_INITIAL_USD]
+    return min(pool_end, max(target, deal_param[DP_OC_FLOOR_USD]))
 
 
 @jit_inline
@@ -421,10 +457,7 @@ def _principal_distribution_amount(ledger, notes, class_code, t,
         return notes_beg
     excess = max(ledger[DF_POOL_BALANCE] - ledger[DF_OC_TARGET], 0.0)
     pda = min(max(notes_beg - excess, 0.0), notes_beg)
-    for i in range(notes.shape[1]):
-        if 0 <= class_code[CC_LEGAL_FINAL_PERIOD, i] <= t and notes[CF_ENDING_BALANCE, i] > 0.0:
-            pda = max(pda, _through(notes, i))
-    return pda
+    return max(pda, _matured_notes(notes, class_code, t, notes.shape[1] - 1))
 
 
 @jit_inline
@@ -496,10 +529,16 @@ def _pay_principal(ledger, notes, owed, group_ptr, alloc):  # pragma: no cover -
 
 
 @jit_inline
-def _pay_priority_principal(ledger, notes, last, group_ptr,
+def _pay_priority_principal(ledger, notes, last, class_code, t, group_ptr,
                             alloc):  # pragma: no cover - jitted
-    """OP_PRIORITY_PRINCIPAL: until the notes through ``last`` are covered by the pool."""
-    owed = max(_through(notes, last) - ledger[DF_POOL_BALANCE], 0.0)
+    """OP_PRIORITY_PRINCIPAL: until the notes through ``last`` are covered by the pool.
+
+    From the legal final period of a class through ``last`` on (periods up to ``t``; -1: the
+    deal does not ask for it), at least the notes through that class (the class is retired
+    ahead of junior interest), reserve-covered.
+    """
+    owed = max(_through(notes, last) - ledger[DF_POOL_BALANCE],
+               _matured_notes(notes, class_code, t, last), 0.0)
     _draw_reserve(ledger, owed)
     _pay_principal(ledger, notes, owed, group_ptr, alloc)
 
@@ -531,6 +570,17 @@ def _pay_principal_to(ledger, notes, last, group_ptr):  # pragma: no cover - jit
 
 
 @jit_inline
+def _pay_principal_pro_rata(ledger, notes, first, last):  # pragma: no cover - jitted
+    """OP_PRINCIPAL_PRO_RATA: every available dollar to principal of classes ``first..last``.
+
+    Pro rata on their balances (an ``accelerated_waterfall``'s ``{principal: [...]}`` step).
+    """
+    paid = _pay_pro_rata(ledger[L_AVAILABLE], notes, first, last + 1)
+    ledger[L_AVAILABLE] -= paid
+    ledger[L_PRINCIPAL_PAID] += paid
+
+
+@jit_inline
 def _pay_residual(ledger):  # pragma: no cover - jitted
     """OP_RESIDUAL: what is left to the certificate holder."""
     ledger[DF_RESIDUAL] += ledger[L_AVAILABLE]
@@ -550,15 +600,16 @@ def _close_period(ledger, notes):  # pragma: no cover - jitted
 
 
 @jit_inline
-def _event_of_default(ops, n_normal, notes, class_param, class_code,
-                      t):  # pragma: no cover - jitted
-    """Whether period ``t`` is an event of default.
+def _missed_payments(ops, n_normal, notes, class_param, class_code,
+                     t):  # pragma: no cover - jitted
+    """The payment defaults of period ``t``: ``(interest_missed, principal_missed)``.
 
-    The controlling classes (the first interest step of the normal program ``ops[:, :n_normal]``
-    with a balance outstanding at the start of the period) missed interest, or a class has a
-    balance after the payments of its legal final period.
+    Interest: the controlling classes (the first interest step of the normal program
+    ``ops[:, :n_normal]`` with a balance outstanding at the start of the period) carry unpaid
+    interest. Principal: a class has a balance after the payments of its legal final period or
+    a later one.
     """
-    default = False
+    interest_missed = False
     for k in range(n_normal):
         if ops[OPF_CODE, k] != OP_INTEREST:
             continue
@@ -571,13 +622,14 @@ def _event_of_default(ops, n_normal, notes, class_param, class_code,
         if outstanding:
             for i in range(first, last + 1):
                 if notes[NOTE_SHORTFALL, i] > 1e-9 * notes[CF_INTEREST_DUE, i]:
-                    default = True
+                    interest_missed = True
             break
+    principal_missed = False
     for i in range(notes.shape[1]):
-        if (class_code[CC_LEGAL_FINAL_PERIOD, i] == t and notes[CF_ENDING_BALANCE, i]
+        if (0 <= class_code[CC_LEGAL_FINAL_PERIOD, i] <= t and notes[CF_ENDING_BALANCE, i]
                 > _BALANCE_TOLERANCE * class_param[CP_ORIGINAL_BALANCE, i]):
-            default = True
-    return default
+            principal_missed = True
+    return interest_missed, principal_missed
 
 
 @jit_parallel(fastmath=False)
@@ -618,8 +670,9 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     A payment date, on the data of the collection period just ended: triggers, interest and
     swap accruals, clean-up call, reserve target and release, OC target and principal
     distribution amount, the opcodes of the normal program (of the accelerated one after an
-    event of default), event-of-default test. After the call the trust has ended: only the
-    ending balances are written. No input checking.
+    event of default), event-of-default test (a controlling-class interest shortfall or a class
+    unpaid after its legal final, lasting more than the deal's grace periods). After the call
+    the trust has ended: only the ending balances are written. No input checking.
     """
     n_paths = flows.shape[0]
     n_periods = flows.shape[1]
@@ -630,6 +683,9 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     n_normal = program.deal_code[DC_ACCELERATED_START]
     on_current = program.deal_code[DC_RESERVE_ON_CURRENT] != 0
     turbo_always = program.deal_code[DC_TURBO_ALWAYS] != 0
+    interest_grace = program.deal_code[DC_INTEREST_GRACE]
+    principal_grace = program.deal_code[DC_PRINCIPAL_GRACE]
+    legal_final_priority = program.deal_code[DC_LEGAL_FINAL_PRIORITY] != 0
     initial_pool = deal_param[DP_INITIAL_POOL]
     clean_up_usd = deal_param[DP_CLEAN_UP_USD]
     for p in prange(n_paths):
@@ -641,6 +697,8 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
         fee_carry = np.zeros(program.fee_param.shape[1])
         breached = np.zeros(program.trigger_code.shape[1], dtype=np.bool_)
         accelerated = False
+        interest_missed_run = 0  # consecutive payment dates with a payment default
+        principal_missed_run = 0
         ended = False
         ix = p - p if shared_index else p  # same integer type as the prange index
         for t in range(n_periods):
@@ -650,7 +708,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
                 continue
             index = index_rates[ix, t]
             _open_period(ledger, notes, flows, p, t)
-            sequential, turbo, step_up = _apply_triggers(
+            sequential, turbo, step_up, oc_step_up = _apply_triggers(
                 program.trigger_code, thresholds, breached, flows, p, t, ledger,
                 initial_pool, accelerated, turbo_always)
             for k in range(breached.shape[0]):
@@ -668,7 +726,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
             pool_end = ledger[DF_POOL_BALANCE]
             final = ended or t == n_periods - 1 or pool_end <= 0.0
             _set_reserve_target(ledger, deal_param, on_current, step_up, final or accelerated)
-            ledger[DF_OC_TARGET] = _oc_target(deal_param, pool_end)
+            ledger[DF_OC_TARGET] = _oc_target(deal_param, pool_end, oc_step_up)
             ledger[DF_PRINCIPAL_DISTRIBUTION_AMOUNT] = _principal_distribution_amount(
                 ledger, notes, program.class_code, t, final or turbo)
 
@@ -684,20 +742,29 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
                 elif op == OP_INTEREST:
                     _pay_interest(ledger, notes, ops[OPF_FIRST_CLASS, k], target)
                 elif op == OP_PRIORITY_PRINCIPAL:
-                    _pay_priority_principal(ledger, notes, target, program.group_ptr, alloc)
+                    _pay_priority_principal(ledger, notes, target, program.class_code,
+                                            t if legal_final_priority else -1,
+                                            program.group_ptr, alloc)
                 elif op == OP_RESERVE_DEPOSIT:
                     _deposit_reserve(ledger)
                 elif op == OP_REGULAR_PRINCIPAL:
                     _pay_regular_principal(ledger, notes, program.group_ptr, alloc)
                 elif op == OP_PRINCIPAL_TO:
                     _pay_principal_to(ledger, notes, target, program.group_ptr)
+                elif op == OP_PRINCIPAL_PRO_RATA:
+                    _pay_principal_pro_rata(ledger, notes, ops[OPF_FIRST_CLASS, k], target)
                 else:  # OP_RESIDUAL
                     _pay_residual(ledger)
             _close_period(ledger, notes)
-            if not accelerated and _event_of_default(ops, n_normal, notes, program.class_param,
-                                                     program.class_code, t):
-                accelerated = True
-                event_period[EV_EVENT_OF_DEFAULT, p] = t
+            if not accelerated:
+                interest_missed, principal_missed = _missed_payments(
+                    ops, n_normal, notes, program.class_param, program.class_code, t)
+                interest_missed_run = interest_missed_run + 1 if interest_missed else 0
+                principal_missed_run = principal_missed_run + 1 if principal_missed else 0
+                if (interest_missed_run > interest_grace
+                        or principal_missed_run > principal_grace):
+                    accelerated = True
+                    event_period[EV_EVENT_OF_DEFAULT, p] = t
 
             for f in range(N_CLASS_FIELDS):
                 for i in range(n_classes):

@@ -32,6 +32,8 @@ Name = Annotated[str, Field(min_length=1, max_length=40)]
 
 BARE_STEPS = ("swap", "reserve_deposit", "regular_principal", "residual")
 """Waterfall steps written as a bare word (the others are one-key mappings)."""
+ACCELERATED_BARE_STEPS = ("swap", "residual")
+"""Bare-word steps of an ``accelerated_waterfall`` (its mappings: fee, interest, principal)."""
 
 
 _Strict = InputModel
@@ -102,13 +104,18 @@ class Overcollateralization(_Strict):
 
     OC target = max(``target_current`` x current pool + ``target_initial`` x initial pool,
     ``floor`` x initial pool), at most the current pool. With ``turbo`` all available funds
-    after the senior items go to principal (full turbo) in every period.
+    after the senior items go to principal (full turbo) in every period. While an
+    ``oc_step_up`` trigger is breached, ``step_up_target_current`` and
+    ``step_up_target_initial`` (each defaulting to its normal value) replace the two
+    percentages.
     """
 
     target_current: Fraction = 0.0
     target_initial: Fraction = 0.0
     floor: Fraction = 0.0
     turbo: bool = False
+    step_up_target_current: Fraction | None = None
+    step_up_target_initial: Fraction | None = None
 
 
 class Trigger(_Strict):
@@ -126,7 +133,7 @@ class Trigger(_Strict):
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     schedule: list[tuple[Period, Fraction]] | None = None
     window: Annotated[int, Field(ge=1, le=24)] = 1
-    effect: Literal["sequential", "turbo", "reserve_step_up"]
+    effect: Literal["sequential", "turbo", "reserve_step_up", "oc_step_up"]
     curable: bool = False
 
 
@@ -135,6 +142,18 @@ class Swap(_Strict):
 
     note: Name
     fixed_rate: AnnualRate
+
+
+class EventsOfDefault(_Strict):
+    """Grace periods of the payment events of default, in payment dates.
+
+    An event of default occurs when the controlling class's interest shortfall is still unpaid
+    ``interest_grace_periods`` payment dates after it arose, or a class still has a balance
+    ``principal_grace_periods`` payment dates after its legal final date (0: at once).
+    """
+
+    interest_grace_periods: Annotated[int, Field(ge=0, le=12)] = 0
+    principal_grace_periods: Annotated[int, Field(ge=0, le=12)] = 0
 
 
 class PoolSpec(_Strict):
@@ -152,6 +171,15 @@ class Deal(_Strict):
     ``waterfall`` items: ``{fee: NAME}``, ``swap``, ``{interest: [CLASS, ...]}`` (pro rata
     among the listed classes), ``{priority_principal: CLASS}``, ``reserve_deposit``,
     ``regular_principal``, ``residual`` (last; added when missing).
+
+    ``accelerated_waterfall`` (optional) is the order of payments after an event of default:
+    ``{fee: NAME}``, ``swap``, ``{interest: [CLASS, ...]}``, ``{principal: [CLASS, ...]}`` (all
+    available funds to the listed classes, pro rata), ``residual``; without it, the fees and
+    swap, then each interest step followed by sequential principal through its classes.
+
+    ``legal_final_in_priority_principal``: from a class's legal final date on, the
+    ``priority_principal`` steps covering it owe at least the notes through that class (the
+    First Allocation of Principal proviso), so it is retired ahead of junior interest.
     """
 
     name: Name
@@ -173,6 +201,9 @@ class Deal(_Strict):
     swaps: list[Swap] = []
     clean_up_call: Fraction | None = None
     waterfall: Annotated[list[str | dict[str, str | list[str]]], Field(min_length=1)]
+    events_of_default: EventsOfDefault = EventsOfDefault()
+    legal_final_in_priority_principal: bool = False
+    accelerated_waterfall: list[str | dict[str, str | list[str]]] | None = None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -256,6 +287,7 @@ def deal_problems(deal: Deal, initial_pool_balance: float | None = None) -> list
     problems += _balance_problems(deal, initial_pool_balance)
     problems += _group_problems(deal)
     problems += _waterfall_problems(deal)
+    problems += _accelerated_waterfall_problems(deal)
     problems += _enhancement_problems(deal)
     if deal.pool is not None and (deal.pool.tape is None) == (deal.pool.synthetic is None):
         problems.append(Problem(None, "pool", "give exactly one of tape or synthetic"))
@@ -465,6 +497,12 @@ def _enhancement_problems(deal: Deal) -> list[Problem]:
         if trig.effect == "reserve_step_up" and (r is None or r.step_up_target is None):
             out.append(Problem(None, f"{at}.effect",
                                "reserve_step_up needs reserve.step_up_target"))
+        oc = deal.overcollateralization
+        if trig.effect == "oc_step_up" and (oc.step_up_target_current is None
+                                            and oc.step_up_target_initial is None):
+            out.append(Problem(None, f"{at}.effect",
+                               "oc_step_up needs overcollateralization.step_up_target_current "
+                               "or step_up_target_initial"))
     for k, swap in enumerate(deal.swaps):
         note = notes.get(swap.note)
         if note is None:
@@ -474,4 +512,55 @@ def _enhancement_problems(deal: Deal) -> list[Problem]:
             out.append(Problem(None, f"swaps.{k}.note",
                                f"class {swap.note!r} is {note.type}; swaps hedge floating "
                                "classes"))
+    return out
+
+
+def _accelerated_waterfall_problems(deal: Deal) -> list[Problem]:
+    """Checks of ``accelerated_waterfall``.
+
+    Known fees and classes; interest and principal steps of adjacent classes in order of
+    seniority, each class once in each kind.
+    """
+    if deal.accelerated_waterfall is None:
+        return []
+    out: list[Problem] = []
+    index = {n.name: k for k, n in enumerate(deal.notes)}
+    fees = {f.name for f in deal.fees}
+    steps = deal.accelerated_waterfall
+    last_pos = {"interest": -1, "principal": -1}
+    for s, step in enumerate(steps):
+        at = f"accelerated_waterfall.{s}"
+        kind, arg = _step_kind(step)
+        if kind in ACCELERATED_BARE_STEPS and arg is None:
+            if kind == "residual" and s != len(steps) - 1:
+                out.append(Problem(None, at, "residual must be the last step"))
+            if kind == "swap" and not deal.swaps:
+                out.append(Problem(None, at, "swap step but the deal has no swaps"))
+        elif kind == "fee" and isinstance(arg, str):
+            if arg not in fees:
+                out.append(Problem(None, f"{at}.fee",
+                                   f"unknown fee {arg!r}; the deal's fees are {sorted(fees)}"))
+        elif kind in last_pos and arg is not None:
+            classes = [arg] if isinstance(arg, str) else list(arg)
+            unknown = [c for c in classes if c not in index]
+            if not classes or unknown:
+                out.append(Problem(None, f"{at}.{kind}",
+                                   f"unknown class {unknown[0] if unknown else None!r}; the deal "
+                                   f"has {list(index)}"))
+                continue
+            pos = sorted(index[c] for c in classes)
+            if pos != list(range(pos[0], pos[0] + len(pos))) or pos[0] != last_pos[kind] + 1:
+                out.append(Problem(None, f"{at}.{kind}",
+                                   f"{classes}: {kind} steps must name adjacent classes in "
+                                   "order of seniority, each class once and none skipped"))
+            last_pos[kind] = max(last_pos[kind], pos[-1])
+        else:
+            out.append(Problem(None, at,
+                               f"unknown step {step!r}; expected {list(ACCELERATED_BARE_STEPS)} "
+                               "or a mapping fee/interest/principal"))
+    for kind, last in last_pos.items():
+        if last != len(index) - 1:
+            out.append(Problem(None, "accelerated_waterfall",
+                               f"the {kind} steps must pay every class; the last one paid is "
+                               f"{list(index)[last] if last >= 0 else None!r}"))
     return out

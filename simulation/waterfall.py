@@ -25,7 +25,7 @@ _RATE_KIND = {"fixed": K.RATE_FIXED, "floating": K.RATE_FLOATING,
               "money_market": K.RATE_MONEY_MARKET}
 _METRIC = {"cnl": K.METRIC_CNL, "delinquency_60": K.METRIC_DELINQUENCY_60, "oc": K.METRIC_OC}
 _EFFECT = {"sequential": K.EFFECT_SEQUENTIAL, "turbo": K.EFFECT_TURBO,
-           "reserve_step_up": K.EFFECT_RESERVE_STEP_UP}
+           "reserve_step_up": K.EFFECT_RESERVE_STEP_UP, "oc_step_up": K.EFFECT_OC_STEP_UP}
 _NO_CAP = 1e9
 
 
@@ -38,10 +38,12 @@ class WaterfallProgram:
     balance in USD, coupon or spread over the index, floor and cap of the floating coupon) and
     ``class_code (N_CLASS_CODES, n_classes)`` int64 (``RATE_*`` kind, 0-based legal final
     period or -1). Deal-level ``deal_param (N_DEAL_PARAMS,)`` float64 (initial pool, reserve,
-    OC target, clean-up call) and ``deal_code (N_DEAL_CODES,)`` int64 (start of the accelerated
-    program, reserve basis, turbo). Opcodes ``ops (N_OP_FIELDS, n_ops)`` int64 (code, target,
-    first class of an interest step): the normal program is ops ``[0, DC_ACCELERATED_START)``,
-    the accelerated one (after an event of default) the rest. Principal allocation
+    OC target and its step-up, clean-up call) and ``deal_code (N_DEAL_CODES,)`` int64 (start of
+    the accelerated program, reserve basis, turbo, event-of-default grace periods, legal final
+    in the priority principal amount). Opcodes ``ops (N_OP_FIELDS, n_ops)`` int64 (code, target,
+    first class of an interest or pro-rata principal step): the normal program is ops
+    ``[0, DC_ACCELERATED_START)``, the accelerated one (after an event of default) the rest.
+    Principal allocation
     ``group_ptr (N_ALLOCATIONS, n_classes + 1)`` int64, normal and sequential rows: group g =
     classes ``ptr[g] .. ptr[g+1]-1``, paid in order, pro rata within a group; a row ends in
     repeats of ``n_classes`` (empty groups). Fees ``fee_param (N_FEE_PARAMS, n_fees)``, swaps
@@ -101,6 +103,8 @@ class WaterfallProgram:
                     arg = ",".join(self.classes[first:target + 1])
                 elif op in (K.OP_PRIORITY_PRINCIPAL, K.OP_PRINCIPAL_TO):
                     arg = self.classes[target]
+                elif op == K.OP_PRINCIPAL_PRO_RATA:
+                    arg = ",".join(self.classes[first:target + 1])
                 else:
                     arg = ""
                 lines.append(f"{label}: {k - lo} {name} {arg}".rstrip())
@@ -239,6 +243,24 @@ def _group_ptr(n_classes: int, groups: list[list[int]]) -> list[int]:
     return sorted(starts) + [n_classes] * (n_classes + 1 - len(starts))
 
 
+def _accelerated_ops(steps: list[str | dict[str, str | list[str]]], index: dict[str, int],
+                     fee_index: dict[str, int]) -> list[tuple[int, int, int]]:
+    """Opcodes (code, target, first class) of a validated ``accelerated_waterfall``."""
+    ops: list[tuple[int, int, int]] = []
+    for step in steps:
+        kind, arg = _step_kind(step)
+        if kind == "fee":
+            ops.append((K.OP_FEE, fee_index[str(arg)], -1))
+        elif kind == "swap":
+            ops.append((K.OP_SWAP, -1, -1))
+        elif kind in ("interest", "principal"):
+            names = [arg] if isinstance(arg, str) else list(arg or [])
+            group = sorted(index[c] for c in names)
+            code = K.OP_INTEREST if kind == "interest" else K.OP_PRINCIPAL_PRO_RATA
+            ops.append((code, group[-1], group[0]))
+    return ops
+
+
 def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
                  source: str = "<deal>") -> WaterfallProgram:
     """Compile a validated deal for a pool of ``initial_pool_balance`` USD.
@@ -294,9 +316,12 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
             ops.append((K.OP_REGULAR_PRINCIPAL, -1, -1))
     ops.append((K.OP_RESIDUAL, -1, -1))
     n_normal = len(ops)
-    ops += senior_items
-    for interest in interest_steps:
-        ops += [interest, (K.OP_PRINCIPAL_TO, interest[K.OPF_TARGET], -1)]
+    if deal.accelerated_waterfall is None:
+        ops += senior_items
+        for interest in interest_steps:
+            ops += [interest, (K.OP_PRINCIPAL_TO, interest[K.OPF_TARGET], -1)]
+    else:
+        ops += _accelerated_ops(deal.accelerated_waterfall, index, fee_index)
     ops.append((K.OP_RESIDUAL, -1, -1))
 
     groups = [[index[c] for c in g.classes] for g in deal.pro_rata_groups]
@@ -339,11 +364,20 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
     deal_param[K.DP_OC_CURRENT_PCT] = oc.target_current
     deal_param[K.DP_OC_INITIAL_USD] = oc.target_initial * pool
     deal_param[K.DP_OC_FLOOR_USD] = oc.floor * pool
+    deal_param[K.DP_OC_STEP_UP_CURRENT_PCT] = (oc.step_up_target_current
+                                               if oc.step_up_target_current is not None
+                                               else oc.target_current)
+    deal_param[K.DP_OC_STEP_UP_INITIAL_USD] = (oc.step_up_target_initial
+                                               if oc.step_up_target_initial is not None
+                                               else oc.target_initial) * pool
     deal_param[K.DP_CLEAN_UP_USD] = (deal.clean_up_call or 0.0) * pool
     deal_code = np.zeros(K.N_DEAL_CODES, dtype=np.int64)
     deal_code[K.DC_ACCELERATED_START] = n_normal
     deal_code[K.DC_RESERVE_ON_CURRENT] = r is not None and r.basis == "current"
     deal_code[K.DC_TURBO_ALWAYS] = oc.turbo
+    deal_code[K.DC_INTEREST_GRACE] = deal.events_of_default.interest_grace_periods
+    deal_code[K.DC_PRINCIPAL_GRACE] = deal.events_of_default.principal_grace_periods
+    deal_code[K.DC_LEGAL_FINAL_PRIORITY] = deal.legal_final_in_priority_principal
 
     fee_param = np.empty((K.N_FEE_PARAMS, len(deal.fees)))
     fee_param[K.FP_RATE] = [f.rate or 0.0 for f in deal.fees]

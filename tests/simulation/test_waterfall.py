@@ -512,3 +512,166 @@ def test_at_par_without_losses_every_class_yields_its_coupon_in_its_own_conventi
     np.testing.assert_allclose(y, [0.056, 0.0572, 0.061, 0.12], rtol=0, atol=1e-12)
     # the yield the issue reported (4.97% for a 5.60% A-1) came from whole-month periods
     assert metrics.cashflow_yield(cash[0], 100_000.0, 1 / 12) < 0.0545
+# (f) Deal features of issue 13: legal final in the priority principal amount, a deal-file
+# post-acceleration order, event-of-default grace periods, OC target step-up.
+
+LEGAL_FINAL_WATERFALL = [{"fee": "servicing"}, {"fee": "trustee"}, {"interest": ["A"]},
+                         {"priority_principal": "A"}, {"interest": ["B"]}, "reserve_deposit",
+                         "regular_principal", "residual"]
+# A 100,000 at 6% (legal final 2025-03-15 = period 2), B 800,000 at 12%; reserve 1% of the
+# initial pool (10,000); OC target 10% of the current pool.
+LEGAL_FINAL_FLOWS = [(8_000, 20_000, 0, 0, 0, 980_000),
+                     (7_000, 20_000, 50_000, 0, 0, 910_000),
+                     (6_000, 910_000, 0, 0, 0, 0)]
+
+
+def legal_final_deal(legal_final="2025-03-15"):
+    return make_deal(notes=[{"name": "A", "balance_usd": 100_000, "coupon": 0.06,
+                             "legal_final": legal_final},
+                            {"name": "B", "balance_usd": 800_000, "coupon": 0.12}],
+                     reserve={"initial": 0.01, "target": 0.01},
+                     overcollateralization={"target_current": 0.10},
+                     legal_final_in_priority_principal=True, waterfall=LEGAL_FINAL_WATERFALL)
+
+
+def test_class_at_legal_final_is_paid_ahead_of_junior_interest_from_the_reserve():
+    r = run(legal_final_deal(), pool_flows(LEGAL_FINAL_FLOWS))
+    # Period 1: collections 28,000; fees 833.3333 + 100; A interest 500; no priority amount
+    # (A 100,000 < pool 980,000, legal final not reached); B interest 8,000; PDA = 900,000 -
+    # (980,000 - 98,000) = 18,000 to A (A = 82,000); residual 566.6667.
+    assert r.principal_paid[0, 0, 0] == pytest.approx(18_000.0)
+    assert r.residual[0, 0] == pytest.approx(28_000 - 933.3333333333334 - 500 - 8_000 - 18_000)
+    # Period 2 (A's legal final): collections 77,000; fees 816.6667 + 100; A interest 410;
+    # left 75,673.3333. The priority principal amount is all of A, 82,000: the reserve gives
+    # 6,326.6667 and A is retired. B's interest 8,000 then gets the reserve's last 3,673.3333.
+    left = 77_000 - (980_000 * 0.01 / 12 + 100) - 410
+    assert r.principal_paid[0, 0, 1] == pytest.approx(82_000.0)
+    assert r.ending_balance[0, 0, 1] == 0.0
+    np.testing.assert_allclose(r.interest_paid[0, :, 1], [410.0, 10_000 - (82_000 - left)])
+    assert r.reserve_draw[0, 1] == pytest.approx(10_000.0)
+    assert r.reserve_balance[0, 1] == 0.0
+    assert r.interest_due[0, 1, 2] == pytest.approx(8_000 + 8_000 - (10_000 - (82_000 - left)))
+    assert r.event_of_default_period[0] == -1  # A, the controlling class, was paid in full
+    # Without the legal final, B's interest is paid before any A principal and A stays out.
+    plain = run(legal_final_deal(legal_final=None), pool_flows(LEGAL_FINAL_FLOWS))
+    assert plain.interest_paid[0, 1, 1] == 8_000.0 and plain.reserve_draw[0, 1] == 0.0
+    assert plain.principal_paid[0, 0, 1] == pytest.approx(63_000.0)  # PDA 882,000 - 819,000
+    # Without the proviso, the PDA rises to A's balance but is paid after B's interest.
+    off = run(legal_final_deal().model_copy(update={"legal_final_in_priority_principal": False}),
+              pool_flows(LEGAL_FINAL_FLOWS))
+    assert off.interest_paid[0, 1, 1] == 8_000.0
+    assert off.principal_paid[0, 0, 1] == pytest.approx(left - 8_000)
+    assert off.event_of_default_period[0] == 1
+
+
+def test_unpaid_legal_final_defaults_after_the_principal_grace_periods():
+    notes = [{"name": "A", "balance_usd": 800_000, "coupon": 0.06, "legal_final": "2025-04-15"},
+             {"name": "B", "balance_usd": 150_000, "coupon": 0.12}]
+    r = run(make_deal(notes=notes, events_of_default={"principal_grace_periods": 2}),
+            amortising(12))
+    # Legal final at period index 2; A is still outstanding on the two grace payment dates.
+    assert r.event_of_default_period[0] == 4
+
+
+ACCELERATED = [{"fee": "servicing"}, {"fee": "trustee"},
+               {"interest": ["A-1", "A-2", "A-3"]}, {"principal": ["A-1"]},
+               {"principal": ["A-2", "A-3"]}, {"interest": ["B"]}, {"principal": ["B"]},
+               "residual"]
+
+
+def accelerated_deal(**overrides):
+    spec = {"notes": [{"name": "A-1", "balance_usd": 50_000, "coupon": 0.06},
+                      {"name": "A-2", "balance_usd": 300_000, "coupon": 0.06},
+                      {"name": "A-3", "balance_usd": 400_000, "coupon": 0.06},
+                      {"name": "B", "balance_usd": 200_000, "coupon": 0.12}],
+            "waterfall": [{"fee": "servicing"}, {"fee": "trustee"},
+                          {"interest": ["A-1", "A-2", "A-3"]}, {"interest": ["B"]},
+                          "regular_principal", "residual"],
+            "accelerated_waterfall": ACCELERATED}
+    spec.update(overrides)
+    return make_deal(**spec)
+
+
+EOD_FLOWS = [(8_000, 40_000, 10_000, 0, 0, 950_000),
+             (2_000, 0, 0, 0, 0, 950_000),  # cannot pay the fees and the A interest: EoD
+             (7_600, 38_000, 12_000, 0, 0, 900_000),
+             (7_000, 30_000, 0, 0, 0, 870_000),
+             (6_000, 870_000, 0, 0, 0, 0)]
+
+
+def test_post_acceleration_order_pays_a1_first_then_the_other_a_pro_rata():
+    r = run(accelerated_deal(), pool_flows(EOD_FLOWS))
+    assert r.event_of_default_period[0] == 1
+    # Period 1: PDA = 950,000 - 0.95 x 950,000 = 47,500 to A-1 (A-1 = 2,500).
+    assert r.ending_balance[0, 0, 0] == pytest.approx(2_500.0)
+    # Period 3, accelerated: fees, all A interest due (with the period-2 shortfall), A-1's
+    # 2,500, then the rest to A-2 and A-3 in proportion 300,000 : 400,000; B gets nothing.
+    fees = 950_000 * 0.01 / 12 + 100
+    a_due = r.interest_due[0, :3, 2].sum()
+    assert r.interest_paid[0, :3, 2].sum() == pytest.approx(a_due)
+    rest = 57_600 - fees - a_due - 2_500
+    np.testing.assert_allclose(r.principal_paid[0, :3, 2], [2_500, rest * 3 / 7, rest * 4 / 7])
+    assert r.interest_paid[0, 3, 2] == 0.0 and r.principal_paid[0, 3, 2] == 0.0
+    # The default order would have paid A-2 before any A-3 principal.
+    default = run(accelerated_deal(accelerated_waterfall=None), pool_flows(EOD_FLOWS))
+    assert default.principal_paid[0, 2, 2] == 0.0
+    assert compile_deal(accelerated_deal()).describe()[-4:] == [
+        "accelerated: 4 principal_pro_rata A-2,A-3", "accelerated: 5 interest B",
+        "accelerated: 6 principal_pro_rata B", "accelerated: 7 residual"]
+
+
+def test_interest_grace_period_delays_the_event_of_default():
+    one_miss = run(make_deal(events_of_default={"interest_grace_periods": 1}),
+                   pool_flows(EOD_FLOWS))
+    assert one_miss.event_of_default_period[0] == -1  # cured on the next payment date
+    two_misses = pool_flows(EOD_FLOWS[:2] + [(2_000, 0, 0, 0, 0, 950_000)] + EOD_FLOWS[2:])
+    r = run(make_deal(events_of_default={"interest_grace_periods": 1}), two_misses)
+    assert r.event_of_default_period[0] == 2
+    assert run(make_deal(), pool_flows(EOD_FLOWS)).event_of_default_period[0] == 1
+
+
+def test_cnl_trigger_steps_up_the_oc_target():
+    deal = make_deal(overcollateralization={"target_current": 0.05,
+                                            "step_up_target_current": 0.12},
+                     triggers=[{"name": "cnl", "metric": "cnl", "threshold": 0.02,
+                                "effect": "oc_step_up"}])
+    r = run(deal, amortising(12, losses={3: 30_000.0}))
+    pool_end = r.pool_balance[0]
+    # CNL 3% > 2% from period 4 (index 3): the target goes from 5% to 12% of the current pool.
+    np.testing.assert_allclose(r.oc_target[0, :3], 0.05 * pool_end[:3])
+    np.testing.assert_allclose(r.oc_target[0, 3:-1], 0.12 * pool_end[3:-1])
+    assert r.trigger_breached[0, 0, 3:].all() and not r.sequential_mode[0].any()
+    # Excess spread is trapped until OC reaches 12%; the 5% target releases it earlier.
+    built = np.flatnonzero(r.residual[0, 3:-1] > 0.0) + 3
+    assert built.size
+    np.testing.assert_allclose(r.oc_amount[0, built], 0.12 * pool_end[built], rtol=1e-9)
+    plain = run(make_deal(), amortising(12, losses={3: 30_000.0}))
+    assert plain.residual[0, 3:built[0]].sum() > 0.0 == r.residual[0, 3:built[0]].sum()
+
+
+def test_python_twin_parity_of_the_deal_features():
+    deal = accelerated_deal(
+        notes=[{"name": "A-1", "balance_usd": 50_000, "coupon": 0.06,
+                "legal_final": "2025-04-15"},
+               {"name": "A-2", "balance_usd": 300_000, "coupon": 0.06},
+               {"name": "A-3", "balance_usd": 400_000, "coupon": 0.06},
+               {"name": "B", "balance_usd": 200_000, "coupon": 0.12}],
+        reserve={"initial": 0.01, "target": 0.01},
+        overcollateralization={"target_current": 0.05, "step_up_target_current": 0.10},
+        triggers=[{"name": "cnl", "metric": "cnl", "threshold": 0.02, "effect": "oc_step_up"}],
+        events_of_default={"interest_grace_periods": 1}, legal_final_in_priority_principal=True,
+        waterfall=[{"fee": "servicing"}, {"fee": "trustee"},
+                   {"interest": ["A-1", "A-2", "A-3"]}, {"priority_principal": "A-3"},
+                   {"interest": ["B"]}, "reserve_deposit", "regular_principal", "residual"])
+    program = compile_deal(deal)
+    flows = np.concatenate([amortising(18, losses={3: 30_000.0}),
+                            amortising(18, losses={1: 250_000.0}),
+                            pool_flows(EOD_FLOWS[:2] + [(2_000, 0, 0, 0, 0, 950_000)]
+                                       + [(7_600, 50_000, 0, 0, 0, 900_000)] * 15)])
+    jitted = run_waterfall(program, flows)
+    twin = run_waterfall(program, flows, kernel=python_twin(waterfall_kernel))
+    assert (jitted.event_of_default_period >= 0).any()
+    for name in ("ending_balance", "interest_paid", "principal_paid", "reserve_balance",
+                 "oc_target", "residual", "trigger_breached", "event_of_default_period"):
+        np.testing.assert_allclose(getattr(twin, name), getattr(jitted, name), rtol=1e-12,
+                                   atol=1e-9, err_msg=name)
