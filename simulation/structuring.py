@@ -28,9 +28,9 @@ import pandas as pd
 import simulation.metrics as metrics
 from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
+from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
-from simulation.dates import PaymentSchedule
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)

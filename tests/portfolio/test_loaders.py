@@ -15,7 +15,6 @@ from portfolio.errors import InputError
 from portfolio.loaders import (
     CAPS,
     LINE_MONEY_MAX,
-    MONEY_MAX,
     TERM_MAX_MONTHS,
     TapeLoad,
     default_reject_path,
