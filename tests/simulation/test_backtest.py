@@ -111,6 +111,29 @@ def test_cli_bad_inputs(small_panel, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "unknown dimension(s) ['zip']" in capsys.readouterr().err
 
 
+def test_cli_quarantines_a_reinstated_loan_and_prints_the_counts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows("K", [(1000.0 - 80.0 * (k + 1), 80.0, 100.0) for k in range(9)])
+    # R pays off in month 2 and shows a balance again in month 3 (reinstated).
+    rows += _rows("R", [(920.0, 80.0, 100.0), (0.0, 920.0, 930.0), (500.0, 0.0, 0.0)])
+    frame = pd.DataFrame(rows).assign(fico="None")
+    path = tmp_path / "messy.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "m.yaml"
+    assert main(["calibrate", str(path), "--out", str(model), "--segments", "none"]) == 2
+    assert "a positive balance after the balance reached zero (month 3) of loan 'R'" in (
+        capsys.readouterr().err)
+    assert main(["calibrate", str(path), "--out", str(model), "--segments", "none",
+                 "--on-error", "reject"]) == 0
+    printed = capsys.readouterr().out
+    assert f"1 loans quarantined (impossible histories); reasons in {tmp_path}" in printed
+    assert "credit scores read as unknown: 12 fico_unknown" in printed
+    assert pd.read_csv(tmp_path / "messy.quarantine.csv")["loan_id"].tolist() == ["R"]
+    assert main(["backtest", str(path), "--model", str(model), "--from-month", "0",
+                 "--on-error", "reject", "--out", str(tmp_path / "bt")]) == 0
+    assert "Projected 1 loans active at month 0" in capsys.readouterr().out
+
+
 @pytest.mark.data
 def test_aart2171_backtest_from_month_24(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
