@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "run": "autoabs.commands.run",
     "paydown": "autoabs.commands.paydown",
     "breakeven": "autoabs.commands.breakeven",
+    "rating-stress": "autoabs.commands.rating_stress",
     "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
