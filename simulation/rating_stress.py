@@ -260,13 +260,24 @@ class StressScenario:
     def flows_at_cnl(self, target: float) -> tuple[np.ndarray, float]:
         """Pool flows ``(n_periods, 10)`` at CNL ``target``, and the CNL reached.
 
-        Beyond the most this scenario can lose (every default rate at 100%) the flows are those
-        of that maximum.
+        The scale is read off the tabulated curve in log CNL against log scale (close to
+        linear: CNL is about proportional to the scale until prepayment and the one default
+        per loan bend it), then corrected once with the curve's local slope. Beyond the most
+        this scenario can lose (every default rate at 100%) the flows are those of that maximum.
         """
-        rising = np.concatenate([[True], np.diff(self._cnl_grid) > 0.0])
-        log_k = float(np.interp(target, self._cnl_grid[rising], _LOG_SCALES[rising]))
-        flows = self._project(self.shape * np.exp(log_k))
-        return flows[list(FIELD_NAMES)].to_numpy(), float(flows["cnl"].iloc[-1])
+        ok = np.concatenate([[True], np.diff(self._cnl_grid) > 0.0]) & (self._cnl_grid > 0.0)
+        log_cnl, log_k = np.log(self._cnl_grid[ok]), _LOG_SCALES[ok]
+        log_target = np.log(max(target, 1e-300))
+        guess = float(np.interp(log_target, log_cnl, log_k))
+        flows = self._project(self.shape * np.exp(guess))
+        reached = float(flows["cnl"].iloc[-1])
+        if reached > 0.0 and log_cnl[0] < log_target < log_cnl[-1]:
+            j = int(np.clip(np.searchsorted(log_cnl, log_target), 1, len(log_cnl) - 1))
+            slope = (log_cnl[j] - log_cnl[j - 1]) / (log_k[j] - log_k[j - 1])
+            corrected = guess + (log_target - np.log(reached)) / slope
+            flows = self._project(self.shape * np.exp(corrected))
+            reached = float(flows["cnl"].iloc[-1])
+        return flows[list(FIELD_NAMES)].to_numpy(), reached
 
 
 def _scenarios(tape: LoanTape, base: StressBase,
