@@ -31,8 +31,7 @@ OC, B_SIZE = 0.05, 0.15
 CHARGED_OFF = FIELD_NAMES.index("defaulted_principal")
 
 
-@pytest.fixture(scope="module")
-def tape():
+def zero_interest_tape():
     """200 identical zero-APR 36-month loans: no interest, so no excess spread."""
     return tape_from_columns({
         "loan_id": [f"L{k}" for k in range(N_LOANS)], "balance": np.full(N_LOANS, 10_000.0),
@@ -41,8 +40,8 @@ def tape():
     })
 
 
-@pytest.fixture(scope="module")
-def model():
+def zero_interest_model():
+    """Flat 0.7% monthly default hazard, 1% ABS, severity 50% two months after charge-off."""
     return model_from_dict({
         "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.007]}},
                     "scorecard": {"normalise": False}},
@@ -53,8 +52,7 @@ def model():
     })
 
 
-@pytest.fixture(scope="module")
-def deal():
+def zero_interest_deal():
     """A (80%) over B (15%) over 5% OC held at 5% of the initial pool; zero coupons, no fees.
 
     With no interest anywhere, the notes get exactly the pool's net collections: B is paid in
@@ -69,6 +67,21 @@ def deal():
         "waterfall": [{"interest": ["A"]}, {"interest": ["B"]}, "regular_principal",
                       "residual"],
     }, source="<test deal>")
+
+
+@pytest.fixture(scope="module")
+def tape():
+    return zero_interest_tape()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return zero_interest_model()
+
+
+@pytest.fixture(scope="module")
+def deal():
+    return zero_interest_deal()
 
 
 TABLE = RatingStressTable(

@@ -93,3 +93,27 @@ def test_autoabs_size_prime_example_meets_targets_on_a_fresh_seed(tmp_path: Path
         assert row["el"] <= target, (name, row["el"], target)
     # the sized structure is a real capital structure, not a degenerate one
     assert rows.loc["D", "balance"] > 0 and rows.loc["A-4", "hard_ce"] < 0.2
+
+
+def test_sizing_to_the_rating_stress_runs_on_a_zero_interest_deal() -> None:
+    """Without interest the notes get the pool's net collections, so a class is paid in full
+    exactly when its hard CE covers the stressed CNL: sized, B (BBB, 1.5x) attaches at the OC,
+    which must rise to 1.5 x base CNL, and A (AAA, 3x) at 3 x base CNL."""
+    from simulation.rating_stress import stress_base
+    from simulation.sizing import size_deal_to_stress
+    from tests.simulation.test_rating_stress import (
+        TABLE,
+        zero_interest_deal,
+        zero_interest_model,
+        zero_interest_tape,
+    )
+
+    tape, model, deal = zero_interest_tape(), zero_interest_model(), zero_interest_deal()
+    base_cnl = stress_base(tape, model).cnl
+    r = size_deal_to_stress(tape, deal, model, {"A": "Aaa", "B": "Baa2"}, TABLE, tol=1e-5)
+    t = r.table
+    assert t["meets"].all() and not r.infeasible
+    assert r.oc == pytest.approx(1.5 * base_cnl, abs=2e-4)
+    assert t.loc["A", "hard_ce"] == pytest.approx(3.0 * base_cnl, abs=2e-4)
+    assert t["balance"].sum() + r.oc == pytest.approx(1.0)
+    assert r.provenance["runs_per_rating"] == 3 * 2
