@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model,
                             el_table=args.el_table, log=console)
     targets = parse_targets(args.targets, inputs.deal.class_names)
+    # The stress table is read before the sizing run, so a bad one costs nothing.
+    table = (load_rating_stress_table(existing_file(args.stress_table, "--stress-table"))
+             if args.stress_table else None)
     with progress(console, args.paths) as advance:
         result = size_deal(inputs.tape, inputs.deal, inputs.model, targets,
                            n_paths=args.paths, seed=args.seed, el_margin=args.margin,
@@ -125,8 +128,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"Sized deal written to {out}")
     if args.rating_stress or args.stress_table:
         assert inputs.model is not None  # resolve_inputs requires it by default
-        table = (load_rating_stress_table(existing_file(args.stress_table, "--stress-table"))
-                 if args.stress_table else None)
         stressed = size_deal_to_stress(inputs.tape, inputs.deal, inputs.model, targets, table,
                                        size_oc=not args.no_size_oc, reserve=args.reserve)
         console.print(stress_table(stressed))

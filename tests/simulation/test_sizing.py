@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,34 @@ def test_sizing_to_the_rating_stress_runs_on_a_zero_interest_deal() -> None:
     assert t.loc["A", "hard_ce"] == pytest.approx(3.0 * base_cnl, abs=2e-4)
     assert t["balance"].sum() + r.oc == pytest.approx(1.0)
     assert r.provenance["runs_per_rating"] == 3 * 2
+
+
+def test_size_command_prints_the_rating_stress_sizing_beside(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`autoabs size --rating-stress` on a 400-loan prime pool with the agency factor: both
+    structures and the senior coverage line; a bad stress table exits 2 naming the file."""
+    import yaml
+
+    from autoabs.cli import main
+
+    model = yaml.safe_load((ROOT / "examples" / "prime_assumptions.yaml").read_text())
+    model["factor"]["type"] = "lognormal_cnl"
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(model), encoding="utf-8")
+    deal = yaml.safe_load((ROOT / "examples" / "prime_deal.yaml").read_text())
+    deal.update(pool={"synthetic": "prime", "loans": 400, "seed": 42},
+                assumptions=str(tmp_path / "model.yaml"))
+    (tmp_path / "deal.yaml").write_text(yaml.safe_dump(deal), encoding="utf-8")
+    args = ["size", str(tmp_path / "deal.yaml"), "--targets", "A=Aaa,B=Aa2,C=A2,D=Baa2",
+            "--paths", "512", "--out", str(tmp_path / "sized.yaml")]
+    assert main([*args, "--rating-stress"]) == 0
+    printed = capsys.readouterr().out
+    assert "sized capital structure" in printed and "sized to the rating stress runs" in printed
+    assert "CPS Auto Receivables Trust 2019-A" in printed
+    assert re.search(r"coverage \(hard CE / expected CNL 2\.40%\): \d+\.\d\dx sized to EL, "
+                     r"\d+\.\d\dx sized to the rating stress runs", printed.replace("\n", " "))
+    bad = tmp_path / "table.yaml"
+    bad.write_text("source: x\nmultiples: {AAA: 0.5}\n", encoding="utf-8")
+    (tmp_path / "sized.yaml").unlink()
+    assert main([*args, "--stress-table", str(bad)]) == 2
+    assert "table.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "sized.yaml").exists()  # refused before sizing
