@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "paydown": "autoabs.commands.paydown",
     "cashflows": "autoabs.commands.cashflows",
     "breakeven": "autoabs.commands.breakeven",
+    "rating-stress": "autoabs.commands.rating_stress",
     "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",

@@ -22,14 +22,18 @@ doi:10.1093/jrsssa/qnae137 (source of the Ally panels).
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, fields, replace
+from collections import Counter
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from portfolio._io import atomic_write
+from portfolio.credit_score import parse_credit_scores
 from portfolio.errors import InputError, Problem
 
 __all__ = [
@@ -40,9 +44,12 @@ __all__ = [
     "LONG_REQUIRED",
     "MATURED",
     "PREPAID",
+    "QUARANTINE_COLUMNS",
     "EventRules",
     "LoanPanel",
     "PanelEvents",
+    "QuarantinedLoan",
+    "default_quarantine_path",
     "panel_events",
     "read_ally_panel",
     "read_long_panel",
@@ -99,6 +106,30 @@ matured, 2 third-party sale, 3 repurchased, 4 charged off, 5 servicing transfer,
 
 _STATIC_FLOAT = ("fico", "original_balance", "vehicle_value", "pti")
 
+OnError = Literal["raise", "reject"]
+MSG_BAD_ON_ERROR = "on_error must be 'raise' or 'reject', got {value!r}"
+MSG_ALL_QUARANTINED = "every one of the {n} loans has an impossible history; nothing to read"
+QUARANTINE_COLUMNS = ("loan_id", "row", "field", "reason")
+"""Columns of the quarantine sidecar CSV (one row per loan and reason)."""
+
+
+@dataclass(frozen=True)
+class QuarantinedLoan:
+    """A loan left out of a panel because its history is impossible.
+
+    ``row`` is the 1-based data row (Ally: the loan's row; long format: its first row),
+    ``field`` the columns concerned and ``reason`` what is wrong, with the panel month.
+    """
+
+    loan_id: str
+    row: int
+    field: str
+    reason: str
+
+    def problem(self) -> Problem:
+        """The same finding as a :class:`Problem` (how ``on_error="raise"`` reports it)."""
+        return Problem(self.row, self.field, f"{self.reason} of loan {self.loan_id!r}")
+
 
 @dataclass(frozen=True, eq=False)
 class LoanPanel:
@@ -141,6 +172,11 @@ class LoanPanel:
         Calendar month of month 0 when known (NaT otherwise).
     source : str
         File the panel was read from.
+    quarantined : tuple of QuarantinedLoan
+        Loans left out under ``on_error="reject"`` (impossible histories), with their reasons.
+    score_counts : dict
+        Credit scores read as unknown (NaN) by reason
+        (:func:`portfolio.credit_score.parse_credit_scores`).
     """
 
     loan_id: np.ndarray
@@ -162,6 +198,8 @@ class LoanPanel:
     state: np.ndarray
     cutoff_month: np.datetime64 = np.datetime64("NaT", "M")
     source: str = "<panel>"
+    quarantined: tuple[QuarantinedLoan, ...] = ()
+    score_counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = self.loan_id.shape[0]
@@ -182,6 +220,25 @@ class LoanPanel:
     def n_months(self) -> int:
         """Number of panel months after the cut-off."""
         return int(self.balance.shape[1])
+
+    def select(self, keep: np.ndarray) -> LoanPanel:
+        """The loans where ``keep`` (bool, shape ``(n_loans,)``) is true."""
+        n = self.n_loans
+        return replace(self, **{
+            f.name: getattr(self, f.name)[keep] for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+            and getattr(self, f.name).ndim >= 1 and getattr(self, f.name).shape[0] == n
+        })
+
+    def balance_at(self, month: int) -> np.ndarray:
+        """Ending balance of panel month ``month`` (0 = the cut-off), NaN when absent.
+
+        At month 0 only loans whose first month is 1 are present (a loan of a long panel that
+        enters later has no cut-off row of its own).
+        """
+        if month == 0:
+            return np.where(self.first_month == 1, self.cutoff_balance, np.nan)
+        return np.asarray(self.balance[:, month - 1])
 
     def through(self, month: int) -> LoanPanel:
         """The panel as known at the end of ``month`` (months after it dropped)."""
@@ -276,29 +333,32 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InputError(str(path), f"not a readable CSV file: {exc}") from None
 
 
-def _check_monthly(panel_source: str, loan_id: np.ndarray, balance: np.ndarray,
-                   principal: np.ndarray, paid: np.ndarray, first: np.ndarray,
-                   row_of: np.ndarray, field: str) -> list[Problem]:
-    """Shared monthly rules: values present exactly from the first month until the exit."""
-    problems: list[Problem] = []
+def _check_monthly(loan_id: np.ndarray, balance: np.ndarray, principal: np.ndarray,
+                   paid: np.ndarray, first: np.ndarray, row_of: np.ndarray,
+                   field: str) -> list[tuple[int, QuarantinedLoan]]:
+    """Shared monthly rules: values present exactly from the first month until the exit.
+
+    Returns every broken rule of every loan as ``(loan index, finding)``, in loan order.
+    """
+    found: list[tuple[int, QuarantinedLoan]] = []
+
+    def flag(i: int | np.integer, reason: str) -> None:
+        found.append((int(i), QuarantinedLoan(str(loan_id[i]), int(row_of[i]), field, reason)))
+
     n, t = balance.shape
     months = np.arange(1, t + 1)[None, :]
     present = ~np.isnan(balance)
     mismatch = ~present & ((np.nan_to_num(principal) != 0) | (np.nan_to_num(paid) != 0))
-    for i in np.flatnonzero(mismatch.any(axis=1))[:MAX_PROBLEMS]:
-        k = int(np.argmax(mismatch[i])) + 1
-        problems.append(Problem(int(row_of[i]), field,
-                                f"principal or total paid without a balance (month {k} "
-                                f"of loan {loan_id[i]!r})"))
+    for i in np.flatnonzero(mismatch.any(axis=1)):
+        flag(i, f"principal or total paid without a balance (month "
+                f"{int(np.argmax(mismatch[i])) + 1})")
     # A negative balance is an overpaid payoff (the refund follows): it ends the loan like a
     # zero balance. Negative principal before the exit is an error.
     zero = present & (balance <= ZERO_BALANCE_TOLERANCE)
     after_zero = np.cumsum(zero, axis=1) - zero > 0
     neg = ~after_zero & (principal < -ZERO_BALANCE_TOLERANCE)
-    for i in np.flatnonzero(neg.any(axis=1))[:MAX_PROBLEMS]:
-        k = int(np.argmax(neg[i])) + 1
-        problems.append(Problem(int(row_of[i]), field,
-                                f"negative principal in month {k} of loan {loan_id[i]!r}"))
+    for i in np.flatnonzero(neg.any(axis=1)):
+        flag(i, f"negative principal in month {int(np.argmax(neg[i])) + 1}")
     # Present months form one run starting at the first month; a zero balance ends it.
     before = present & (months < first[:, None])
     gap = present & ~np.concatenate([np.ones((n, 1), bool), present[:, :-1]], axis=1)
@@ -307,11 +367,33 @@ def _check_monthly(panel_source: str, loan_id: np.ndarray, balance: np.ndarray,
     for mask, what in ((before, "data before the loan's first month"),
                        (after, "a positive balance after the balance reached zero"),
                        (gap, "a gap in the monthly series")):
-        for i in np.flatnonzero(mask.any(axis=1))[:MAX_PROBLEMS]:
-            k = int(np.argmax(mask[i])) + 1
-            problems.append(Problem(int(row_of[i]), field,
-                                    f"{what} (month {k}) of loan {loan_id[i]!r}"))
-    return problems
+        for i in np.flatnonzero(mask.any(axis=1)):
+            flag(i, f"{what} (month {int(np.argmax(mask[i])) + 1})")
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def _quarantine(source: str, found: list[tuple[int, QuarantinedLoan]], n_loans: int,
+                on_error: OnError) -> tuple[np.ndarray, tuple[QuarantinedLoan, ...]]:
+    """Loans to keep (bool ``(n_loans,)``) and the quarantined findings, or raise.
+
+    ``"raise"``: any finding raises one :class:`InputError` listing them (the first
+    ``MAX_PROBLEMS``). ``"reject"``: the loans with findings are left out; every loan left out
+    raises too, because an empty panel cannot be calibrated or backtested.
+    """
+    if found and on_error == "raise":
+        problems = [q.problem() for _, q in found[:MAX_PROBLEMS]]
+        if len(found) > MAX_PROBLEMS:
+            problems.append(Problem(None, "", f"... {len(found)} problems in all; "
+                                    "on_error='reject' (--on-error reject) quarantines the "
+                                    "loans concerned"))
+        raise InputError(source, problems)
+    keep = np.ones(n_loans, dtype=bool)
+    keep[[i for i, _ in found]] = False
+    if n_loans and not keep.any():
+        summary = Problem(None, "", MSG_ALL_QUARANTINED.format(n=n_loans))
+        raise InputError(source, [summary, *(q.problem() for _, q in found[:MAX_PROBLEMS])])
+    return keep, tuple(q for _, q in found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,19 +401,27 @@ def _check_monthly(panel_source: str, loan_id: np.ndarray, balance: np.ndarray,
 # ---------------------------------------------------------------------------------------------
 
 
-def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None) -> LoanPanel:
+def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None, *,
+                    on_error: OnError = "raise") -> LoanPanel:
     """Read an Ally Auto Receivables Trust panel (wide format) into a :class:`LoanPanel`.
 
     Month 0 is the first reporting month of the EX-102 columns (its ending balance
     ``reportingPeriodActualEndBalanceAmount`` is the cut-off balance and
     ``remainingTermtoMaturityNumber`` the remaining term after it); ``BALk``, ``PRCk`` and
     ``PMTk`` are month ``k``. Loans whose balance is already zero at the cut-off are dropped.
+    Credit scores are parsed as the EX-102 importer does ("None", "0" and implausible values
+    are unknown; :mod:`portfolio.credit_score`).
+
+    Loans with impossible histories (gaps, a positive balance after zero, payments without a
+    balance, negative principal) raise under ``on_error="raise"``; under ``"reject"`` they are
+    left out and listed in :attr:`LoanPanel.quarantined`.
 
     Raises
     ------
     InputError
-        Missing columns, non-numeric values, negative balances, or monthly series with gaps or
-        values after the balance reached zero (naming the CSV row, 1 = first loan).
+        Missing columns, non-numeric values, negative balances, or (under ``"raise"``) monthly
+        series with gaps or values after the balance reached zero (naming the CSV row,
+        1 = first loan).
     """
     path = Path(path)
     source = str(path)
@@ -350,10 +440,13 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
               for col, canon in ALLY_STATIC.items() if canon != "loan_id"}
     loan_id = frame["assetNumber"].astype(str).str.strip().to_numpy(dtype=object)
     opt: dict[str, Any] = {}
+    score_counts: Counter[str] = Counter()
     for col, canon in ALLY_OPTIONAL.items():
         if col not in frame.columns:
             continue
-        if canon in _STATIC_FLOAT:
+        if canon == "fico":
+            opt[canon], score_counts = parse_credit_scores(frame[col])
+        elif canon in _STATIC_FLOAT:
             opt[canon] = _numeric(frame, col, source, problems)
         elif canon == "vehicle_new":
             opt[canon] = pd.to_numeric(frame[col], errors="coerce").to_numpy() == 1
@@ -385,9 +478,10 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
 
     keep = static["cutoff_balance"] > ZERO_BALANCE_TOLERANCE
     first = np.ones(len(frame), dtype=np.int64)
-    problems = _check_monthly(source, loan_id[keep], balance[keep], principal[keep], paid[keep],
-                              first[keep], rows[keep], "BALk/PRCk/PMTk")
-    _raise(source, problems)
+    found = _check_monthly(loan_id[keep], balance[keep], principal[keep], paid[keep],
+                           first[keep], rows[keep], "BALk/PRCk/PMTk")
+    sound, quarantined = _quarantine(source, found, int(keep.sum()), on_error)
+    keep[np.flatnonzero(keep)[~sound]] = False
     balance, principal, paid = _drop_after_exit(balance, principal, paid)
     principal, paid = _fill_paid(balance, principal), _fill_paid(balance, paid)
     n_keep = int(keep.sum())
@@ -420,6 +514,8 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
         state=optional("state", "", object),
         cutoff_month=opt.get("cutoff_month", np.datetime64("NaT", "M")),
         source=source,
+        quarantined=quarantined,
+        score_counts=dict(score_counts),
     )
 
 
@@ -428,19 +524,21 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
 # ---------------------------------------------------------------------------------------------
 
 
-def read_long_panel(path: str | Path, frame: pd.DataFrame | None = None) -> LoanPanel:
+def read_long_panel(path: str | Path, frame: pd.DataFrame | None = None, *,
+                    on_error: OnError = "raise") -> LoanPanel:
     """Read a long-format panel (one row per loan and month) into a :class:`LoanPanel`.
 
     Columns: :data:`LONG_REQUIRED` and any of :data:`LONG_OPTIONAL`. A loan's static columns
     (rate, original_term, the optional attributes) must be the same on all its rows, and its age
     must rise by one per period. Without a period-0 row the cut-off balance is the first row's
-    ``balance + principal_paid``.
+    ``balance + principal_paid``. Credit scores (``fico``) are parsed as the EX-102 importer
+    does; loans with impossible histories follow ``on_error`` as in :func:`read_ally_panel`.
 
     Raises
     ------
     InputError
         Missing columns, bad values, duplicate or missing periods, inconsistent static columns
-        (naming the 1-based data row and column).
+        (naming the 1-based data row and column); impossible histories under ``"raise"``.
     """
     path = Path(path)
     source = str(path)
@@ -454,7 +552,10 @@ def read_long_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
     problems: list[Problem] = []
     num = {c: _numeric(frame, c, source, problems)
            for c in LONG_REQUIRED + LONG_OPTIONAL
-           if c in frame.columns and c not in ("loan_id", "state", "vehicle_new")}
+           if c in frame.columns and c not in ("loan_id", "state", "vehicle_new", "fico")}
+    score_counts: Counter[str] = Counter()
+    if "fico" in frame.columns:
+        num["fico"], score_counts = parse_credit_scores(frame["fico"])
     _raise(source, problems)
     rows = np.arange(1, len(frame) + 1)
     for c in ("period", "balance", "principal_paid", "total_paid", "rate", "original_term", "age"):
@@ -533,14 +634,14 @@ def read_long_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
     cutoff = balance[np.arange(n), first - 1] + principal[np.arange(n), first - 1]
     zero_rows = np.flatnonzero(p_int == 0)
     cutoff[codes[zero_rows]] = num["balance"][zero_rows]
-    problems += _check_monthly(source, uniques.to_numpy(dtype=object), balance, principal, paid,
-                               first, first_row + 1, "balance/principal_paid/total_paid")
-    _raise(source, problems)
+    found = _check_monthly(uniques.to_numpy(dtype=object), balance, principal, paid, first,
+                           first_row + 1, "balance/principal_paid/total_paid")
+    sound, quarantined = _quarantine(source, found, n, on_error)
     balance, principal, paid = _drop_after_exit(balance, principal, paid)
     principal, paid = _fill_paid(balance, principal), _fill_paid(balance, paid)
     age0 = age_minus_period.astype(np.int64)  # age in period p is age0 + p
     rem = term - age0
-    for i in np.flatnonzero((rem < 1) | (age0 < 0))[:MAX_PROBLEMS]:
+    for i in np.flatnonzero(sound & ((rem < 1) | (age0 < 0)))[:MAX_PROBLEMS]:
         problems.append(Problem(int(first_row[i]) + 1, "age",
                                 f"age {age0[i] + first[i]:g} in period {first[i]} is outside the "
                                 f"original term {term[i]:g}"))
@@ -570,21 +671,46 @@ def read_long_panel(path: str | Path, frame: pd.DataFrame | None = None) -> Loan
         vehicle_new=get("vehicle_new", False, bool),
         state=get("state", "", object),
         source=source,
-    )
+        quarantined=quarantined,
+        score_counts=dict(score_counts),
+    ).select(sound)
 
 
-def read_panel(path: str | Path, fmt: str = "auto") -> LoanPanel:
-    """Read a panel file; ``fmt`` is ``"ally"``, ``"long"`` or ``"auto"`` (by its columns)."""
+def default_quarantine_path(path: str | os.PathLike[str]) -> Path:
+    """Quarantine sidecar of a panel: ``<panel stem>.quarantine.csv`` beside it."""
     path = Path(path)
+    return path.with_name(f"{path.stem}.quarantine.csv")
+
+
+def read_panel(path: str | Path, fmt: str = "auto", *, on_error: OnError = "raise",
+               quarantine_path: str | os.PathLike[str] | None = None) -> LoanPanel:
+    """Read a panel file; ``fmt`` is ``"ally"``, ``"long"`` or ``"auto"`` (by its columns).
+
+    ``on_error`` is the tape loader's policy (:func:`portfolio.loaders.load_tape`):
+    ``"raise"`` refuses a file with an impossible loan history; ``"reject"`` quarantines those
+    loans and writes their reasons (:data:`QUARANTINE_COLUMNS`, one row per loan and reason)
+    to ``quarantine_path`` (default :func:`default_quarantine_path`; header only when none).
+    """
+    path = Path(path)
+    if on_error not in ("raise", "reject"):
+        raise InputError(str(path), Problem(None, "on_error",
+                                            MSG_BAD_ON_ERROR.format(value=on_error)))
     frame = _read_csv(path)
     if fmt == "auto":
         fmt = "ally" if "BAL1" in frame.columns else "long"
     if fmt == "ally":
-        return read_ally_panel(path, frame)
-    if fmt == "long":
-        return read_long_panel(path, frame)
-    raise InputError(str(path), Problem(None, "--format",
-                                        f"expected ally, long or auto, got {fmt!r}"))
+        panel = read_ally_panel(path, frame, on_error=on_error)
+    elif fmt == "long":
+        panel = read_long_panel(path, frame, on_error=on_error)
+    else:
+        raise InputError(str(path), Problem(None, "--format",
+                                            f"expected ally, long or auto, got {fmt!r}"))
+    if on_error == "reject":
+        sidecar = Path(quarantine_path) if quarantine_path else default_quarantine_path(path)
+        table = pd.DataFrame([[q.loan_id, q.row, q.field, q.reason] for q in panel.quarantined],
+                             columns=list(QUARANTINE_COLUMNS))
+        atomic_write(sidecar, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))
+    return panel
 
 
 # ---------------------------------------------------------------------------------------------

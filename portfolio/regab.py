@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from portfolio.credit_score import parse_credit_score
 from portfolio.errors import InputError, Problem
 from portfolio.tape import BALLOON, LEVEL, LoanTape, tape_from_columns
 
@@ -120,10 +121,6 @@ ZERO_BALANCE_CODES: dict[str, str] = {
 ZERO_BALANCE_WITHOUT_CODE = "none"
 """Key in ``zero_balance_counts`` for records with a zero end balance but no zeroBalanceCode."""
 
-UNKNOWN_SCORE_TOKENS = frozenset({"", "0", "none", "null", "na", "n/a", "nan", "unk", "unknown"})
-"""Credit-score strings (case-insensitive) that mean "no score": mapped to NaN."""
-CREDIT_SCORE_RANGE = (250.0, 900.0)
-"""Plausible numeric credit scores (FICO and VantageScore span 300-850); others become NaN."""
 SEGMENT = "all"
 """Segment given to every imported loan (see docs/regab.md for why FICO is not used here)."""
 
@@ -645,19 +642,10 @@ class _TapeBuilder:
 
     def _credit_score(self, text: str | None) -> float:
         """Credit score as a float; NaN (counted) for "None", "0", words or implausible values."""
-        if text is None:
-            return _NAN
-        try:
-            score = float(text)
-        except ValueError:
-            known_token = text.strip().lower() in UNKNOWN_SCORE_TOKENS
-            self.coerced["fico_unknown" if known_token else "fico_unparseable"] += 1
-            return _NAN
-        lo, hi = CREDIT_SCORE_RANGE
-        if lo <= score <= hi:
-            return score
-        self.coerced["fico_unknown"] += 1
-        return _NAN
+        score, reason = parse_credit_score(text)
+        if reason is not None:
+            self.coerced[reason] += 1
+        return score
 
     def _model_year(self, text: str | None) -> int:
         """Model year as an int; 0 (counted) when not a plausible four-digit year."""

@@ -14,18 +14,15 @@ import pandas as pd
 from scipy import optimize
 
 from portfolio.tape import LoanTape
-from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
+from simulation.collateral import FIELD_NAMES
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
-from simulation.factor import calibrate
 from simulation.model import CollateralModel
+from simulation.rating_stress import stress_base
 from simulation.waterfall import compile_deal, run_waterfall
 
 DEFAULT_CNL_MULTIPLES = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
 DEFAULT_GRID_ABS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
-_CHARGED_OFF = FIELD_NAMES.index("defaulted_principal")
-_RECOVERIES = FIELD_NAMES.index("recoveries")
-_ENDING = FIELD_NAMES.index("ending_balance")
 MAX_SCALE = 1e4
 """Largest multiple of the base default-rate shape tried (rates are capped at 100% a month)."""
 
@@ -40,8 +37,8 @@ def sensitivity_grid(
 ) -> pd.DataFrame:
     """Deterministic class losses on a grid of CNL multiples x ABS speeds.
 
-    The base case is the model's expected projection (flat macro): its CNL, its default timing
-    (charge-offs by period, turned into a monthly default-rate shape) and its loss severity.
+    The base case is the model's expected projection (flat macro):
+    :func:`simulation.rating_stress.stress_base` (its CNL, default-rate shape and severity).
     Each cell runs :func:`~simulation.deterministic.project_deterministic` at the ABS speed with
     the default-rate shape scaled so that the pool CNL is the multiple of the base CNL, then the
     waterfall. Returns rows (cnl_multiple, abs_speed, class) with ``loss`` (share of the class
@@ -51,19 +48,10 @@ def sensitivity_grid(
     ``MAX_SCALE`` times the base shape capped at 100% a month, and marked ``reached=False``
     with the CNL it does reach.
     """
-    inputs, _ = calibrate(prepare_collateral(tape, model))
-    base = expected_flows(inputs).flows
-    charged = base[:, _CHARGED_OFF]
-    base_cnl = float((charged.sum() - base[:, _RECOVERIES].sum()) / inputs.initial_balance)
-    severity = 1.0 - base[:, _RECOVERIES].sum() / max(charged.sum(), 1e-300)
-    co = model.delinquency.chargeoff_months
-    lag = model.recovery.lag_months
-    # Defaults by period of first missed payment, as a rate on the expected pool balance.
-    first_missed = np.roll(charged, -(co - 1))
-    first_missed[len(first_missed) - (co - 1):] = 0.0
-    balance = np.concatenate([[inputs.initial_balance], base[:-1, _ENDING]])
-    shape = np.divide(first_missed, balance, out=np.zeros_like(balance), where=balance > 0)
-    program = compile_deal(deal, inputs.initial_balance)
+    base = stress_base(tape, model)
+    base_cnl, severity, shape = base.cnl, base.severity, base.default_shape
+    co, lag = base.chargeoff_months, base.recovery_lag
+    program = compile_deal(deal, tape.total_balance)
     rows = []
     for speed in abs_speeds:
         def cnl_for(scale: float, speed: float = speed) -> float:

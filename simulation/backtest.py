@@ -52,13 +52,15 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
     """Month ``month``'s active loans as a tape, and their panel row indices.
 
     Active: positive balance at the end of the month and not classified as defaulted from the
-    data up to it. ``age`` is the loan age at the end of the month, ``remaining_term`` the
-    number of scheduled payments that amortise its balance (curtailments shorten it; the
-    contractual term is the fallback), ``segment`` the scheme's label.
+    data up to it (month 0: every loan with a cut-off balance, nothing is known yet). ``age``
+    is the loan age at the end of the month, ``remaining_term`` the number of scheduled
+    payments that amortise its balance (curtailments shorten it; the contractual term is the
+    fallback), ``segment`` the scheme's label.
     """
-    known = panel_events(panel.through(month), rules)
-    bal = panel.balance[:, month - 1]
-    active = np.isfinite(bal) & (bal > 0) & (known.kind != DEFAULTED)
+    bal = panel.balance_at(month)
+    active = np.isfinite(bal) & (bal > 0)
+    if month > 0:
+        active &= panel_events(panel.through(month), rules).kind != DEFAULTED
     idx = np.flatnonzero(active)
     if idx.size == 0:
         raise InputError(panel.source, Problem(None, "--from-month",
@@ -146,12 +148,13 @@ def _actual(panel: LoanPanel, idx: np.ndarray, month: int, to_month: int,
     defaulted = ev.kind[idx] == DEFAULTED
     s = ev.exit[idx]
     removal = np.maximum(s + chargeoff_months - 1, month + 1)
-    full = np.nan_to_num(panel.balance[idx])
+    # Ending balances of months 0..N (column m = month m; month 0 the cut-off balance).
+    full = np.nan_to_num(np.column_stack([panel.balance_at(0), panel.balance])[idx])
     defaulted_amount = np.zeros(len(idx))
     for j in np.flatnonzero(defaulted):
         # Last balance before the first missed payment (or at month K when the run began
         # earlier), held until the charge-off month.
-        held = full[j, max(s[j], month + 1) - 2]
+        held = full[j, max(s[j], month + 1) - 1]
         hold = (months >= max(s[j], month + 1)) & (months < removal[j])
         bal[j] = np.where(months >= removal[j], 0.0, np.where(hold, held, bal[j]))
         excess[j, months >= s[j]] = 0.0
@@ -179,7 +182,8 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
     model : CollateralModel
         Assumptions (e.g. from :func:`~simulation.calibration.estimate_hazards`).
     from_month : int
-        K: the projection starts from the loans active at the end of panel month K.
+        K: the projection starts from the loans active at the end of panel month K
+        (0: from the cut-off balances).
     to_month : int, optional
         Last month compared (default: the panel's last month).
     rules : EventRules, optional
@@ -192,10 +196,10 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
         Run seed of the Monte Carlo.
     """
     t_end = panel.n_months if to_month is None else to_month
-    if not 1 <= from_month < t_end <= panel.n_months:
+    if not 0 <= from_month < t_end <= panel.n_months:
         raise InputError(panel.source, Problem(
             None, "--from-month",
-            f"need 1 <= from-month < to-month <= {panel.n_months}, got {from_month} and {t_end}"))
+            f"need 0 <= from-month < to-month <= {panel.n_months}, got {from_month} and {t_end}"))
     if scheme is None:
         keys = list(model.default.hazard_curves or ["all"])
         scheme = SegmentScheme.from_labels(keys)

@@ -7,6 +7,11 @@ into a multiplier on every default intensity of that path:
   (default scale, sigma) is solved so that the pool CNL has the given mean and standard
   deviation (the rating-agency lognormal pool-loss form); with ``multiplier_cv`` sigma is
   ``sqrt(ln(1 + cv^2))``.
+- ``lognormal_cnl``: the pool's CNL itself is lognormal (Moody's form). The path's target CNL
+  is ``L(z) = exp(mu + s z)`` with ``s^2 = ln(1 + (cnl_sd / expected_cnl)^2)`` and
+  ``mu = ln(expected_cnl) - s^2 / 2``; the multiplier is the default scale at which the
+  base-scenario expected projection loses ``L(z)``, read off the CNL-by-multiplier curve, over
+  the scale that loses ``expected_cnl``. On a granular pool the path CNL is then ``L(z)``.
 - ``vasicek``: Gaussian one-factor with asset correlation ``rho``. With ``PD`` the pool's
   lifetime default probability from the base intensities (no prepayment),
   ``p(z) = Phi((Phi^-1(PD) + sqrt(rho) z) / sqrt(1 - rho))`` and
@@ -38,16 +43,31 @@ _QUAD_NODES = 64
 class FactorSpec:
     """Resolved systematic factor: kind and the parameter that maps ``z`` to a multiplier."""
 
-    kind: str  # "none", "lognormal", "vasicek"
+    kind: str  # "none", "lognormal", "lognormal_cnl", "vasicek"
     sigma: float = 0.0
     rho: float = 0.0
     pd_horizon: float = 0.0
+    cnl_log_mean: float = 0.0
+    """``lognormal_cnl``: ``mu`` of the pool CNL ``exp(mu + sigma z)``."""
+    log_multiplier_grid: tuple[float, ...] = ()
+    """``lognormal_cnl``: ln multiplier (over the calibrated scale), increasing."""
+    cnl_grid: tuple[float, ...] = ()
+    """``lognormal_cnl``: base-scenario expected CNL at each grid multiplier, increasing."""
+
+    def pool_cnl(self, z: np.ndarray) -> np.ndarray:
+        """``lognormal_cnl``: the lognormal pool CNL ``exp(mu + sigma z)`` the factor targets."""
+        return np.asarray(np.exp(self.cnl_log_mean + self.sigma * np.asarray(z, dtype=float)))
 
     def multiplier(self, z: np.ndarray) -> np.ndarray:
         """Default-intensity multiplier for factor draws ``z`` (any shape)."""
         z = np.asarray(z, dtype=float)
         if self.kind == "lognormal":
             return np.asarray(np.exp(self.sigma * z - 0.5 * self.sigma**2))
+        if self.kind == "lognormal_cnl":
+            # Outside the grid's CNL range (below the loss already in the pipeline, above
+            # every loan defaulting) the multiplier stays at the grid's end.
+            return np.asarray(np.exp(np.interp(self.pool_cnl(z), self.cnl_grid,
+                                               self.log_multiplier_grid)))
         if self.kind == "vasicek":
             p = ndtr((ndtri(self.pd_horizon) + np.sqrt(self.rho) * z) / np.sqrt(1.0 - self.rho))
             p = np.minimum(p, 1.0 - 1e-15)
@@ -64,6 +84,10 @@ def _gauss_hermite() -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for E[f(Z)], Z ~ N(0, 1)."""
     x, w = np.polynomial.hermite_e.hermegauss(_QUAD_NODES)
     return x, w / w.sum()
+
+
+LOGNORMAL_CNL_TAIL = 0.9999
+"""Quantile of the lognormal CNL that the pool must be able to lose (``lognormal_cnl``)."""
 
 
 def _cnl_curve(inputs: CollateralInputs) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +171,9 @@ def calibrate(inputs: CollateralInputs) -> tuple[CollateralInputs, FactorSpec]:
         return float(optimize.brentq(lambda ls: mean_for(np.exp(ls), sig) - target,
                                      low, high, xtol=1e-12))
 
+    if f.type == "lognormal_cnl":
+        assert f.cnl_sd is not None  # the model requires it
+        return _lognormal_cnl(inputs, grid, cnl, target, f.cnl_sd)
     if f.type == "lognormal" and f.cnl_sd is not None:
         # The target is the sd of the whole CNL distribution: take out the variance that
         # loan-level (idiosyncratic) defaults add given the factor, then match the rest.
@@ -162,3 +189,32 @@ def calibrate(inputs: CollateralInputs) -> tuple[CollateralInputs, FactorSpec]:
         sigma = float(optimize.brentq(sd_gap, 1e-4, 3.0, xtol=1e-10))
     scale = float(np.exp(solve_scale(sigma)))
     return replace(inputs, default_scale=scale), spec_for(scale, sigma)
+
+
+def _lognormal_cnl(inputs: CollateralInputs, grid: np.ndarray, cnl: np.ndarray,
+                   expected_cnl: float, cnl_sd: float) -> tuple[CollateralInputs, FactorSpec]:
+    """Scale and factor of the ``lognormal_cnl`` form (see the module docstring).
+
+    ``grid`` and ``cnl`` are the base-scenario CNL by absolute default scale
+    (:func:`_cnl_curve`); the calibrated scale is the one whose projection loses
+    ``expected_cnl``, so the base case of deterministic runs is the expected CNL.
+    """
+    sigma = float(np.sqrt(np.log1p((cnl_sd / expected_cnl) ** 2)))
+    mu = float(np.log(expected_cnl) - 0.5 * sigma**2)
+    tail = float(np.exp(mu + sigma * ndtri(LOGNORMAL_CNL_TAIL)))
+    if tail > cnl[-1]:
+        raise InputError(
+            "assumptions", f"factor.cnl_sd {cnl_sd:.4f}: the lognormal CNL's "
+            f"{LOGNORMAL_CNL_TAIL:.2%} quantile {tail:.4f} is more than the pool can lose "
+            f"({cnl[-1]:.4f}, every loan defaulting at once): lower cnl_sd")
+    rising = np.concatenate([[True], np.diff(cnl) > 0.0])
+    log_grid, cnl_rising = np.log(grid[rising]), cnl[rising]
+    if expected_cnl <= cnl_rising[0]:
+        raise InputError(
+            "assumptions", f"default.expected_cnl {expected_cnl:.4f} is below the loss that "
+            f"needs almost no new defaults ({cnl_rising[0]:.4f}); raise expected_cnl")
+    log_scale = float(np.interp(expected_cnl, cnl_rising, log_grid))
+    spec = FactorSpec("lognormal_cnl", sigma=sigma, cnl_log_mean=mu,
+                      log_multiplier_grid=tuple(log_grid - log_scale),
+                      cnl_grid=tuple(cnl_rising))
+    return replace(inputs, default_scale=float(np.exp(log_scale))), spec

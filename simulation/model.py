@@ -153,9 +153,14 @@ class RecoveryAssumptions(_Strict):
 
 
 class FactorAssumptions(_Strict):
-    """Per-path systematic credit factor that multiplies the default hazard."""
+    """Per-path systematic credit factor that multiplies the default hazard.
 
-    type: Literal["none", "lognormal", "vasicek"] = "lognormal"
+    ``lognormal`` multiplies the hazards by a mean-one lognormal; ``lognormal_cnl`` makes the
+    pool CNL itself lognormal with mean ``default.expected_cnl`` and sd ``cnl_sd`` (Moody's
+    form); ``vasicek`` is the Gaussian one-factor model with asset correlation ``rho``.
+    """
+
+    type: Literal["none", "lognormal", "lognormal_cnl", "vasicek"] = "lognormal"
     cnl_sd: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
     multiplier_cv: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
     rho: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
@@ -166,7 +171,12 @@ class FactorAssumptions(_Strict):
             raise ValueError("lognormal factor needs exactly one of cnl_sd or multiplier_cv")
         if self.type == "vasicek" and self.rho is None:
             raise ValueError("vasicek factor needs rho (asset correlation)")
-        if self.type != "lognormal" and (self.cnl_sd or self.multiplier_cv):
+        if self.type == "lognormal_cnl" and self.cnl_sd is None:
+            raise ValueError("lognormal_cnl factor needs cnl_sd")
+        if self.type == "lognormal_cnl" and self.multiplier_cv is not None:
+            raise ValueError("multiplier_cv applies to a lognormal factor, not lognormal_cnl")
+        if self.type not in ("lognormal", "lognormal_cnl") and (self.cnl_sd
+                                                                 or self.multiplier_cv):
             raise ValueError(
                 f"cnl_sd and multiplier_cv apply to a lognormal factor, not {self.type}"
             )

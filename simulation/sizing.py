@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,13 @@ from simulation.factor import FactorSpec, calibrate
 from simulation.importance import FactorSampling, defensive_mixture
 from simulation.metrics import wal_years
 from simulation.model import CollateralModel
+from simulation.rating_stress import (
+    PAID_IN_FULL_TOLERANCE,
+    RatingStressTable,
+    builtin_rating_stress_table,
+    rating_category,
+    stressed_flows,
+)
 from simulation.ratings import (
     RATING_SCALE,
     ELTable,
@@ -54,7 +61,7 @@ from simulation.ratings import (
 from simulation.run import hard_credit_enhancement, simulate_pool
 from simulation.waterfall import compile_deal, run_waterfall
 
-__all__ = ["SizingResult", "parse_targets", "size_deal", "sizing_sampler"]
+__all__ = ["SizingResult", "parse_targets", "size_deal", "size_deal_to_stress", "sizing_sampler"]
 
 SIZING_SHIFTS = (1.5, 2.5, 3.5, 4.5, 5.5, 6.5)
 """Mean shifts of the sizing mixture: a ladder over the factor range where the attachment
@@ -202,6 +209,12 @@ def _structure(deal: Deal, balances: np.ndarray, oc: float, reserve: float) -> D
     return deal.model_copy(update=update)
 
 
+class _ClassTest(Protocol):
+    """Tests every class of a candidate structure: a frame indexed by class with ``meets``."""
+
+    def evaluate(self, candidate: Deal) -> pd.DataFrame: ...
+
+
 class _Evaluator:
     """Runs candidate structures on the stored pool flows and tests every class."""
 
@@ -243,6 +256,35 @@ class _Evaluator:
         return pd.DataFrame(rows).set_index("class", drop=False)
 
 
+class _StressEvaluator:
+    """Runs candidate structures on the rating stress runs: paid in full in every run."""
+
+    def __init__(self, flows: dict[str, np.ndarray], initial_balance: float,
+                 targets: dict[str, str], table: RatingStressTable) -> None:
+        self.flows, self.initial_balance = flows, initial_balance
+        self.targets, self.table = targets, table
+        self.n_eval = 0
+
+    def evaluate(self, candidate: Deal) -> pd.DataFrame:
+        """Worst shortfall over the runs of each class's rating and whether it is paid in full."""
+        self.n_eval += 1
+        program = compile_deal(candidate, self.initial_balance)
+        worst: dict[str, np.ndarray] = {}
+        for category, flows in self.flows.items():
+            tf = run_waterfall(program, flows)
+            short = (tf.principal_loss + tf.interest_shortfall) / program.original_balance
+            worst[category] = short.max(axis=0)
+        rows = []
+        for c, name in enumerate(program.classes):
+            rating = self.targets[name]
+            shortfall = float(worst[rating_category(rating)][c])
+            rows.append({"class": name, "target_rating": rating,
+                         "balance": float(program.original_balance[c] / self.initial_balance),
+                         "multiple": self.table.multiple(rating), "worst_shortfall": shortfall,
+                         "meets": shortfall <= PAID_IN_FULL_TOLERANCE})
+        return pd.DataFrame(rows).set_index("class", drop=False)
+
+
 def _bisect(test: Callable[[float], bool], lo: float, hi: float, tol: float) -> float:
     """Smallest ``a`` in ``[lo, hi]`` with ``test(a)`` (``test(hi)`` assumed true)."""
     if test(lo):
@@ -256,76 +298,13 @@ def _bisect(test: Callable[[float], bool], lo: float, hi: float, tol: float) -> 
     return hi
 
 
-def size_deal(
-    tape: LoanTape | tuple[CollateralInputs, FactorSpec],
-    deal: Deal,
-    model: CollateralModel | None,
-    targets: dict[str, str],
-    *,
-    n_paths: int = 4000,
-    seed: int = 0,
-    el_margin: float = 0.8,
-    se_multiplier: float = 2.0,
-    size_oc: bool = True,
-    reserve: float | None = None,
-    tol: float = 2.5e-4,
-    chunk_size: int = 256,
-    threads: int | None = None,
-    el_table: ELTable | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> SizingResult:
-    """Size the classes of ``deal`` so that each meets the idealized EL of its target rating.
+def _place_levels(deal: Deal, levels: _Levels, ev: _ClassTest, *, reserve: float | None,
+                  size_oc: bool, tol: float) -> tuple[np.ndarray, float, float, list[str]]:
+    """Place the levels from the top (module docstring, steps 2-3) against ``ev``'s test.
 
-    Parameters
-    ----------
-    tape : LoanTape or (CollateralInputs, FactorSpec)
-        The pool, or prepared and calibrated inputs.
-    deal : Deal
-        The structure to resize: order of payments, coupons, triggers, reserve and OC rules
-        are kept; note balances (fractions of the pool) are sized.
-    model : CollateralModel
-        Collateral assumptions (unused with prepared inputs).
-    targets : dict
-        Class -> target rating (see :func:`parse_targets`).
-    n_paths, seed : int
-        Paths and seed of the one collateral simulation (common random numbers).
-    el_margin, se_multiplier : float
-        A class passes when ``EL + se_multiplier * se <= el_margin * target EL``.
-    size_oc : bool
-        Raise the OC when the lowest class cannot meet its target at the given OC.
-    reserve : float, optional
-        Initial reserve (decimal of the pool) instead of the deal's.
-    tol : float
-        Bisection tolerance on each attachment point (decimal of the pool).
-    chunk_size, threads, el_table, progress
-        Engine options, idealized EL table (built-in approximate by default), and a callback
-        with the number of paths done after each chunk.
+    Returns the class balances (fractions of the pool), the OC and reserve of the sized
+    structure, and the classes that cannot meet their test.
     """
-    if not (0.0 < el_margin <= 1.0 and se_multiplier >= 0.0):
-        raise InputError("sizing", f"need 0 < margin <= 1 and se multiplier >= 0, got "
-                                   f"{el_margin}, {se_multiplier}")
-    table = el_table or builtin_el_table()
-    if isinstance(tape, tuple):
-        inputs, spec = tape
-    else:
-        if model is None:
-            raise TypeError("size_deal needs a model with a LoanTape")
-        inputs, spec = calibrate(prepare_collateral(tape, model))
-    levels = _levels(deal, targets)
-    sampler = sizing_sampler()
-    store = np.empty((n_paths, inputs.n_periods, 10))
-
-    def keep(first: int, flows: np.ndarray, tranche_flows: object) -> None:
-        store[first:first + flows.shape[0]] = flows
-        if progress is not None:
-            progress(flows.shape[0])
-
-    pool = simulate_pool(inputs, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
-                         threads=threads, on_chunk=keep, factor=sampler, factor_spec=spec)
-    weight = pool.weights
-    ev = _Evaluator(deal, store, weight, sampler.block_size, inputs.initial_balance, targets,
-                    table, el_margin, se_multiplier)
-
     balances0 = np.array([n.balance or 0.0 for n in deal.notes])
     oc = max(1.0 - float(balances0.sum()), 0.0)
     res = float(reserve) if reserve is not None else (deal.reserve.initial if deal.reserve
@@ -424,7 +403,81 @@ def size_deal(
         attach[lvl] = _bisect(passes_up, float(attach[lvl]), hi, tol)
         if bottom:
             oc = float(attach[lvl]) - res
-    balances = balances_for(attach, oc)
+    return balances_for(attach, oc), float(oc), float(res), infeasible
+
+
+def size_deal(
+    tape: LoanTape | tuple[CollateralInputs, FactorSpec],
+    deal: Deal,
+    model: CollateralModel | None,
+    targets: dict[str, str],
+    *,
+    n_paths: int = 4000,
+    seed: int = 0,
+    el_margin: float = 0.8,
+    se_multiplier: float = 2.0,
+    size_oc: bool = True,
+    reserve: float | None = None,
+    tol: float = 2.5e-4,
+    chunk_size: int = 256,
+    threads: int | None = None,
+    el_table: ELTable | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SizingResult:
+    """Size the classes of ``deal`` so that each meets the idealized EL of its target rating.
+
+    Parameters
+    ----------
+    tape : LoanTape or (CollateralInputs, FactorSpec)
+        The pool, or prepared and calibrated inputs.
+    deal : Deal
+        The structure to resize: order of payments, coupons, triggers, reserve and OC rules
+        are kept; note balances (fractions of the pool) are sized.
+    model : CollateralModel
+        Collateral assumptions (unused with prepared inputs).
+    targets : dict
+        Class -> target rating (see :func:`parse_targets`).
+    n_paths, seed : int
+        Paths and seed of the one collateral simulation (common random numbers).
+    el_margin, se_multiplier : float
+        A class passes when ``EL + se_multiplier * se <= el_margin * target EL``.
+    size_oc : bool
+        Raise the OC when the lowest class cannot meet its target at the given OC.
+    reserve : float, optional
+        Initial reserve (decimal of the pool) instead of the deal's.
+    tol : float
+        Bisection tolerance on each attachment point (decimal of the pool).
+    chunk_size, threads, el_table, progress
+        Engine options, idealized EL table (built-in approximate by default), and a callback
+        with the number of paths done after each chunk.
+    """
+    if not (0.0 < el_margin <= 1.0 and se_multiplier >= 0.0):
+        raise InputError("sizing", f"need 0 < margin <= 1 and se multiplier >= 0, got "
+                                   f"{el_margin}, {se_multiplier}")
+    table = el_table or builtin_el_table()
+    if isinstance(tape, tuple):
+        inputs, spec = tape
+    else:
+        if model is None:
+            raise TypeError("size_deal needs a model with a LoanTape")
+        inputs, spec = calibrate(prepare_collateral(tape, model))
+    levels = _levels(deal, targets)
+    sampler = sizing_sampler()
+    store = np.empty((n_paths, inputs.n_periods, 10))
+
+    def keep(first: int, flows: np.ndarray, tranche_flows: object) -> None:
+        store[first:first + flows.shape[0]] = flows
+        if progress is not None:
+            progress(flows.shape[0])
+
+    pool = simulate_pool(inputs, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
+                         threads=threads, on_chunk=keep, factor=sampler, factor_spec=spec)
+    weight = pool.weights
+    ev = _Evaluator(deal, store, weight, sampler.block_size, inputs.initial_balance, targets,
+                    table, el_margin, se_multiplier)
+
+    balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
+                                                  size_oc=size_oc, tol=tol)
     sized = _structure(deal, balances, oc, res)
     final = ev.evaluate(sized)
     program = compile_deal(sized, inputs.initial_balance)
@@ -438,4 +491,39 @@ def size_deal(
         "waterfall_evaluations": ev.n_eval, "el_table": table.source,
         "levels": [[deal.class_names[c] for c in m] for m in levels.members],
     }
+    return SizingResult(sized, final, float(oc), float(res), tuple(infeasible), provenance)
+
+
+def size_deal_to_stress(
+    tape: LoanTape,
+    deal: Deal,
+    model: CollateralModel,
+    targets: dict[str, str],
+    table: RatingStressTable | None = None,
+    *,
+    size_oc: bool = True,
+    reserve: float | None = None,
+    tol: float = 2.5e-4,
+) -> SizingResult:
+    """Size ``deal`` so that each class is paid in full in every stress run of its rating.
+
+    The agency-style counterpart of :func:`size_deal`: the same level placement, with the
+    test "paid in full (principal and interest) in every run" of
+    :func:`simulation.rating_stress.rating_stress_runs` instead of the EL test. The stressed
+    pool flows do not depend on the structure and are computed once per rating category.
+    """
+    table = table or builtin_rating_stress_table()
+    levels = _levels(deal, targets)
+    flows = stressed_flows(tape, model, list(targets.values()), table)
+    ev = _StressEvaluator(flows, tape.total_balance, targets, table)
+    balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
+                                                  size_oc=size_oc, tol=tol)
+    sized = _structure(deal, balances, oc, res)
+    final = ev.evaluate(sized)
+    final.insert(3, "hard_ce", hard_credit_enhancement(sized, compile_deal(
+        sized, tape.total_balance)))
+    provenance = {"method": "rating stress runs", "table": table.source, "size_oc": size_oc,
+                  "tol": tol, "runs_per_rating": int(next(iter(flows.values())).shape[0]),
+                  "waterfall_evaluations": ev.n_eval,
+                  "levels": [[deal.class_names[c] for c in m] for m in levels.members]}
     return SizingResult(sized, final, float(oc), float(res), tuple(infeasible), provenance)

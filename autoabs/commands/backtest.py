@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from autoabs.commands._common import add_command, make_console
-from autoabs.commands.calibrate import add_panel_arguments, rules_from_args
+from autoabs.commands.calibrate import add_panel_arguments, read_panel_from_args, rules_from_args
 from autoabs.inputs import existing_file
 from portfolio._io import atomic_write, write_json
-from portfolio.panel import read_panel
 from simulation.backtest import BacktestResult, backtest
 from simulation.model import load_model
 
@@ -27,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--model", required=True, metavar="MODEL.yaml",
                         help="collateral model file (e.g. from autoabs calibrate)")
     parser.add_argument("--from-month", type=int, required=True,
-                        help="K: project from the loans active at the end of panel month K")
+                        help="K: project from the loans active at the end of panel month K "
+                        "(0: from the cut-off)")
     parser.add_argument("--to-month", type=int, default=None,
                         help="last month compared (default: the panel's last)")
     parser.add_argument("--out", default="backtest", metavar="DIR",
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Read panel and model, project, write table/chart/metrics and print errors by month."""
     console = make_console()
     model = load_model(existing_file(args.model, "--model"))
-    panel = read_panel(existing_file(args.panel, "PANEL"), args.format)
+    panel = read_panel_from_args(args, console)
     result = backtest(panel, model, args.from_month, to_month=args.to_month,
                       rules=rules_from_args(args), n_paths=args.paths, seed=args.seed)
     out = Path(args.out)

@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 
 from autoabs.commands._common import add_command, make_console
-from autoabs.inputs import existing_file
+from autoabs.inputs import Log, existing_file
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
-from portfolio.panel import EventRules, read_panel
+from portfolio.panel import EventRules, LoanPanel, default_quarantine_path, read_panel
 from simulation.calibration import Calibration, SegmentScheme, estimate_hazards
 from simulation.model import load_model
 
@@ -46,6 +46,27 @@ def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stall-months", type=int, default=6,
                         help="an open run of this many missed payments counts as a default "
                         "(default 6)")
+    parser.add_argument("--on-error", choices=("raise", "reject"), default="raise",
+                        help="loans with impossible histories (gaps, a balance again after "
+                        "zero): raise refuses the file, reject quarantines them (default raise)")
+    parser.add_argument("--quarantine", metavar="FILE.csv", default=None,
+                        help="quarantine sidecar under --on-error reject (default "
+                        "PANEL.quarantine.csv beside the panel)")
+
+
+def read_panel_from_args(args: argparse.Namespace, console: Log) -> LoanPanel:
+    """The panel of :func:`add_panel_arguments` options; prints what was quarantined."""
+    path = existing_file(args.panel, "PANEL")
+    panel = read_panel(path, args.format, on_error=args.on_error,
+                       quarantine_path=args.quarantine)
+    if args.on_error == "reject":
+        sidecar = args.quarantine or default_quarantine_path(path)
+        console.print(f"{len({q.loan_id for q in panel.quarantined}):,} loans quarantined "
+                      f"(impossible histories); reasons in {sidecar}")
+    if panel.score_counts:
+        console.print("credit scores read as unknown: " + ", ".join(
+            f"{n:,} {reason}" for reason, n in sorted(panel.score_counts.items())))
+    return panel
 
 
 def rules_from_args(args: argparse.Namespace) -> EventRules:
@@ -106,7 +127,7 @@ def _write_text(path: Path, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Read the panel, estimate, print the hazard table, write the model and the table."""
     console = make_console()
-    panel = read_panel(existing_file(args.panel, "PANEL"), args.format)
+    panel = read_panel_from_args(args, console)
     scheme = SegmentScheme.parse(args.segments, _edges(args.fico_bands, "--fico-bands"),
                                  _edges(args.apr_bands, "--apr-bands"))
     cal = estimate_hazards(

@@ -12,7 +12,8 @@ from autoabs.commands._common import add_command, add_run_options, make_console,
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio._io import atomic_write
-from simulation.sizing import SizingResult, parse_targets, size_deal
+from simulation.rating_stress import load_rating_stress_table
+from simulation.sizing import SizingResult, parse_targets, size_deal, size_deal_to_stress
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -44,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="initial reserve, decimal of the pool (default: the deal's)")
     parser.add_argument("--no-size-oc", action="store_true",
                         help="keep the deal's OC even if the lowest class needs more")
+    parser.add_argument("--rating-stress", action="store_true",
+                        help="also size to the rating stress runs (every class paid in full at "
+                        "its rating's CNL multiple) and print that structure beside")
+    parser.add_argument("--stress-table", metavar="STRESS.yaml",
+                        help="rating stress table for --rating-stress (default: S&P presale, "
+                        "CPS Auto Receivables Trust 2019-A)")
     add_run_options(parser)
     parser.set_defaults(func=run, paths=4000)
 
@@ -67,6 +74,28 @@ def structure_table(result: SizingResult) -> Table:
     return table
 
 
+def stress_table(result: SizingResult) -> Table:
+    """The structure sized to the rating stress runs as a rich table."""
+    table = Table(title=f"{result.deal.name}: sized to the rating stress runs "
+                        f"(OC {result.oc:.2%}, reserve {result.reserve:.2%})")
+    for col in ("Class", "Target", "Multiple", "Size", "Hard CE", "Worst shortfall", "Meets"):
+        table.add_column(col, justify="left" if col == "Class" else "right")
+    for row in result.table.to_dict(orient="records"):
+        table.add_row(row["class"], row["target_rating"], f"{row['multiple']:.2f}x",
+                      f"{row['balance']:.2%}", f"{row['hard_ce']:.2%}",
+                      f"{row['worst_shortfall']:.2e}", "yes" if row["meets"] else "NO")
+    p = result.provenance
+    table.caption = (f"{p['table']}; {p['runs_per_rating']} runs per rating (loss timing x "
+                     "prepayment speed); meets = paid in full in every run")
+    return table
+
+
+def senior_coverage(result: SizingResult, expected_cnl: float) -> float:
+    """Hard CE of the most junior class of the top rating level over the expected CNL."""
+    top = result.provenance["levels"][0]
+    return float(result.table.loc[top, "hard_ce"].min() / expected_cnl)
+
+
 def run(args: argparse.Namespace) -> int:
     """Resolve inputs, size the structure, print it and write the sized deal file."""
     console = make_console()
@@ -74,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model,
                             el_table=args.el_table, log=console)
     targets = parse_targets(args.targets, inputs.deal.class_names)
+    # The stress table is read before the sizing run, so a bad one costs nothing.
+    table = (load_rating_stress_table(existing_file(args.stress_table, "--stress-table"))
+             if args.stress_table else None)
     with progress(console, args.paths) as advance:
         result = size_deal(inputs.tape, inputs.deal, inputs.model, targets,
                            n_paths=args.paths, seed=args.seed, el_margin=args.margin,
@@ -94,4 +126,15 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[yellow]Could not meet the targets of {', '.join(result.infeasible)} "
                       "at any size allowed.[/yellow]")
     console.print(f"Sized deal written to {out}")
+    if args.rating_stress or args.stress_table:
+        assert inputs.model is not None  # resolve_inputs requires it by default
+        stressed = size_deal_to_stress(inputs.tape, inputs.deal, inputs.model, targets, table,
+                                       size_oc=not args.no_size_oc, reserve=args.reserve)
+        console.print(stress_table(stressed))
+        cnl = inputs.model.default.expected_cnl
+        if cnl is not None:
+            console.print(
+                f"{' / '.join(stressed.provenance['levels'][0])} coverage (hard CE / expected "
+                f"CNL {cnl:.2%}): {senior_coverage(result, cnl):.2f}x sized to EL, "
+                f"{senior_coverage(stressed, cnl):.2f}x sized to the rating stress runs")
     return 0

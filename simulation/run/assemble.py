@@ -75,7 +75,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
         "n_loans": inputs.n_loans,
         "n_periods": n_periods,
         "factor": {"kind": spec.kind, "sigma": spec.sigma, "rho": spec.rho,
-                   "pd_horizon": spec.pd_horizon},
+                   "pd_horizon": spec.pd_horizon, "cnl_log_mean": spec.cnl_log_mean},
         "default_scale": inputs.default_scale,
         "se_block_size": plan.se_block_size,
     }

@@ -14,6 +14,7 @@ from portfolio.panel import (
     DEFAULTED,
     MATURED,
     PREPAID,
+    QUARANTINE_COLUMNS,
     EventRules,
     panel_events,
     read_ally_panel,
@@ -169,3 +170,100 @@ def test_real_ally_panels() -> None:
     assert 60 <= counts["defaulted"] <= 120 and counts["matured"] == 0
     new = read_panel(DATA / "aart1342new_2017.csv")
     assert new.vehicle_new.all() and new.n_months == 43
+
+
+def _messy_ally_frame() -> pd.DataFrame:
+    """Ally wide panel as real EX-102-derived files come: score strings, a reinstated loan.
+
+    Loan 1 scores "None", loan 2 "0", loan 3 "712.5", loan 4 "n/a!" (unparseable), loan 5 705.
+    Loan 3's balance reaches zero in month 2 and is positive again in month 3 (reinstated);
+    loan 4 has a gap (month 2 missing, month 3 present).
+    """
+    n = 5
+    frame = pd.DataFrame({
+        "assetNumber": [str(k) for k in range(1, n + 1)],
+        "originalInterestRatePercentage": [0.06] * n, "originalLoanTerm": [60] * n,
+        "remainingTermtoMaturityNumber": [50] * n,
+        "reportingPeriodActualEndBalanceAmount": [5000.0] * n,
+        "reportingPeriodScheduledPaymentAmount": [200.0] * n,
+        "obligorCreditScore": ["None", "0", "712.5", "n/a!", "705"],
+    })
+    paying = [[4850.0, 4700.0, 4550.0], [150.0] * 3, [200.0] * 3]
+    months = {1: paying, 2: paying,
+              3: [[4850.0, 0.0, 4400.0], [150.0, 0.0, 150.0], [200.0, 0.0, 200.0]],
+              4: [[4850.0, None, 4550.0], [150.0, None, 150.0], [200.0, None, 200.0]],
+              5: paying}
+    for k in range(3):
+        for prefix, column in (("BAL", 0), ("PRC", 1), ("PMT", 2)):
+            frame[f"{prefix}{k + 1}"] = [months[loan][column][k] for loan in range(1, n + 1)]
+    return frame
+
+
+def test_ally_panel_with_score_strings_and_a_reinstated_loan(tmp_path: Path) -> None:
+    path = tmp_path / "messy.csv"
+    _messy_ally_frame().to_csv(path, index=False, na_rep="NA")
+    with pytest.raises(InputError, match="messy.csv") as info:
+        read_panel(path)
+    text = str(info.value)
+    assert "row 3" in text and "a positive balance after the balance reached zero (month 3)" \
+        in text and "loan '3'" in text
+    assert "row 4" in text and "a gap in the monthly series (month 3)" in text
+
+    panel = read_panel(path, on_error="reject")
+    assert panel.loan_id.tolist() == ["1", "2", "5"]
+    assert np.isnan(panel.fico[:2]).all() and panel.fico[2] == 705.0
+    assert panel.score_counts == {"fico_unknown": 2, "fico_unparseable": 1}
+    assert [(q.loan_id, q.row) for q in panel.quarantined] == [("3", 3), ("4", 4)]
+    sidecar = pd.read_csv(tmp_path / "messy.quarantine.csv", dtype={"loan_id": str})
+    assert sidecar.columns.tolist() == list(QUARANTINE_COLUMNS)
+    assert sidecar["loan_id"].tolist() == ["3", "4"]
+    assert sidecar["reason"].tolist() == [
+        "a positive balance after the balance reached zero (month 3)",
+        "a gap in the monthly series (month 3)"]
+    assert panel_events(panel).counts()["censored"] == 3
+
+
+def test_long_panel_quarantines_a_reinstated_loan_with_its_reason(long_frame: pd.DataFrame,
+                                                                  tmp_path: Path) -> None:
+    frame = long_frame.assign(fico="None")
+    frame.loc[frame.loan_id == "A", "fico"] = "700.0"
+    # A pays off in month 4; give it a positive balance again in a month 5 row.
+    reinstated = frame[frame.loan_id == "A"].iloc[[-1]].assign(period=5, age=15, balance=80.0,
+                                                               principal_paid=0.0)
+    path = tmp_path / "long.csv"
+    pd.concat([frame, reinstated]).to_csv(path, index=False)
+    sidecar = tmp_path / "q.csv"
+    panel = read_panel(path, on_error="reject", quarantine_path=sidecar)
+    assert "A" not in panel.loan_id.tolist() and panel.n_loans == 6
+    assert np.isnan(panel.fico).all()
+    assert panel.score_counts == {"fico_unknown": len(frame) - 4}
+    (finding,) = panel.quarantined
+    assert (finding.loan_id, finding.row, finding.field) == (
+        "A", 1, "balance/principal_paid/total_paid")
+    assert finding.reason == "a positive balance after the balance reached zero (month 5)"
+    assert pd.read_csv(sidecar)["loan_id"].tolist() == ["A"]
+
+
+def test_every_loan_quarantined_is_an_error(tmp_path: Path) -> None:
+    frame = _messy_ally_frame().iloc[[2, 3]]
+    path = tmp_path / "broken.csv"
+    frame.to_csv(path, index=False, na_rep="NA")
+    with pytest.raises(InputError, match="every one of the 2 loans has an impossible history"):
+        read_panel(path, on_error="reject")
+    with pytest.raises(InputError, match="on_error must be 'raise' or 'reject'"):
+        read_panel(path, on_error="skip")  # type: ignore[arg-type]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(("name", "n_loans"), [("aart2171_2017.csv", 2171 - 41),
+                                                ("aart1342new_2017.csv", 1324)])
+def test_real_ally_panels_load_under_the_reject_policy(name: str, n_loans: int,
+                                                       tmp_path: Path) -> None:
+    """Both shared Ally panels load whole: nothing quarantined, every score a number."""
+    if not (DATA / name).is_file():
+        pytest.skip(f"real panel data not found: {DATA / name}")
+    sidecar = tmp_path / "q.csv"
+    panel = read_panel(DATA / name, on_error="reject", quarantine_path=sidecar)
+    assert panel.n_loans == n_loans and panel.quarantined == ()
+    assert panel.score_counts == {} and np.isfinite(panel.fico).all()
+    assert pd.read_csv(sidecar).columns.tolist() == list(QUARANTINE_COLUMNS)

@@ -70,6 +70,24 @@ def test_actual_balance_holds_a_defaulted_loan_until_its_chargeoff(small_panel) 
     assert t.index.tolist() == list(range(2, 10))
 
 
+def test_backtest_from_the_cutoff(small_panel) -> None:
+    """From month 0 every loan starts at its cut-off balance (1,000 each) and the first
+    compared month is 1; S misses from month 3 and is charged off in month 3 + 3 - 1 = 5
+    holding its month-2 balance of 840."""
+    result = backtest(small_panel, _flat_model(3), 0, scheme=SegmentScheme(None, False, None))
+    t = result.table
+    assert result.n_loans == 3 and result.start_balance == pytest.approx(3000.0)
+    assert t.index.tolist() == list(range(1, 10))
+    s_balance = np.array([920.0, 840.0, 840.0, 840.0] + [0.0] * 5)
+    p_balance = np.array([920.0, 840.0, 760.0] + [0.0] * 6)
+    k_balance = 1000.0 - 80.0 * np.arange(1, 10)
+    assert t["actual_balance"].to_numpy() == pytest.approx(s_balance + p_balance + k_balance)
+    assert t["actual_defaulted"].to_numpy() == pytest.approx(
+        np.r_[0, 0, 0, 0, 840, 840, 840, 840, 840] / 3000.0 * 100)
+    tape, idx = panel_tape(small_panel, 0, SegmentScheme(None, False, None))
+    assert idx.tolist() == [0, 1, 2] and tape.age.tolist() == [3, 3, 3]
+
+
 def test_panel_tape_uses_the_amortising_term(small_panel) -> None:
     tape, idx = panel_tape(small_panel, 2, SegmentScheme((650.0,), False, None))
     assert idx.tolist() == [0, 1, 2]
@@ -88,9 +106,32 @@ def test_cli_bad_inputs(small_panel, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["calibrate", panel, "--out", str(model), "--segments", "none"]) == 0
     assert main(["backtest", panel, "--model", str(model), "--from-month", "9",
                  "--out", str(tmp_path / "bt")]) == 2
-    assert "need 1 <= from-month < to-month <= 9" in capsys.readouterr().err
+    assert "need 0 <= from-month < to-month <= 9" in capsys.readouterr().err
     assert main(["calibrate", panel, "--out", str(model), "--segments", "zip"]) == 2
     assert "unknown dimension(s) ['zip']" in capsys.readouterr().err
+
+
+def test_cli_quarantines_a_reinstated_loan_and_prints_the_counts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows("K", [(1000.0 - 80.0 * (k + 1), 80.0, 100.0) for k in range(9)])
+    # R pays off in month 2 and shows a balance again in month 3 (reinstated).
+    rows += _rows("R", [(920.0, 80.0, 100.0), (0.0, 920.0, 930.0), (500.0, 0.0, 0.0)])
+    frame = pd.DataFrame(rows).assign(fico="None")
+    path = tmp_path / "messy.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "m.yaml"
+    assert main(["calibrate", str(path), "--out", str(model), "--segments", "none"]) == 2
+    assert "a positive balance after the balance reached zero (month 3) of loan 'R'" in (
+        capsys.readouterr().err)
+    assert main(["calibrate", str(path), "--out", str(model), "--segments", "none",
+                 "--on-error", "reject"]) == 0
+    printed = capsys.readouterr().out
+    assert f"1 loans quarantined (impossible histories); reasons in {tmp_path}" in printed
+    assert "credit scores read as unknown: 12 fico_unknown" in printed
+    assert pd.read_csv(tmp_path / "messy.quarantine.csv")["loan_id"].tolist() == ["R"]
+    assert main(["backtest", str(path), "--model", str(model), "--from-month", "0",
+                 "--on-error", "reject", "--out", str(tmp_path / "bt")]) == 0
+    assert "Projected 1 loans active at month 0" in capsys.readouterr().out
 
 
 @pytest.mark.data

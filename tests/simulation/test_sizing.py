@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,58 @@ def test_autoabs_size_prime_example_meets_targets_on_a_fresh_seed(tmp_path: Path
         assert row["el"] <= target, (name, row["el"], target)
     # the sized structure is a real capital structure, not a degenerate one
     assert rows.loc["D", "balance"] > 0 and rows.loc["A-4", "hard_ce"] < 0.2
+
+
+def test_sizing_to_the_rating_stress_runs_on_a_zero_interest_deal() -> None:
+    """Without interest the notes get the pool's net collections, so a class is paid in full
+    exactly when its hard CE covers the stressed CNL: sized, B (BBB, 1.5x) attaches at the OC,
+    which must rise to 1.5 x base CNL, and A (AAA, 3x) at 3 x base CNL."""
+    from simulation.rating_stress import stress_base
+    from simulation.sizing import size_deal_to_stress
+    from tests.simulation.test_rating_stress import (
+        TABLE,
+        zero_interest_deal,
+        zero_interest_model,
+        zero_interest_tape,
+    )
+
+    tape, model, deal = zero_interest_tape(), zero_interest_model(), zero_interest_deal()
+    base_cnl = stress_base(tape, model).cnl
+    r = size_deal_to_stress(tape, deal, model, {"A": "Aaa", "B": "Baa2"}, TABLE, tol=1e-5)
+    t = r.table
+    assert t["meets"].all() and not r.infeasible
+    assert r.oc == pytest.approx(1.5 * base_cnl, abs=2e-4)
+    assert t.loc["A", "hard_ce"] == pytest.approx(3.0 * base_cnl, abs=2e-4)
+    assert t["balance"].sum() + r.oc == pytest.approx(1.0)
+    assert r.provenance["runs_per_rating"] == 3 * 2
+
+
+def test_size_command_prints_the_rating_stress_sizing_beside(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`autoabs size --rating-stress` on a 400-loan prime pool with the agency factor: both
+    structures and the senior coverage line; a bad stress table exits 2 naming the file."""
+    import yaml
+
+    from autoabs.cli import main
+
+    model = yaml.safe_load((ROOT / "examples" / "prime_assumptions.yaml").read_text())
+    model["factor"]["type"] = "lognormal_cnl"
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(model), encoding="utf-8")
+    deal = yaml.safe_load((ROOT / "examples" / "prime_deal.yaml").read_text())
+    deal.update(pool={"synthetic": "prime", "loans": 400, "seed": 42},
+                assumptions=str(tmp_path / "model.yaml"))
+    (tmp_path / "deal.yaml").write_text(yaml.safe_dump(deal), encoding="utf-8")
+    args = ["size", str(tmp_path / "deal.yaml"), "--targets", "A=Aaa,B=Aa2,C=A2,D=Baa2",
+            "--paths", "512", "--out", str(tmp_path / "sized.yaml")]
+    assert main([*args, "--rating-stress"]) == 0
+    printed = capsys.readouterr().out
+    assert "sized capital structure" in printed and "sized to the rating stress runs" in printed
+    assert "CPS Auto Receivables Trust 2019-A" in printed
+    assert re.search(r"coverage \(hard CE / expected CNL 2\.40%\): \d+\.\d\dx sized to EL, "
+                     r"\d+\.\d\dx sized to the rating stress runs", printed.replace("\n", " "))
+    bad = tmp_path / "table.yaml"
+    bad.write_text("source: x\nmultiples: {AAA: 0.5}\n", encoding="utf-8")
+    (tmp_path / "sized.yaml").unlink()
+    assert main([*args, "--stress-table", str(bad)]) == 2
+    assert "table.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "sized.yaml").exists()  # refused before sizing

@@ -1,0 +1,385 @@
+"""Agency-style deterministic rating stress runs: CNL at a rating multiple, timing, prepayment.
+
+S&P rates US auto ABS by cash-flow runs in which the pool loses a *multiple* of the base-case
+expected CNL chosen by rating level (e.g. 3.10x for AAA on a subprime pool), with the losses
+front- or back-loaded and prepayments slow or fast; a class passes a rating when it is paid in
+full (principal and interest) in every run of that rating. The break-even CNL of a class is the
+largest CNL at which it is still paid in full. ``docs/rating_stress.md`` has the conventions
+and the comparison with the CPS Auto Receivables Trust 2019-A presale.
+
+Each run is a :func:`~simulation.deterministic.project_deterministic` projection of the tape:
+
+- the **base case** is the model's expected projection (flat macro): its CNL, loss severity
+  (1 - recoveries / charge-offs), charge-off and recovery lags, and its default-rate shape by
+  period (first missed payments over the expected balance);
+- a **timing curve** (cumulative share of lifetime gross defaults by month since the cut-off)
+  becomes a monthly default-rate shape: the curve's monthly increment over the pool balance
+  left at that speed without defaults, ``shape_t = dG_t * B_0 / B_{t-1}``, so the default
+  amounts follow the curve (exactly without defaults, approximately with them);
+- the shape is scaled so that the projection's CNL is the target
+  (:class:`StressScenario.flows_at_cnl`, interpolating a CNL-by-scale curve).
+
+The multiples table is an input (:func:`load_rating_stress_table`); the built-in default is the
+S&P presale for CPS Auto Receivables Trust 2019-A (``simulation/data/rating_stress_cps2019a.yaml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from portfolio._yaml import read_yaml_file
+from portfolio.errors import InputError
+from portfolio.tape import LoanTape
+from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
+from simulation.deal import Deal
+from simulation.deterministic import project_deterministic
+from simulation.factor import calibrate
+from simulation.metrics import breakeven_multiple
+from simulation.model import CollateralModel, pydantic_problems
+from simulation.ratings import RATING_SCALE
+from simulation.waterfall import WaterfallProgram, compile_deal, run_waterfall
+
+__all__ = [
+    "BASE_TIMING",
+    "PAID_IN_FULL_TOLERANCE",
+    "RatingStressTable",
+    "StressBase",
+    "StressScenario",
+    "breakeven_table",
+    "builtin_rating_stress_table",
+    "load_rating_stress_table",
+    "rating_category",
+    "rating_stress_runs",
+    "stress_base",
+    "stressed_flows",
+]
+
+BASE_TIMING = "base"
+"""Name of the model's own loss timing, run beside the table's curves."""
+PAID_IN_FULL_TOLERANCE = 1e-4
+"""A class is paid in full when its principal loss and interest shortfall are at most this
+share of its original balance (a cent per $100)."""
+_BUILTIN_FILE = "rating_stress_cps2019a.yaml"
+_CATEGORIES = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+_MOODYS_CATEGORY = {"Aaa": "AAA", "Aa": "AA", "A": "A", "Baa": "BBB", "Ba": "BB", "B": "B",
+                    "Caa": "CCC", "Ca/C": "CCC"}
+_CHARGED_OFF = FIELD_NAMES.index("defaulted_principal")
+_RECOVERIES = FIELD_NAMES.index("recoveries")
+_ENDING = FIELD_NAMES.index("ending_balance")
+_LOG_SCALES = np.linspace(np.log(1e-3), np.log(1e4), 57)
+"""Default-shape scales on which each scenario's CNL curve is tabulated."""
+
+Multiple = Annotated[float, Field(ge=1.0, le=20.0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Speed = Annotated[float, Field(ge=0.0, lt=0.2, allow_inf_nan=False)]
+
+
+def rating_category(rating: str) -> str:
+    """Letter category of a Moody's (``Aa2`` -> ``AA``) or S&P-style (``AA-`` -> ``AA``) rating.
+
+    Raises
+    ------
+    InputError
+        Not a rating of either scale.
+    """
+    text = rating.strip()
+    letters = text.rstrip("+-")
+    if letters.upper() in _CATEGORIES and letters == letters.upper():
+        return letters.upper()
+    canonical = {r.lower(): r for r in RATING_SCALE}.get(text.lower())
+    if canonical is not None:
+        return _MOODYS_CATEGORY.get(canonical.rstrip("123"), "CCC")
+    raise InputError("rating", f"unknown rating {rating!r}: expected Moody's (Aaa, Aa2, ...) "
+                               "or a letter category (AAA, AA, A, BBB, BB, B)")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimingCurve(_Strict):
+    """Cumulative share of lifetime gross defaults by month since the cut-off (ends at 1)."""
+
+    months: list[Annotated[int, Field(ge=1, le=480)]]
+    cumulative: list[Share]
+
+    @model_validator(mode="after")
+    def _check(self) -> TimingCurve:
+        if len(self.months) != len(self.cumulative) or not self.months:
+            raise ValueError("months and cumulative must be non-empty lists of the same length")
+        if any(b <= a for a, b in zip(self.months, self.months[1:], strict=False)):
+            raise ValueError("months must be strictly increasing")
+        if any(b < a for a, b in zip(self.cumulative, self.cumulative[1:], strict=False)):
+            raise ValueError("cumulative must be non-decreasing")
+        if abs(self.cumulative[-1] - 1.0) > 1e-9:
+            raise ValueError(f"cumulative must end at 1.0, got {self.cumulative[-1]}")
+        return self
+
+    def increments(self, n_periods: int) -> np.ndarray:
+        """Share of lifetime defaults in each month 1..n (linear between the points, 0 at 0)."""
+        months = np.arange(0, n_periods + 1)
+        cum = np.interp(months, [0, *self.months], [0.0, *self.cumulative])
+        return np.asarray(np.diff(cum))
+
+
+class RatingStressTable(_Strict):
+    """Coverage multiples by rating category, loss-timing curves and prepayment stresses."""
+
+    source: str
+    multiples: dict[str, Multiple]
+    loss_timing: dict[str, TimingCurve] = {}
+    abs_speeds: list[Speed] = []
+    presale_expected_cnl: list[Share] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> RatingStressTable:
+        bad = [k for k in self.multiples if k not in _CATEGORIES]
+        if bad:
+            raise ValueError(f"multiples: unknown rating categories {bad}; use {_CATEGORIES}")
+        ordered = [self.multiples[c] for c in _CATEGORIES if c in self.multiples]
+        if any(b > a for a, b in zip(ordered, ordered[1:], strict=False)):
+            raise ValueError("multiples must not increase down the rating scale")
+        if BASE_TIMING in self.loss_timing:
+            raise ValueError(f"loss_timing: {BASE_TIMING!r} is the model's own timing, "
+                             "always run; name the curve otherwise")
+        return self
+
+    def multiple(self, rating: str) -> float:
+        """The CNL multiple of a rating's category."""
+        category = rating_category(rating)
+        if category not in self.multiples:
+            raise InputError("rating stress table", f"no multiple for {category} (rating "
+                             f"{rating}); the table ({self.source}) has "
+                             f"{', '.join(self.multiples)}")
+        return self.multiples[category]
+
+
+def load_rating_stress_table(path: str | Path) -> RatingStressTable:
+    """Read and validate a rating stress table YAML (errors name the file and the field)."""
+    raw = read_yaml_file(Path(path))
+    if not isinstance(raw, dict):
+        raise InputError(str(path), "expected a mapping (source, multiples, loss_timing, "
+                                    "abs_speeds)")
+    try:
+        return RatingStressTable.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(str(path), pydantic_problems(exc)) from None
+
+
+def builtin_rating_stress_table() -> RatingStressTable:
+    """The S&P CPS Auto Receivables Trust 2019-A table (``simulation/data``)."""
+    ref = resources.files("simulation").joinpath("data", _BUILTIN_FILE)
+    with resources.as_file(ref) as path:
+        return load_rating_stress_table(path)
+
+
+@dataclass(frozen=True)
+class StressBase:
+    """The base case of the stress runs, from the model's expected projection.
+
+    Attributes
+    ----------
+    cnl : float
+        Base-case CNL (decimal of the initial pool).
+    severity : float
+        Loss given charge-off, 1 - recoveries / charged-off principal.
+    chargeoff_months, recovery_lag : int
+        From the model.
+    default_shape : numpy.ndarray
+        ``(n_periods,)`` monthly default rate (first missed payments over the expected pool
+        balance) of the base case: the model's own timing.
+    abs_speed : float or None
+        The model's ABS speed (None when it uses CPR or an SMM curve).
+    """
+
+    cnl: float
+    severity: float
+    chargeoff_months: int
+    recovery_lag: int
+    default_shape: np.ndarray
+    abs_speed: float | None
+
+
+def stress_base(tape: LoanTape, model: CollateralModel) -> StressBase:
+    """Base case of the stress runs (see :class:`StressBase`)."""
+    inputs, _ = calibrate(prepare_collateral(tape, model))
+    base = expected_flows(inputs).flows
+    charged = base[:, _CHARGED_OFF]
+    recovered = base[:, _RECOVERIES]
+    co = model.delinquency.chargeoff_months
+    first_missed = np.roll(charged, -(co - 1))
+    first_missed[len(first_missed) - (co - 1):] = 0.0
+    balance = np.concatenate([[inputs.initial_balance], base[:-1, _ENDING]])
+    shape = np.divide(first_missed, balance, out=np.zeros_like(balance), where=balance > 0)
+    return StressBase(
+        cnl=float((charged.sum() - recovered.sum()) / inputs.initial_balance),
+        severity=float(1.0 - recovered.sum() / max(charged.sum(), 1e-300)),
+        chargeoff_months=co, recovery_lag=model.recovery.lag_months, default_shape=shape,
+        abs_speed=model.prepayment.abs_speed)
+
+
+class StressScenario:
+    """One loss timing and prepayment speed: pool flows at any target CNL.
+
+    The CNL of the projection with the default shape scaled by ``k`` is tabulated on a log grid
+    of ``k`` once; :meth:`flows_at_cnl` interpolates the scale for a target and projects once.
+    """
+
+    def __init__(self, tape: LoanTape, base: StressBase, timing: str,
+                 curve: TimingCurve | None, abs_speed: float) -> None:
+        self.tape, self.base, self.timing, self.abs_speed = tape, base, timing, abs_speed
+        if curve is None:
+            self.shape = base.default_shape
+        else:
+            no_loss = self._project(np.zeros(1))
+            n = len(no_loss)
+            pool = np.concatenate([[tape.total_balance], no_loss["ending_balance"].to_numpy()])
+            self.shape = np.divide(curve.increments(n) * tape.total_balance, pool[:-1],
+                                   out=np.zeros(n), where=pool[:-1] > 0)
+        cnl = [self._cnl(float(np.exp(lk))) for lk in _LOG_SCALES]
+        self._cnl_grid = np.maximum.accumulate(np.asarray(cnl))
+        self.max_cnl = float(self._cnl_grid[-1])
+
+    def _project(self, mdr: np.ndarray) -> pd.DataFrame:
+        return project_deterministic(
+            self.tape, mdr=np.minimum(mdr, 1.0), abs_speed=self.abs_speed,
+            severity=self.base.severity, recovery_lag=self.base.recovery_lag,
+            chargeoff_months=self.base.chargeoff_months)
+
+    def _cnl(self, scale: float) -> float:
+        return float(self._project(self.shape * scale)["cnl"].iloc[-1])
+
+    def flows_at_cnl(self, target: float) -> tuple[np.ndarray, float]:
+        """Pool flows ``(n_periods, 10)`` at CNL ``target``, and the CNL reached.
+
+        The scale is read off the tabulated curve in log CNL against log scale (close to
+        linear: CNL is about proportional to the scale until prepayment and the one default
+        per loan bend it), then corrected once with the curve's local slope. Beyond the most
+        this scenario can lose (every default rate at 100%) the flows are those of that maximum.
+        """
+        ok = np.concatenate([[True], np.diff(self._cnl_grid) > 0.0]) & (self._cnl_grid > 0.0)
+        log_cnl, log_k = np.log(self._cnl_grid[ok]), _LOG_SCALES[ok]
+        log_target = np.log(max(target, 1e-300))
+        guess = float(np.interp(log_target, log_cnl, log_k))
+        flows = self._project(self.shape * np.exp(guess))
+        reached = float(flows["cnl"].iloc[-1])
+        if reached > 0.0 and log_cnl[0] < log_target < log_cnl[-1]:
+            j = int(np.clip(np.searchsorted(log_cnl, log_target), 1, len(log_cnl) - 1))
+            slope = (log_cnl[j] - log_cnl[j - 1]) / (log_k[j] - log_k[j - 1])
+            corrected = guess + (log_target - np.log(reached)) / slope
+            flows = self._project(self.shape * np.exp(corrected))
+            reached = float(flows["cnl"].iloc[-1])
+        return flows[list(FIELD_NAMES)].to_numpy(), reached
+
+
+def _scenarios(tape: LoanTape, base: StressBase,
+               table: RatingStressTable) -> list[StressScenario]:
+    curves: dict[str, TimingCurve | None] = {BASE_TIMING: None, **table.loss_timing}
+    speeds = list(table.abs_speeds) or ([base.abs_speed] if base.abs_speed is not None
+                                        else [0.015])
+    return [StressScenario(tape, base, name, curve, speed)
+            for name, curve in curves.items() for speed in speeds]
+
+
+def _paid_in_full(program: WaterfallProgram, flows: np.ndarray) -> np.ndarray:
+    """``(n_runs, n_classes)`` True where the class is paid in full (principal and interest)."""
+    tf = run_waterfall(program, flows)
+    short = (tf.principal_loss + tf.interest_shortfall) / program.original_balance[None, :]
+    return np.asarray(short <= PAID_IN_FULL_TOLERANCE)
+
+
+def rating_stress_runs(deal: Deal, tape: LoanTape, model: CollateralModel,
+                       targets: dict[str, str],
+                       table: RatingStressTable | None = None) -> pd.DataFrame:
+    """Pass/fail of each class in every stress run of its target rating.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (class, timing, abs_speed): ``rating``, ``multiple``, ``target_cnl``
+        (multiple x base CNL), ``pool_cnl`` (reached), ``principal_loss`` and
+        ``interest_shortfall`` (shares of the class), ``passes``.
+    """
+    table = table or builtin_rating_stress_table()
+    base = stress_base(tape, model)
+    program = compile_deal(deal, tape.total_balance)
+    rows = []
+    for scenario in _scenarios(tape, base, table):
+        for c, name in enumerate(program.classes):
+            rating = targets[name]
+            target = table.multiple(rating) * base.cnl
+            flows, reached = scenario.flows_at_cnl(target)
+            tf = run_waterfall(program, flows[None])
+            loss = float(tf.principal_loss[0, c] / program.original_balance[c])
+            short = float(tf.interest_shortfall[0, c] / program.original_balance[c])
+            rows.append({"class": name, "rating": rating, "timing": scenario.timing,
+                         "abs_speed": scenario.abs_speed, "multiple": table.multiple(rating),
+                         "base_cnl": base.cnl, "target_cnl": target, "pool_cnl": reached,
+                         "principal_loss": loss, "interest_shortfall": short,
+                         "passes": loss + short <= PAID_IN_FULL_TOLERANCE})
+    return pd.DataFrame(rows)
+
+
+def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
+                    table: RatingStressTable | None = None, *,
+                    tol: float = 2e-3) -> pd.DataFrame:
+    """Break-even CNL of each class under each timing curve and prepayment speed.
+
+    The largest CNL at which the class is paid in full (bisection on the multiple of the base
+    CNL, :func:`simulation.metrics.breakeven_multiple`), with the gross defaults it implies
+    (CNL / severity), as presales print "break-even cumulative gross losses".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (class, timing, abs_speed): ``breakeven_cnl``, ``breakeven_multiple``,
+        ``breakeven_gross_loss``, ``base_cnl``, ``bracketed`` (False when the class is paid
+        even at the most this scenario can lose).
+    """
+    table = table or builtin_rating_stress_table()
+    base = stress_base(tape, model)
+    program = compile_deal(deal, tape.total_balance)
+    rows = []
+    for scenario in _scenarios(tape, base, table):
+        max_multiple = scenario.max_cnl / base.cnl * (1 - 1e-9)
+        for c, name in enumerate(program.classes):
+            def short(multiple: float, c: int = c,
+                      scenario: StressScenario = scenario) -> float:
+                flows, _ = scenario.flows_at_cnl(multiple * base.cnl)
+                return 0.0 if _paid_in_full(program, flows[None])[0, c] else 1.0
+
+            result = breakeven_multiple(short, hi=2.0, tol=tol, max_multiple=max_multiple)
+            rows.append({"class": name, "timing": scenario.timing,
+                         "abs_speed": scenario.abs_speed,
+                         "breakeven_multiple": result.multiple,
+                         "breakeven_cnl": result.multiple * base.cnl,
+                         "breakeven_gross_loss": result.multiple * base.cnl / base.severity,
+                         "base_cnl": base.cnl, "bracketed": result.bracketed})
+    return pd.DataFrame(rows)
+
+
+def stressed_flows(tape: LoanTape, model: CollateralModel, ratings: Sequence[str],
+                   table: RatingStressTable | None = None) -> dict[str, np.ndarray]:
+    """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 10)}``.
+
+    The flows do not depend on the capital structure, so a sizing search runs each candidate
+    structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`).
+    """
+    table = table or builtin_rating_stress_table()
+    base = stress_base(tape, model)
+    scenarios = _scenarios(tape, base, table)
+    out: dict[str, np.ndarray] = {}
+    for rating in ratings:
+        category = rating_category(rating)
+        if category not in out:
+            target = table.multiple(rating) * base.cnl
+            out[category] = np.stack([s.flows_at_cnl(target)[0] for s in scenarios])
+    return out

@@ -1,0 +1,181 @@
+"""Rating stress runs (simulation/rating_stress.py): oracles on a zero-interest deal, tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portfolio.errors import InputError
+from portfolio.tape import tape_from_columns
+from simulation.collateral import FIELD_NAMES
+from simulation.deal import deal_from_dict
+from simulation.model import model_from_dict
+from simulation.rating_stress import (
+    BASE_TIMING,
+    RatingStressTable,
+    StressScenario,
+    TimingCurve,
+    breakeven_table,
+    builtin_rating_stress_table,
+    load_rating_stress_table,
+    rating_category,
+    rating_stress_runs,
+    stress_base,
+)
+
+N_LOANS, TERM = 200, 36
+OC, B_SIZE = 0.05, 0.15
+CHARGED_OFF = FIELD_NAMES.index("defaulted_principal")
+
+
+def zero_interest_tape():
+    """200 identical zero-APR 36-month loans: no interest, so no excess spread."""
+    return tape_from_columns({
+        "loan_id": [f"L{k}" for k in range(N_LOANS)], "balance": np.full(N_LOANS, 10_000.0),
+        "rate": np.zeros(N_LOANS), "original_term": np.full(N_LOANS, TERM),
+        "remaining_term": np.full(N_LOANS, TERM), "segment": ["all"] * N_LOANS,
+    })
+
+
+def zero_interest_model():
+    """Flat 0.7% monthly default hazard, 1% ABS, severity 50% two months after charge-off."""
+    return model_from_dict({
+        "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.007]}},
+                    "scorecard": {"normalise": False}},
+        "delinquency": {"chargeoff_months": 4},
+        "prepayment": {"abs_speed": 0.01, "rate_incentive": 0.0},
+        "recovery": {"method": "severity", "severity": 0.5, "lag_months": 2},
+        "factor": {"type": "none"},
+    })
+
+
+def zero_interest_deal():
+    """A (80%) over B (15%) over 5% OC held at 5% of the initial pool; zero coupons, no fees.
+
+    With no interest anywhere, the notes get exactly the pool's net collections: B is paid in
+    full iff CNL <= OC = 5%, A iff CNL <= OC + B = 20%, whatever the timing or speed.
+    """
+    return deal_from_dict({
+        "name": "zero-interest", "closing_date": dt.date(2024, 1, 1),
+        "first_payment_date": dt.date(2024, 2, 1),
+        "notes": [{"name": "A", "balance": 0.80, "coupon": 0.0},
+                  {"name": "B", "balance": B_SIZE, "coupon": 0.0}],
+        "overcollateralization": {"target_initial": OC, "floor": OC},
+        "waterfall": [{"interest": ["A"]}, {"interest": ["B"]}, "regular_principal",
+                      "residual"],
+    }, source="<test deal>")
+
+
+@pytest.fixture(scope="module")
+def tape():
+    return zero_interest_tape()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return zero_interest_model()
+
+
+@pytest.fixture(scope="module")
+def deal():
+    return zero_interest_deal()
+
+
+TABLE = RatingStressTable(
+    source="test", multiples={"AAA": 3.0, "BBB": 1.5},
+    loss_timing={"front": TimingCurve(months=[12, 24, 36], cumulative=[0.6, 0.9, 1.0]),
+                 "back": TimingCurve(months=[12, 24, 36], cumulative=[0.2, 0.5, 1.0])},
+    abs_speeds=[0.005, 0.02])
+
+
+def test_breakeven_cnl_is_the_attachment_point_without_excess_spread(tape, model, deal):
+    table = breakeven_table(deal, tape, model, TABLE, tol=1e-4)
+    assert len(table) == 2 * 3 * 2  # classes x timings (base, front, back) x speeds
+    for name, attach in (("A", OC + B_SIZE), ("B", OC)):
+        got = table.loc[table["class"] == name, "breakeven_cnl"].to_numpy()
+        np.testing.assert_allclose(got, attach, atol=5e-4)
+    gross = table["breakeven_cnl"] / 0.5  # severity 0.5
+    np.testing.assert_allclose(table["breakeven_gross_loss"], gross)
+
+
+def test_a_class_passes_exactly_when_its_stressed_cnl_is_covered(tape, model, deal):
+    base = stress_base(tape, model)
+    runs = rating_stress_runs(deal, tape, model, {"A": "Aaa", "B": "Baa2"}, TABLE)
+    assert set(runs["timing"]) == {BASE_TIMING, "front", "back"}
+    np.testing.assert_allclose(runs["pool_cnl"], runs["target_cnl"], rtol=2e-3)
+    for name, multiple, attach in (("A", 3.0, OC + B_SIZE), ("B", 1.5, OC)):
+        mine = runs[runs["class"] == name]
+        assert (mine["multiple"] == multiple).all()
+        np.testing.assert_allclose(mine["target_cnl"], multiple * base.cnl)
+        assert (mine["passes"] == (multiple * base.cnl <= attach)).all()
+    # base CNL here is about 4.2%: A (3x = 12.6% <= 20%) passes, B (1.5x = 6.3% > 5%) fails.
+    assert 0.035 < base.cnl < 0.05
+    assert runs.loc[runs["class"] == "A", "passes"].all()
+    assert not runs.loc[runs["class"] == "B", "passes"].any()
+    b_loss = runs.loc[runs["class"] == "B", "principal_loss"].to_numpy()
+    np.testing.assert_allclose(b_loss, (1.5 * base.cnl - OC) / B_SIZE, atol=2e-3)
+
+
+def test_front_loaded_curve_puts_its_share_of_defaults_in_year_one(tape, model):
+    base = stress_base(tape, model)
+    for curve in TABLE.loss_timing.values():
+        scenario = StressScenario(tape, base, "t", curve, abs_speed=0.0)
+        flows, cnl = scenario.flows_at_cnl(base.cnl)
+        assert cnl == pytest.approx(base.cnl, rel=2e-3)
+        charged = flows[:, CHARGED_OFF]
+        first_missed = charged[3:]  # charge-off 4 months after the first missed payment
+        share_year1 = first_missed[:12].sum() / first_missed.sum()
+        assert share_year1 == pytest.approx(curve.cumulative[0], abs=0.02)
+
+
+def test_timing_curve_increments_by_month() -> None:
+    inc = TimingCurve(months=[12, 24], cumulative=[0.6, 1.0]).increments(30)
+    np.testing.assert_allclose(inc[:12], 0.05)
+    np.testing.assert_allclose(inc[12:24], 0.4 / 12)
+    np.testing.assert_allclose(inc[24:], 0.0)
+    assert inc.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("rating", "category"), [
+    ("Aaa", "AAA"), ("Aa2", "AA"), ("A3", "A"), ("Baa2", "BBB"), ("Ba1", "BB"), ("B3", "B"),
+    ("AAA", "AAA"), ("AA-", "AA"), ("BBB+", "BBB"), ("Caa1", "CCC"),
+])
+def test_rating_category(rating: str, category: str) -> None:
+    assert rating_category(rating) == category
+
+
+def test_unknown_rating_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="unknown rating 'Zz'"):
+        rating_category("Zz")
+    with pytest.raises(InputError, match="no multiple for AA"):
+        TABLE.multiple("Aa1")
+
+
+def test_builtin_table_is_the_cps_2019a_presale() -> None:
+    table = builtin_rating_stress_table()
+    assert "CPS Auto Receivables Trust 2019-A" in table.source
+    assert table.multiples == {"AAA": 3.10, "AA": 2.60, "A": 2.10, "BBB": 1.60, "BB": 1.23}
+    assert table.presale_expected_cnl == [0.1775, 0.1875]
+    assert set(table.loss_timing) == {"front", "back"}
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("source: x\nmultiples: {AAA: 2.0, AA: 2.5}\n", "must not increase down the rating scale"),
+    ("source: x\nmultiples: {AAA+: 3.0}\n", "unknown rating categories"),
+    ("source: x\nmultiples: {AAA: 0.5}\n", "multiples.AAA"),
+    ("source: x\nmultiples: {AAA: 3}\nloss_timing: {base: {months: [12], cumulative: [1]}}\n",
+     "is the model's own timing"),
+    ("source: x\nmultiples: {AAA: 3}\nloss_timing: {f: {months: [12], cumulative: [0.9]}}\n",
+     "cumulative must end at 1.0"),
+    ("source: x\nmultiples: {AAA: 3}\nabs_speeds: [0.5]\n", "abs_speeds.0"),
+])
+def test_bad_stress_table_names_the_file_and_field(tmp_path: Path, text: str,
+                                                   needle: str) -> None:
+    path = tmp_path / "stress.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="stress.yaml") as info:
+        load_rating_stress_table(path)
+    assert needle in str(info.value)
