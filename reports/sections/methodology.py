@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from portfolio._format import percent_text
 from reports.model import Cell, Column, Row, Section, Table, Text, finite, num, text
 from reports.sections._common import kv_table
 from simulation.run.directory import MANIFEST, OPTIONAL_FILES, SUMMARY, RunRecord
@@ -130,5 +131,5 @@ def _factor_text(factor: Any) -> str:
         return f"lognormal pool-loss multiplier, sigma = {factor.get('sigma', float('nan')):.4f}"
     if kind == "vasicek":
         return (f"Gaussian one-factor (Vasicek), rho = {factor.get('rho', float('nan')):.4f}, "
-                f"horizon PD = {factor.get('pd_horizon', float('nan')):.4%}")
+                f"horizon PD = {percent_text(factor.get('pd_horizon'), 4)}")
     return str(kind)

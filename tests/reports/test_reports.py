@@ -175,10 +175,11 @@ def _display_matches(text: str, value: float) -> bool:
     scale = 1.0
     if t.endswith("%"):
         t, scale = t[:-1], 100.0
-    mantissa, _, exponent = t.lower().partition("e")  # 2.60e-06%: scientific for tiny values
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    last_digit = 10.0 ** (int(exponent or 0) - decimals)
-    return abs(float(t) - value * scale) <= 0.5 * last_digit * (1 + 1e-9) + 1e-12
+    if t.startswith(("< ", "> -")):  # a tiny non-zero value shown as the bound of its last place
+        bound = float(t[2:])
+        return value != 0.0 and abs(value * scale) < 0.5 * abs(bound) and (bound > 0) == (value > 0)
+    decimals = len(t.split(".")[1]) if "." in t else 0
+    return abs(float(t) - value * scale) <= 0.5 * 10.0 ** -decimals * (1 + 1e-9) + 1e-12
 
 
 @pytest.mark.parametrize("deal", DEALS)
