@@ -25,6 +25,10 @@ from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError
 from portfolio.tape import LoanTape
 
+DEFAULT_SCENARIO = "baseline"
+"""The one default macro scenario of ``run``, ``stress`` and ``demo`` (the scenario library's
+baseline path); the report and the command output name it."""
+
 
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, example: str

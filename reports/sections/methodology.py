@@ -16,7 +16,7 @@ __all__ = ["METHODOLOGY", "methodology_section"]
 METHODOLOGY: tuple[tuple[str, str, str], ...] = (
     ("CNL", "cumulative (charged-off principal - recoveries) / initial pool balance",
      "docs/metrics.md; DESIGN conventions"),
-    ("EL, PD, LGD", "EL = E[w L]; PD = E[w 1{L > 1e-10}]; LGD = EL / PD (ratio estimator)",
+    ("EL, PD, LGD", "EL = E[w L]; PD = E[w 1{L > 10^-10}]; LGD = EL / PD (ratio estimator)",
      "docs/metrics.md"),
     ("WAL", "sum t P_t / sum P_t / 12 (years), paths with principal paid",
      "Fabozzi; docs/metrics.md"),
