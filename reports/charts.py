@@ -103,7 +103,8 @@ def histogram_upper_edge(cnl: np.ndarray, share: np.ndarray, markers: Sequence[f
         return 1e-4
     order = np.argsort(cnl, kind="mergesort")
     cumulative = np.cumsum(share[order])
-    q = float(cnl[order][min(np.searchsorted(cumulative, HISTOGRAM_QUANTILE), cnl.size - 1)])
+    at = min(int(np.searchsorted(cumulative, HISTOGRAM_QUANTILE)), cnl.size - 1)
+    q = float(cnl[order][at])
     edge = max([q, *(m for m in markers if np.isfinite(m))]) * 1.05
     return max(min(edge, float(cnl.max())), float(cnl.min()) + 1e-4, 1e-4)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from portfolio._format import percent_text
 from reports.charts import scenario_chart
 from reports.model import Block, Cell, Column, Row, Section, Table, Text, money, num, pct, text
 from reports.sections._common import (
@@ -141,9 +142,9 @@ def _grid_tables(data: RunRecord, grid: pd.DataFrame) -> list[Block]:
             "class balance lost at the CNL multiple (of the base-case CNL) and ABS speed. "
             "docs/scenarios.md.")
     if len(short):
+        listed = ", ".join(f"{float(m):g}x at {percent_text(float(v), 1)} ABS" for m, v
+                          in zip(short["cnl_multiple"], short["abs_speed"], strict=True))
         note += (f" {len(short)} cell(s) cannot reach their multiple even at a 100% monthly "
-                 "default rate and are run at the highest: " + ", ".join(
-                     f"{r.cnl_multiple:g}x at {r.abs_speed * 100:.1f}% ABS"
-                     for r in short.itertuples()) + ".")
+                 f"default rate and are run at the highest: {listed}.")
     blocks.append(Text((note,)))
     return blocks

@@ -44,11 +44,11 @@ def executive_summary(data: RunRecord) -> Section:
     n_paths = prov.get("n_paths", len(data.frames["pool_paths"]))
     dates = run_dates(data.manifest)
     deal = deal_config(data.manifest)
+    pool_source = (data.manifest or {}).get("inputs", {}).get("pool", {}).get("source")
     memo = (
         f"Deal: {s.get('deal', 'unnamed deal')}. Pool: {len(data.tape):,} loans, "
         f"${data.tape.total_balance:,.0f} current balance"
-        + (f" ({data.manifest['inputs']['pool']['source']})"
-           if _has(data.manifest, "inputs", "pool", "source") else "") + ".",
+        + (f" ({pool_source})" if pool_source else "") + ".",
         "Dates: " + "; ".join(f"{label} {value}" for label, value in dates) + ".",
         f"Scenario: {scenario_name(data)}. Simulated on {n_paths:,} Monte Carlo paths "
         f"(seed {prov.get('seed', 'n/a')})"
@@ -68,14 +68,6 @@ def executive_summary(data: RunRecord) -> Section:
         _key_figures(data),
     )
     return Section("summary", 1, "Executive summary", blocks)
-
-
-def _has(mapping: Any, *keys: str) -> bool:
-    for key in keys:
-        if not isinstance(mapping, Mapping) or key not in mapping:
-            return False
-        mapping = mapping[key]
-    return mapping is not None
 
 
 def _coupon_text(note: Mapping[str, Any] | None) -> str:
@@ -148,7 +140,7 @@ def _scenario_risk(data: RunRecord) -> tuple[str, ...]:
                 f"{percent_text(float(worst['max_el'].iloc[0]), 4)}")
     if deltas is not None and name != deltas.base:
         rows = deltas.frame[deltas.frame["scenario"] == name]
-        moved = rows.loc[rows["el_delta"].abs().idxmax()] if len(rows) else None
+        moved = rows.iloc[int(rows["el_delta"].abs().to_numpy().argmax())] if len(rows) else None
         if "cnl_delta" in rows and len(rows):
             sentence += (f"; pool CNL {percent_text(float(rows['cnl'].iloc[0]), 2)} "
                          f"({_signed_points(float(rows['cnl_delta'].iloc[0]))} against "

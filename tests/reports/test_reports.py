@@ -237,6 +237,8 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
     assert n_checked > 500
 
     # classes: exactly the summary's floats
+    breakeven = load_run(run_dir).breakeven
+    assert breakeven is not None
     classes = page.tables["classes"]
     cash = page.tables["classes-cashflow"]
     assert list(classes) == [c["name"] for c in summary["classes"]]
@@ -440,7 +442,7 @@ def test_optional_files_are_shown(runs: dict[str, Path], tmp_path: Path) -> None
         for i, c in enumerate(classes)])
     stress.to_csv(run_dir / "stress.csv", index=False)
     pd.DataFrame({"class": ["A"], "abs_speed": [1.3], "wal_years": [1.9]}).to_csv(
-        run_dir / "paydown.csv", index=False)
+        run_dir / "paydown.csv", index=False)  # columns of its own: shown as they are
     (run_dir / "manifest.json").write_text(json.dumps(
         {"seed": 77, "inputs": {"deal": {"sha256": "ab" * 32}}, "versions": {"numpy": "x"}}))
     html_path, pdf_path = build_report(run_dir, renderer="fallback")
