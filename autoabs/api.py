@@ -263,13 +263,15 @@ def stress(
     resume: bool = False,
     overwrite: bool = False,
     report: bool = False,
+    structuring: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> StressResult:
     """Run a deal under several scenarios with common random numbers.
 
     Every scenario uses the same seed, paths and prepared collateral, so differences between
     scenarios are not Monte Carlo noise. With ``out``, each scenario's run is written to
-    ``out/<scenario>`` (one ledger, ``out/ledger.jsonl``).
+    ``out/<scenario>`` (one ledger, ``out/ledger.jsonl``); ``report`` builds each run's
+    report, ``structuring`` writes each run's prepayment table and break-even multiples.
 
     Returns
     -------
@@ -299,7 +301,7 @@ def stress(
             files["scenario"] = sc_file
         job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                      files=files, deal=inputs.deal, scenario=sc, scenario_source=str(name),
-                     prepared=prepared)
+                     prepared=prepared, structuring=structuring)
         run_dir = Path(out) / sc.name if out is not None else None
         runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, resume=resume,
                                               overwrite=overwrite, report=report,

@@ -304,13 +304,17 @@ def _execute(job: RunJob, options: RunOptions, run_dir: Path | None, *, resume: 
             t0 = time.perf_counter()
             _write_structuring(run_dir, job, plan)
             timings["structuring_s"] = time.perf_counter() - t0
+        manifest["report"] = None
+        manifest["finished"] = runstore.utc_now()
         if report and job.deal is not None:
+            # the report states the run's assumptions and dates: it reads this manifest
+            write_manifest(run_dir, manifest)
             t0 = time.perf_counter()
             built = build_report(run_dir)
             timings["report_s"] = time.perf_counter() - t0
-        manifest["report"] = ({"html": built[0].name, "pdf": built[1].name} if built else None)
+            manifest["report"] = ({"html": built[0].name, "pdf": built[1].name}
+                                  if built else None)
         timings["total_s"] = time.perf_counter() - t_start
-        manifest["finished"] = runstore.utc_now()
         write_manifest(run_dir, manifest)
         runstore.append_ledger(run_dir)
         store.clear()

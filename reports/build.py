@@ -9,6 +9,7 @@ into the run directory. Layout and formats: ``docs/reports.md``.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from portfolio._io import atomic_write
@@ -40,7 +41,9 @@ __all__ = ["build_model", "build_report"]
 
 
 def build_model(data: RunRecord, *, pdf_renderer: str = "not rendered") -> Report:
-    """Build the report model (all nine sections) from a read run directory.
+    """Build the report model from a read run directory, its sections numbered in order.
+
+    The trigger section is left out for a deal without performance triggers.
 
     Parameters
     ----------
@@ -53,7 +56,7 @@ def build_model(data: RunRecord, *, pdf_renderer: str = "not rendered") -> Repor
     prov = data.summary.get("provenance", {})
     n_paths = prov.get("n_paths", len(data.frames["pool_paths"]))
     subtitle = f"Risk committee report - {n_paths:,} paths, seed {prov.get('seed', 'n/a')}"
-    sections = (
+    built = (
         executive_summary(data),
         pool_section(data),
         diversification_section(data),
@@ -64,6 +67,8 @@ def build_model(data: RunRecord, *, pdf_renderer: str = "not rendered") -> Repor
         scenario_section(data),
         methodology_section(data, pdf_renderer),
     )
+    sections = tuple(replace(section, number=number) for number, section
+                     in enumerate((s for s in built if s is not None), start=1))
     return Report(deal, subtitle, sections, pdf_renderer)
 
 

@@ -12,6 +12,7 @@ one page), and the date metadata is dropped.
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,6 +25,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+
+from portfolio._format import percent_text  # noqa: E402
 
 __all__ = [
     "PALETTE",
@@ -86,6 +89,26 @@ def to_svg(fig: Figure, salt: str) -> str:
     return _XML_PROLOGUE.sub("", buf.getvalue(), count=1).strip()
 
 
+HISTOGRAM_QUANTILE = 0.999
+"""The CNL histogram's axis ends just past this weighted quantile (and every ES marker)."""
+
+
+def histogram_upper_edge(cnl: np.ndarray, share: np.ndarray, markers: Sequence[float]) -> float:
+    """Right end of the CNL histogram's axis: fitted to the data, not to an outlier path.
+
+    5% past the larger of the weighted :data:`HISTOGRAM_QUANTILE` quantile of ``cnl`` and the
+    markers drawn (VaR/ES); never beyond the largest CNL, never zero width.
+    """
+    if cnl.size == 0:
+        return 1e-4
+    order = np.argsort(cnl, kind="mergesort")
+    cumulative = np.cumsum(share[order])
+    at = min(int(np.searchsorted(cumulative, HISTOGRAM_QUANTILE)), cnl.size - 1)
+    q = float(cnl[order][at])
+    edge = max([q, *(m for m in markers if np.isfinite(m))]) * 1.05
+    return max(min(edge, float(cnl.max())), float(cnl.min()) + 1e-4, 1e-4)
+
+
 def cnl_histogram(cnl: np.ndarray, weights: np.ndarray,
                   tail: Mapping[float, tuple[float, float]]) -> Figure:
     """Weighted histogram of pool CNL with VaR (solid) and ES (dashed) markers per level.
@@ -97,12 +120,21 @@ def cnl_histogram(cnl: np.ndarray, weights: np.ndarray,
     tail : mapping
         Confidence level -> (VaR, ES), decimals.
     """
+    share = weights / weights.sum()
+    hi = histogram_upper_edge(cnl, share, [es for _, es in tail.values()])
+    beyond = float(share[cnl > hi].sum())
     with matplotlib.rc_context(_RC):
         fig = _figure()
         ax = fig.add_subplot()
-        bins = np.histogram_bin_edges(cnl, bins=min(60, max(10, int(np.sqrt(cnl.size)))))
-        ax.hist(cnl, bins=list(bins), weights=weights / weights.sum(), color="#9dc3e6",
+        n_bins = min(60, max(10, int(np.sqrt(cnl.size))))
+        bins = np.linspace(min(float(cnl.min()), 0.0) if cnl.size else 0.0, hi, n_bins + 1)
+        inside = cnl <= hi
+        ax.hist(cnl[inside], bins=list(bins), weights=share[inside], color="#9dc3e6",
                 edgecolor="#1f4e79", linewidth=0.4, label="simulated paths")
+        ax.set_xlim(bins[0], hi)
+        if beyond > 0.0:
+            ax.annotate(f"{percent_text(beyond, 2)} of probability beyond {percent_text(hi, 1)}",
+                        xy=(0.99, 0.03), xycoords="axes fraction", ha="right", fontsize=7)
         for k, (level, (var, es)) in enumerate(sorted(tail.items())):
             colour = PALETTE[(k + 1) % len(PALETTE)]
             ax.axvline(var, color=colour, linewidth=1.2, label=f"VaR {level:.1%}")
@@ -245,8 +277,19 @@ def trigger_chart(by_period: pd.DataFrame, reserve_draw: pd.Series | None) -> Fi
     return fig
 
 
+EL_CHART_FLOOR = 1e-6
+"""Lowest EL of the log-scale EL chart (0.0001%); a smaller EL (a senior class's) is drawn
+at it, so every class shows."""
+
+
+def _log_percent(value: float, _position: float) -> str:
+    """A log-axis tick as a percentage with just the places it needs (0.0001%, 1%)."""
+    decimals = max(0, -math.floor(math.log10(value * 100.0) + 1e-9)) if value > 0 else 0
+    return percent_text(value, decimals)
+
+
 def scenario_chart(el: pd.DataFrame) -> Figure:
-    """Grouped bars of class EL by scenario.
+    """Grouped bars of class EL by scenario, on a log scale so senior classes show too.
 
     Parameters
     ----------
@@ -260,11 +303,15 @@ def scenario_chart(el: pd.DataFrame) -> Figure:
         width = 0.8 / max(n_c, 1)
         x = np.arange(n_s)
         for k, name in enumerate(el.columns):
-            ax.bar(x - 0.4 + width * (k + 0.5), el[name].to_numpy(dtype=float), width=width,
+            ax.bar(x - 0.4 + width * (k + 0.5),
+                   np.maximum(el[name].to_numpy(dtype=float), EL_CHART_FLOOR), width=width,
                    color=PALETTE[k % len(PALETTE)], label=str(name))
         ax.set_xticks(x, [str(s) for s in el.index], rotation=30, ha="right")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2%}"))
-        ax.set_ylabel("Expected loss")
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=EL_CHART_FLOOR)
+        ax.yaxis.set_major_formatter(FuncFormatter(_log_percent))
+        ax.set_ylabel(f"Expected loss (log scale; below {percent_text(EL_CHART_FLOOR, 4)} "
+                      "drawn at it)", fontsize=7)
         ax.set_title("Class expected loss by scenario")
         ax.legend(ncols=min(n_c, 5), loc="upper left")
     return fig

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from portfolio._format import percent_text
+from portfolio._format import number_text, percent_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -148,21 +148,21 @@ def finite(x: Any) -> float | None:
 
 
 def pct(x: Any, decimals: int = 2) -> Cell:
-    """A decimal shown as a percentage (tiny non-zero values in scientific notation)."""
+    """A decimal shown as a percentage (a tiny non-zero value as a bound: ``< 0.0001%``)."""
     v = finite(x)
     return Cell("n/a", None) if v is None else Cell(percent_text(v, decimals), v)
 
 
 def num(x: Any, spec: str = ",.2f", suffix: str = "") -> Cell:
-    """A number with a format spec."""
+    """A number with a format spec (never ``-0.00``)."""
     v = finite(x)
-    return Cell("n/a", None) if v is None else Cell(f"{v:{spec}}{suffix}", v)
+    return Cell("n/a", None) if v is None else Cell(number_text(v, spec, suffix), v)
 
 
 def money(x: Any) -> Cell:
     """USD, whole dollars."""
     v = finite(x)
-    return Cell("n/a", None) if v is None else Cell(f"${v:,.0f}", v)
+    return Cell("n/a", None) if v is None else Cell("$" + number_text(v, ",.0f"), v)
 
 
 def text(s: Any) -> Cell:

@@ -278,6 +278,8 @@ def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) 
     """The waterfall on the pool's no-loss projection at an ABS speed (one path)."""
     flows = project_deterministic(tape, abs_speed=abs_speed)[list(FIELD_NAMES)].to_numpy()
     return run_waterfall(program, flows[None])
+_LOSS_TOLERANCE = 1e-4
+"""Principal loss (share of the class) below which a class counts as whole."""
 
 
 def breakeven_cnl(
@@ -323,13 +325,18 @@ def breakeven_cnl(
             tf = run_waterfall(program, flows_at(min(multiple, max_multiple))[None])
             return float(tf.principal_loss[0, c] / program.original_balance[c])
 
-        result = metrics.breakeven_multiple(loss, hi=2.0, tol=tol, loss_tolerance=1e-4,
-                                            max_multiple=max_multiple * (1 - 1e-9))
+        if loss(0.0) > _LOSS_TOLERANCE:  # loses with no defaults at all (fees exceed cash)
+            multiple, bracketed = 0.0, True
+        else:
+            result = metrics.breakeven_multiple(loss, hi=2.0, tol=tol,
+                                                loss_tolerance=_LOSS_TOLERANCE,
+                                                max_multiple=max_multiple * (1 - 1e-9))
+            multiple, bracketed = result.multiple, result.bracketed
         rows.append({
             "class": name,
-            "breakeven_multiple": result.multiple,
-            "breakeven_cnl": result.multiple * base_cnl,
+            "breakeven_multiple": multiple,
+            "breakeven_cnl": multiple * base_cnl,
             "base_cnl": base_cnl,
-            "bracketed": result.bracketed,
+            "bracketed": bracketed,
         })
     return pd.DataFrame(rows)

@@ -26,6 +26,10 @@ from portfolio.errors import InputError
 from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS, synthetic_pool
 from portfolio.tape import LoanTape
 
+DEFAULT_SCENARIO = "baseline"
+"""The one default macro scenario of ``run``, ``stress`` and ``demo`` (the scenario library's
+baseline path); the report and the command output name it."""
+
 
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, example: str

@@ -9,6 +9,7 @@ import numpy as np
 from rich.table import Table
 
 from autoabs.commands._common import (
+    DEFAULT_SCENARIO,
     add_command,
     add_convergence_options,
     add_run_options,
@@ -42,16 +43,17 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory to write")
     parser.add_argument("--on-error", choices=("raise", "reject"), default="raise",
                         help="bad tape rows: stop (raise) or load the good rows (reject)")
-    parser.add_argument("--scenario", metavar="NAME|FILE.yaml",
+    parser.add_argument("--scenario", metavar="NAME|FILE.yaml", default=DEFAULT_SCENARIO,
                         help="macro scenario: a library name (baseline, severely_adverse, ...) "
-                        "or a scenario file (default: flat macro at the cut-off levels)")
+                        "or a scenario file (default %(default)s, as in stress and demo)")
     parser.add_argument("--stochastic", action="store_true",
                         help="stochastic paths around the scenario instead of its own path")
     parser.add_argument("--no-report", action="store_true",
                         help="skip report.html / report.pdf")
-    parser.add_argument("--structuring", action="store_true",
-                        help="also write the prepayment table (paydown.csv) and break-even CNL "
-                        "multiples (breakeven.csv), shown in the report")
+    parser.add_argument("--no-structuring", action="store_true",
+                        help="skip the prepayment table (paydown.csv) and break-even CNL "
+                        "multiples (breakeven.csv) the report shows; they are deterministic "
+                        "projections, a few seconds (manifest timings: structuring_s)")
     add_run_options(parser)
     add_scale_options(parser)
     add_convergence_options(parser)
@@ -97,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
         files["scenario"] = scenario_file
     console.print(f"Pool: {inputs.tape_source} ({len(inputs.tape):,} loans, "
                   f"${inputs.tape.total_balance:,.0f}); assumptions: {inputs.model_path}"
-                  + (f"; scenario: {scenario.name}" if scenario is not None else ""))
+                  + f"; scenario: {scenario.name}"
+                  + (" (the default of run, stress and demo)"
+                     if args.scenario == DEFAULT_SCENARIO else ""))
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=scenario,
                  scenario_source=args.scenario, el_table=inputs.el_table,
-                 structuring=args.structuring, warnings=inputs.warnings)
+                 structuring=not args.no_structuring, warnings=inputs.warnings)
     with progress(console, options.path_budget) as advance:
         outcome = execute(job, options, out=args.out, resume=args.resume,
                           overwrite=args.overwrite, report=not args.no_report, progress=advance)

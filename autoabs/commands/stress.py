@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from rich.console import Console
 from rich.table import Table
 
 from autoabs.commands._common import (
+    DEFAULT_SCENARIO,
     add_command,
     add_run_options,
     add_scale_options,
@@ -16,7 +19,7 @@ from autoabs.commands._common import (
     progress,
 )
 from autoabs.inputs import existing_file
-from portfolio._format import percent_text
+from portfolio._format import number_text, percent_text
 from simulation.run.directory import (
     SCENARIOS,
     SENSITIVITY_GRID_CSV,
@@ -26,7 +29,7 @@ from simulation.run.directory import (
     write_stress_table,
 )
 
-DEFAULT_SCENARIOS = "baseline,adverse,severely_adverse"
+DEFAULT_SCENARIOS = f"{DEFAULT_SCENARIO},adverse,severely_adverse"
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -61,47 +64,65 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run every scenario into the run store, then the comparison table, grid and report."""
+    console = make_console()
+    existing_file(args.deal, "DEAL")
+    names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    write_stress_directory(console, args.deal, names, Path(args.out), tape=args.tape,
+                           model=args.model, paths=args.paths, seed=args.seed,
+                           chunk_size=args.chunk_size, threads=args.threads,
+                           workers=args.workers, scheduler=args.scheduler,
+                           stochastic=args.stochastic, resume=args.resume,
+                           overwrite=args.overwrite, grid=not args.no_grid,
+                           report=not args.no_report)
+    return 0
+
+
+def write_stress_directory(console: Console, deal: str | Path, names: list[str], out: Path, *,
+                           grid: bool, report: bool, structuring: bool = False,
+                           **run_options: Any) -> pd.DataFrame:
+    """Run the scenarios into ``out/scenarios/``, write the stress table, grid and report.
+
+    ``run_options`` go to :func:`autoabs.api.stress` (tape, model, paths, seed, ...). The one
+    report (``out/report.html``) compares the scenarios side by side; the scenario runs get
+    no report of their own. Prints the comparison and where everything is; returns the table.
+    """
     from autoabs import api
     from autoabs.pipeline import resolve_inputs
     from scenarios.stress import sensitivity_grid
 
-    console = make_console()
-    existing_file(args.deal, "DEAL")
-    names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    out = Path(args.out)
-    with progress(console, args.paths * max(len(names), 1)) as advance:
-        result = api.stress(
-            args.deal, names, tape=args.tape, model=args.model, paths=args.paths,
-            seed=args.seed, chunk_size=args.chunk_size, threads=args.threads,
-            workers=args.workers, scheduler=args.scheduler, stochastic=args.stochastic,
-            out=out / SCENARIOS, resume=args.resume, overwrite=args.overwrite,
-            report=not args.no_report, progress=advance,
-        )
+    base = names[0] if names else "none"
+    console.print(f"Scenarios: {', '.join(names)}; deltas against "
+                  f"{DEFAULT_SCENARIO if DEFAULT_SCENARIO in names else base}", highlight=False)
+    with progress(console, run_options["paths"] * max(len(names), 1)) as advance:
+        result = api.stress(deal, names, out=out / SCENARIOS, report=False,
+                            structuring=structuring, progress=advance, **run_options)
     table = result.table().reset_index()
     write_stress_table(out, table)
-    if not args.no_grid:
-        inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model)
+    if grid:
+        inputs = resolve_inputs(deal, tape=run_options.get("tape"),
+                                model=run_options.get("model"))
         assert inputs.model is not None
-        grid = sensitivity_grid(inputs.deal, inputs.tape, inputs.model)
-        write_sensitivity_grid(out, grid)
+        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model)
+        write_sensitivity_grid(out, cells)
     console.print(_table(table))
-    if not args.no_grid:
-        short = grid.loc[~grid["reached"]].drop_duplicates(["cnl_multiple", "abs_speed"])
+    if grid:
+        short = cells.loc[~cells["reached"]].drop_duplicates(["cnl_multiple", "abs_speed"])
         if len(short):
-            cells = ", ".join(f"{r.cnl_multiple:g}x at {r.abs_speed:.1%} ABS "
-                              f"({r.pool_cnl:.1%} of {r.target_cnl:.1%})"
-                              for r in short.itertuples())
+            listed = ", ".join(f"{r.cnl_multiple:g}x at {r.abs_speed:.1%} ABS "
+                               f"({r.pool_cnl:.1%} of {r.target_cnl:.1%})"
+                               for r in short.itertuples())
             console.print(f"Sensitivity grid: {len(short)} cell(s) cannot reach their CNL "
                           f"multiple even at a 100% monthly default rate; run at the highest "
-                          f"default rate and marked reached=false: {cells}", highlight=False)
-    if not args.no_report:
+                          f"default rate and marked reached=false: {listed}", highlight=False)
+    if report:
         from reports import build_report
 
         html, pdf = build_report(out)
-        console.print(f"Report: {html} and {pdf.name}")
+        console.print(f"Report (all scenarios side by side): {html} and {pdf.name}",
+                      highlight=False)
     console.print(f"Results in {out}/ ({STRESS_CSV}, {STRESS_JSON}, {SCENARIOS}/<name>/"
-                  + ("" if args.no_grid else f", {SENSITIVITY_GRID_CSV}") + ")")
-    return 0
+                  + ("" if not grid else f", {SENSITIVITY_GRID_CSV}") + ")", highlight=False)
+    return table
 
 
 def _table(table: pd.DataFrame) -> Table:
@@ -112,6 +133,6 @@ def _table(table: pd.DataFrame) -> Table:
     for row in table.to_dict(orient="records"):
         out.add_row(row["scenario"], row["class"], percent_text(row["el"], 4),
                     percent_text(row["el_se"], 4), percent_text(row["pd"], 3),
-                    f"{row['wal']:.2f}", f"{row['yield']:.3%}",
-                    f"{row['trigger_breach']:.1%}", f"{row['pool_cnl_mean']:.2%}")
+                    number_text(row["wal"], ".2f"), percent_text(row["yield"], 3),
+                    percent_text(row["trigger_breach"], 1), percent_text(row["pool_cnl_mean"], 2))
     return out

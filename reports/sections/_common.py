@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,17 @@ from reports.model import Cell, Chart, Column, Row, Table, num, text
 from simulation.run.directory import RunRecord
 
 NOT_COMPUTED = "not computed"
+
+BREAKEVEN_HINT = ("Break-even multiples: not computed (the run was made with "
+                  "--no-structuring); `autoabs run DEAL.yaml --out DIR` computes them by "
+                  "default, `autoabs breakeven DEAL.yaml` alone.")
+"""What a report without break-even multiples says about how to get them."""
+
+BASE_SCENARIO = "baseline"
+"""The scenario the others are compared with (else the first of the stress table)."""
+
+DELTA_COLUMNS = ("el", "pd", "wal", "yield", "cnl")
+"""Stress-table measures whose change against the base scenario the report shows."""
 
 TIMELINE_MONTHS = (1, 3, 6, 12, 18, 24, 30, 36, 48, 60, 72, 84)
 """Months shown in the paydown and trigger tables (plus the last month)."""
@@ -37,6 +49,17 @@ def timeline(n_periods: int) -> list[int]:
     if n_periods not in months:
         months.append(n_periods)
     return months
+
+
+def trigger_names(data: RunRecord) -> list[str]:
+    """The deal's performance triggers (columns ``<name> by period`` of ``triggers.parquet``)."""
+    suffix = " by period"
+    return [c[: -len(suffix)] for c in data.frames["triggers"].columns if c.endswith(suffix)]
+
+
+def has_triggers(data: RunRecord) -> bool:
+    """Whether the deal has performance triggers."""
+    return bool(trigger_names(data))
 
 
 def path_weights(data: RunRecord) -> np.ndarray:
@@ -72,3 +95,32 @@ def stress_by_scenario(data: RunRecord) -> pd.DataFrame | None:
     grouped = frame.groupby("scenario", sort=False).agg(note_loss=("note_loss", "sum"),
                                                         max_el=("el", "max"))
     return grouped.sort_values("note_loss", ascending=False, kind="mergesort")
+
+
+@dataclass(frozen=True)
+class ScenarioDeltas:
+    """The stress table with each measure's change against the base scenario.
+
+    ``frame`` has the rows of the stress table (scenario, class, measures) and, for each of
+    :data:`DELTA_COLUMNS` present, ``<measure>_delta`` = scenario value - base value of the
+    same class.
+    """
+
+    base: str
+    frame: pd.DataFrame
+
+
+def scenario_deltas(data: RunRecord) -> ScenarioDeltas | None:
+    """The stress table against its base scenario, or None with fewer than two scenarios."""
+    stress = data.stress
+    if stress is None or stress["scenario"].nunique() < 2:
+        return None
+    names = [str(s) for s in stress["scenario"].unique()]
+    base = BASE_SCENARIO if BASE_SCENARIO in names else names[0]
+    frame = stress.copy()
+    frame["scenario"] = frame["scenario"].astype(str)
+    frame["class"] = frame["class"].astype(str)
+    reference = frame[frame["scenario"] == base].set_index("class")
+    for column in (c for c in DELTA_COLUMNS if c in frame.columns):
+        frame[f"{column}_delta"] = frame[column] - frame["class"].map(reference[column])
+    return ScenarioDeltas(base, frame.reset_index(drop=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from portfolio._format import percent_text
 from reports.charts import class_balance_fans, pool_balance_fan
 from reports.model import Block, Column, Row, Section, Table, Text, money, num, pct, text
 from reports.sections._common import chart, timeline
@@ -57,12 +58,61 @@ def cashflow_section(data: RunRecord) -> Section:
     )
     blocks: list[Block] = [pool_chart, class_chart, paydown]
     if data.paydown is not None:
-        blocks.append(_generic_table("paydown-file", "Prepayment table (paydown.csv)",
-                                     data.paydown))
+        blocks.append(prospectus_paydown(data.paydown)
+                      if set(PAYDOWN_COLUMNS) <= set(data.paydown.columns)
+                      else _generic_table("paydown-file", "Prepayment table (paydown.csv)",
+                                          data.paydown))
     else:
-        blocks.append(Text(("No paydown.csv in the run directory; the table above is derived "
-                            "from the mean pool flows.",)))
+        blocks.append(Text(("No paydown.csv in the run directory (the run was made with "
+                            "--no-structuring); the table above is derived from the mean pool "
+                            "flows.",)))
     return Section("cashflows", 6, "Cash-flow fan charts", tuple(blocks))
+
+
+PAYDOWN_COLUMNS = ("class", "abs_speed", "wal_years", "first_principal_period",
+                   "last_principal_period")
+"""Columns of ``paydown.csv`` (:func:`simulation.structuring.prepayment_table`) the
+prospectus-style table needs; the dates are used when present."""
+
+
+def _window(row: pd.Series) -> str:
+    first, last = int(row["first_principal_period"]), int(row["last_principal_period"])
+    if first <= 0 or last <= 0:
+        return "no principal"
+    months = f"months {first}-{last}"
+    start, end = row.get("first_principal_date"), row.get("last_principal_date")
+    if isinstance(start, str) and isinstance(end, str) and start and end:
+        return f"{months} ({start[:7]} to {end[:7]})"
+    return months
+
+
+def prospectus_paydown(paydown: pd.DataFrame) -> Table:
+    """WAL (years, two decimals) and principal window of each class by ABS speed.
+
+    The layout of a prospectus's "weighted average life of the notes" tables: a row per
+    class, a column pair per ABS speed shown in percent (0.013 -> 1.30% ABS).
+    """
+    speeds = sorted(paydown["abs_speed"].unique())
+    classes = list(dict.fromkeys(paydown["class"].astype(str)))
+    indexed = paydown.assign(**{"class": paydown["class"].astype(str)}).set_index(
+        ["class", "abs_speed"])
+    columns = [Column("class", "Class", False)]
+    for v in speeds:
+        label = percent_text(v, 2)
+        columns += [Column(f"wal|{v:g}", f"WAL (years) at {label} ABS"),
+                    Column(f"window|{v:g}", f"Principal window at {label} ABS", False)]
+    rows = []
+    for name in classes:
+        cells = [text(name)]
+        for v in speeds:
+            row = indexed.loc[(name, v)]
+            cells += [num(row["wal_years"], ".2f"), text(_window(row))]
+        rows.append(Row(name, tuple(cells)))
+    return Table("paydown-file", "Weighted average life and principal window by ABS speed "
+                 "(paydown.csv)", tuple(columns), tuple(rows),
+                 "ABS: the absolute prepayment model, a monthly prepayment rate relative to the "
+                 "original number of loans; no losses, to the clean-up call; principal window "
+                 "= first to last month of principal paid. docs/methodology.md (ABS to SMM).")
 
 
 def _generic_table(table_id: str, title: str, frame: pd.DataFrame, max_rows: int = 60) -> Table:

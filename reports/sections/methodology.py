@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reports.model import Cell, Column, Row, Section, Table, Text, finite, num, text
+from portfolio._format import percent_text
+from reports.model import Column, Row, Section, Table, Text, num, text
 from reports.sections._common import kv_table
+from reports.sections.manifest import manifest_tables
 from simulation.run.directory import MANIFEST, OPTIONAL_FILES, SUMMARY, RunRecord
 
 __all__ = ["METHODOLOGY", "methodology_section"]
@@ -14,7 +16,7 @@ __all__ = ["METHODOLOGY", "methodology_section"]
 METHODOLOGY: tuple[tuple[str, str, str], ...] = (
     ("CNL", "cumulative (charged-off principal - recoveries) / initial pool balance",
      "docs/metrics.md; DESIGN conventions"),
-    ("EL, PD, LGD", "EL = E[w L]; PD = E[w 1{L > 1e-10}]; LGD = EL / PD (ratio estimator)",
+    ("EL, PD, LGD", "EL = E[w L]; PD = E[w 1{L > 10^-10}]; LGD = EL / PD (ratio estimator)",
      "docs/metrics.md"),
     ("WAL", "sum t P_t / sum P_t / 12 (years), paths with principal paid",
      "Fabozzi; docs/metrics.md"),
@@ -38,29 +40,6 @@ METHODOLOGY: tuple[tuple[str, str, str], ...] = (
      "docs/calibration.md, docs/scenarios.md, docs/waterfall.md"),
 )
 """The measures of the report: name, formula and source."""
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for key in sorted(data):
-        value = data[key]
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out += _flatten(value, f"{name}.")
-        else:
-            out.append((name, value))
-    return out
-
-
-def _manifest_cell(value: Any) -> Cell:
-    if isinstance(value, bool) or value is None:
-        return text(value)
-    if isinstance(value, int | float):
-        v = finite(value)
-        return Cell(f"{value:g}" if isinstance(value, float) else str(value), v)
-    if isinstance(value, list):
-        return text(", ".join(str(v) for v in value))
-    return text(value)
 
 
 def _sampling_text(prov: Mapping[str, Any]) -> str:
@@ -87,7 +66,7 @@ def methodology_section(data: RunRecord, pdf_renderer: str) -> Section:
         tuple(Row(m, (text(m), text(f), text(s))) for m, f, s in METHODOLOGY),
     )
     prov = data.summary.get("provenance", {})
-    assumptions = kv_table("assumptions", "Assumptions of the run", [
+    assumptions = kv_table("assumptions", "Simulation settings of the run", [
         ("el_table", "Idealized EL table", text(data.summary.get("el_table", "n/a"))),
         ("scenario", "Scenario", text(prov.get("scenario") or "base (no scenario file)")),
         ("stochastic", "Stochastic scenario paths", text(prov.get("stochastic"))),
@@ -97,15 +76,8 @@ def methodology_section(data: RunRecord, pdf_renderer: str) -> Section:
          num(prov.get("effective_sample_size"), ",.0f")),
         ("n_periods", "Months simulated", num(prov.get("n_periods"), ",.0f")),
     ])
-    if data.manifest is not None:
-        source, items = MANIFEST, _flatten(data.manifest)
-    else:
-        source, items = f"{SUMMARY} provenance (no {MANIFEST})", _flatten(prov)
-    manifest = Table(
-        "manifest", f"Run manifest ({source})",
-        (Column("key", "Key", False), Column("value", "Value")),
-        tuple(Row(k, (text(k), _manifest_cell(v))) for k, v in items),
-    )
+    manifest = (manifest_tables(data.manifest, MANIFEST) if data.manifest is not None
+                else manifest_tables(prov, f"{SUMMARY} provenance, no {MANIFEST}"))
     hashes = data.file_hashes()
     files = Table(
         "report-inputs", "Files read by this report (SHA-256)",
@@ -119,7 +91,7 @@ def methodology_section(data: RunRecord, pdf_renderer: str) -> Section:
                  "Display values are rounded; each table cell carries its full-precision value "
                  "in the HTML (data-value)."))
     return Section("methodology", 9, "Methodology, assumptions and run manifest",
-                   (formulas, assumptions, manifest, files, note))
+                   (formulas, assumptions, *manifest, files, note))
 
 
 def _factor_text(factor: Any) -> str:
@@ -130,5 +102,5 @@ def _factor_text(factor: Any) -> str:
         return f"lognormal pool-loss multiplier, sigma = {factor.get('sigma', float('nan')):.4f}"
     if kind == "vasicek":
         return (f"Gaussian one-factor (Vasicek), rho = {factor.get('rho', float('nan')):.4f}, "
-                f"horizon PD = {factor.get('pd_horizon', float('nan')):.4%}")
+                f"horizon PD = {percent_text(factor.get('pd_horizon'), 4)}")
     return str(kind)

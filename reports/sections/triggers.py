@@ -5,27 +5,26 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.charts import trigger_chart
-from reports.model import Block, Column, Row, Section, Table, Text, num, pct
-from reports.sections._common import chart, kv_table, timeline
+from reports.model import Block, Column, Row, Section, Table, num, pct
+from reports.sections._common import chart, kv_table, timeline, trigger_names
 from simulation.run.directory import RunRecord
 
 __all__ = ["trigger_section"]
 
 
-def _trigger_names(triggers: pd.DataFrame) -> list[str]:
-    return [c[: -len(" by period")] for c in triggers.columns if c.endswith(" by period")]
+def trigger_section(data: RunRecord) -> Section | None:
+    """Section 7: trigger breach probabilities by month, reserve draws, events.
 
-
-def trigger_section(data: RunRecord) -> Section:
-    """Section 7: trigger breach probabilities in and by each month, reserve draws, events."""
+    None for a deal without triggers (its reserve-draw and event probabilities are in the key
+    figures of the executive summary).
+    """
     trig = data.frames["triggers"]
-    names = _trigger_names(trig)
+    names = trigger_names(data)
+    if not names:
+        return None
     reserve = trig["reserve draw in period"] if "reserve draw in period" in trig else None
     by_period = pd.DataFrame({n: trig[f"{n} by period"] for n in names}, index=trig.index)
     blocks: list[Block] = []
-    if not names:
-        blocks.append(Text(("The deal has no performance triggers; the chart shows the "
-                            "probability of a reserve draw in each month.",)))
     blocks.append(chart("chart-triggers", "Trigger breach probability by month",
                         "Probability that each trigger has been breached at or before the "
                         "month; dashed: probability of a reserve draw in the month.",

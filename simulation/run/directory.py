@@ -38,6 +38,7 @@ __all__ = [
     "BREAKEVEN_JSON",
     "CLASS_FLOWS",
     "DEAL_RUN_FILES",
+    "GRID_COLUMNS",
     "MANIFEST",
     "OPTIONAL_FILES",
     "OPTIONAL_FRAMES",
@@ -121,9 +122,14 @@ OPTIONAL_FILES: Mapping[str, str] = MappingProxyType({
     STRESS_CSV: "scenario x class results (autoabs stress, at the top of a stress directory)",
     STRESS_JSON: "the scenario x class results as JSON records",
     PAYDOWN: "prepayment table: WAL and principal window by ABS speed (--structuring)",
+    SENSITIVITY_GRID_CSV: "class loss by CNL multiple x ABS speed (autoabs stress, at the top "
+                          "of a stress directory)",
     MANIFEST: "inputs (sha256), canonical config, seed, versions, threads, timings",
 })
 """Files read when present, in this order: at the top of the directory given, else in the run."""
+
+GRID_COLUMNS = ("cnl_multiple", "abs_speed", "class", "loss", "target_cnl", "pool_cnl", "reached")
+"""Columns of the sensitivity grid (:func:`scenarios.stress.sensitivity_grid`)."""
 
 STRESS_COLUMNS = ("el", "el_se", "pd", "wal", "yield", "trigger_breach", "cnl")
 """Numeric columns of the stress table (when present), after the aliases are resolved."""
@@ -351,6 +357,19 @@ class RunRecord:
         """Scenario x class rows with ``scenario``, ``class``, ``el`` and :data:`STRESS_COLUMNS`."""
         name = self.stress_file
         return None if name is None else _read_stress(self.locations[name])
+
+    @cached_property
+    def sensitivity_grid(self) -> pd.DataFrame | None:
+        """The CNL-multiple x ABS-speed grid of class losses (``sensitivity_grid.csv``)."""
+        path = self.locations.get(SENSITIVITY_GRID_CSV)
+        if path is None:
+            return None
+        grid = _read_csv(path)
+        missing = [c for c in GRID_COLUMNS if c not in grid.columns]
+        if missing:
+            raise InputError(str(path), Problem(None, ", ".join(missing), "missing column(s) "
+                                                "of the sensitivity grid"))
+        return grid
 
     @cached_property
     def paydown(self) -> pd.DataFrame | None:

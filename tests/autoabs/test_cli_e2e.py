@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,14 +138,44 @@ def test_packaged_demo_files_equal_the_examples() -> None:
         assert filecmp.cmp(data / name, EXAMPLES / name, shallow=False), name
 
 
+def _report_cell(html: str, table: str, row: str, field: str) -> tuple[str, float]:
+    """(text shown, data-value) of one cell of a report table."""
+    body = html[html.index(f'data-table="{table}"'):]
+    body = body[:body.index("</table>")]
+    tr = body[body.index(f'<tr data-key="{row}"'):]
+    tr = tr[:tr.index("</tr>")]
+    cell = re.search(rf'data-field="{re.escape(field)}"[^>]*data-value="([^"]+)">([^<]*)<', tr)
+    assert cell is not None, (table, row, field)
+    return cell.group(2), float(cell.group(1))
+
+
 @pytest.mark.slow
-def test_demo_runs_both_scenarios_with_reports(tmp_path: Path) -> None:
+def test_demo_writes_one_report_with_both_scenarios_and_deltas(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "autoabs.cli", "demo", "--paths", "64",
                            "--out", str(tmp_path / "demo")], capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+                          timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Report (baseline):" in done.stdout and "severely_adverse" in done.stdout
+    assert "baseline is the default scenario" in done.stdout
+    assert "Report (all scenarios side by side):" in done.stdout
+    demo = tmp_path / "demo"
+    html = (demo / "report.html").read_text(encoding="utf-8")
+    assert (demo / "report.pdf").is_file()
+    stress = pd.read_csv(demo / "stress.csv").set_index(["scenario", "class"])
+    assert set(stress.index.get_level_values("scenario")) == {"baseline", "severely_adverse"}
+    assert "EL baseline" in html and "EL severely_adverse" in html
+    assert "Δ EL severely_adverse vs baseline" in html
+    for cls in stress.loc["baseline"].index:
+        base, severe = stress.loc[("baseline", cls)], stress.loc[("severely_adverse", cls)]
+        assert _report_cell(html, "scenario-comparison", cls, "el|baseline")[1] == base["el"]
+        delta = _report_cell(html, "scenario-comparison", cls, "el_delta|severely_adverse")[1]
+        assert delta == pytest.approx(severe["el"] - base["el"], abs=1e-15)
+    cnl = _report_cell(html, "scenario-comparison", "pool-cnl", "el_delta|severely_adverse")[1]
+    assert cnl == pytest.approx(stress.loc["severely_adverse", "pool_cnl_mean"].iloc[0]
+                                - stress.loc["baseline", "pool_cnl_mean"].iloc[0], abs=1e-15)
+    assert cnl > 0.0  # the severely adverse scenario loses more
+    assert "Worst of 2 scenarios: severely_adverse" in html
+    assert "not computed" not in html  # break-even multiples by default
     for name in ("baseline", "severely_adverse"):
-        assert (tmp_path / "demo" / name / "report.html").is_file()
-        assert (tmp_path / "demo" / name / "manifest.json").is_file()
-    assert verify(tmp_path / "demo").passed
+        assert (demo / "scenarios" / name / "manifest.json").is_file()
+        assert (demo / "scenarios" / name / "breakeven.csv").is_file()
+    assert verify(demo / "scenarios").passed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from portfolio._format import percent_text
+from portfolio._format import number_text, percent_text
 from portfolio.strats import (
     NAN_NOTE,
     STRAT_COLUMNS,
@@ -245,10 +247,31 @@ def test_gini_matches_pairwise_definition(w: np.ndarray) -> None:
 @pytest.mark.parametrize(("x", "decimals", "text"), [
     (0.012345, 4, "1.2345%"),
     (0.0, 4, "0.0000%"),
-    (2.6e-8, 4, "2.60e-06%"),      # a senior class's EL: not "0.0000%"
-    (4.9e-7, 4, "4.90e-05%"),      # would round to 0.0000%
+    (2.6e-8, 4, "< 0.0001%"),      # a senior class's EL: not "0.0000%", not 2.60e-06%
+    (4.9e-7, 4, "< 0.0001%"),      # would round to 0.0000%
     (6e-7, 4, "0.0001%"),          # rounds to the last place shown: as is
-    (-3e-9, 3, "-3.00e-07%"),
+    (1.11e-263, 2, "< 0.01%"),     # never 1.11e-261%
+    (-3e-9, 3, "> -0.001%"),
+    (-0.0, 2, "0.00%"),            # no negative zero
+    (-4e-5, 2, "> -0.01%"),
 ])
 def test_percent_text_never_prints_a_nonzero_value_as_zero(x, decimals, text):
     assert percent_text(x, decimals) == text
+
+
+@pytest.mark.parametrize(("x", "spec", "text"), [
+    (-0.001, ".2f", "0.00"), (-0.0, ",.0f", "0"), (-1.5, ".2f", "-1.50"),
+    (-0.4, ",.0f", "0"), (1234.5, ",.1f", "1,234.5"),
+])
+def test_number_text_has_no_negative_zero(x, spec, text):
+    assert number_text(x, spec) == text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6),
+       st.integers(min_value=0, max_value=6))
+@settings(max_examples=300, deadline=None)
+def test_percent_text_has_no_scientific_notation_or_negative_zero(x, decimals):
+    shown = percent_text(x, decimals)
+    assert "e" not in shown.lower()
+    assert not re.fullmatch(r"-[0.,]*%", shown)
+    assert (shown == f"{0.0:.{decimals}%}") == (x == 0.0)  # zero only for zero

@@ -63,6 +63,10 @@ PROBE = """<script>
     root.setAttribute('data-probe-svgs', JSON.stringify(svgs));
     var charts = document.querySelectorAll('figure.chart').length;
     root.setAttribute('data-probe-charts', String(charts));
+    root.setAttribute('data-probe-text', JSON.stringify(document.body.innerText));
+    var ids = Array.prototype.map.call(document.querySelectorAll('figure[id]'),
+                                       function (f) { return f.id; });
+    root.setAttribute('data-probe-ids', JSON.stringify(ids));
     root.setAttribute('data-probe-loaded', '1');
   });
 })();
@@ -77,13 +81,32 @@ def _chromium(profile: str, *args: str, timeout: float = 120.0) -> subprocess.Co
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+SCIENTIFIC = re.compile(r"(?<![\w.])\d+(?:\.\d*)?[eE][+-]?\d+(?!\w)")
+"""A number in scientific notation (1.11e-261, 4.6E+05)."""
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0(?:[.,]0*)?(?![\d.,]*[1-9])")
+"""A negative zero as displayed: -0, -0.00, -0.0000%."""
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("browser") / "prorata"
+    """The report of a two-scenario stress directory with its sensitivity grid (a deal with
+    triggers), so the memo, the side-by-side comparison and the grid are all shown."""
+    stress_dir = tmp_path_factory.mktemp("browser") / "prorata-stress"
     deal = ROOT / "examples" / "prorata_trigger_deal.yaml"
-    assert main(["run", str(deal), "--paths", "200", "--seed", "5", "--out", str(run_dir)]) == 0
-    html_path, _ = build_report(run_dir, renderer="fallback")
+    assert main(["stress", str(deal), "--scenarios", "baseline,severely_adverse", "--paths",
+                 "128", "--seed", "5", "--no-report", "--out", str(stress_dir)]) == 0
+    html_path, _ = build_report(stress_dir, renderer="fallback")
     return html_path
+
+
+def test_number_patterns_catch_what_they_should() -> None:
+    for shown in ("1.11e-261%", "4.63e-12", "2E+05"):
+        assert SCIENTIFIC.search(shown), shown
+    for shown in ("-0.00%", "-0", "x -0.0000 y"):
+        assert NEGATIVE_ZERO.search(shown), shown
+    for shown in ("-0.01%", "< 0.0001%", "2023-07-26", "-0.50", "A-2b", "10.0", "prime",
+                  "sha 06e91ab3", "ab6e9f"):
+        assert not SCIENTIFIC.search(shown) and not NEGATIVE_ZERO.search(shown), shown
 
 
 def _probe_copy(html_path: Path, target: Path) -> Path:
@@ -114,6 +137,20 @@ def test_report_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     assert errors == [], errors
     console = [line for line in done.stderr.splitlines() if _CONSOLE_ERROR.search(line)]
     assert console == [], console
+
+    shown = decode(attrs["data-probe-text"])
+    assert isinstance(shown, str) and len(shown) > 10_000
+    assert SCIENTIFIC.findall(shown) == [], "numbers in scientific notation are displayed"
+    assert NEGATIVE_ZERO.findall(shown) == [], "negative zeros are displayed"
+    ids = decode(attrs["data-probe-ids"])
+    assert isinstance(ids, list)
+    for block in ("headline", "memo-assumptions", "scenario-comparison", "scenarios",
+                  "scenario-ranking", "triggers"):
+        assert block in ids, block
+    assert any(i.startswith("grid-") for i in ids), ids
+    for phrase in ("Key risks:", "Dates: cut-off", "Δ EL severely_adverse vs baseline",
+                   "Sensitivity grid, class"):
+        assert phrase in shown, phrase
 
     svgs = decode(attrs["data-probe-svgs"])
     assert isinstance(svgs, list)

@@ -36,6 +36,8 @@ from simulation.run.directory import DEAL_RUN_FILES
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 DEALS = ("prime_deal", "subprime_turbo_deal", "prorata_trigger_deal")
+TRIGGERED = ("subprime_turbo_deal", "prorata_trigger_deal")
+"""The example deals with performance triggers (the prime deal has none)."""
 SECTION_TITLES = (
     "Executive summary", "Pool: strats and concentration", "Diversification",
     "Loss distribution", "Classes", "Cash-flow fan charts", "Triggers and reserve", "Scenarios",
@@ -137,17 +139,24 @@ def test_report_builds_for_every_example_deal(runs: dict[str, Path], deal: str) 
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert (run_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"
     page = _parse(html)
+    triggered = deal in TRIGGERED
     assert page.section_ids == ["summary", "pool", "diversification", "loss", "classes",
-                                "cashflows", "triggers", "scenarios", "methodology"]
+                                "cashflows", *(["triggers"] if triggered else []), "scenarios",
+                                "methodology"]
+    charts = [c for c in CHART_IDS if triggered or c != "chart-triggers"]
     for chart_id in CHART_IDS:
-        assert f'id="{chart_id}"' in html
-    assert page.svg_count == len(CHART_IDS)
-    for table in ("headline", "key-figures", "strat-state", "strat-vehicle_make", "strat-fico",
+        assert (f'id="{chart_id}"' in html) == (chart_id in charts), chart_id
+    assert page.svg_count == len(charts)
+    for table in ("headline", "memo-assumptions", "key-figures", "strat-state",
+                  "strat-vehicle_make", "strat-fico",
                   "strat-rate", "strat-original_term", "strat-ltv", "strat-vehicle_new",
                   "strat-vehicle_year", "concentration", "hhi", "diversification",
                   "vasicek-quantiles", "tail", "classes", "classes-cashflow", "paydown",
-                  "triggers", "events", "methodology", "manifest", "report-inputs"):
+                  "paydown-file", "methodology", "manifest", "manifest-config",
+                  "report-inputs"):
         assert table in page.tables, table
+    assert ("triggers" in page.tables) == triggered and ("events" in page.tables) == triggered
+    assert ("Trigger breach" in html) == triggered
     # self-contained: no scripts, no external resources
     assert "<script" not in html.lower()
     for tag, attrs in page.tags:
@@ -155,7 +164,36 @@ def test_report_builds_for_every_example_deal(runs: dict[str, Path], deal: str) 
         for name in ("src", "href"):
             value = attrs.get(name)
             assert value is None or value.startswith("#"), (tag, name, value)
-    assert "not computed" in html  # no breakeven.json / stress table in a plain run
+    # break-even multiples by default (run without --no-structuring); one scenario, no deltas
+    assert "not computed" not in html
+    assert all(_value(page, "headline", c, "breakeven_multiple") is not None
+               or "no loss at any multiple" in page.tables["headline"][c]["breakeven_multiple"][0]
+               for c in page.tables["headline"])
+    assert "scenario-comparison" not in page.tables
+
+
+@pytest.mark.parametrize("deal", DEALS)
+def test_run_report_states_assumptions_and_dates_of_the_manifest(runs: dict[str, Path],
+                                                                  deal: str) -> None:
+    run_dir = runs[deal]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    page = _parse((run_dir / "report.html").read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "no manifest.json" not in text
+    model, spec = manifest["config"]["assumptions"], manifest["config"]["deal"]
+    rows = page.tables["memo-assumptions"]
+    assert rows["expected_cnl"]["value"][0] == percent_text(model["default"]["expected_cnl"], 2)
+    assert rows["prepayment"]["value"][0] == (
+        f"{percent_text(model['prepayment']['abs_speed'], 2)} ABS")
+    assert rows["recovery_lag"]["value"][0] == f"{model['recovery']['lag_months']} months"
+    assert rows["scenario"]["value"][0] == "baseline"  # the one default scenario
+    for fee in spec["fees"]:
+        assert fee["name"] in rows["fees"]["value"][0]
+    assert f"closing {spec['closing_date']}" in text
+    assert f"first payment {spec['first_payment_date']}" in text
+    assert f"run {manifest['started'][:10]}" in text
+    assert "cut-off not given" in text or "cut-off 2" in text
+    assert "Scenario: baseline." in text
 
 
 def test_templates_are_package_data() -> None:
@@ -175,10 +213,11 @@ def _display_matches(text: str, value: float) -> bool:
     scale = 1.0
     if t.endswith("%"):
         t, scale = t[:-1], 100.0
-    mantissa, _, exponent = t.lower().partition("e")  # 2.60e-06%: scientific for tiny values
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    last_digit = 10.0 ** (int(exponent or 0) - decimals)
-    return abs(float(t) - value * scale) <= 0.5 * last_digit * (1 + 1e-9) + 1e-12
+    if t.startswith(("< ", "> -")):  # a tiny non-zero value shown as the bound of its last place
+        bound = float(t[2:])
+        return value != 0.0 and abs(value * scale) < 0.5 * abs(bound) and (bound > 0) == (value > 0)
+    decimals = len(t.split(".")[1]) if "." in t else 0
+    return abs(float(t) - value * scale) <= 0.5 * 10.0 ** -decimals * (1 + 1e-9) + 1e-12
 
 
 @pytest.mark.parametrize("deal", DEALS)
@@ -192,12 +231,14 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
     for table, rows in page.tables.items():
         for key, cells in rows.items():
             for field, (text, value) in cells.items():
-                if value is not None and table not in ("manifest",):
+                if value is not None and not table.startswith("manifest"):
                     assert _display_matches(text, value), (table, key, field, text, value)
                     n_checked += 1
     assert n_checked > 500
 
     # classes: exactly the summary's floats
+    breakeven = load_run(run_dir).breakeven
+    assert breakeven is not None
     classes = page.tables["classes"]
     cash = page.tables["classes-cashflow"]
     assert list(classes) == [c["name"] for c in summary["classes"]]
@@ -210,7 +251,9 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
         assert classes[name]["implied_rating"][0] == c["implied_rating"]
         assert page.tables["headline"][name]["el"][1] == c["el"]
         assert page.tables["headline"][name]["wal"][1] == c["wal"]
-        assert page.tables["headline"][name]["breakeven_multiple"][0] == "not computed"
+        multiple = breakeven[name]  # breakeven.csv, written by default
+        shown, value = page.tables["headline"][name]["breakeven_multiple"]
+        assert (shown == "no loss at any multiple") if multiple == np.inf else value == multiple
     for key in ("cnl_mean", "cnl_mean_se", "cnl_sd", "cnl_p99", "cnl_p99_9", "initial_balance"):
         assert _value(page, "key-figures", key, "value") == summary["pool"][key]
     # how the factor was sampled, and what that leaves of the paths
@@ -219,8 +262,9 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
     assert sampling.startswith(prov["variance_reduction"]["importance"])
     assert _value(page, "assumptions", "effective_sample_size", "value") == \
         prov["effective_sample_size"]
+    events = "events" if deal in TRIGGERED else "key-figures"  # no trigger section: key figures
     for key, value in summary["events"].items():
-        assert _value(page, "events", key, "value") == value
+        assert _value(page, events, key, "value") == value
 
     # loss distribution and diversification: recomputed independently
     pool = pd.read_parquet(run_dir / "pool_paths.parquet")
@@ -262,7 +306,10 @@ def test_numbers_shown_equal_the_run(runs: dict[str, Path], deal: str) -> None:
     assert _value(page, "hhi", "state", "hhi") == pytest.approx(
         float((state_share**2).sum()), rel=1e-12)
 
-    # triggers: the run's probabilities by month
+    # triggers: the run's probabilities by month (deals with triggers only)
+    if deal not in TRIGGERED:
+        assert "triggers" not in page.tables
+        return
     trig = pd.read_parquet(run_dir / "triggers.parquet")
     rows = page.tables["triggers"]
     for month in ("12", "24"):
@@ -399,7 +446,7 @@ def test_optional_files_are_shown(runs: dict[str, Path], tmp_path: Path) -> None
         for i, c in enumerate(classes)])
     stress.to_csv(run_dir / "stress.csv", index=False)
     pd.DataFrame({"class": ["A"], "abs_speed": [1.3], "wal_years": [1.9]}).to_csv(
-        run_dir / "paydown.csv", index=False)
+        run_dir / "paydown.csv", index=False)  # columns of its own: shown as they are
     (run_dir / "manifest.json").write_text(json.dumps(
         {"seed": 77, "inputs": {"deal": {"sha256": "ab" * 32}}, "versions": {"numpy": "x"}}))
     html_path, pdf_path = build_report(run_dir, renderer="fallback")
@@ -408,16 +455,24 @@ def test_optional_files_are_shown(runs: dict[str, Path], tmp_path: Path) -> None
         assert _value(page, "classes", c, "breakeven_multiple") == 5.0 - i
         assert _value(page, "headline", c, "breakeven_multiple") == 5.0 - i
     text = " ".join(page.text)
-    assert "Worst scenario: severely_adverse" in text
+    assert "Worst of 3 scenarios: severely_adverse" in text
     rows = page.tables["scenarios"]
     assert len(rows) == 9
     assert rows["adverse|C"]["el"][1] == pytest.approx(3e-3)
     assert rows["adverse|C"]["cnl"][1] == pytest.approx(0.06)
+    # deltas against baseline, by hand: adverse C 1e-3 x 3 - 1e-4 x 3; CNL 0.06 - 0.02
+    assert rows["adverse|C"]["el_delta"][1] == pytest.approx(3e-3 - 3e-4)
+    assert rows["adverse|C"]["cnl_delta"][1] == pytest.approx(0.04)
+    assert rows["baseline|A"]["el_delta"][1] == 0.0
+    side = page.tables["scenario-comparison"]
+    assert side["B"]["el_delta|severely_adverse"][1] == pytest.approx(1e-2 - 2e-4)
+    assert side["pool-cnl"]["el|adverse"][1] == pytest.approx(0.06)
+    assert "trigger_breach" in rows["adverse|C"]  # the prorata deal has triggers
     assert list(page.tables["scenario-ranking"]) == ["severely_adverse", "adverse", "baseline"]
     assert "chart-scenarios" in html_path.read_text(encoding="utf-8")
     assert page.tables["paydown-file"]["0"]["wal_years"][1] == 1.9
     assert _value(page, "manifest", "seed", "value") == 77
-    assert page.tables["manifest"]["inputs.deal.sha256"]["value"][0] == "ab" * 32
+    assert page.tables["manifest-inputs"]["inputs.deal.sha256"]["value"][0] == "ab" * 32
     assert "stress.csv" in page.tables["report-inputs"]
 
 
@@ -434,10 +489,11 @@ def test_stress_directory_reports_on_baseline(runs: dict[str, Path], tmp_path: P
     assert html_path == root / "report.html" and pdf_path.is_file()
     html = html_path.read_text(encoding="utf-8")
     assert "scenario run scenarios/baseline" in html
-    assert "Scenario comparison (stress.csv)" in html
+    assert "Scenarios side by side (baseline, adverse)" in html
     files = _parse(html).tables["report-inputs"]
     assert "stress.csv" in files and "scenarios/baseline/manifest.json" in files
-    assert "Absent optional files: breakeven.json, breakeven.csv, stress.json, paydown.csv." in html
+    assert ("Absent optional files: breakeven.json, stress.json, sensitivity_grid.csv."
+            in html)
 
 
 def test_missing_run_files_are_input_errors(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -474,10 +530,10 @@ def _pdf_text(pdf: Path) -> str:
     return done.stdout
 
 
-def _assert_pdf_content(pdf: Path, run_dir: Path) -> None:
+def _assert_pdf_content(pdf: Path, run_dir: Path, triggered: bool) -> None:
     text = _pdf_text(pdf)
     for title in SECTION_TITLES:
-        assert title in text, title
+        assert (title in text) == (triggered or title != "Triggers and reserve"), title
     assert "Classes: credit" in text and "Classes: cash flow" in text
     summary = json.loads((run_dir / "summary.json").read_text())
     lines = text.splitlines()
@@ -493,7 +549,7 @@ def _assert_pdf_content(pdf: Path, run_dir: Path) -> None:
 
 @pytest.mark.parametrize("deal", DEALS)
 def test_fallback_pdf_has_sections_and_class_table(runs: dict[str, Path], deal: str) -> None:
-    _assert_pdf_content(runs[deal] / "report.pdf", runs[deal])
+    _assert_pdf_content(runs[deal] / "report.pdf", runs[deal], deal in TRIGGERED)
     assert "matplotlib PdfPages fallback" in _pdf_text(runs[deal] / "report.pdf")
 
 
@@ -504,7 +560,7 @@ def test_chromium_pdf_has_sections_and_class_table(runs: dict[str, Path],
     run_dir = tmp_path / "chromium"
     shutil.copytree(runs["prime_deal"], run_dir)
     html_path, pdf_path = build_report(run_dir, renderer="chromium")
-    _assert_pdf_content(pdf_path, run_dir)
+    _assert_pdf_content(pdf_path, run_dir, triggered=False)
     text = _pdf_text(pdf_path)
     assert "headless Chromium" in text
     assert "headless Chromium" in html_path.read_text(encoding="utf-8")
