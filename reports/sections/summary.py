@@ -110,7 +110,8 @@ def _capital_structure(data: RunRecord, deal: Mapping[str, Any] | None) -> Table
         f"* Implied from (EL, WAL) with the {data.summary.get('el_table', 'idealized EL table')}"
         "; not an agency rating. Hard CE = junior classes + OC + reserve at closing, % of the "
         "pool; class-group CE counts only later class groups (every Class A note shares one "
-        "figure, as deals publish it)." + ("" if data.breakeven is not None else f" {BREAKEVEN_HINT}"),
+        "figure, as deals publish it)."
+        + ("" if data.breakeven is not None else f" {BREAKEVEN_HINT}"),
     )
 
 
