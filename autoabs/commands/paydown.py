@@ -7,6 +7,7 @@ import argparse
 from rich.table import Table
 
 from autoabs.commands._common import add_command, make_console
+from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio.errors import InputError
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     when.add_argument("--to-maturity", dest="to_call", action="store_false",
                       help="run every class to maturity")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    add_xlsx_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -53,6 +55,12 @@ def run(args: argparse.Namespace) -> int:
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False)
     table = prepayment_table(inputs.deal, inputs.tape, speeds, to_call=args.to_call)
+    if args.xlsx:
+        from reports.excel import paydown_sheet, write_workbook
+
+        path = write_workbook(args.xlsx, [paydown_sheet(table)])
+        if not args.csv:
+            console.print(f"Workbook: {path}")
     if args.csv:
         print(table.to_csv(index=False), end="")
         return 0

@@ -17,6 +17,7 @@ from autoabs.commands._common import (
     progress,
     run_options_from_args,
 )
+from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio._format import percent_text
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--structuring", action="store_true",
                         help="also write the prepayment table (paydown.csv) and break-even CNL "
                         "multiples (breakeven.csv), shown in the report")
+    add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)
     add_convergence_options(parser)
@@ -119,4 +121,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{Path(args.out).resolve().parent / 'ledger.jsonl'}")
     if outcome.report is not None:
         console.print(f"Report: {outcome.report[0]} and {outcome.report[1]}")
+    if args.xlsx:
+        from reports.excel import write_run_workbook
+
+        console.print(f"Workbook: {write_run_workbook(args.out, args.xlsx)}")
     return 0

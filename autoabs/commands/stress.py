@@ -15,6 +15,7 @@ from autoabs.commands._common import (
     make_console,
     progress,
 )
+from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from portfolio._format import percent_text
 from simulation.run.directory import (
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="skip report.html / report.pdf")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output directory: scenarios/<name>/ runs, stress.csv, report")
+    add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)
     parser.set_defaults(func=run)
@@ -99,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
 
         html, pdf = build_report(out)
         console.print(f"Report: {html} and {pdf.name}")
+    if args.xlsx:
+        from reports.excel import write_run_workbook
+
+        console.print(f"Workbook: {write_run_workbook(out, args.xlsx)}")
     console.print(f"Results in {out}/ ({STRESS_CSV}, {STRESS_JSON}, {SCENARIOS}/<name>/"
                   + ("" if args.no_grid else f", {SENSITIVITY_GRID_CSV}") + ")")
     return 0
