@@ -63,11 +63,15 @@ class RunResult:
     def summary(self) -> pd.DataFrame:
         """Per class: balance, hard CE, EL (se), PD, LGD, WAL, yield, DIRR, implied rating.
 
-        For a pool run: one row of pool CNL statistics.
+        Those columns come first, in the order of the ``autoabs run`` table; the remaining
+        ``summary.json`` fields (standard errors, promised yield, ...) follow. For a pool run:
+        one row of pool CNL statistics.
         """
         if self.kind == "pool":
             return pd.DataFrame([self.data["pool"]])
-        return pd.DataFrame(self.data["classes"]).set_index("name")
+        table = pd.DataFrame(self.data["classes"]).set_index("name")
+        first = [c for c in _TABLE_COLUMNS if c in table.columns]
+        return table[first + [c for c in table.columns if c not in first]]
 
     def pool(self) -> dict[str, Any]:
         """Pool CNL statistics (mean, se, sd, percentiles)."""

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "backtest": "autoabs.commands.backtest",
     "size": "autoabs.commands.size",
     "report": "autoabs.commands.report",
+    "export": "autoabs.commands.export",
     "verify": "autoabs.commands.verify",
 }
 

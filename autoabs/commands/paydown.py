@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from autoabs.commands._common import add_command, make_console
+from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio.errors import InputError
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="print the decrement table instead: percent of each class's initial "
                              "principal outstanding after each payment date")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    add_xlsx_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -65,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
                          speeds, csv=args.csv)
         return 0
     table = prepayment_table(inputs.deal, inputs.tape, speeds, to_call=args.to_call)
+    if args.xlsx:
+        from reports.excel import paydown_sheet, write_workbook
+
+        path = write_workbook(args.xlsx, [paydown_sheet(table)])
+        if not args.csv:
+            console.print(f"Workbook: {path}")
     if args.csv:
         print(table.to_csv(index=False), end="")
         return 0

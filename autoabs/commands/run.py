@@ -18,6 +18,7 @@ from autoabs.commands._common import (
     progress,
     run_options_from_args,
 )
+from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio._format import percent_text
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="skip the prepayment table (paydown.csv) and break-even CNL "
                         "multiples (breakeven.csv) the report shows; they are deterministic "
                         "projections, a few seconds (manifest timings: structuring_s)")
+    add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)
     add_convergence_options(parser)
@@ -125,4 +127,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{Path(args.out).resolve().parent / 'ledger.jsonl'}")
     if outcome.report is not None:
         console.print(f"Report: {outcome.report[0]} and {outcome.report[1]}")
+    if args.xlsx:
+        from reports.excel import write_run_workbook
+
+        console.print(f"Workbook: {write_run_workbook(args.out, args.xlsx)}")
     return 0

@@ -18,6 +18,7 @@ from autoabs.commands._common import (
     make_console,
     progress,
 )
+from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from portfolio._format import number_text, percent_text
 from simulation.run.directory import (
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="skip report.html / report.pdf")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output directory: scenarios/<name>/ runs, stress.csv, report")
+    add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)
     parser.set_defaults(func=run)
@@ -74,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
                            stochastic=args.stochastic, resume=args.resume,
                            overwrite=args.overwrite, grid=not args.no_grid,
                            report=not args.no_report)
+    if args.xlsx:
+        from reports.excel import write_run_workbook
+
+        console.print(f"Workbook: {write_run_workbook(Path(args.out), args.xlsx)}")
     return 0
 
 
