@@ -37,9 +37,11 @@ def test_rating_stress_prints_pass_fail_and_breakeven(cps_deal: Path, tmp_path: 
     runs = pd.read_csv(out / "rating_stress_runs.csv")
     breakeven = pd.read_csv(out / "breakeven.csv")
     assert len(runs) == 5 * 3 * 2 and len(breakeven) == 5 * 3 * 2
-    # A class passes a rating exactly when its stressed CNL is within its break-even CNL.
+    # A class passes a rating exactly when its stressed CNL is within its break-even CNL (up to
+    # the bisection's tolerance on either side: near the boundary either answer is right).
     merged = runs.merge(breakeven, on=["class", "timing", "abs_speed"])
-    assert (merged["passes"] == (merged["target_cnl"] <= merged["breakeven_cnl"] + 2e-3)).all()
+    passing, gap = merged["passes"], merged["target_cnl"] - merged["breakeven_cnl"]
+    assert (gap[passing] <= 2e-3).all() and (gap[~passing] >= -2e-3).all(), merged
     # Seniority: break-even CNL falls down the capital structure in every run.
     for _, group in breakeven.groupby(["timing", "abs_speed"]):
         assert group["breakeven_cnl"].is_monotonic_decreasing
