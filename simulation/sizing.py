@@ -504,6 +504,7 @@ def size_deal_to_stress(
     size_oc: bool = True,
     reserve: float | None = None,
     tol: float = 2.5e-4,
+    inputs: CollateralInputs | None = None,
 ) -> SizingResult:
     """Size ``deal`` so that each class is paid in full in every stress run of its rating.
 
@@ -511,10 +512,12 @@ def size_deal_to_stress(
     test "paid in full (principal and interest) in every run" of
     :func:`simulation.rating_stress.rating_stress_runs` instead of the EL test. The stressed
     pool flows do not depend on the structure and are computed once per rating category.
+    ``inputs``: the tape's prepared and calibrated collateral (e.g. that of the EL sizing
+    run), so as not to prepare it again.
     """
     table = table or builtin_rating_stress_table()
     levels = _levels(deal, targets)
-    flows = stressed_flows(tape, model, list(targets.values()), table)
+    flows = stressed_flows(tape, model, list(targets.values()), table, inputs)
     ev = _StressEvaluator(flows, tape.total_balance, targets, table)
     balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
                                                   size_oc=size_oc, tol=tol)

@@ -108,7 +108,8 @@ def write_stress_directory(console: Console, deal: str | Path, names: list[str],
         inputs = resolve_inputs(deal, tape=run_options.get("tape"),
                                 model=run_options.get("model"))
         assert inputs.model is not None
-        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model)
+        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model,
+                                 inputs=result.prepared[0] if result.prepared else None)
         write_sensitivity_grid(out, cells)
     console.print(_table(table))
     if grid:
