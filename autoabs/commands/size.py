@@ -118,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
                            reserve=args.reserve, chunk_size=args.chunk_size,
                            threads=args.threads, el_table=inputs.el_table, progress=advance)
     console.print(structure_table(result))
+    spent = result.provenance["timings"]
+    console.print(f"Collateral simulated once ({spent['collateral_s']:.1f} s); "
+                  f"{result.provenance['waterfall_evaluations']} structures tried on its flows, "
+                  f"{1e3 * spent['per_structure_s']:.0f} ms each (waterfall only)",
+                  highlight=False)
     out = Path(args.out)
     header = (f"# Sized by `autoabs size` from {args.deal} (targets {args.targets}; "
               f"{args.paths} paths, seed {args.seed}).\n")
