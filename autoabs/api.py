@@ -20,6 +20,7 @@ from portfolio.tape import LoanTape
 from simulation.run.directory import read_run, run_frames, stored_summary
 
 if TYPE_CHECKING:
+    from autoabs.pipeline import RunInputs
     from simulation.collateral import CollateralInputs
     from simulation.factor import FactorSpec
 
@@ -154,6 +155,8 @@ class StressResult:
     ----------
     runs : dict
         Scenario name -> :class:`RunResult`.
+    inputs : RunInputs or None
+        The resolved deal, pool and assumptions every scenario ran on.
     prepared : (CollateralInputs, FactorSpec) or None
         The prepared and calibrated collateral every scenario ran on (what does not change
         between scenarios), for further deterministic work on the same pool (the sensitivity
@@ -161,6 +164,7 @@ class StressResult:
     """
 
     runs: dict[str, RunResult]
+    inputs: RunInputs | None = field(default=None, repr=False)
     prepared: tuple[CollateralInputs, FactorSpec] | None = field(default=None, repr=False)
 
     def table(self) -> pd.DataFrame:
@@ -325,7 +329,7 @@ def stress(
         runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, resume=resume,
                                               overwrite=overwrite, report=report,
                                               progress=progress))
-    return StressResult(runs, prepared)
+    return StressResult(runs, inputs, prepared)
 
 
 def _from_outcome(outcome: Any) -> RunResult:
