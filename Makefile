@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-only -s
 	$(BIN)/python benchmarks/collateral_speed.py
 	$(BIN)/python benchmarks/waterfall_overhead.py
+	$(BIN)/python benchmarks/structuring_reuse.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/variance_reduction.py
 

@@ -10,7 +10,7 @@ import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -18,6 +18,11 @@ from portfolio._format import percent_text
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.run.directory import read_run, run_frames, stored_summary
+
+if TYPE_CHECKING:
+    from autoabs.pipeline import RunInputs
+    from simulation.collateral import CollateralInputs
+    from simulation.factor import FactorSpec
 
 __all__ = ["RunResult", "StressResult", "load_run", "run", "stress"]
 
@@ -150,9 +155,17 @@ class StressResult:
     ----------
     runs : dict
         Scenario name -> :class:`RunResult`.
+    inputs : RunInputs or None
+        The resolved deal, pool and assumptions every scenario ran on.
+    prepared : (CollateralInputs, FactorSpec) or None
+        The prepared and calibrated collateral every scenario ran on (what does not change
+        between scenarios), for further deterministic work on the same pool (the sensitivity
+        grid of ``autoabs stress``).
     """
 
     runs: dict[str, RunResult]
+    inputs: RunInputs | None = field(default=None, repr=False)
+    prepared: tuple[CollateralInputs, FactorSpec] | None = field(default=None, repr=False)
 
     def table(self) -> pd.DataFrame:
         """Per scenario and class: EL (se), PD, WAL, yield, implied rating, trigger breach.
@@ -276,6 +289,8 @@ def stress(
     scenarios are not Monte Carlo noise. With ``out``, each scenario's run is written to
     ``out/<scenario>`` (one ledger, ``out/ledger.jsonl``); ``report`` builds each run's
     report, ``structuring`` writes each run's prepayment table and break-even multiples.
+    What does not depend on the scenario is computed once for all of them: the prepared and
+    calibrated collateral and the (flat-macro, deterministic) structuring tables.
 
     Returns
     -------
@@ -286,6 +301,7 @@ def stress(
     from autoabs.pipeline import resolve_inputs, resolve_scenario
     from simulation.collateral import prepare_collateral
     from simulation.factor import calibrate
+    from simulation.structuring import structuring_tables
 
     if not scenarios:
         raise InputError("--scenarios", "give at least one scenario")
@@ -295,6 +311,8 @@ def stress(
     inputs = resolve_inputs(deal, tape=tape, model=model)
     assert inputs.model is not None
     prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))
+    tables = (structuring_tables(inputs.deal, inputs.tape, prepared[0]) if structuring
+              else None)
     runs: dict[str, RunResult] = {}
     for name in scenarios:
         sc, sc_file = resolve_scenario(name)
@@ -305,12 +323,13 @@ def stress(
             files["scenario"] = sc_file
         job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                      files=files, deal=inputs.deal, scenario=sc, scenario_source=str(name),
-                     prepared=prepared, structuring=structuring)
+                     prepared=prepared, structuring=structuring,
+                     structuring_tables=tables)
         run_dir = Path(out) / sc.name if out is not None else None
         runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, resume=resume,
                                               overwrite=overwrite, report=report,
                                               progress=progress))
-    return StressResult(runs)
+    return StressResult(runs, inputs, prepared)
 
 
 def _from_outcome(outcome: Any) -> RunResult:

@@ -46,6 +46,7 @@ from simulation.run import (
 )
 from simulation.run.directory import write_manifest, write_run, write_structuring
 from simulation.run.plan import check_run_size, max_threads
+from simulation.structuring import StructuringTables, structuring_tables
 
 RUN_FORMAT = 1
 """Version of the run-directory layout recorded in every manifest."""
@@ -100,7 +101,12 @@ class RunOptions:
 
 @dataclass(frozen=True, eq=False)
 class RunJob:
-    """The resolved inputs of one run (deal run when ``deal`` is given, else pool only)."""
+    """The resolved inputs of one run (deal run when ``deal`` is given, else pool only).
+
+    ``prepared`` and ``structuring_tables`` are what does not change between the scenarios of
+    a stress run (prepared collateral; paydown and break-even tables); given, they are used
+    as they are instead of being computed for this run.
+    """
 
     tape: LoanTape
     tape_source: str
@@ -112,6 +118,7 @@ class RunJob:
     el_table: ELTable | None = None
     prepared: tuple[CollateralInputs, FactorSpec] | None = None
     structuring: bool = False
+    structuring_tables: StructuringTables | None = None
     warnings: tuple[str, ...] = ()
 
 
@@ -341,11 +348,9 @@ def _largest_plan(plan: RunPlan, options: RunOptions) -> RunPlan:
 
 def _write_structuring(run_dir: Path, job: RunJob, plan: RunPlan) -> None:
     """Deterministic structuring tables for the report: paydown and break-even CNL."""
-    from simulation.structuring import breakeven_cnl, prepayment_table
-
     assert job.deal is not None
-    write_structuring(run_dir, prepayment_table(job.deal, job.tape),
-                      breakeven_cnl(job.deal, plan.inputs))
+    tables = job.structuring_tables or structuring_tables(job.deal, job.tape, plan.inputs)
+    write_structuring(run_dir, tables.paydown, tables.breakeven)
 
 
 def _write_results(run_dir: Path, job: RunJob,

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import optimize
 
 from portfolio.tape import LoanTape
-from simulation.collateral import FIELD_NAMES
+from simulation.collateral import FIELD_NAMES, CollateralInputs
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
 from simulation.model import CollateralModel
@@ -34,6 +34,7 @@ def sensitivity_grid(
     *,
     cnl_multiples: Sequence[float] = DEFAULT_CNL_MULTIPLES,
     abs_speeds: Sequence[float] = DEFAULT_GRID_ABS,
+    inputs: CollateralInputs | None = None,
 ) -> pd.DataFrame:
     """Deterministic class losses on a grid of CNL multiples x ABS speeds.
 
@@ -47,8 +48,11 @@ def sensitivity_grid(
     pool's 5x: more than the loss severity allows) is run at the highest default rate,
     ``MAX_SCALE`` times the base shape capped at 100% a month, and marked ``reached=False``
     with the CNL it does reach.
+
+    ``inputs``: the tape's prepared and calibrated collateral (that of the Monte Carlo stress
+    runs), so as not to prepare it again.
     """
-    base = stress_base(tape, model)
+    base = stress_base(tape, model, inputs)
     base_cnl, severity, shape = base.cnl, base.severity, base.default_shape
     co, lag = base.chargeoff_months, base.recovery_lag
     program = compile_deal(deal, tape.total_balance)

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError
 from portfolio.tape import LoanTape
-from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
+from simulation.collateral import FIELD_NAMES, CollateralInputs, expected_flows, prepare_collateral
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
 from simulation.factor import calibrate
@@ -208,9 +208,15 @@ class StressBase:
     abs_speed: float | None
 
 
-def stress_base(tape: LoanTape, model: CollateralModel) -> StressBase:
-    """Base case of the stress runs (see :class:`StressBase`)."""
-    inputs, _ = calibrate(prepare_collateral(tape, model))
+def stress_base(tape: LoanTape, model: CollateralModel,
+                inputs: CollateralInputs | None = None) -> StressBase:
+    """Base case of the stress runs (see :class:`StressBase`).
+
+    ``inputs``: the tape's collateral already prepared and calibrated with ``model``
+    (``calibrate(prepare_collateral(tape, model))[0]``), so as not to prepare it again.
+    """
+    if inputs is None:
+        inputs, _ = calibrate(prepare_collateral(tape, model))
     base = expected_flows(inputs).flows
     charged = base[:, _CHARGED_OFF]
     recovered = base[:, _RECOVERIES]
@@ -367,14 +373,16 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
 
 
 def stressed_flows(tape: LoanTape, model: CollateralModel, ratings: Sequence[str],
-                   table: RatingStressTable | None = None) -> dict[str, np.ndarray]:
+                   table: RatingStressTable | None = None,
+                   inputs: CollateralInputs | None = None) -> dict[str, np.ndarray]:
     """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 10)}``.
 
     The flows do not depend on the capital structure, so a sizing search runs each candidate
     structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`).
+    ``inputs``: prepared collateral, as in :func:`stress_base`.
     """
     table = table or builtin_rating_stress_table()
-    base = stress_base(tape, model)
+    base = stress_base(tape, model, inputs)
     scenarios = _scenarios(tape, base, table)
     out: dict[str, np.ndarray] = {}
     for rating in ratings:

@@ -27,6 +27,7 @@ seed (Monte Carlo noise of the sizing run and of the check).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -136,7 +137,9 @@ class SizingResult:
     infeasible : tuple of str
         Classes that could not meet their test even at the thinnest size allowed.
     provenance : dict
-        Seed, paths, margins, sampler, effective sample size, evaluations.
+        Seed, paths, margins, sampler, effective sample size, evaluations, and ``timings``:
+        the one collateral simulation (``collateral_s``) and the structure search on its
+        stored flows (``structures_s``, ``per_structure_s``: waterfall runs only).
     """
 
     deal: Deal
@@ -470,16 +473,20 @@ def size_deal(
         if progress is not None:
             progress(flows.shape[0])
 
+    t0 = time.perf_counter()
     pool = simulate_pool(inputs, n_paths=n_paths, seed=seed, chunk_size=chunk_size,
                          threads=threads, on_chunk=keep, factor=sampler, factor_spec=spec)
+    collateral_s = time.perf_counter() - t0
     weight = pool.weights
     ev = _Evaluator(deal, store, weight, sampler.block_size, inputs.initial_balance, targets,
                     table, el_margin, se_multiplier)
 
+    t0 = time.perf_counter()
     balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
                                                   size_oc=size_oc, tol=tol)
     sized = _structure(deal, balances, oc, res)
     final = ev.evaluate(sized)
+    structures_s = time.perf_counter() - t0
     program = compile_deal(sized, inputs.initial_balance)
 
     final.insert(3, "hard_ce", hard_credit_enhancement(sized, program))
@@ -490,6 +497,8 @@ def size_deal(
             weight.sum() ** 2 / (weight**2).sum()),
         "waterfall_evaluations": ev.n_eval, "el_table": table.source,
         "levels": [[deal.class_names[c] for c in m] for m in levels.members],
+        "timings": {"collateral_s": collateral_s, "structures_s": structures_s,
+                    "per_structure_s": structures_s / max(ev.n_eval, 1)},
     }
     return SizingResult(sized, final, float(oc), float(res), tuple(infeasible), provenance)
 
@@ -504,6 +513,7 @@ def size_deal_to_stress(
     size_oc: bool = True,
     reserve: float | None = None,
     tol: float = 2.5e-4,
+    inputs: CollateralInputs | None = None,
 ) -> SizingResult:
     """Size ``deal`` so that each class is paid in full in every stress run of its rating.
 
@@ -511,10 +521,12 @@ def size_deal_to_stress(
     test "paid in full (principal and interest) in every run" of
     :func:`simulation.rating_stress.rating_stress_runs` instead of the EL test. The stressed
     pool flows do not depend on the structure and are computed once per rating category.
+    ``inputs``: the tape's prepared and calibrated collateral (e.g. that of the EL sizing
+    run), so as not to prepare it again.
     """
     table = table or builtin_rating_stress_table()
     levels = _levels(deal, targets)
-    flows = stressed_flows(tape, model, list(targets.values()), table)
+    flows = stressed_flows(tape, model, list(targets.values()), table, inputs)
     ev = _StressEvaluator(flows, tape.total_balance, targets, table)
     balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
                                                   size_oc=size_oc, tol=tol)

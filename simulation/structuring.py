@@ -16,11 +16,15 @@ reports do:
   various ABS percentages" table; see docs/tieout.md).
 - :func:`breakeven_cnl`: per class, the largest multiple of the base-case expected CNL at which
   the class loses nothing, on the expected-value projection (bracketing + bisection).
+- :func:`structuring_tables`: the paydown table and the break-even multiples a run writes,
+  computed once for a deal and pool: neither depends on the run's scenario or paths, so
+  ``autoabs stress`` computes them once for all its scenarios.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,33 @@ from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
+
+
+@dataclass(frozen=True, eq=False)
+class StructuringTables:
+    """The deterministic structuring tables of a run (``paydown.csv``, ``breakeven.csv``).
+
+    Attributes
+    ----------
+    paydown : pandas.DataFrame
+        :func:`prepayment_table` of the deal at the default ABS speeds, to the call.
+    breakeven : pandas.DataFrame
+        :func:`breakeven_cnl` of the deal on the prepared collateral.
+    """
+
+    paydown: pd.DataFrame
+    breakeven: pd.DataFrame
+
+
+def structuring_tables(deal: Deal, tape: LoanTape, inputs: CollateralInputs) -> StructuringTables:
+    """The paydown table and break-even multiples of ``deal`` on its pool.
+
+    Both are deterministic projections on flat macro: they depend on the deal, the tape and
+    the prepared collateral only, never on a run's scenario, seed or paths, so one value
+    serves every scenario of a stress run.
+    """
+    return StructuringTables(prepayment_table(deal, tape), breakeven_cnl(deal, inputs))
+
 
 DEFAULT_ABS_SPEEDS = (0.005, 0.010, 0.013, 0.015, 0.018, 0.020)
 """ABS speeds of the prospectus prepayment table (monthly decimals)."""

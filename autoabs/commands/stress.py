@@ -93,7 +93,6 @@ def write_stress_directory(console: Console, deal: str | Path, names: list[str],
     no report of their own. Prints the comparison and where everything is; returns the table.
     """
     from autoabs import api
-    from autoabs.pipeline import resolve_inputs
     from scenarios.stress import sensitivity_grid
 
     base = names[0] if names else "none"
@@ -104,11 +103,10 @@ def write_stress_directory(console: Console, deal: str | Path, names: list[str],
                             structuring=structuring, progress=advance, **run_options)
     table = result.table().reset_index()
     write_stress_table(out, table)
-    if grid:
-        inputs = resolve_inputs(deal, tape=run_options.get("tape"),
-                                model=run_options.get("model"))
-        assert inputs.model is not None
-        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model)
+    if grid:  # on the stress runs' pool and prepared collateral: nothing loaded twice
+        inputs, prepared = result.inputs, result.prepared
+        assert inputs is not None and inputs.model is not None and prepared is not None
+        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model, inputs=prepared[0])
         write_sensitivity_grid(out, cells)
     console.print(_table(table))
     if grid:

@@ -77,3 +77,45 @@ def test_api_example_script_runs(tmp_path: Path) -> None:
     assert "RunResult 'Prime 2023" in done.stdout and "severely_adverse" in done.stdout
     assert (tmp_path / "prime" / "manifest.json").is_file()
     assert (tmp_path / "ledger.jsonl").is_file()
+
+
+def test_stress_computes_what_no_scenario_changes_once(
+        tape: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two scenarios: the collateral kernel runs once per chunk of each scenario, the
+    structuring tables are computed once for both, and each scenario's ``breakeven.csv`` and
+    ``paydown.csv`` are those of a standalone run."""
+    import autoabs.execute as execute
+    import simulation.run.chunk as chunk
+    import simulation.structuring as structuring
+
+    kernel, tables = chunk.simulate_chunk, structuring.structuring_tables
+    calls = {"kernel": 0, "tables": 0}
+
+    def counted_kernel(*args: object) -> np.ndarray:
+        calls["kernel"] += 1
+        return kernel(*args)  # type: ignore[arg-type]
+
+    def counted_tables(*args: object) -> structuring.StructuringTables:
+        calls["tables"] += 1
+        return tables(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunk, "simulate_chunk", counted_kernel)
+    monkeypatch.setattr(structuring, "structuring_tables", counted_tables)
+    monkeypatch.setattr(execute, "structuring_tables", counted_tables)
+    autoabs.stress(DEAL, ["baseline", "adverse"], tape=tape,  # type: ignore[arg-type]
+                   paths=64, seed=5, chunk_size=32, out=tmp_path / "stress", structuring=True)
+    assert calls == {"kernel": 2 * 2, "tables": 1}
+    from autoabs.pipeline import resolve_inputs
+    from simulation.collateral import prepare_collateral
+    from simulation.factor import calibrate
+    from simulation.run.directory import BREAKEVEN_CSV, PAYDOWN, write_structuring
+
+    inputs = resolve_inputs(DEAL, tape=tape)  # type: ignore[arg-type]
+    assert inputs.model is not None
+    alone = tables(inputs.deal, inputs.tape,
+                   calibrate(prepare_collateral(inputs.tape, inputs.model))[0])
+    write_structuring(tmp_path / "alone", alone.paydown, alone.breakeven)
+    for scenario in ("baseline", "adverse"):
+        for name in (BREAKEVEN_CSV, PAYDOWN):
+            assert (tmp_path / "stress" / scenario / name).read_bytes() == (
+                tmp_path / "alone" / name).read_bytes()

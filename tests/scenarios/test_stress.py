@@ -139,3 +139,24 @@ def test_stress_cli_writes_table_and_rejects_unknown_scenarios(tmp_path, capsys)
     assert cli.main(["stress", "examples/prime_deal.yaml", "--scenarios", "nope", "--out",
                      str(out)]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_sensitivity_grid_reuses_the_stress_runs_prepared_collateral(monkeypatch):
+    """Given the prepared collateral of the Monte Carlo runs, the grid does not prepare the
+    tape again and its cells are the same to the bit."""
+    import simulation.rating_stress as rating_stress
+    from simulation.collateral import prepare_collateral
+    from simulation.factor import calibrate
+
+    deal, model, tape = _deal_inputs("prorata", n_loans=300)
+    speeds, multiples = (0.013,), (1.0, 3.0)
+    fresh = sensitivity_grid(deal, tape, model, cnl_multiples=multiples, abs_speeds=speeds)
+    prepared, _ = calibrate(prepare_collateral(tape, model))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the tape was prepared again")
+
+    monkeypatch.setattr(rating_stress, "prepare_collateral", refuse)
+    reused = sensitivity_grid(deal, tape, model, cnl_multiples=multiples, abs_speeds=speeds,
+                              inputs=prepared)
+    pd.testing.assert_frame_equal(reused, fresh, check_exact=True)

@@ -149,3 +149,59 @@ def test_size_command_prints_the_rating_stress_sizing_beside(
     assert main([*args, "--stress-table", str(bad)]) == 2
     assert "table.yaml" in capsys.readouterr().err
     assert not (tmp_path / "sized.yaml").exists()  # refused before sizing
+
+
+def test_a_structure_change_in_sizing_reruns_only_the_waterfall(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collateral kernel runs once per chunk of the one sizing scenario, whatever the
+    number of structures the search tries: 512 paths in chunks of 256 are two kernel calls
+    covering each path once, against dozens of waterfall evaluations."""
+    import simulation.run.chunk as chunk
+    from autoabs.pipeline import resolve_inputs
+    from portfolio.synthetic import synthetic_pool
+    from simulation.sizing import size_deal
+
+    calls: list[tuple[int, int]] = []
+    kernel = chunk.simulate_chunk
+
+    def counted(inputs: object, macro: object, mult: np.ndarray, seed: int,
+                first: int) -> np.ndarray:
+        calls.append((first, mult.shape[0]))
+        return kernel(inputs, macro, mult, seed, first)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunk, "simulate_chunk", counted)
+    inputs = resolve_inputs(ROOT / "examples" / "prime_deal.yaml")
+    tape = synthetic_pool("prime", 300, 42)
+    targets = parse_targets("A=Aaa,B=Aa2,C=A2,D=Baa2", inputs.deal.class_names)
+    r = size_deal(tape, inputs.deal, inputs.model, targets, n_paths=512, seed=3,
+                  chunk_size=256)
+    assert calls == [(0, 256), (256, 256)]
+    assert r.provenance["waterfall_evaluations"] > 20
+
+
+def test_rating_stress_sizing_reuses_prepared_collateral(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the prepared collateral, the stress sizing does not prepare the tape again and
+    sizes the same structure, to the bit."""
+    import simulation.rating_stress as rating_stress
+    from simulation.collateral import prepare_collateral
+    from simulation.factor import calibrate
+    from simulation.sizing import size_deal_to_stress
+    from tests.simulation.test_rating_stress import (
+        TABLE,
+        zero_interest_deal,
+        zero_interest_model,
+        zero_interest_tape,
+    )
+
+    tape, model, deal = zero_interest_tape(), zero_interest_model(), zero_interest_deal()
+    targets = {"A": "Aaa", "B": "Baa2"}
+    fresh = size_deal_to_stress(tape, deal, model, targets, TABLE)
+    prepared, _ = calibrate(prepare_collateral(tape, model))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the tape was prepared again")
+
+    monkeypatch.setattr(rating_stress, "prepare_collateral", refuse)
+    reused = size_deal_to_stress(tape, deal, model, targets, TABLE, inputs=prepared)
+    assert reused.table.equals(fresh.table)
+    assert (reused.oc, reused.reserve) == (fresh.oc, fresh.reserve)
