@@ -27,8 +27,9 @@ def test_run_views_and_load_run(tape: object, tmp_path: Path) -> None:
                          out=tmp_path / "runs" / "r")
     summary = result.summary()
     assert list(summary.index) == list(result.classes) == ["A", "B", "C"]
-    assert list(summary.columns[:10]) == ["balance", "hard_ce", "el", "el_se", "pd", "lgd",
-                                          "wal", "yield", "dirr", "implied_rating"]  # CLI order
+    assert list(summary.columns[:11]) == ["balance", "hard_ce", "group_hard_ce", "el", "el_se",
+                                          "pd", "lgd", "wal", "yield", "dirr",
+                                          "implied_rating"]  # CLI order
     assert len(result.paths()) == 80 * 3 and {"loss", "weight"} <= set(result.paths().columns)
     flows = result.cashflows("A")
     assert flows.index.name == "period" and (flows["interest_paid"] <= flows["interest_due"]

@@ -38,7 +38,7 @@ def deal_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     deal = _small_deal(base)
     book = base / "run.xlsx"
     assert main(["run", str(deal), "--paths", "64", "--seed", "2", "--out",
-                 str(base / "runs" / "a"), "--no-report", "--structuring",
+                 str(base / "runs" / "a"), "--no-report",
                  "--xlsx", str(book)]) == 0
     return base / "runs" / "a", book
 

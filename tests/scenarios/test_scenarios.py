@@ -61,7 +61,7 @@ def test_every_library_scenario_loads_and_gives_finite_arrays(name):
 def test_library_files_are_package_data():
     assert library_dir() == ROOT / "scenarios" / "library"
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '"scenarios" = ["library/*.yaml"]' in pyproject
+    assert '"scenarios.library" = ["*.yaml"]' in pyproject
 
 
 @pytest.fixture(scope="module")
