@@ -16,12 +16,12 @@ from portfolio._io import atomic_write
 from reports.html import render_html
 from reports.model import Report
 from reports.pdf import (
+    FALLBACK_RENDERER,
     PdfError,
     chromium_version,
     find_chromium,
     print_with_chromium,
-    print_with_weasyprint,
-    weasyprint_version,
+    render_fallback_pdf,
 )
 from reports.reading import load_run
 from reports.sections import (
@@ -82,34 +82,29 @@ def build_report(run_dir: str | os.PathLike[str], *, renderer: str = "auto",
     run_dir : path
         A deal run directory (``autoabs run --out``) or a stress directory; only its files are
         read.
-    renderer : {"auto", "chromium", "weasyprint"}
-        ``auto``: headless Chromium when found, else (or when it fails) WeasyPrint;
-        ``chromium`` fails (PdfError) when no browser can print; ``weasyprint`` never starts a
-        browser. Both print the same ``report.html``.
+    renderer : {"auto", "chromium", "fallback"}
+        ``auto``: headless Chromium when found, else the matplotlib fallback; ``chromium``
+        fails (PdfError) when no browser can print; ``fallback`` never starts a browser.
 
     Returns
     -------
     (Path, Path)
         The HTML and PDF paths (``run_dir/report.html``, ``run_dir/report.pdf``).
-
-    Raises
-    ------
-    PdfError
-        When the requested renderer cannot print (the HTML is written first either way).
     """
-    if renderer not in ("auto", "chromium", "weasyprint"):
-        raise ValueError(f"renderer must be auto, chromium or weasyprint, got {renderer!r}")
+    if renderer not in ("auto", "chromium", "fallback"):
+        raise ValueError(f"renderer must be auto, chromium or fallback, got {renderer!r}")
     root = Path(run_dir)
     data = load_run(root)
     html_path, pdf_path = root / html_name, root / pdf_name
-    binary = find_chromium() if renderer != "weasyprint" else None
+    binary = find_chromium() if renderer != "fallback" else None
     if binary is None and renderer == "chromium":
         raise PdfError("no Chromium binary found (install Debian's chromium or set "
                        "AUTOABS_CHROMIUM)")
     reason = "no Chromium found" if renderer == "auto" else "requested"
     if binary is not None:
         label = f"headless Chromium ({chromium_version(binary)}, print to PDF of {html_name})"
-        _write_text(html_path, render_html(build_model(data, pdf_renderer=label)))
+        report = build_model(data, pdf_renderer=label)
+        _write_text(html_path, render_html(report))
         try:
             atomic_write(pdf_path, lambda tmp: print_with_chromium(binary, html_path, tmp))
             return html_path, pdf_path
@@ -117,9 +112,9 @@ def build_report(run_dir: str | os.PathLike[str], *, renderer: str = "auto",
             if renderer == "chromium":
                 raise
             reason = f"Chromium failed: {exc}"
-    label = f"WeasyPrint {weasyprint_version()} ({reason}; print to PDF of {html_name})"
-    _write_text(html_path, render_html(build_model(data, pdf_renderer=label)))
-    atomic_write(pdf_path, lambda tmp: print_with_weasyprint(html_path, tmp))
+    report = build_model(data, pdf_renderer=f"{FALLBACK_RENDERER} ({reason})")
+    _write_text(html_path, render_html(report))
+    atomic_write(pdf_path, lambda tmp: render_fallback_pdf(report, tmp))
     return html_path, pdf_path
 
 

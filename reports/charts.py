@@ -2,11 +2,11 @@
 
 Every chart is a function of plain arrays / DataFrames that returns a
 :class:`matplotlib.figure.Figure` (no pyplot, no global state), so the HTML report embeds it as
-SVG (:func:`to_svg`), which both PDF renderers print with the rest of the page.
+SVG (:func:`to_svg`) and the fallback PDF renderer draws the same figure on a page.
 
 SVG output is deterministic: text is kept as ``<text>`` (``svg.fonttype = "none"``), ids are
-hashed with a per-chart salt (``svg.hashsalt``) and prefixed with it, so that no id repeats
-across the charts of one page, and the date metadata is dropped.
+hashed with a per-chart salt (``svg.hashsalt``, which also keeps ids unique across the charts of
+one page), and the date metadata is dropped.
 """
 
 from __future__ import annotations
@@ -80,26 +80,13 @@ def to_svg(fig: Figure, salt: str) -> str:
     fig : Figure
         The chart.
     salt : str
-        Hash salt and prefix of the element ids; give each chart of a page its own, so that
-        no id repeats on the page (matplotlib numbers its groups ``line2d_1``, ... per figure).
+        Hash salt of the element ids; give each chart of a page its own.
     """
     buf = io.StringIO()
     rc: Any = {**_RC, "svg.hashsalt": salt}
     with matplotlib.rc_context(rc):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "autoabs reports"})
-    svg = _XML_PROLOGUE.sub("", buf.getvalue(), count=1).strip()
-    ids = set(_SVG_ID.findall(svg))
-
-    def prefixed(match: re.Match[str]) -> str:
-        lead, name = match.groups()
-        return f"{lead}{salt}-{name}" if name in ids else match.group(0)
-
-    return _SVG_ID_OR_REFERENCE.sub(prefixed, svg)
-
-
-_SVG_ID = re.compile(r' id="([^"]+)"')
-_SVG_ID_OR_REFERENCE = re.compile(r'( id="|href="#|url\(#)([^")]+)')
-"""An element id, or a reference to one (``xlink:href="#id"``, ``url(#id)``)."""
+    return _XML_PROLOGUE.sub("", buf.getvalue(), count=1).strip()
 
 
 HISTOGRAM_QUANTILE = 0.999

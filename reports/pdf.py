@@ -1,11 +1,10 @@
-"""PDF rendering of the committee report HTML: headless Chromium, else WeasyPrint.
+"""PDF rendering of the committee report: headless Chromium, else a matplotlib fallback.
 
-Both renderers print the same ``report.html`` with its print stylesheet
-(``reports/templates/report.css``: A4, each section on a new page, tables that wrap within the
-page). Headless Chromium is used when a binary is found; WeasyPrint (a CSS paged-media
-renderer on Pango, whose system libraries Debian ships) needs no browser. The report states
-which renderer made its PDF (:func:`reports.build.build_report` chooses). Why WeasyPrint:
-``docs/reports.md``.
+The PDF is the HTML report printed by headless Chromium when a Chromium binary is available
+(the print stylesheet starts each section on a new A4 page). Without a browser, a fallback
+renderer lays out the same sections with matplotlib's ``PdfPages``: headings, tables as
+monospaced text, the same charts. The report states which renderer made its PDF
+(:func:`reports.build.build_report` chooses).
 """
 
 from __future__ import annotations
@@ -14,20 +13,24 @@ import os
 import shutil
 import subprocess
 import tempfile
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+
+import numpy as np
+
+from reports.model import Chart, Report, Table, Text
 
 __all__ = [
     "CHROMIUM_CANDIDATES",
     "CHROMIUM_FLAGS",
-    "WEASYPRINT_SYSTEM_PACKAGES",
+    "FALLBACK_RENDERER",
     "PdfError",
     "chromium_command",
     "chromium_version",
     "find_chromium",
     "print_with_chromium",
-    "print_with_weasyprint",
-    "weasyprint_version",
+    "render_fallback_pdf",
 ]
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
@@ -41,12 +44,17 @@ CHROMIUM_FLAGS = (
 )
 """Flags of every headless Chromium call (plus a fresh ``--user-data-dir``)."""
 
-WEASYPRINT_SYSTEM_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0")
-"""Debian packages of the system libraries WeasyPrint loads (Pango, HarfBuzz subsetting)."""
+FALLBACK_RENDERER = "matplotlib PdfPages fallback renderer"
+
+_A4 = (8.27, 11.69)
+_MARGIN = 0.6  # inches
+_LINE = 0.125  # inches per monospaced line
+_MAX_CHARS = 118
+_MAX_CELL = 30
 
 
 class PdfError(RuntimeError):
-    """No renderer could print the PDF (Chromium failed, or WeasyPrint is not installed)."""
+    """Chromium could not print the PDF."""
 
 
 def find_chromium() -> str | None:
@@ -99,41 +107,138 @@ def print_with_chromium(binary: str, html_path: Path, pdf_path: Path,
         raise PdfError(f"{binary} exited {done.returncode}, no PDF written: {' | '.join(tail)}")
 
 
-def _weasyprint() -> ModuleType:
-    """The ``weasyprint`` module; PdfError naming the missing pip or Debian package."""
-    try:
-        import weasyprint
-    except ImportError as exc:
-        raise PdfError(f"WeasyPrint is not installed ({exc}): pip install weasyprint") from exc
-    except OSError as exc:  # the Python package is there, Pango/HarfBuzz are not
-        raise PdfError(f"WeasyPrint cannot load its system libraries ({exc}): apt-get install "
-                       f"{' '.join(WEASYPRINT_SYSTEM_PACKAGES)}") from exc
-    return weasyprint
+# --------------------------------------------------------------------------------------------
+# Fallback renderer
+# --------------------------------------------------------------------------------------------
 
 
-def weasyprint_version() -> str:
-    """The installed WeasyPrint version.
+def _table_lines(table: Table) -> list[str]:
+    """Monospaced lines of a table: header, rule, rows; numbers right-aligned."""
+    header = [c.label for c in table.columns]
+    body = [[cell.text for cell in row.cells] for row in table.rows]
 
-    Raises
-    ------
-    PdfError
-        When WeasyPrint or its system libraries are missing.
-    """
-    return str(_weasyprint().__version__)
+    def clip(s: str) -> str:
+        return s if len(s) <= _MAX_CELL else s[: _MAX_CELL - 1] + "~"
+
+    header = [clip(h) for h in header]
+    body = [[clip(s) for s in r] for r in body]
+    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(header)]
+
+    def line(cells: list[str]) -> str:
+        parts = [s.rjust(w) if c.numeric else s.ljust(w)
+                 for s, w, c in zip(cells, widths, table.columns, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    lines = [line(header), "  ".join("-" * w for w in widths)]
+    lines += [line(r) for r in body]
+    return lines
 
 
-def print_with_weasyprint(html_path: Path, pdf_path: Path) -> None:
-    """Print ``html_path`` to ``pdf_path`` with WeasyPrint (print media, A4 from the CSS).
+class _PageWriter:
+    """Flows headings, monospaced lines and chart images down A4 pages."""
 
-    The report is self-contained (inline CSS and SVG): only ``data:`` URLs may be fetched, so
-    rendering never touches the network or other files.
+    def __init__(self, pdf: object) -> None:
+        self.pdf = pdf
+        self.fig: object | None = None
+        self.y = 0.0
 
-    Raises
-    ------
-    PdfError
-        When WeasyPrint or its system libraries are missing.
-    """
-    weasyprint = _weasyprint()
-    fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
-    document = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher, media_type="print")
-    document.write_pdf(str(pdf_path))
+    def _new_page(self) -> None:
+        from matplotlib.figure import Figure
+
+        self.finish_page()
+        self.fig = Figure(figsize=_A4)
+        self.y = _A4[1] - _MARGIN
+
+    def finish_page(self) -> None:
+        if self.fig is not None:
+            self.pdf.savefig(self.fig)  # type: ignore[attr-defined]
+            self.fig = None
+
+    def _room(self, height: float) -> None:
+        if self.fig is None or self.y - height < _MARGIN:
+            self._new_page()
+
+    def _text(self, s: str, size: float, height: float, **kw: object) -> None:
+        self._room(height)
+        assert self.fig is not None
+        self.fig.text(_MARGIN / _A4[0], self.y / _A4[1], s, fontsize=size,  # type: ignore
+                      va="top", ha="left", **kw)
+        self.y -= height
+
+    def section(self, title: str) -> None:
+        self._new_page()
+        self._text(title, 15, 0.45, weight="bold", color="#1f4e79")
+
+    def heading(self, title: str) -> None:
+        self._room(0.6)
+        self.y -= 0.08
+        self._text(title, 10, 0.24, weight="bold")
+
+    def paragraph(self, s: str, size: float = 8.0) -> None:
+        for part in textwrap.wrap(s, 105) or [""]:
+            self._text(part, size, 0.16)
+        self.y -= 0.06
+
+    def mono(self, lines: list[str]) -> None:
+        for s in lines:
+            for part in textwrap.wrap(s, _MAX_CHARS, drop_whitespace=False) or [""]:
+                self._text(part, 6.3, _LINE, family="monospace")
+        self.y -= 0.08
+
+    def chart(self, chart: Chart) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = chart.draw()
+        FigureCanvasAgg(fig)
+        fig.set_dpi(150)
+        fig.canvas.draw()
+        image = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+        w_in, h_in = fig.get_size_inches()
+        width = _A4[0] - 2 * _MARGIN
+        height = width * h_in / w_in
+        self._room(height + 0.1)
+        assert self.fig is not None
+        ax = self.fig.add_axes((_MARGIN / _A4[0], (self.y - height) / _A4[1],  # type: ignore
+                                width / _A4[0], height / _A4[1]))
+        ax.imshow(image, interpolation="lanczos")
+        ax.set_axis_off()
+        self.y -= height + 0.1
+
+
+def render_fallback_pdf(report: Report, target: Path) -> None:
+    """Write the report's sections to ``target`` with matplotlib's PdfPages."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    with PdfPages(target, metadata={"Title": f"{report.title} - risk committee report",
+                                    "Creator": "autoabs reports", "CreationDate": None}) as pdf:
+        writer = _PageWriter(pdf)
+        writer._new_page()
+        writer._text(report.title, 20, 0.5, weight="bold", color="#1f4e79")
+        writer.paragraph(report.subtitle, 10)
+        writer.paragraph(f"PDF renderer: {report.pdf_renderer}.", 9)
+        writer.heading("Contents")
+        for s in report.sections:
+            writer.paragraph(f"{s.number}  {s.title}", 9)
+        for section in report.sections:
+            writer.section(f"{section.number}  {section.title}")
+            for block in _blocks(section.blocks):
+                if isinstance(block, Table):
+                    writer.heading(block.title)
+                    writer.mono(_table_lines(block))
+                    if block.note:
+                        writer.paragraph(block.note, 7)
+                elif isinstance(block, Chart):
+                    writer.heading(block.title)
+                    writer.chart(block)
+                    writer.paragraph(block.caption, 7)
+                else:
+                    for p in block.paragraphs:
+                        writer.paragraph(p)
+        writer.finish_page()
+
+
+def _blocks(blocks: tuple[Table | Chart | Text, ...]) -> Iterator[Table | Chart | Text]:
+    yield from blocks

@@ -13,13 +13,13 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser = add_command(
         subparsers, name,
         "Write the risk-committee report of a run directory: report.html (self-contained, "
-        "charts as inline SVG) and report.pdf (headless Chromium, else WeasyPrint).",
+        "charts as inline SVG) and report.pdf (headless Chromium, else a matplotlib fallback).",
         "autoabs report runs/prime",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory (autoabs run --out)")
-    parser.add_argument("--pdf", choices=("auto", "chromium", "weasyprint"), default="auto",
-                        help="PDF renderer of report.html: headless Chromium when found, else "
-                        "WeasyPrint (auto); Chromium only; or WeasyPrint only (default auto)")
+    parser.add_argument("--pdf", choices=("auto", "chromium", "fallback"), default="auto",
+                        help="PDF renderer: headless Chromium when found (auto), Chromium only, "
+                        "or the matplotlib fallback (default auto)")
     parser.set_defaults(func=run)
 
 

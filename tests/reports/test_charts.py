@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
-from reports.charts import (
-    EL_CHART_FLOOR,
-    cnl_histogram,
-    histogram_upper_edge,
-    scenario_chart,
-    to_svg,
-)
+from reports.charts import EL_CHART_FLOOR, cnl_histogram, histogram_upper_edge, scenario_chart
 
 
 def test_histogram_axis_ends_past_the_mass_not_at_an_outlier_path() -> None:
@@ -39,18 +31,3 @@ def test_el_chart_is_log_scale_and_shows_classes_with_zero_el() -> None:
     assert heights[0] == EL_CHART_FLOOR and heights[-1] == 0.06  # zero EL drawn at the floor
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and all("e" not in label for label in labels)
-
-
-
-def test_inline_svgs_of_one_page_share_no_id_and_keep_their_references() -> None:
-    """Each chart's ids carry its prefix; every href/url reference names an id of its own SVG."""
-    cnl = np.linspace(0.0, 0.08, 50)
-    svgs = {name: to_svg(cnl_histogram(cnl, np.ones(50), {0.99: (0.07, 0.075)}), name)
-            for name in ("chart-a", "chart-b")}
-    ids = {name: re.findall(r' id="([^"]+)"', svg) for name, svg in svgs.items()}
-    assert all(len(own) == len(set(own)) > 10 for own in ids.values())
-    assert not set(ids["chart-a"]) & set(ids["chart-b"])
-    for name, svg in svgs.items():
-        assert all(i.startswith(name + "-") for i in ids[name])
-        refs = re.findall(r'(?:href="#|url\(#)([^")]+)', svg)
-        assert refs and set(refs) <= set(ids[name])
