@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import resources
 
 import jinja2
+from markupsafe import Markup
 
 from reports.model import Report
 
@@ -30,5 +31,7 @@ def _environment() -> jinja2.Environment:
 
 def render_html(report: Report) -> str:
     """Render the report as one self-contained HTML page (CSS inline, charts inline SVG)."""
-    css = resources.files("reports").joinpath(_TEMPLATES, "report.css").read_text("utf-8")
+    # The stylesheet is the package's own file, inserted unescaped: inside <style> an entity
+    # such as &#34; is not decoded, so an escaped quote would void every quoted font family.
+    css = Markup(resources.files("reports").joinpath(_TEMPLATES, "report.css").read_text("utf-8"))
     return str(_environment().get_template("report.html.j2").render(report=report, css=css))

@@ -31,6 +31,7 @@ from reports.diversification import (
     vasicek_pdf,
     vasicek_quantile,
 )
+from reports.model import Report
 from simulation.run.directory import DEAL_RUN_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,7 +201,16 @@ def test_templates_are_package_data() -> None:
     templates = resources.files("reports").joinpath("templates")
     for name in ("report.html.j2", "_blocks.html.j2", "report.css"):
         assert templates.joinpath(name).is_file()
-    assert '"reports" = ["templates/*"]' in (ROOT / "pyproject.toml").read_text()
+    assert '"reports.templates" = ["*.j2", "*.css"]' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_stylesheet_is_inlined_verbatim() -> None:
+    """Inside <style> entities are not decoded: an escaped quote would void the font families."""
+    css = resources.files("reports").joinpath("templates", "report.css").read_text("utf-8")
+    page = render_html(Report("Deal <&>", "subtitle", (), "renderer"))
+    inlined = page.split("<style>\n", 1)[1].split("</style>", 1)[0]
+    assert inlined.strip() == css.strip()
+    assert "&#34;" not in inlined and '"DejaVu Sans"' in inlined
 
 
 # --------------------------------------------------------------------------------------------
