@@ -18,6 +18,7 @@ from portfolio._format import percent_text
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.run.directory import read_run, run_frames, stored_summary
+from simulation.run.results import pool_summary_html
 
 if TYPE_CHECKING:
     from autoabs.pipeline import RunInputs
@@ -127,11 +128,11 @@ class RunResult:
         if self.run_dir is not None:
             head += f"<br><small>{html.escape(str(self.run_dir))}</small>"
         pool = self.data.get("pool", {})
+        if self.kind == "pool":
+            return f"<div>{head}{pool_summary_html(pool)}</div>"
         se = percent_text(pool.get("cnl_mean_se"), 3)
         pool_line = (f"Pool CNL mean {pool['cnl_mean']:.3%} (se {se}), "
                      f"p99 {pool.get('cnl_p99', float('nan')):.3%}" if "cnl_mean" in pool else "")
-        if self.kind == "pool":
-            return f"<div>{head}<br>{pool_line}</div>"
         table = self.summary()
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
         fmt: dict[str, Any] = {c: lambda x: percent_text(x, 4) for c in

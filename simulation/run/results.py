@@ -6,6 +6,8 @@ importance weights, block standard errors, NaN when a standard error cannot be e
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 import simulation.estimators as estimators
+from portfolio._format import number_text, percent_text
 from simulation.deal import Deal
 from simulation.metrics import hard_credit_enhancement as _hard_ce
 from simulation.ratings import ELTable, implied_rating
@@ -26,6 +29,7 @@ __all__ = [
     "DealSimulationResult",
     "PoolSimulationResult",
     "hard_credit_enhancement",
+    "pool_summary_html",
 ]
 
 PATH_FIELDS = (
@@ -62,6 +66,38 @@ million of class balance, above floating-point noise)."""
 
 CNL_PERCENTILES = (50, 75, 90, 95, 99, 99.9)
 """Pool CNL percentiles in every summary (``cnl_p99_9`` is the 99.9th)."""
+
+
+def _pool_rows() -> tuple[tuple[str, str], ...]:
+    """(summary key, label) of the pool summary table, in the order of the CLI's pool line."""
+    rows = [("initial_balance", "Initial pool balance"), ("cnl_mean", "Pool CNL, mean"),
+            ("cnl_mean_se", "Pool CNL, standard error of the mean"),
+            ("cnl_sd", "Pool CNL, standard deviation")]
+    rows += [(f"cnl_p{q:g}".replace(".", "_"), f"Pool CNL, {q:g}th percentile")
+             for q in CNL_PERCENTILES]
+    return tuple(rows)
+
+
+POOL_SUMMARY_ROWS = _pool_rows()
+"""Rows of :func:`pool_summary_html`: the keys of ``summary()["pool"]`` and their labels."""
+
+
+def pool_summary_html(pool: Mapping[str, Any]) -> str:
+    """The pool summary as an HTML table (notebooks): balance, CNL mean (se), sd, percentiles.
+
+    Parameters
+    ----------
+    pool : mapping
+        ``summary()["pool"]`` of a run (CNL ratios as decimals, None when undefined); keys
+        it lacks are left out.
+    """
+    rows = []
+    for key, label in POOL_SUMMARY_ROWS:
+        if key in pool:
+            shown = (number_text(pool[key], ",.0f", " USD") if key == "initial_balance"
+                     else percent_text(pool[key], 4))
+            rows.append(f"<tr><th>{html.escape(label)}</th><td>{html.escape(shown)}</td></tr>")
+    return f"<table border=\"0\">{''.join(rows)}</table>"
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +162,13 @@ class PoolSimulationResult:
             },
             "provenance": self.provenance,
         }
+
+    def _repr_html_(self) -> str:
+        """Notebook display: paths and seed, then the pool summary table."""
+        prov = self.provenance
+        head = f"<b>Pool</b>: {len(self.paths):,} paths, seed {html.escape(str(prov.get('seed')))}"
+        table = pool_summary_html({"initial_balance": self.initial_balance, **self.cnl_stats()})
+        return f"<div>{head}{table}</div>"
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import autoabs
+from autoabs.api import RunResult
 from portfolio.errors import InputError
 from portfolio.synthetic import synthetic_pool
+from simulation.run.results import pool_summary_html
 
 ROOT = Path(__file__).resolve().parents[2]
 DEAL = ROOT / "examples" / "prorata_trigger_deal.yaml"
@@ -120,3 +122,13 @@ def test_stress_computes_what_no_scenario_changes_once(
         for name in (BREAKEVEN_CSV, PAYDOWN):
             assert (tmp_path / "stress" / scenario / name).read_bytes() == (
                 tmp_path / "alone" / name).read_bytes()
+
+
+def test_pool_run_result_shows_the_pool_summary_table() -> None:
+    """A pool run loaded back (kind "pool") renders the same table as PoolSimulationResult."""
+    pool = {"initial_balance": 2e6, "cnl_mean": 0.025, "cnl_sd": 0.01, "cnl_p99": 0.05}
+    result = RunResult({"pool": pool, "provenance": {"n_paths": 40, "seed": 3}},
+                       {"kind": "pool", "name": "tape"}, None, {})
+    page = result._repr_html_()
+    assert page == f"<div><b>tape</b>: 40 paths, seed 3{pool_summary_html(pool)}</div>"
+    assert "<th>Pool CNL, 99th percentile</th><td>5.0000%</td>" in page

@@ -1,4 +1,4 @@
-"""Deal-run results: probabilities in [0, 1] under importance sampling, and hard CE per group.
+"""Run results: probabilities in [0, 1] under importance sampling, hard CE per group, pool HTML.
 
 Hypothesis: every probability a deal run reports stays in [0, 1] under importance sampling.
 
@@ -12,9 +12,11 @@ finite and >= 0 or NaN (not available), never negative.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +27,11 @@ from portfolio.synthetic import synthetic_pool
 from simulation.deal import Fee, load_deal
 from simulation.model import load_model
 from simulation.run import simulate
-from simulation.run.results import hard_credit_enhancement
+from simulation.run.results import (
+    POOL_SUMMARY_ROWS,
+    PoolSimulationResult,
+    hard_credit_enhancement,
+)
 from simulation.waterfall import compile_deal
 from tests.simulation.test_waterfall_properties import deals
 
@@ -101,3 +107,19 @@ def test_every_class_a_note_of_the_prime_example_shows_12_75_percent_group_ce():
     assert per_class[0] == pytest.approx(0.8825, abs=1e-12)
     assert per_class[1] == per_class[2]  # A-2a / A-2b pro rata
     np.testing.assert_allclose(per_class[4:], group[4:], atol=1e-12)
+
+
+def test_pool_result_renders_its_summary_as_an_html_table() -> None:
+    """Notebook display of a pool-only run: hand-worked mean, every row, escaped provenance."""
+    paths = pd.DataFrame({"cnl": [0.01, 0.02, 0.03, 0.04], "weight": [1.0] * 4})
+    result = PoolSimulationResult(paths, pd.DataFrame(), pd.DataFrame(), 1_000_000.0,
+                                  {"seed": "<7>"})
+    page = result._repr_html_()
+    assert page.startswith("<div><b>Pool</b>: 4 paths, seed &lt;7&gt;<table")
+    shown = dict(re.findall(r"<tr><th>([^<]*)</th><td>([^<]*)</td></tr>", page))
+    assert list(shown) == [label for _, label in POOL_SUMMARY_ROWS]
+    assert shown["Initial pool balance"] == "1,000,000 USD"
+    assert shown["Pool CNL, mean"] == "2.5000%"  # (1 + 2 + 3 + 4) / 4 percent
+    stats = result.cnl_stats()
+    for key, label in POOL_SUMMARY_ROWS[1:]:
+        assert shown[label] == percent_text(stats[key], 4), label
