@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "run": "autoabs.commands.run",
     "paydown": "autoabs.commands.paydown",
     "cashflows": "autoabs.commands.cashflows",
+    "vector": "autoabs.commands.vector",
     "breakeven": "autoabs.commands.breakeven",
     "rating-stress": "autoabs.commands.rating_stress",
     "stress": "autoabs.commands.stress",

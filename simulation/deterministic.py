@@ -10,7 +10,13 @@ severity and a recovery lag. Conventions, for each loan and period ``t`` with pe
   delinquent and is charged off ``chargeoff_months - 1`` periods later; recovery
   ``(1 - severity)`` of the charged-off balance ``recovery_lag`` periods after that;
 - the rest pays interest ``b r`` and scheduled principal; a share ``SMM_t`` of it then
-  prepays the balance left after scheduled principal.
+  prepays the balance left after scheduled principal;
+- of the loans that stay, a curtailment (partial prepayment) ``C_t`` of the balance left after
+  scheduled principal is paid early and the schedule is recast over the same remaining term,
+  which in dollars is the pool-level SMM arithmetic (SMM includes curtailments): prepaid
+  principal uses ``1 - (1 - SMM_t)(1 - C_t)`` while loan counts only follow full payoffs;
+- severity and recovery lag may vary by the period of the charge-off ``s``: the recovery
+  ``(1 - severity_s)`` of the balance charged off in ``s`` arrives in ``s + lag_s``.
 
 This is loan-level with the standard pool-level conventions (SIFMA Uniform Practices, SF-4
 "standard default assumption" arithmetic), so a pool of identical loans gives the textbook
@@ -25,19 +31,40 @@ from numpy.typing import ArrayLike
 
 from portfolio.amortization import installments
 from portfolio.tape import LoanTape
-from simulation._collateral_kernel import N_FIELDS, expected_flows_kernel
+from simulation._collateral_kernel import (
+    DEFAULTED_PRINCIPAL,
+    N_FIELDS,
+    RECOVERIES,
+    TERMINATIONS,
+    expected_flows_kernel,
+)
 from simulation.collateral import FIELD_NAMES, _finish_flows
 from simulation.conversions import abs_to_smm, cdr_to_mdr, cpr_to_smm
 
 
-def _by_period(value: ArrayLike | None, n_periods: int, name: str) -> np.ndarray:
+def _by_period(value: ArrayLike | None, n_periods: int, name: str,
+               upper: float = 1.0) -> np.ndarray:
     """Scalar or vector by period (1..n) to a length-n vector holding the last value."""
     v = np.atleast_1d(np.asarray(0.0 if value is None else value, dtype=float))
     if v.ndim != 1 or v.size == 0:
         raise ValueError(f"{name} must be a number or a 1-d vector by period")
-    if np.any(v < 0) or np.any(v > 1):
-        raise ValueError(f"{name} must lie in [0, 1], got {v.min()}..{v.max()}")
+    if not (np.all(v >= 0) and np.all(v <= upper)):
+        raise ValueError(f"{name} must lie in [0, {upper:g}], got {v.min()}..{v.max()}")
     return v[np.minimum(np.arange(n_periods), v.size - 1)]
+
+
+def _lagged_recoveries(charged_off: np.ndarray, severity: np.ndarray,
+                       lag: np.ndarray) -> np.ndarray:
+    """Recoveries by period: ``(1 - severity_s)`` of the charge-off of ``s``, in ``s + lag_s``.
+
+    ``charged_off``, ``severity`` and ``lag`` have shape ``(n_periods,)``; the result too (the
+    caller sized the horizon to hold the longest lag).
+    """
+    recoveries = np.zeros_like(charged_off)
+    arrival = np.arange(charged_off.size) + lag
+    inside = arrival < charged_off.size  # past the horizon nothing is charged off
+    np.add.at(recoveries, arrival[inside], (charged_off * (1.0 - severity))[inside])
+    return recoveries
 
 
 def project_deterministic(
@@ -45,11 +72,12 @@ def project_deterministic(
     *,
     mdr: ArrayLike | None = None,
     cdr: ArrayLike | None = None,
-    abs_speed: float | None = None,
+    abs_speed: ArrayLike | None = None,
     cpr: ArrayLike | None = None,
     smm: ArrayLike | None = None,
-    severity: float = 0.5,
-    recovery_lag: int = 0,
+    severity: ArrayLike = 0.5,
+    recovery_lag: ArrayLike = 0,
+    curtailment: ArrayLike | None = None,
     chargeoff_months: int = 1,
 ) -> pd.DataFrame:
     """Expected pool cash flows under deterministic default and prepayment vectors.
@@ -60,15 +88,22 @@ def project_deterministic(
         The pool.
     mdr, cdr : float or array by period, optional
         Monthly default rate, or annual constant default rate (one of them; default 0).
-    abs_speed : float, optional
-        ABS prepayment speed (monthly, applied by loan age).
+    abs_speed : float or array by period, optional
+        ABS prepayment speed (monthly decimal, applied by loan age).
     cpr, smm : float or array by period, optional
         Annual CPR or monthly SMM by period since cut-off (one of abs_speed/cpr/smm; default 0).
-    severity : float
+    severity : float or array by charge-off period
         Loss given charge-off, share of the charged-off balance.
-    recovery_lag : int
+    recovery_lag : int or array of ints by charge-off period
         Periods from charge-off to recovery.
+    curtailment : float or array by period, optional
+        Partial prepayments: monthly share of the balance left after scheduled principal that
+        performing loans pay early (schedule recast; default 0).
     chargeoff_months : int
+
+    Notes
+    -----
+    A vector gives periods 1, 2, ...; its last value holds after its end.
         Periods from the first missed payment to charge-off, inclusive (1 = same period).
 
     Returns
@@ -81,24 +116,48 @@ def project_deterministic(
         raise ValueError("give mdr or cdr, not both")
     if sum(x is not None for x in (abs_speed, cpr, smm)) > 1:
         raise ValueError("give one of abs_speed, cpr or smm")
-    if not 0.0 <= severity <= 1.0:
-        raise ValueError(f"severity must lie in [0, 1], got {severity}")
-    if chargeoff_months < 1 or recovery_lag < 0:
-        raise ValueError("chargeoff_months must be >= 1 and recovery_lag >= 0")
+    if chargeoff_months < 1:
+        raise ValueError("chargeoff_months must be >= 1")
+    lags = np.atleast_1d(np.asarray(recovery_lag, dtype=float))
+    if lags.ndim != 1 or lags.size == 0 or not np.all((lags >= 0) & (lags == np.round(lags))):
+        raise ValueError(f"recovery_lag must be whole periods >= 0, got {lags}")
     rem = tape.remaining_term.astype(np.int64)
-    n_periods = int(rem.max()) + chargeoff_months + recovery_lag
+    n_periods = int(rem.max()) + chargeoff_months + int(lags.max())
+    severity_t = _by_period(severity, n_periods, "severity")
+    lag_t = _by_period(lags, n_periods, "recovery_lag", upper=np.inf).astype(np.int64)
     mdr_t = cdr_to_mdr(_by_period(cdr, n_periods, "cdr")) if cdr is not None else _by_period(
         mdr, n_periods, "mdr")
     default_prob = np.broadcast_to(mdr_t, (len(tape), n_periods))
     if abs_speed is not None:
         loan_age = tape.age[:, None] + np.arange(1, n_periods + 1)[None, :]
-        smm_it = abs_to_smm(abs_speed, loan_age)
+        smm_it = abs_to_smm(_by_period(abs_speed, n_periods, "abs_speed")[None, :], loan_age)
     elif cpr is not None:
         smm_it = np.broadcast_to(cpr_to_smm(_by_period(cpr, n_periods, "cpr")),
                                  (len(tape), n_periods))
     else:
         smm_it = np.broadcast_to(_by_period(smm, n_periods, "smm"), (len(tape), n_periods))
-    prepay_prob = (1.0 - default_prob) * smm_it
+    curtail_t = _by_period(curtailment, n_periods, "curtailment")
+    payoff_prob = (1.0 - default_prob) * smm_it
+    # Dollars: a curtailment is a partial prepayment of the survivors (recast schedule).
+    prepay_prob = (1.0 - default_prob) * (1.0 - (1.0 - smm_it) * (1.0 - curtail_t))
+    raw = _expected_raw(tape, default_prob, prepay_prob, n_periods, chargeoff_months)
+    if curtailment is not None and np.any(curtail_t > 0):
+        # Loan counts follow full payoffs only: a curtailed loan stays in the pool.
+        counts = _expected_raw(tape, default_prob, payoff_prob, n_periods, chargeoff_months)
+        raw[:, TERMINATIONS] = counts[:, TERMINATIONS]
+    raw[:, RECOVERIES] = _lagged_recoveries(raw[:, DEFAULTED_PRINCIPAL], severity_t, lag_t)
+    flows = _finish_flows(raw, tape.total_balance, len(tape))
+    frame = pd.DataFrame(flows, columns=list(FIELD_NAMES),
+                         index=pd.RangeIndex(1, n_periods + 1, name="period"))
+    net = (frame["defaulted_principal"] - frame["recoveries"]).cumsum()
+    frame["cnl"] = net / tape.total_balance
+    return frame
+
+
+def _expected_raw(tape: LoanTape, default_prob: np.ndarray, prepay_prob: np.ndarray,
+                  n_periods: int, chargeoff_months: int) -> np.ndarray:
+    """The expected-flows kernel on the tape, without recoveries (booked by the caller)."""
+    rem = tape.remaining_term.astype(np.int64)
     r = tape.rate / 12.0
     final = np.where(tape.payment_type >= 2, tape.balloon_amount, 0.0)
     inst = installments(tape.payment_type.astype(np.int64), tape.balance.astype(float), r, rem,
@@ -106,12 +165,7 @@ def project_deterministic(
     raw = np.zeros((n_periods, N_FIELDS))
     expected_flows_kernel(
         tape.balance.astype(float), r, inst, rem, tape.payment_type.astype(np.int64),
-        np.ascontiguousarray(default_prob), np.ascontiguousarray(prepay_prob), float(severity),
-        raw, np.zeros(len(tape)), np.zeros(len(tape)), int(chargeoff_months), int(recovery_lag),
+        np.ascontiguousarray(default_prob), np.ascontiguousarray(prepay_prob), 1.0, raw,
+        np.zeros(len(tape)), np.zeros(len(tape)), int(chargeoff_months), 0,
     )  # fmt: skip
-    flows = _finish_flows(raw, tape.total_balance, len(tape))
-    frame = pd.DataFrame(flows, columns=list(FIELD_NAMES),
-                         index=pd.RangeIndex(1, n_periods + 1, name="period"))
-    net = (frame["defaulted_principal"] - frame["recoveries"]).cumsum()
-    frame["cnl"] = net / tape.total_balance
-    return frame
+    return raw
