@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "stress": "autoabs.commands.stress",
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
+    "performance": "autoabs.commands.performance",
     "size": "autoabs.commands.size",
     "report": "autoabs.commands.report",
     "export": "autoabs.commands.export",
