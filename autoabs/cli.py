@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "autoabs.commands.calibrate",
     "backtest": "autoabs.commands.backtest",
     "performance": "autoabs.commands.performance",
+    "lifetime-loss": "autoabs.commands.lifetime_loss",
     "size": "autoabs.commands.size",
     "report": "autoabs.commands.report",
     "export": "autoabs.commands.export",
