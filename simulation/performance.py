@@ -3,8 +3,9 @@
 One computation, :func:`performance_indicators`, over a :class:`LoanActivity` (monthly
 loan-level flows of one pool, a struct of arrays). Sources become a :class:`LoanActivity`
 through an adapter: :func:`panel_activity` for a loan-level performance panel
-(:class:`~portfolio.panel.LoanPanel`, e.g. the Ally AART panels). The formulas, their sources
-and the panel conventions are in ``docs/surveillance.md``.
+(:class:`~portfolio.panel.LoanPanel`, e.g. the Ally AART panels), :func:`regab_activity` for a
+sequence of monthly EX-102 files (:class:`~portfolio.regab_history.RegabHistory`). The
+formulas, their sources and the panel conventions are in ``docs/surveillance.md``.
 
 References
 ----------
@@ -30,10 +31,11 @@ from portfolio.panel import (
     panel_events,
     scheduled_principal,
 )
+from portfolio.regab_history import RegabHistory
 from simulation.conversions import mdr_to_cdr, smm_to_cpr
 
 __all__ = ["INDICATOR_COLUMNS", "LoanActivity", "missed_payment_run", "panel_activity",
-           "performance_indicators"]
+           "performance_indicators", "regab_activity"]
 
 INDICATOR_COLUMNS: tuple[str, ...] = (
     "pool_balance", "pool_factor", "n_loans", "scheduled_principal", "prepaid_principal",
@@ -133,6 +135,37 @@ def panel_activity(panel: LoanPanel, rules: EventRules | None = None) -> LoanAct
         charged_off=charged_off, recoveries=np.asarray(panel.recoveries), delinquency_bucket=bucket,
         age=age, extended=None, cutoff_balance=float(panel.cutoff_balance.sum()),
         source=panel.source,
+    )
+
+
+def regab_activity(history: RegabHistory) -> LoanActivity:
+    """The monthly flows of EX-102 files, from the reported fields (``docs/surveillance.md``).
+
+    Charged-off principal, scheduled principal, recoveries (``recoveredAmount`` plus
+    ``repossessedProceedsAmount``), delinquency (``currentDelinquencyStatus`` days: 30-59,
+    60-89, 90+) and extensions (``paymentExtendedNumber`` > 0) as reported; principal collected
+    above the scheduled principal is prepaid. The cut-off balance is the first period's
+    beginning pool balance; the loan age is ``originalLoanTerm - remainingTermToMaturityNumber``.
+    """
+    v, present = history.values, history.present
+    prior = np.where(present, v["beginning_balance"], 0.0)
+    charged_off = np.where(present, v["charged_off"], 0.0)
+    collected = np.where(present, v["principal_collected"], 0.0)
+    charged = charged_off > 0.0
+    due = np.where(present & ~charged, np.minimum(v["scheduled_principal"], prior), 0.0)
+    prepaid = np.where(charged, 0.0, np.maximum(collected - due, 0.0))
+    ending = np.where(present, v["ending_balance"], 0.0)
+    dpd = v["days_past_due"]
+    bucket = np.where(ending > ZERO_BALANCE_TOLERANCE,
+                      (dpd >= 30).astype(np.int8) + (dpd >= 60) + (dpd >= 90), 0).astype(np.int8)
+    return LoanActivity(
+        prior_balance=prior, ending_balance=ending, scheduled_due=due,
+        regular_principal=collected - prepaid, prepaid_principal=prepaid,
+        charged_off=charged_off, recoveries=v["recovered"] + v["repossession_proceeds"],
+        delinquency_bucket=bucket,
+        age=(v["original_term"] - v["remaining_term"]).astype(np.int64),
+        extended=present & (v["payment_extended"] > 0),
+        cutoff_balance=float(prior[:, 0].sum()), source=", ".join(history.sources),
     )
 
 

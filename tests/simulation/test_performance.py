@@ -161,3 +161,82 @@ def test_cli_performance_writes_the_indicators(tmp_path, capsys):
     assert main(["performance", str(bad), "--csv", str(out)]) == 2
     err = capsys.readouterr().err
     assert "bad.csv" in err and "required column missing" in err and "Traceback" not in err
+
+
+NS = "http://www.sec.gov/edgar/document/absee/autoloan/assetdata"
+
+
+def _ex102(path: Path, period_end: str, records: list[dict[str, object]]) -> Path:
+    body = "".join("<assets>" + "".join(f"<{k}>{v}</{k}>" for k, v in rec.items()) + "</assets>"
+                   for rec in records)
+    path.write_text(f'<?xml version="1.0" encoding="utf-8"?><assetData xmlns="{NS}">{body}'
+                    "</assetData>", encoding="utf-8")
+    return path
+
+
+def _rec(asset, period_end, begin, end, sched, collected, *, co=0.0, rec=0.0, dpd=0,
+         ext=0, rem=20):
+    return {"assetNumber": asset, "reportingPeriodEndingDate": period_end,
+            "originalLoanTerm": 36, "remainingTermToMaturityNumber": rem,
+            "reportingPeriodBeginningLoanBalanceAmount": begin,
+            "reportingPeriodActualEndBalanceAmount": end, "scheduledPrincipalAmount": sched,
+            "actualPrincipalCollectedAmount": collected, "chargedoffPrincipalAmount": co,
+            "recoveredAmount": rec, "currentDelinquencyStatus": dpd,
+            "paymentExtendedNumber": ext}
+
+
+@pytest.fixture()
+def ex102_dir(tmp_path):
+    d = tmp_path / "ex102"
+    d.mkdir()
+    # Files named out of order on purpose: the reader orders them by reporting period.
+    _ex102(d / "c.xml", "05-31-2026", [
+        _rec("A", "05-31-2026", 1000, 900, 100, 100, rem=20),
+        _rec("B", "05-31-2026", 2000, 1500, 100, 500, rem=24)])
+    _ex102(d / "a.xml", "06-30-2026", [
+        _rec("A", "06-30-2026", 900, 900, 100, 0, dpd=35, ext=1, rem=19),
+        _rec("B", "06-30-2026", 1500, 1400, 100, 100, rem=23)])
+    _ex102(d / "b.xml", "07-31-2026", [
+        _rec("A", "07-31-2026", 900, 0, 100, 0, co=900, dpd=65, rem=18),
+        _rec("B", "07-31-2026", 1400, 1300, 100, 100, rec=0, rem=22)])
+    _ex102(d / "d.xml", "08-31-2026", [
+        _rec("B", "08-31-2026", 1300, 1200, 100, 100, rem=21),
+        _rec("A", "08-31-2026", 0, 0, 0, 0, rec=360, rem=17)])
+    return d
+
+
+def test_ex102_history_indicators_by_hand(ex102_dir, tmp_path):
+    out = tmp_path / "perf.csv"
+    assert main(["performance", str(ex102_dir), "--csv", str(out)]) == 0
+    t = pd.read_csv(out, index_col="month")
+    assert len(t) == 4
+    assert t.loc[1, "pool_factor"] == pytest.approx(2400 / 3000)
+    assert t.loc[1, "smm"] == pytest.approx(400 / (3000 - 200))  # B prepays 400 over schedule
+    assert t.loc[1, "abs_speed"] == pytest.approx(
+        (400 / 2800) / (1 + (400 / 2800) * ((1000 * 16 + 2000 * 12) / 3000 - 1)))
+    assert t.loc[2, "delinquent_30"] == pytest.approx(900 / 2300)
+    assert t.loc[2, "extended"] == 1 and t.loc[2, "extended_ratio"] == pytest.approx(900 / 2300)
+    assert t.loc[3, "gross_loss"] == 900 and t.loc[3, "mdr"] == pytest.approx(900 / (2300 - 100))
+    assert t.loc[3, "delinquent_60"] == 0  # A left the pool: no balance to be delinquent
+    assert t.loc[4, "recoveries"] == 360
+    assert t.loc[4, "cnl"] == pytest.approx((900 - 360) / 3000)
+    assert t.loc[4, "severity"] == pytest.approx(0.6)
+    assert t.loc[4, "annualised_net_loss"] == pytest.approx(12 * -360 / ((1300 + 1200) / 2))
+
+
+def test_ex102_history_errors_name_file_record_and_element(ex102_dir, capsys):
+    _ex102(ex102_dir / "e.xml", "08-31-2026", [_rec("B", "08-31-2026", 1, 1, 0, 0)])
+    assert main(["performance", str(ex102_dir)]) == 2
+    assert "reporting period 2026-08 is also the period of" in capsys.readouterr().err
+    (ex102_dir / "e.xml").unlink()
+    _ex102(ex102_dir / "f.xml", "10-31-2026", [_rec("B", "10-31-2026", 1, 1, 0, 0)])
+    assert main(["performance", str(ex102_dir)]) == 2
+    assert "a month is missing" in capsys.readouterr().err
+    (ex102_dir / "f.xml").unlink()
+    bad = _rec("B", "09-30-2026", 1, 1, 0, 0)
+    bad["actualPrincipalCollectedAmount"] = "ten"
+    _ex102(ex102_dir / "g.xml", "09-30-2026", [_rec("A", "09-30-2026", 0, 0, 0, 0), bad])
+    assert main(["performance", str(ex102_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "g.xml" in err and "row 2" in err and "actualPrincipalCollectedAmount" in err
+    assert "expected a number, got 'ten'" in err and "Traceback" not in err
