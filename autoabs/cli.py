@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "paydown": "autoabs.commands.paydown",
     "cashflows": "autoabs.commands.cashflows",
     "vector": "autoabs.commands.vector",
+    "status": "autoabs.commands.status",
     "breakeven": "autoabs.commands.breakeven",
     "rating-stress": "autoabs.commands.rating_stress",
     "stress": "autoabs.commands.stress",

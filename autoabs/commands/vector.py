@@ -17,7 +17,7 @@ from rich.table import Table
 from autoabs.commands._common import add_command, make_console
 from autoabs.commands.cashflows import write_workbook
 from autoabs.inputs import existing_file
-from autoabs.pipeline import resolve_inputs
+from autoabs.pipeline import RunInputs, resolve_inputs
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from simulation.deterministic import project_deterministic
@@ -47,6 +47,20 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
         "--annual --csv vector.csv --xlsx vector.xlsx",
     )
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
+    add_vector_arguments(parser)
+    parser.add_argument("--csv", default="vector.csv", metavar="OUT.csv",
+                        help="pool cash flows with the vectors by month (default %(default)s); "
+                        "the class table goes beside it as OUT.classes.csv")
+    parser.add_argument("--xlsx", metavar="OUT.xlsx",
+                        help="Excel workbook: collateral, deal and one sheet per class")
+    parser.set_defaults(func=run)
+
+
+def add_vector_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--tape``, the vectors, ``--annual``, ``--vectors``, ``--chargeoff-months``, the call.
+
+    Shared with ``autoabs status``.
+    """
     parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
     parser.add_argument("--cdr", metavar="PCT[,PCT..]",
                         help="default rate by month, percent: monthly (MDR) unless --annual")
@@ -78,12 +92,6 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                       help="exercise the clean-up call (default)")
     when.add_argument("--to-maturity", dest="to_call", action="store_false",
                       help="run every class to maturity")
-    parser.add_argument("--csv", default="vector.csv", metavar="OUT.csv",
-                        help="pool cash flows with the vectors by month (default %(default)s); "
-                        "the class table goes beside it as OUT.classes.csv")
-    parser.add_argument("--xlsx", metavar="OUT.xlsx",
-                        help="Excel workbook: collateral, deal and one sheet per class")
-    parser.set_defaults(func=run)
 
 
 def vectors_from_args(args: argparse.Namespace) -> AssumptionVectors:
@@ -104,9 +112,9 @@ def vectors_from_args(args: argparse.Namespace) -> AssumptionVectors:
     return assumption_vectors(given, annual=args.annual)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Project the pool on the vectors, run the waterfall, print and write both tables."""
-    console = make_console()
+def vector_run(args: argparse.Namespace,
+               console: Console) -> tuple[RunInputs, pd.DataFrame, pd.DataFrame]:
+    """The deal, the pool flows on the vectors (with the vectors by period) and the class table."""
     if not 1 <= args.chargeoff_months <= 12:
         raise InputError("--chargeoff-months", f"must lie in 1..12, got {args.chargeoff_months}")
     vectors = vectors_from_args(args)
@@ -116,6 +124,13 @@ def run(args: argparse.Namespace) -> int:
     pool = project_deterministic(inputs.tape, **options)
     pool = pool.join(vectors.by_period(len(pool)))
     classes = cashflow_table(inputs.deal, inputs.tape, to_call=args.to_call, **options)
+    return inputs, pool, classes
+
+
+def run(args: argparse.Namespace) -> int:
+    """Project the pool on the vectors, run the waterfall, print and write both tables."""
+    console = make_console()
+    inputs, pool, classes = vector_run(args, console)
     csv = Path(args.csv)
     atomic_write(csv, lambda tmp: pool.to_csv(tmp))
     classes_csv = csv.with_name(f"{csv.stem}.classes.csv")
