@@ -181,3 +181,27 @@ def test_cli_vector_run_writes_what_the_projection_gives(tmp_path, capsys):
                  "--csv", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and "--cdr" in err and "Traceback" not in err
+
+
+def test_vectors_of_a_line_with_an_earlier_cutoff_run_from_its_own_cutoff(three_loans):
+    # Loan a's own cut-off is one month before the pool's: its vectors (severity and lag by
+    # its own charge-off month too) run from its own month 1, and its months 1 and 2 are
+    # collected in period 1; b and c run on the pool's months.
+    options = dict(mdr=[0.01, 0.03, 0.02], smm=[0.05, 0.02], curtailment=[0.0, 0.01],
+                   severity=[0.6, 0.4, 0.5], recovery_lag=[1, 0, 2], chargeoff_months=2)
+    cols = {f: getattr(three_loans, f) for f in ("loan_id", "balance", "rate", "original_term",
+                                                 "remaining_term")}
+    early = tape_from_columns({**cols, "months_before_cutoff": np.array([1, 0, 0])})
+    got = project_deterministic(early, **options)
+    a_alone = project_deterministic(three_loans.subset(np.array([0])), **options)
+    bc = project_deterministic(three_loans.subset(np.array([1, 2])), **options)
+    for field in ("interest", "scheduled_principal", "prepaid_principal",
+                  "defaulted_principal", "recoveries"):
+        a = a_alone[field].to_numpy()
+        folded = np.concatenate([[a[0] + a[1]], a[2:], [0.0]])
+        want = np.pad(folded, (0, max(0, len(got) - len(folded))))[:len(got)] + np.pad(
+            bc[field].to_numpy(), (0, len(got)))[:len(got)]
+        np.testing.assert_allclose(got[field].to_numpy(), want, atol=1e-9, rtol=0,
+                                   err_msg=field)
+    assert got["recoveries"].sum() == pytest.approx(
+        a_alone["recoveries"].sum() + bc["recoveries"].sum(), rel=1e-12)
