@@ -128,7 +128,7 @@ def test_cli_lifetime_loss(small_panel, tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "acceptance not met: on aart2171 the better method (Monte Carlo) is -48.6% at month 24 "
-    "(losses of months 25-43 are 3x those to date, severity rose from 32% to 57%); "
+    "(net losses of months 25-43 are twice those to date, severity rose from 32% to 57%); "
     "docs/surveillance.md"))
 def test_surveillance_backtest_script_meets_the_month_24_tolerance():
     if not ALLY.is_file():
