@@ -28,6 +28,7 @@ from reports.pdf import (
     WeasyPrintMissing,
     find_printers,
     print_with_weasyprint,
+    requested_renderer,
     weasyprint_version,
 )
 
@@ -136,21 +137,24 @@ def test_pdf_has_every_section_and_the_class_table(run_dir: Path, tmp_path: Path
         assert c["implied_rating"] in row
 
 
-def test_environment_variable_forces_the_renderer(run_dir: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variable_forces_the_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """$AUTOABS_PDF_RENDERER=weasyprint leaves a Chromium on the machine out; an explicit
+    renderer wins over the variable; an unknown name is an input error naming the variable."""
     version = _weasyprint_or_skip()
-    target = tmp_path / "forced"
-    shutil.copytree(run_dir, target)
-    monkeypatch.setenv(PDF_RENDERER_ENV, "weasyprint")  # even with a Chromium on the machine
-    files = build_report(target)
-    assert files.pdf_renderer == f"WeasyPrint {version}"
-    assert "Producer: WeasyPrint" in " ".join(subprocess.run(
-        [_poppler("pdfinfo"), str(files.pdf)], capture_output=True, text=True,
-        check=True).stdout.split())
+    monkeypatch.setenv("AUTOABS_CHROMIUM", sys.executable)  # "a browser is installed"
+    monkeypatch.setenv(PDF_RENDERER_ENV, "weasyprint")
+    assert requested_renderer() == "weasyprint"
+    printers, missing = find_printers(requested_renderer())
+    assert [(p.name, p.label) for p in printers] == [("weasyprint", f"WeasyPrint {version}")]
+    assert missing == []
+    assert requested_renderer("none") == "none"
     monkeypatch.setenv(PDF_RENDERER_ENV, "pdfkit")
     with pytest.raises(InputError, match=f"{PDF_RENDERER_ENV}: must be one of auto, chromium, "
                                          "weasyprint, none; got 'pdfkit'"):
-        build_report(target)
+        requested_renderer()
+    monkeypatch.delenv(PDF_RENDERER_ENV)
+    assert requested_renderer() == "auto"
+    assert [p.name for p in find_printers("auto")[0]] == ["chromium", "weasyprint"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +190,7 @@ def _page_images(pdf: Path, out: Path, dpi: int) -> list[tuple[int, int, bytes]]
 
 def test_weasyprint_pdf_keeps_everything_inside_the_page(
         stress_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without Chromium, auto prints with WeasyPrint, and nothing runs past the side margins.
+    """When Chromium fails, auto prints with WeasyPrint, and nothing runs past the margins.
 
     Every word box of ``pdftotext -bbox`` lies within the printable width (the 12 mm side
     margins of the print stylesheet, 1 pt of tolerance), so no table, paydown window or
@@ -194,10 +198,14 @@ def test_weasyprint_pdf_keeps_everything_inside_the_page(
     (no table border or chart drawn past them either).
     """
     version = _weasyprint_or_skip()
-    monkeypatch.setenv("AUTOABS_CHROMIUM", "")  # hides every browser
+    browser = tmp_path / "chromium"
+    browser.write_text("#!/bin/sh\necho 'crashed: no display' >&2\nexit 3\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("AUTOABS_CHROMIUM", str(browser))
     files = build_report(stress_dir, renderer="auto")
-    assert files.pdf is not None
-    assert files.pdf_renderer == f"WeasyPrint {version} (no Chromium found)"
+    assert files.pdf is not None and files.pdf_skipped is None
+    assert files.pdf_renderer.startswith(f"WeasyPrint {version} (chromium failed: ")
+    assert "exited 3" in files.pdf_renderer and "crashed: no display" in files.pdf_renderer
     text = " ".join(_pdf_text(files.pdf).split())
     assert "Scenarios side by side (baseline, severely_adverse)" in text
     assert "Weighted average life and principal window by ABS speed" in text
@@ -291,21 +299,6 @@ def test_no_pdf_removes_an_older_pdf(run_dir: Path, tmp_path: Path) -> None:
     assert files.pdf is None and not (target / "report.pdf").exists()
     assert files.pdf_skipped is not None and files.pdf_skipped.startswith(
         "PDF skipped (PDF renderer 'none' requested)")
-
-
-def test_failing_chromium_falls_back_to_weasyprint(run_dir: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    version = _weasyprint_or_skip()
-    browser = tmp_path / "chromium"
-    browser.write_text("#!/bin/sh\necho 'crashed: no display' >&2\nexit 3\n")
-    browser.chmod(0o755)
-    monkeypatch.setenv("AUTOABS_CHROMIUM", str(browser))
-    target = tmp_path / "run"
-    shutil.copytree(run_dir, target)
-    files = build_report(target, renderer="auto")
-    assert files.pdf is not None and files.pdf.read_bytes()[:5] == b"%PDF-"
-    assert files.pdf_renderer.startswith(f"WeasyPrint {version} (chromium failed: ")
-    assert "crashed: no display" in files.pdf_renderer
 
 
 def test_weasyprint_prints_a_self_contained_page_and_fetches_nothing(
