@@ -140,7 +140,7 @@ def test_size_command_prints_the_rating_stress_sizing_beside(
     assert main([*args, "--rating-stress"]) == 0
     printed = capsys.readouterr().out
     assert "sized capital structure" in printed and "sized to the rating stress runs" in printed
-    assert "CPS Auto Receivables Trust 2019-A" in printed
+    assert "CarMax Auto Owner Trust 2019-2" in printed  # the prime table, nearest 2.4% CNL
     assert re.search(r"coverage \(hard CE / expected CNL 2\.40%\): \d+\.\d\dx sized to EL, "
                      r"\d+\.\d\dx sized to the rating stress runs", printed.replace("\n", " "))
     bad = tmp_path / "table.yaml"
@@ -148,6 +148,8 @@ def test_size_command_prints_the_rating_stress_sizing_beside(
     (tmp_path / "sized.yaml").unlink()
     assert main([*args, "--stress-table", str(bad)]) == 2
     assert "table.yaml" in capsys.readouterr().err
+    assert main([*args, "--stress-table", "prime"]) == 2  # neither a file nor a built-in name
+    assert "carmax2019-2" in capsys.readouterr().err
     assert not (tmp_path / "sized.yaml").exists()  # refused before sizing
 
 
