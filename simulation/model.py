@@ -7,6 +7,7 @@ documented in ``docs/methodology.md`` with its source.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError
 from portfolio.schema import MAX_MONTH, InputModel, pydantic_problems
+from simulation.lognormal_cnl import cnl_sd_for_aaa_level
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Multiplier = Annotated[float, Field(gt=0.0, le=100.0)]
@@ -158,10 +160,15 @@ class FactorAssumptions(_Strict):
     ``lognormal`` multiplies the hazards by a mean-one lognormal; ``lognormal_cnl`` makes the
     pool CNL itself lognormal with mean ``default.expected_cnl`` and sd ``cnl_sd`` (Moody's
     form); ``vasicek`` is the Gaussian one-factor model with asset correlation ``rho``.
+    ``cnl_aaa_level`` (a published Aaa loss level) gives ``cnl_sd`` instead: the sd at which a
+    class attached there has the Aaa idealized EL at ``cnl_aaa_wal_years``
+    (:func:`simulation.lognormal_cnl.cnl_sd_for_aaa_level`).
     """
 
     type: Literal["none", "lognormal", "lognormal_cnl", "vasicek"] = "lognormal"
     cnl_sd: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    cnl_aaa_level: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    cnl_aaa_wal_years: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
     multiplier_cv: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
     rho: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
 
@@ -182,6 +189,10 @@ class FactorAssumptions(_Strict):
             )
         if self.type != "vasicek" and self.rho is not None:
             raise ValueError(f"rho applies to a vasicek factor, not {self.type}")
+        if self.cnl_aaa_level is not None and self.type not in ("lognormal", "lognormal_cnl"):
+            raise ValueError(f"cnl_aaa_level applies to a lognormal factor, not {self.type}")
+        if self.cnl_aaa_level is not None and self.cnl_sd is None:
+            raise ValueError("cnl_aaa_level needs default.expected_cnl (it gives cnl_sd)")
         return self
 
 
@@ -203,11 +214,43 @@ class CollateralModel(_Strict):
     factor: FactorAssumptions = FactorAssumptions(type="none")
     macro: MacroLevels = MacroLevels()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cnl_sd_from_aaa_level(cls, raw: object) -> object:
+        """Fill ``factor.cnl_sd`` from ``factor.cnl_aaa_level`` and ``default.expected_cnl``."""
+        if not isinstance(raw, dict):
+            return raw
+        factor, default = raw.get("factor"), raw.get("default")
+        if not (isinstance(factor, dict) and isinstance(default, dict)):
+            return raw
+        level, cnl = _number(factor.get("cnl_aaa_level")), _number(default.get("expected_cnl"))
+        wal = _number(factor.get("cnl_aaa_wal_years", 2.0))
+        lognormal = factor.get("type", "lognormal") in ("lognormal", "lognormal_cnl")
+        if (level is None or cnl is None or wal is None or not lognormal
+                or not 0.0 < cnl < 1.0 or not 1.0 <= wal <= 10.0):
+            return raw  # the field validation reports what is wrong
+        try:
+            derived = cnl_sd_for_aaa_level(cnl, level, wal)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        given = factor.get("cnl_sd")
+        if given is not None and abs((_number(given) or math.inf) - derived) > 1e-6:
+            raise ValueError(f"factor.cnl_sd {given} disagrees with factor.cnl_aaa_level "
+                             f"{level} (which gives cnl_sd {derived:.6f}): give one of them")
+        return {**raw, "factor": {**factor, "cnl_sd": derived}}
+
     @model_validator(mode="after")
     def _check(self) -> CollateralModel:
         if self.factor.cnl_sd is not None and self.default.expected_cnl is None:
             raise ValueError("factor.cnl_sd needs default.expected_cnl")
         return self
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a float when it is a plain number, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def load_model(path: str | Path) -> CollateralModel:
