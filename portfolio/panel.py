@@ -50,6 +50,7 @@ __all__ = [
     "PanelEvents",
     "QuarantinedLoan",
     "default_quarantine_path",
+    "missed_payment_runs",
     "panel_events",
     "read_ally_panel",
     "read_long_panel",
@@ -785,6 +786,25 @@ class PanelEvents:
         return np.asarray((m >= self.entry[:, None]) & (m <= self.exit[:, None]))
 
 
+def missed_payment_runs(panel: LoanPanel, rules: EventRules | None = None) -> np.ndarray:
+    """Length of the run of missed payments ending in each month, ``(n_loans, n_months)``.
+
+    A month is missed when the loan is present with a positive balance and the total paid is
+    below ``rules.missed_share`` of the scheduled payment; a paid month resets the run to 0.
+    """
+    rules = rules or EventRules()
+    n, t = panel.balance.shape
+    present = ~np.isnan(panel.balance)
+    missed = present & (panel.balance > ZERO_BALANCE_TOLERANCE) & (
+        panel.total_paid < rules.missed_share * panel.scheduled_payment[:, None])
+    run = np.zeros((n, t), dtype=np.int64)
+    acc = np.zeros(n, dtype=np.int64)
+    for k in range(t):
+        acc = np.where(missed[:, k], acc + 1, 0)
+        run[:, k] = acc
+    return run
+
+
 def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEvents:
     """Classify every loan's history into prepaid, defaulted, matured or censored.
 
@@ -806,15 +826,8 @@ def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEven
     n, t = panel.balance.shape
     prev = panel.prior_balance()
     present = ~np.isnan(panel.balance)
-    missed = present & (panel.balance > ZERO_BALANCE_TOLERANCE) & (
-        panel.total_paid < rules.missed_share * panel.scheduled_payment[:, None])
     zero = present & (panel.balance <= ZERO_BALANCE_TOLERANCE)
-    # Length of the run of missed payments ending in each month (0 when paid).
-    run = np.zeros((n, t), dtype=np.int64)
-    acc = np.zeros(n, dtype=np.int64)
-    for k in range(t):
-        acc = np.where(missed[:, k], acc + 1, 0)
-        run[:, k] = acc
+    run = missed_payment_runs(panel, rules)
     entry = panel.first_month.astype(np.int64)
     last = np.where(present.any(axis=1), t - np.argmax(present[:, ::-1], axis=1), 0)
     exit_ = last.copy()

@@ -26,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 from portfolio.errors import InputError, Problem
-from portfolio.panel import DEFAULTED, EventRules, LoanPanel, panel_events, scheduled_principal
+from portfolio.panel import (
+    DEFAULTED,
+    EventRules,
+    LoanPanel,
+    missed_payment_runs,
+    panel_events,
+    scheduled_principal,
+)
 from portfolio.tape import LoanTape, tape_from_columns
 from simulation.calibration import SegmentScheme
 from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
@@ -48,14 +55,18 @@ def _implied_term(balance: np.ndarray, rate: np.ndarray, payment: np.ndarray,
 
 
 def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
-               rules: EventRules | None = None) -> tuple[LoanTape, np.ndarray]:
+               rules: EventRules | None = None, *,
+               delinquency: bool = False) -> tuple[LoanTape, np.ndarray]:
     """Month ``month``'s active loans as a tape, and their panel row indices.
 
     Active: positive balance at the end of the month and not classified as defaulted from the
     data up to it (month 0: every loan with a cut-off balance, nothing is known yet). ``age``
     is the loan age at the end of the month, ``remaining_term`` the number of scheduled
     payments that amortise its balance (curtailments shorten it; the contractual term is the
-    fallback), ``segment`` the scheme's label.
+    fallback), ``segment`` the scheme's label. With ``delinquency``, ``days_past_due`` is 30
+    per payment of the run of missed payments open at the month's end
+    (:func:`~portfolio.panel.missed_payment_runs`), so the loan starts in its roll-rate state;
+    otherwise every loan starts current.
     """
     bal = panel.balance_at(month)
     active = np.isfinite(bal) & (bal > 0)
@@ -69,6 +80,9 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
     contractual = panel.original_term[idx] - age
     rem = _implied_term(bal[idx], panel.rate[idx], panel.scheduled_payment[idx], contractual)
     labels = scheme.labels(panel.fico[idx], panel.vehicle_new[idx], panel.rate[idx])
+    days_past_due = np.zeros(len(idx), dtype=np.int64)
+    if delinquency and month > 0:
+        days_past_due = 30 * missed_payment_runs(panel.through(month), rules)[idx, month - 1]
     tape = tape_from_columns({
         "loan_id": panel.loan_id[idx], "balance": bal[idx], "rate": panel.rate[idx],
         "original_term": np.maximum(panel.original_term[idx], age + rem),
@@ -76,6 +90,7 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
         "original_balance": panel.original_balance[idx], "fico": panel.fico[idx],
         "pti": panel.pti[idx], "vehicle_value": panel.vehicle_value[idx],
         "vehicle_new": panel.vehicle_new[idx], "state": panel.state[idx], "segment": labels,
+        "days_past_due": days_past_due,
     })
     return tape, idx
 
@@ -203,7 +218,8 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
     if scheme is None:
         keys = list(model.default.hazard_curves or ["all"])
         scheme = SegmentScheme.from_labels(keys)
-    tape, idx = panel_tape(panel, from_month, scheme, rules)
+    tape, idx = panel_tape(panel, from_month, scheme, rules,
+                           delinquency=model.credit_model == "roll_rate")
     inputs = prepare_collateral(tape, model, source=panel.source)
     horizon = t_end - from_month
     flows = expected_flows(inputs).flows
