@@ -30,8 +30,8 @@ from portfolio.panel import (
     DEFAULTED,
     EventRules,
     LoanPanel,
-    missed_payment_runs,
     panel_events,
+    payments_behind,
     scheduled_principal,
 )
 from portfolio.tape import LoanTape, tape_from_columns
@@ -64,9 +64,8 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
     is the loan age at the end of the month, ``remaining_term`` the number of scheduled
     payments that amortise its balance (curtailments shorten it; the contractual term is the
     fallback), ``segment`` the scheme's label. With ``delinquency``, ``days_past_due`` is 30
-    per payment of the run of missed payments open at the month's end
-    (:func:`~portfolio.panel.missed_payment_runs`), so the loan starts in its roll-rate state;
-    otherwise every loan starts current.
+    per payment behind at the month's end (:func:`~portfolio.panel.payments_behind`), so the
+    loan starts in its roll-rate state; otherwise every loan starts current.
     """
     bal = panel.balance_at(month)
     active = np.isfinite(bal) & (bal > 0)
@@ -82,7 +81,7 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
     labels = scheme.labels(panel.fico[idx], panel.vehicle_new[idx], panel.rate[idx])
     days_past_due = np.zeros(len(idx), dtype=np.int64)
     if delinquency and month > 0:
-        days_past_due = 30 * missed_payment_runs(panel.through(month), rules)[idx, month - 1]
+        days_past_due = 30 * payments_behind(panel.through(month), rules)[0][idx, month - 1]
     tape = tape_from_columns({
         "loan_id": panel.loan_id[idx], "balance": bal[idx], "rate": panel.rate[idx],
         "original_term": np.maximum(panel.original_term[idx], age + rem),

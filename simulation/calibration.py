@@ -47,8 +47,8 @@ from portfolio.panel import (
     EventRules,
     LoanPanel,
     PanelEvents,
-    missed_payment_runs,
     panel_events,
+    payments_behind,
     scheduled_principal,
 )
 from simulation.conversions import mdr_to_cdr, smm_to_cpr
@@ -699,28 +699,26 @@ def delinquency_states(panel: LoanPanel, events: PanelEvents,
                        rules: EventRules | None = None) -> np.ndarray:
     """Roll-rate state of every loan at the end of every month, ``(n_loans, n_months)`` int.
 
-    ``0..3``: payments behind (current, 30, 60, 90), the run of missed payments
-    (:func:`~portfolio.panel.missed_payment_runs`) capped at 3; :data:`PREPAID_STATE` in a
+    ``0..3``: payments behind (current, 30, 60, 90), contractual delinquency
+    (:func:`~portfolio.panel.payments_behind`) capped at 3; :data:`PREPAID_STATE` in a
     payoff month; for a loan that defaulted in month ``s`` (its first missed payment, see
     :func:`~portfolio.panel.panel_events`) 1, 2, 3 in months ``s..s+2`` and
     :data:`CHARGED_OFF_STATE` in ``s + 3``, the 120+ days at which the engine charges off
     (as the backtest counts actual defaults); :data:`NOT_AT_RISK` outside the months at risk
-    (before entry, after the exit of censored, prepaid and matured loans). A run of missed
-    payments still open at the end of the data counts to its last month: the transitions into
-    it were observed, only its outcome is censored (the Markov chain needs no more).
+    (before entry, after the exit of censored, prepaid and matured loans). A loan still in the
+    panel at its end counts to the last month, arrears open or not: the transitions were
+    observed, only the outcome is censored (the Markov chain needs no more).
     """
     n, t = panel.balance.shape
-    run = missed_payment_runs(panel, rules)
+    behind, _ = payments_behind(panel, rules)
     months = np.arange(1, t + 1)[None, :]
     defaulted = (events.kind == DEFAULTED)[:, None]
     end = np.where(defaulted[:, 0], events.exit + CHARGED_OFF_STATE - 1, events.exit)
-    # A run still open at the end of the data: its months are observed transitions, although
-    # the outcome (cure or default) is not yet known; the loan is censored after them.
-    present = ~np.isnan(panel.balance)
-    last = np.where(present.any(axis=1), t - np.argmax(present[:, ::-1], axis=1), 0)
-    open_run = run[np.arange(n), np.maximum(last - 1, 0)]
-    end = np.where((events.kind == CENSORED) & (open_run > 0) & (last == t), last, end)
-    state = np.minimum(run, CHARGED_OFF_STATE - 1)
+    # A loan still in the panel at its end: every month is an observed transition, although
+    # the outcome of arrears open at the end (cure or default) is not yet known.
+    still_in = ~np.isnan(panel.balance[:, -1]) & (panel.balance[:, -1] > 0)
+    end = np.where((events.kind == CENSORED) & still_in, t, end)
+    state = np.minimum(behind, CHARGED_OFF_STATE - 1)
     since = months - events.exit[:, None]
     state = np.where(defaulted & (since >= 0), np.minimum(since + 1, CHARGED_OFF_STATE), state)
     state = np.where((events.kind == PREPAID)[:, None] & (since == 0), PREPAID_STATE, state)
@@ -834,16 +832,21 @@ def estimate_roll_rates(
     before = np.where(before < 0, 0, before)  # a loan's first month at risk starts current
     loan, col = np.nonzero(state >= 0)
     frm, to = before[loan, col], state[loan, col]
-    keep = frm < CHARGED_OFF_STATE
+    # A stalled default is recognised stall_months after its first missed payment but charged
+    # off 120+ days after it: whether a 90-day loan was charged off in the last months is not
+    # yet known, so those months' transitions from 90 are left out (not counted as staying).
+    known = window.n_months - max(rules.stall_months - CHARGED_OFF_STATE, 0)
+    keep = (frm < CHARGED_OFF_STATE - 1) | ((frm == CHARGED_OFF_STATE - 1) & (col < known))
     loan, col, frm, to = loan[keep], col[keep], frm[keep], to[keep]
     if loan.size == 0:
         raise InputError(panel.source, "no loan-months at risk in the estimation window")
     # Dollar roll rates: each loan-month weighs its balance after scheduled principal; the
     # principal prepaid above schedule (curtailments) moves to the prepaid column.
     prev = window.prior_balance()
-    sched, excess = _scheduled_and_excess(window, prev)
+    sched, _ = _scheduled_and_excess(window, prev)
+    beyond = payments_behind(window, rules)[1]
     exposure = np.maximum(np.nan_to_num(prev) - sched, 0.0)[loan, col]
-    curtailed = np.where(to == CHARGED_OFF_STATE, 0.0, np.minimum(excess[loan, col], exposure))
+    curtailed = np.where(to == CHARGED_OFF_STATE, 0.0, np.minimum(beyond[loan, col], exposure))
     curtailed = np.where(to == PREPAID_STATE, exposure, curtailed)
     age = window.age0[loan] + col + 1
     band = _bands(age, age_band)
