@@ -125,8 +125,10 @@ class BacktestResult:
         """Error metrics in percentage points (projected minus actual).
 
         Mean absolute, root-mean-square and maximum pool-factor error, final-month errors of
-        factor and cumulative prepayments and defaults (all pp of the cut-off pool), and the
-        mean absolute balance error relative to the month-K balance.
+        factor and cumulative prepayments and defaults (all pp of the cut-off pool), the
+        final cumulative defaults relative to actual (``defaulted_final_rel``, a fraction:
+        +0.05 = 5% more than actual), and the mean absolute balance error relative to the
+        month-K balance.
         """
         t = self.table
         err = t["factor_error_pp"].to_numpy()
@@ -140,6 +142,8 @@ class BacktestResult:
                                       - t["actual_prepaid"].iloc[-1]),
             "defaulted_final_pp": float(t["projected_defaulted"].iloc[-1]
                                         - t["actual_defaulted"].iloc[-1]),
+            "defaulted_final_rel": float(t["projected_defaulted"].iloc[-1]
+                                         / max(t["actual_defaulted"].iloc[-1], 1e-300) - 1.0),
             "factor_mae_pp_of_start": float(np.mean(np.abs(rel)) * 100.0),
         }
 

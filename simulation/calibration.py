@@ -785,9 +785,14 @@ class RollRateEstimate:
 
 
 def _smoothed(counts: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
-    """Rows ``(counts + strength * prior) / (n + strength)`` along the last axis."""
+    """Rows ``(counts + strength * prior) / (n + strength)`` along the last axis.
+
+    A row without counts and without prior weight is the prior row.
+    """
     n = counts.sum(axis=-1, keepdims=True)
-    return np.asarray((counts + strength * prior) / (n + strength))
+    weight = n + strength
+    mixed = (counts + strength * prior) / np.where(weight > 0, weight, 1.0)
+    return np.asarray(np.where(weight > 0, mixed, prior))
 
 
 def estimate_roll_rates(
@@ -867,11 +872,7 @@ def estimate_roll_rates(
         every_age[s, s + 1] = 1.0
     prior_all = every_age / every_age.sum(axis=-1, keepdims=True)
     pooled = _smoothed(counts.sum(axis=0), prior_all[None], prior_months)
-    pooled = np.where(counts.sum(axis=(0, -1))[..., None] + prior_months > 0, pooled,
-                      prior_all[None])
     probabilities = _smoothed(counts, pooled[None], prior_months)
-    empty = counts.sum(axis=-1, keepdims=True) + prior_months == 0
-    probabilities = np.where(empty, pooled[None], probabilities)
     return RollRateEstimate(
         counts=counts, probabilities=probabilities, pooled=pooled,
         segments=tuple(str(x) for x in seg_names),
