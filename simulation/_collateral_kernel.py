@@ -401,7 +401,8 @@ def _pay_instalments(o, t, b, j, n, last, payment_type, r, inst):
 def roll_rate_paths_kernel(
     balance, monthly_rate, inst, remaining_term, age0, payment_type, transition_row,
     loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0, missed0,
-    transition, depreciation, apr_bin_rate, rate_incentive, market_rate0, default_macro,
+    transition, current_roll, current_prepay, depreciation, apr_bin_rate, rate_incentive,
+    market_rate0, default_macro,
     prepay_macro, market_rate, recovery_index, recovery_lag, vehicle_recovery, seed,
     first_path, out,
 ):  # fmt: skip
@@ -411,10 +412,13 @@ def roll_rate_paths_kernel(
     age ``a`` (loan age ``a + 1``) and ``s`` payments behind moves to column ``k`` (see
     :func:`_moved_row` for the multipliers: ``loan_default_mult[i] * default_macro[p, t]`` on
     the roll-forward, the loan, macro and rate-incentive prepayment multipliers on
-    prepayment). A loan starts in state ``missed0[i]``. In state 0 one uniform per sojourn
-    (``STREAM_EVENT``) against the product of the monthly stay probabilities gives the month
-    it leaves, a second (``STREAM_SPLIT``) whether it rolls or prepays; in states 1..3 one
-    uniform per loan and period (``STREAM_ROLL``) picks the target. A loan ``s`` behind in
+    prepayment); ``current_roll`` and ``current_prepay`` are its columns 1 and 5 of state 0,
+    contiguous for the hot loop. A loan starts in state ``missed0[i]``. In state 0 one uniform
+    per sojourn (``STREAM_EVENT``) against the product of the monthly stay probabilities gives
+    the month it leaves, a second (``STREAM_SPLIT``) whether it rolls or prepays; in states
+    1..3 one uniform per loan and period (``STREAM_ROLL``) picks the target: roll forward
+    below the moved roll probability, prepayment next, else a state ``0..s`` in proportion to
+    the base row. A loan ``s`` behind in
     period ``t`` has paid ``j = t + missed0 - s`` instalments of its remaining schedule; after
     the schedule's end every payment settles the whole balance. Charge-off (from 90) books the
     balance as defaulted in ``t`` and the recovery ``recovery_lag`` periods later. No input
@@ -446,6 +450,9 @@ def roll_rate_paths_kernel(
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
             tr = transition[transition_row[i], age0[i]:]
+            croll = current_roll[transition_row[i], age0[i]:]
+            cprepay = current_prepay[transition_row[i], age0[i]:]
+            growth = balance_growth(pt, r)
             pmult = ptab[apr_bin[i]]
             s = missed0[i]
             j = 0
@@ -458,22 +465,23 @@ def roll_rate_paths_kernel(
                     survival = 1.0
                     roll = 0.0
                     prepay = 0.0
-                    left = False
-                    while j <= last:
-                        roll = min(tr[t, 0, 1] * dm * dmac[t], 1.0)
-                        prepay = min(tr[t, 0, PREPAY] * pm * pmult[t], 1.0 - roll)
+                    while True:
+                        roll = min(croll[t] * dm * dmac[t], 1.0)
+                        prepay = min(cprepay[t] * pm * pmult[t], 1.0 - roll)
                         survival *= 1.0 - roll - prepay
                         if survival < u:
-                            left = True
                             break
-                        pr = principal_due(pt, b, r, a, j == last)
                         o[t, INTEREST] += b * r
-                        o[t, SCHEDULED_PRINCIPAL] += pr
-                        b -= pr
+                        if j == last:  # the final instalment, with any balloon or residual
+                            o[t, SCHEDULED_PRINCIPAL] += b
+                            o[t, TERMINATIONS] += 1.0
+                            break
+                        b_next = next_balance(growth, b, a)
+                        o[t, SCHEDULED_PRINCIPAL] += b - b_next
+                        b = b_next
                         j += 1
                         t += 1
-                    if not left:  # paid the final instalment
-                        o[t - 1, TERMINATIONS] += 1.0
+                    if survival >= u:
                         break
                     if uniform(key_split, i, draw) * (roll + prepay) >= roll:
                         pr = principal_due(pt, b, r, a, j == last)
@@ -487,21 +495,24 @@ def roll_rate_paths_kernel(
                     o[t, DELINQUENT_30] += b
                     t += 1
                     continue
-                # Delinquent: one uniform picks the target state.
+                # Delinquent: one uniform picks the target: roll forward, prepay, or (the
+                # rest) a state 0..s in proportion to the base row.
                 row = tr[t, s]
                 roll, prepay, scale = _moved_row(row, s, dm * dmac[t], pm * pmult[t])
                 u = uniform(key_roll, i, t)
-                target = PREPAY
-                c = 0.0
-                for k in range(s + 1):
-                    c += row[k] * scale
-                    if k == s and scale == 0.0:
-                        c += 1.0 - roll - prepay
-                    if u < c:
-                        target = k
-                        break
-                if target == PREPAY and u < c + roll:
+                target = s
+                if u < roll:
                     target = s + 1
+                elif u < roll + prepay:
+                    target = PREPAY
+                elif scale > 0.0:
+                    v = (u - roll - prepay) / scale
+                    c = 0.0
+                    for k in range(s):
+                        c += row[k]
+                        if v < c:
+                            target = k
+                            break
                 if target == PREPAY:
                     pr = principal_due(pt, b, r, a, j == last)
                     o[t, INTEREST] += b * r
