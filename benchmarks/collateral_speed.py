@@ -6,9 +6,9 @@ Both credit models run in the same process between two reference runs: competing
 
 Prints one JSON line: ``loan_months_per_s``, ``ratio_to_refkernel``, ``ratio_to_numpy``,
 ``peak_rss_mb`` and the peak RSS of 1,000- and 100,000-path runs of a 1,000-loan pool (each in
-its own process, since RSS peaks are per process). Exits 1 when a target is missed:
-ratio to the reference kernel >= 0.7 (each credit model), to NumPy >= 15, and memory flat in the number of paths
-(100,000-path peak within 1.25x + 50 MB of the 1,000-path peak).
+its own process, since RSS peaks are per process). Exits 1 when a target is missed: ratio to
+the reference kernel >= 0.7 (each credit model), to NumPy >= 15, and memory flat in the number
+of paths (100,000-path peak within 1.25x + 50 MB of the 1,000-path peak).
 
 Loan-months: for the reference kernel, (path, loan, month) iterations up to each loan's exit;
 for the engine, loans in the pool at the start of each period summed over periods and paths
