@@ -359,19 +359,19 @@ PREPAY = 5
 
 
 @jit_inline
-def _moved_row(row, s, roll_mult, prepay_mult):
+def _moved_row(table, t, s, roll_mult, prepay_mult):
     """Roll-forward and prepayment probabilities of state ``s`` after the multipliers.
 
-    ``row``: the base transition row (6 columns). The roll-forward ``row[s + 1]`` is
+    ``table[t, s]``: the base transition row (6 columns). The roll-forward ``[s + 1]`` is
     multiplied by ``roll_mult`` (loan x systematic factor x macro) and the prepayment
-    ``row[PREPAY]`` by ``prepay_mult``, capped so that they sum to at most 1; the other
-    columns keep their proportions and take the rest. Returns ``(roll, prepay, scale)``: the
-    other columns' probabilities are ``row[k] * scale``, and when they are all zero the rest,
-    ``1 - roll - prepay``, stays in state ``s`` (the caller adds it). No checking.
+    ``[PREPAY]`` by ``prepay_mult``, capped so that they sum to at most 1; the other columns
+    keep their proportions and take the rest. Returns ``(roll, prepay, scale)``: the other
+    columns' probabilities are ``table[t, s, k] * scale``, and when they are all zero the
+    rest, ``1 - roll - prepay``, stays in state ``s`` (the caller adds it). No checking.
     """
-    roll = min(row[s + 1] * roll_mult, 1.0)
-    prepay = min(row[PREPAY] * prepay_mult, 1.0 - roll)
-    rest = 1.0 - row[s + 1] - row[PREPAY]
+    roll = min(table[t, s, s + 1] * roll_mult, 1.0)
+    prepay = min(table[t, s, PREPAY] * prepay_mult, 1.0 - roll)
+    rest = 1.0 - table[t, s, s + 1] - table[t, s, PREPAY]
     scale = (1.0 - roll - prepay) / rest if rest > 1e-15 else 0.0
     return roll, prepay, scale
 
@@ -497,8 +497,7 @@ def roll_rate_paths_kernel(
                     continue
                 # Delinquent: one uniform picks the target: roll forward, prepay, or (the
                 # rest) a state 0..s in proportion to the base row.
-                row = tr[t, s]
-                roll, prepay, scale = _moved_row(row, s, dm * dmac[t], pm * pmult[t])
+                roll, prepay, scale = _moved_row(tr, t, s, dm * dmac[t], pm * pmult[t])
                 u = uniform(key_roll, i, t)
                 target = s
                 if u < roll:
@@ -509,7 +508,7 @@ def roll_rate_paths_kernel(
                     v = (u - roll - prepay) / scale
                     c = 0.0
                     for k in range(s):
-                        c += row[k]
+                        c += tr[t, s, k]
                         if v < c:
                             target = k
                             break
@@ -595,8 +594,7 @@ def roll_rate_expected_kernel(
                     continue
                 j = t + m0 - s
                 bj = sched[j]
-                row = tr[t, s]
-                roll, prepay, scale = _moved_row(row, s, dm * default_macro[t],
+                roll, prepay, scale = _moved_row(tr, t, s, dm * default_macro[t],
                                                  pm * prepay_row[t])
                 # prepayment in full
                 w = q * prepay
@@ -620,7 +618,7 @@ def roll_rate_expected_kernel(
                     out[t, DELINQUENT_30 + s] += w * bj
                 # cure, catch-up or stay: pays s - k + 1 instalments (the rest after the term)
                 for k in range(s + 1):
-                    w = q * row[k] * scale
+                    w = q * tr[t, s, k] * scale
                     if k == s and scale == 0.0:
                         w += q * (1.0 - roll - prepay)
                     if w <= 0.0:
