@@ -35,12 +35,18 @@ from portfolio.panel import (
     scheduled_principal,
 )
 from portfolio.tape import LoanTape, tape_from_columns
-from simulation.calibration import SegmentScheme
+from simulation.calibration import SegmentScheme, delinquency_states
 from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
 from simulation.model import CollateralModel
 from simulation.run import simulate_pool
 
 __all__ = ["BacktestResult", "backtest", "panel_tape"]
+
+DELINQUENCY_FIELDS = ("delinquent_30", "delinquent_60", "delinquent_90p")
+"""PoolFlows delinquency fields compared month by month (30, 60, 90+ days past due)."""
+CHECK_MONTHS = (12, 24, 36)
+"""Months into the projection at which :meth:`BacktestResult.metrics` reports errors (and the
+last month)."""
 
 
 def _implied_term(balance: np.ndarray, rate: np.ndarray, payment: np.ndarray,
@@ -104,8 +110,9 @@ class BacktestResult:
         Index ``month`` (K+1..); columns ``actual_balance``, ``projected_balance`` (USD),
         ``actual_factor``, ``projected_factor`` (over the cut-off pool balance),
         ``factor_error_pp`` (projected - actual, percentage points), cumulative
-        ``*_prepaid`` and ``*_defaulted`` principal as % of the cut-off pool, and with Monte
-        Carlo paths ``projected_factor_p5``/``_p95``.
+        ``*_prepaid`` and ``*_defaulted`` principal and the ``*_delinquent_30``/``_60``/``_90p``
+        balances (contractual delinquency, :func:`~simulation.calibration.delinquency_states`)
+        as % of the cut-off pool, and with Monte Carlo paths ``projected_factor_p5``/``_p95``.
     from_month : int
     cutoff_balance : float
         Pool balance at the panel's cut-off (month 0), USD.
@@ -145,7 +152,30 @@ class BacktestResult:
             "defaulted_final_rel": float(t["projected_defaulted"].iloc[-1]
                                          / max(t["actual_defaulted"].iloc[-1], 1e-300) - 1.0),
             "factor_mae_pp_of_start": float(np.mean(np.abs(rel)) * 100.0),
+            **self.errors_at(),
         }
+
+    def errors_at(self) -> dict[str, float]:
+        """Projected minus actual at months 12, 24, 36 of the projection and at its end (pp).
+
+        Keys ``{measure}_error_pp_{m}m`` for the pool factor, cumulative defaults and the 30+
+        delinquent balance (30 + 60 + 90+), with ``m`` the months since K (``end`` for the
+        last month); months past the projection are left out.
+        """
+        t = self.table
+        dq = {side: sum(t[f"{side}_{name}"] for name in DELINQUENCY_FIELDS)
+              for side in ("actual", "projected")}
+        measures = {
+            "factor": t["factor_error_pp"],
+            "defaulted": t["projected_defaulted"] - t["actual_defaulted"],
+            "delinquent_30p": dq["projected"] - dq["actual"],
+        }
+        out: dict[str, float] = {}
+        points = [(f"{m}m", m - 1) for m in CHECK_MONTHS if m <= len(t)]
+        for label, row in [*points, ("end", len(t) - 1)]:
+            for name, series in measures.items():
+                out[f"{name}_error_pp_{label}"] = float(series.iloc[row])
+        return out
 
 
 def _actual(panel: LoanPanel, idx: np.ndarray, month: int, to_month: int,
@@ -180,11 +210,16 @@ def _actual(panel: LoanPanel, idx: np.ndarray, month: int, to_month: int,
     co_month = np.where(defaulted, removal, 0)
     cum_default = np.array([defaulted_amount[(co_month > 0) & (co_month <= m)].sum()
                             for m in months])
-    return pd.DataFrame({
+    # Delinquent balances by contractual state (30, 60, 90+), on the balances above.
+    state = delinquency_states(panel.through(to_month), ev, rules)[idx][:, months - 1]
+    columns: dict[str, np.ndarray] = {
         "actual_balance": bal.sum(axis=0),
         "actual_prepaid_usd": np.cumsum(excess.sum(axis=0)),
         "actual_defaulted_usd": cum_default,
-    }, index=pd.Index(months, name="month"))
+    }
+    for behind, name in enumerate(DELINQUENCY_FIELDS, start=1):
+        columns[f"actual_{name}_usd"] = np.where(state == behind, bal, 0.0).sum(axis=0)
+    return pd.DataFrame(columns, index=pd.Index(months, name="month"))
 
 
 def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
@@ -240,6 +275,9 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
     table["projected_prepaid"] = np.cumsum(proj[:, f["prepaid_principal"]]) / cutoff * 100.0
     table["actual_defaulted"] = table.pop("actual_defaulted_usd") / cutoff * 100.0
     table["projected_defaulted"] = np.cumsum(proj[:, f["defaulted_principal"]]) / cutoff * 100.0
+    for name in DELINQUENCY_FIELDS:
+        table[f"actual_{name}"] = table.pop(f"actual_{name}_usd") / cutoff * 100.0
+        table[f"projected_{name}"] = proj[:, f[name]] / cutoff * 100.0
     if n_paths > 0:
         result = simulate_pool(inputs, n_paths=n_paths, seed=seed)
         scale = inputs.initial_balance / cutoff

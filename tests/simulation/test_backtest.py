@@ -214,3 +214,33 @@ def test_ally_roll_rate_out_of_sample_from_month_0(calibrate_on: str, project: s
         assert m["factor_mae_pp"] <= 0.6
     else:
         assert m["factor_mae_pp"] <= 1.2
+
+
+def test_backtest_compares_delinquency_and_reports_errors_at_checkpoints(small_panel) -> None:
+    """S misses from month 3: 30 days in month 3, 60 in month 4 with its 840 held (charged
+    off in month 5 under a 3-month pipeline); P and K stay current. Errors at 12/24/36 months
+    lie past this 9-month projection, so only the end is reported."""
+    result = backtest(small_panel, _flat_model(3), 0, scheme=SegmentScheme(None, False, None))
+    t = result.table
+    assert t["actual_delinquent_30"].to_numpy() == pytest.approx(
+        np.r_[0, 0, 840, 0, 0, 0, 0, 0, 0] / 3000.0 * 100)
+    assert t["actual_delinquent_60"].to_numpy() == pytest.approx(
+        np.r_[0, 0, 0, 840, 0, 0, 0, 0, 0] / 3000.0 * 100)
+    assert t["actual_delinquent_90p"].sum() == 0
+    assert t["projected_delinquent_30"].sum() == 0  # no hazards: nothing projected
+    m = result.metrics()
+    assert "factor_error_pp_12m" not in m
+    assert m["factor_error_pp_end"] == pytest.approx(t["factor_error_pp"].iloc[-1])
+    assert m["defaulted_error_pp_end"] == pytest.approx(-840 / 3000.0 * 100)
+    assert m["delinquent_30p_error_pp_end"] == 0.0
+
+
+def test_roll_rate_backtest_starts_loans_in_their_state(small_panel) -> None:
+    """At month 4 S has missed two payments (not yet a default: the run is shorter than
+    stall_months): under roll rates it enters the tape 60 days past due, otherwise current."""
+    scheme = SegmentScheme(None, False, None)
+    tape, idx = panel_tape(small_panel, 4, scheme, delinquency=True)
+    behind = dict(zip(small_panel.loan_id[idx], tape.days_past_due.tolist(), strict=True))
+    assert behind == {"S": 60, "K": 0}
+    tape, _ = panel_tape(small_panel, 4, scheme)
+    assert tape.days_past_due.tolist() == [0, 0]
