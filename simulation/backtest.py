@@ -155,6 +155,17 @@ class BacktestResult:
             **self.errors_at(),
         }
 
+    def delinquent_30_plus(self, side: str) -> pd.Series:
+        """30+ days delinquent balance by month (30 + 60 + 90+), % of the cut-off pool.
+
+        ``side`` is ``"actual"`` or ``"projected"``.
+        """
+        t = self.table
+        total = t[f"{side}_{DELINQUENCY_FIELDS[0]}"].copy()
+        for name in DELINQUENCY_FIELDS[1:]:
+            total += t[f"{side}_{name}"]
+        return total
+
     def errors_at(self) -> dict[str, float]:
         """Projected minus actual at months 12, 24, 36 of the projection and at its end (pp).
 
@@ -163,12 +174,11 @@ class BacktestResult:
         last month); months past the projection are left out.
         """
         t = self.table
-        dq = {side: sum(t[f"{side}_{name}"] for name in DELINQUENCY_FIELDS)
-              for side in ("actual", "projected")}
         measures = {
             "factor": t["factor_error_pp"],
             "defaulted": t["projected_defaulted"] - t["actual_defaulted"],
-            "delinquent_30p": dq["projected"] - dq["actual"],
+            "delinquent_30p": self.delinquent_30_plus("projected")
+            - self.delinquent_30_plus("actual"),
         }
         out: dict[str, float] = {}
         points = [(f"{m}m", m - 1) for m in CHECK_MONTHS if m <= len(t)]

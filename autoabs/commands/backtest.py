@@ -9,7 +9,7 @@ from autoabs.commands._common import add_command, make_console
 from autoabs.commands.calibrate import add_panel_arguments, read_panel_from_args, rules_from_args
 from autoabs.inputs import existing_file
 from portfolio._io import atomic_write, write_json
-from simulation.backtest import CHECK_MONTHS, DELINQUENCY_FIELDS, BacktestResult, backtest
+from simulation.backtest import CHECK_MONTHS, BacktestResult, backtest
 from simulation.model import load_model
 
 
@@ -96,15 +96,15 @@ def run(args: argparse.Namespace) -> int:
                   f"{'prepaid act/proj %':>19} {'defaulted act/proj %':>21} "
                   f"{'30+ dq act/proj %':>19}")
     t = result.table
-    dq = {side: sum(t[f"{side}_{name}"] for name in DELINQUENCY_FIELDS)
-          for side in ("actual", "projected")}
-    for month, row in t.iterrows():
+    dq_actual = result.delinquent_30_plus("actual").to_numpy()
+    dq_projected = result.delinquent_30_plus("projected").to_numpy()
+    for k, (month, row) in enumerate(t.iterrows()):
         console.print(
             f"{month:>5} {row['actual_factor']:>8.4f} {row['projected_factor']:>9.4f} "
             f"{row['factor_error_pp']:>+8.3f} {row['actual_prepaid']:>9.3f}/"
             f"{row['projected_prepaid']:<9.3f} {row['actual_defaulted']:>10.3f}/"
-            f"{row['projected_defaulted']:<10.3f} {dq['actual'][month]:>9.3f}/"
-            f"{dq['projected'][month]:<9.3f}")
+            f"{row['projected_defaulted']:<10.3f} {dq_actual[k]:>9.3f}/"
+            f"{dq_projected[k]:<9.3f}")
     console.print(
         f"pool factor error: mean abs {metrics['factor_mae_pp']:.3f} pp, rmse "
         f"{metrics['factor_rmse_pp']:.3f} pp, max {metrics['factor_max_abs_pp']:.3f} pp "
