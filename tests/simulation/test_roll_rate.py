@@ -374,3 +374,18 @@ def test_smoothing_shrinks_sparse_segments_to_the_pool(hand_panel) -> None:
     np.testing.assert_allclose(smooth.pooled[0], every / every.sum(axis=-1, keepdims=True),
                                atol=1e-6)
     np.testing.assert_allclose(smooth.pooled[0], smooth.pooled[1], atol=1e-6)
+
+
+def test_expected_cnl_and_the_lognormal_factor_calibrate_a_roll_rate_pool(pool) -> None:
+    """With an expected CNL the default scale multiplies the roll-forward like a hazard: the
+    Monte Carlo mean CNL hits the target (4 standard errors) and the factor spreads it."""
+    from simulation.factor import calibrate
+
+    raw = pool_model(type="lognormal", cnl_sd=0.01)
+    raw["default"] = {"expected_cnl": 0.02, "loss_timing": {
+        "ages": [12, 24, 36, 60], "cumulative": [0.3, 0.7, 0.9, 1.0]}}
+    inputs, _ = calibrate(prepare_collateral(pool, model_from_dict(raw)))
+    assert inputs.roll_rate and inputs.default_scale != 1.0
+    cnl = simulate_pool(inputs, n_paths=800, seed=2).cnl
+    assert abs(cnl.mean() - 0.02) <= 4 * cnl.std(ddof=1) / np.sqrt(cnl.size)
+    assert cnl.std() > 0.5 * 0.01
