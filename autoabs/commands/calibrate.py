@@ -128,7 +128,8 @@ def _header(cal: Calibration, roll_rates: RollRateEstimate | None) -> str:
         "baseline x proportional ratio.",
         f"Charge-off lag (median months from first missed payment, inclusive): "
         f"{cal.chargeoff_months} (competing risks; roll rates charge off at 120+). Scorecard, "
-        "macro and rate-incentive terms are off (not estimated); recovery assumptions are defaults (the panel has no recoveries).",
+        "macro and rate-incentive terms are off (not estimated); recovery assumptions are "
+        "defaults (the panel has no recoveries).",
     ]
     if roll_rates is not None:
         lines.append(
