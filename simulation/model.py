@@ -196,6 +196,66 @@ class FactorAssumptions(_Strict):
         return self
 
 
+ROLL_STATES: tuple[str, ...] = ("current", "30", "60", "90")
+"""Roll-rate states a loan can be in at a month end (payments behind: 0, 1, 2, 3)."""
+ROLL_TARGETS: tuple[str, ...] = (*ROLL_STATES, "chargeoff", "prepaid")
+"""Columns of a transition row: the four states, charge-off (a fourth missed payment, 120+
+days) and prepayment in full."""
+ROW_SUM_TOLERANCE = 1e-6
+MSG_ROW_SUM = "row {state!r} of age band {band} sums to {total:.8f}, not 1"
+MSG_IMPOSSIBLE = ("row {state!r} of age band {band}: a loan {behind} payment(s) behind can "
+                  "only move to current..{reach} or prepay, but {target!r} has {value:g}")
+
+TransitionRow = Annotated[list[Fraction], Field(min_length=6, max_length=6)]
+
+
+class RollRateAssumptions(_Strict):
+    """Monthly delinquency transition matrices by segment and loan-age band.
+
+    ``age_bands`` are the first loan ages (months) of the bands, starting at 1; the last band
+    runs on. ``matrices[segment][band]`` is a 4 x 6 list: one row per state in
+    :data:`ROLL_STATES`, one column per target in :data:`ROLL_TARGETS`; each row sums to 1. A
+    loan ``s`` payments behind moves to ``k <= s`` (a cure, ``k = 0``, or a partial catch-up:
+    it pays ``s - k + 1`` instalments), stays (``k = s``, pays one), rolls forward (``s + 1``,
+    pays none; from 90 that is the charge-off) or prepays in full. Segments as in
+    ``default.hazard_curves`` (``all`` is the fallback).
+    """
+
+    age_bands: list[Annotated[int, Field(ge=1, le=MAX_MONTH)]]
+    matrices: dict[str, list[list[TransitionRow]]]
+
+    @model_validator(mode="after")
+    def _check(self) -> RollRateAssumptions:
+        bands = self.age_bands
+        if not bands or bands[0] != 1:
+            raise ValueError("age_bands must be a non-empty list of first ages starting at 1")
+        if any(b <= a for a, b in zip(bands, bands[1:], strict=False)):
+            raise ValueError("age_bands must be strictly increasing")
+        if not self.matrices:
+            raise ValueError("matrices needs at least one segment (e.g. 'all')")
+        for segment, by_band in self.matrices.items():
+            if len(by_band) != len(bands):
+                raise ValueError(f"segment {segment!r} has {len(by_band)} matrices for "
+                                 f"{len(bands)} age bands")
+            for band, matrix in zip(bands, by_band, strict=True):
+                if len(matrix) != len(ROLL_STATES):
+                    raise ValueError(f"segment {segment!r} age band {band}: expected "
+                                     f"{len(ROLL_STATES)} rows {ROLL_STATES}, got {len(matrix)}")
+                for behind, row in enumerate(matrix):
+                    state = ROLL_STATES[behind]
+                    total = sum(row)
+                    if abs(total - 1.0) > ROW_SUM_TOLERANCE:
+                        raise ValueError(f"segment {segment!r}: " + MSG_ROW_SUM.format(
+                            state=state, band=band, total=total))
+                    for k in range(behind + 2, len(ROLL_STATES) + 1):
+                        if row[k] > 0.0:
+                            raise ValueError(f"segment {segment!r}: " + MSG_IMPOSSIBLE.format(
+                                state=state, band=band, behind=behind,
+                                reach=ROLL_TARGETS[behind + 1], target=ROLL_TARGETS[k],
+                                value=row[k]))
+        return self
+
+
 class MacroLevels(_Strict):
     """Macro levels at the cut-off date, from which scenario paths are measured."""
 
@@ -204,15 +264,23 @@ class MacroLevels(_Strict):
 
 
 class CollateralModel(_Strict):
-    """All collateral assumptions of a run."""
+    """All collateral assumptions of a run.
+
+    ``credit_model`` chooses how loans default: ``competing_risk`` (default and prepayment
+    hazards, the delinquency pipeline of ``delinquency``) or ``roll_rate`` (monthly
+    transitions between delinquency states, ``roll_rate``; the default section's scorecard,
+    segment multipliers and unemployment elasticity then move the roll-forward probabilities).
+    """
 
     name: str = "unnamed"
+    credit_model: Literal["competing_risk", "roll_rate"] = "competing_risk"
     default: DefaultAssumptions
     delinquency: DelinquencyAssumptions = DelinquencyAssumptions()
     prepayment: PrepaymentAssumptions
     recovery: RecoveryAssumptions = RecoveryAssumptions()
     factor: FactorAssumptions = FactorAssumptions(type="none")
     macro: MacroLevels = MacroLevels()
+    roll_rate: RollRateAssumptions | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -241,6 +309,15 @@ class CollateralModel(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> CollateralModel:
+        if self.credit_model == "roll_rate":
+            if self.roll_rate is None:
+                raise ValueError("credit_model roll_rate needs a roll_rate section with the "
+                                 "transition matrices (autoabs calibrate writes them from a "
+                                 "loan-level panel); use credit_model competing_risk without")
+            if self.delinquency.chargeoff_months != 4:
+                raise ValueError("credit_model roll_rate charges off at 120+ days: "
+                                 "delinquency.chargeoff_months must be 4, got "
+                                 f"{self.delinquency.chargeoff_months}")
         if self.factor.cnl_sd is not None and self.default.expected_cnl is None:
             raise ValueError("factor.cnl_sd needs default.expected_cnl")
         return self
