@@ -9,7 +9,6 @@ import numpy as np
 from rich.table import Table
 
 from autoabs.commands._common import (
-    DEFAULT_SCENARIO,
     add_command,
     add_convergence_options,
     add_run_options,
@@ -22,6 +21,7 @@ from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio._format import percent_text
+from scenarios import DEFAULT_SCENARIO
 from simulation.run import DealSimulationResult
 
 
