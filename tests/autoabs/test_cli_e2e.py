@@ -207,4 +207,12 @@ def test_demo_writes_one_report_with_both_scenarios_and_deltas(tmp_path: Path) -
     for name in ("baseline", "severely_adverse"):
         assert (demo / "scenarios" / name / "manifest.json").is_file()
         assert (demo / "scenarios" / name / "breakeven.csv").is_file()
+        own = (demo / "scenarios" / name / "report.html").read_text(encoding="utf-8")
+        assert f"Scenario: {name}." in own  # each scenario keeps its own report
+    # the small CNL-multiple x ABS-speed grid the demo computes, shown per class
+    grid = pd.read_csv(demo / "sensitivity_grid.csv")
+    assert sorted(grid["cnl_multiple"].unique()) == [1.0, 2.0, 4.0]
+    assert sorted(grid["abs_speed"].unique()) == [0.013, 0.020]
+    for cls in stress.loc["baseline"].index:
+        assert f"Sensitivity grid, class {cls}: principal loss" in html
     assert verify(demo / "scenarios").passed
