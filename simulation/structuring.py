@@ -338,11 +338,6 @@ class _DefaultStress:
         self.base_cnl = self._project(1.0)[0]
         self.max_multiple = self._project(_MAX_DEFAULT_MULTIPLIER)[0] / self.base_cnl
 
-    @property
-    def n_projections(self) -> int:
-        """Expected projections of the pool made so far."""
-        return len(self._by_k)
-
     def _project(self, k: float) -> tuple[float, np.ndarray]:
         if k not in self._by_k:
             flows = expected_flows(self.inputs, default_multiplier=k).flows
@@ -353,6 +348,7 @@ class _DefaultStress:
         return cnl, loss
 
     def _losses(self, flows: np.ndarray) -> tuple[float, np.ndarray]:
+        """(CNL, principal loss share of each class) of pool flows, through the waterfall."""
         loss = run_waterfall(self.program, flows[None]).principal_loss[0]
         return (float(cnl_of_flows(flows, self.inputs.initial_balance)),
                 loss / self.program.original_balance)
