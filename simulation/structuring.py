@@ -317,6 +317,8 @@ _MAX_DEFAULT_MULTIPLIER = 1e4
 """Default-intensity multiplier of the largest stress: about every loan defaults."""
 _LADDER = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """Default multipliers projected (in turn, while some class is still whole) before searching."""
+_SCAN_POINTS = 34
+"""Grid points of one scan of the interpolated flows (the 32 inside are one waterfall run)."""
 
 
 class _DefaultStress:
@@ -381,7 +383,10 @@ class _DefaultStress:
     def surrogate_breakeven(self, c: int, tol: float) -> float | None:
         """Class ``c``'s break-even multiple on the spline's flows: the search's first guess.
 
-        None when the projections at ``0 < k < max`` do not bracket the class's break-even.
+        The bracket between projections is scanned on a grid of ``log k`` (every grid point a
+        path of one waterfall run), and the crossing cell scanned again, until it is narrower
+        than ``tol / 4`` in the multiple. None when the projections at ``0 < k < max`` do not
+        bracket the class's break-even.
         """
         points = sorted((k, float(loss[c])) for k, (_, loss, _) in self._by_k.items()
                         if 0.0 < k < _MAX_DEFAULT_MULTIPLIER)
@@ -390,18 +395,16 @@ class _DefaultStress:
         if not whole or not losing:
             return None
         spline = self._flows_spline()
-
-        def loss(log_k: float) -> float:
-            return float(self._losses(spline(log_k))[1][c])
-
-        lo, hi = np.log(whole[-1]), np.log(losing[0])
-        x_hi = self._by_k[losing[0]][0] / self.base_cnl
-        found = metrics.breakeven_multiple(loss, lo=lo, hi=hi, tol=0.1 * tol / x_hi,
-                                           loss_tolerance=_LOSS_TOLERANCE, max_multiple=hi)
-        if not found.bracketed:
-            return None
-        log_k = 0.5 * (found.lower + found.upper)
-        return self._losses(spline(log_k))[0] / self.base_cnl
+        lo, hi = float(np.log(whole[-1])), float(np.log(losing[0]))
+        x_hi = self._by_k[losing[0]][0] / self.base_cnl  # dx / dlog k <= x: tol in log k
+        while hi - lo > 0.25 * tol / x_hi:
+            grid = np.linspace(lo, hi, _SCAN_POINTS)
+            shares = (run_waterfall(self.program, spline(grid[1:-1])).principal_loss[:, c]
+                      / self.program.original_balance[c])
+            first = int(np.argmax(np.append(shares > _LOSS_TOLERANCE, True)))  # losing cell
+            lo, hi = grid[first], grid[first + 1]
+        flows = spline(0.5 * (lo + hi))
+        return float(cnl_of_flows(flows, self.inputs.initial_balance)) / self.base_cnl
 
     def _multiplier_for(self, multiple: float) -> float:
         if multiple <= 0.0:
