@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--no-structuring", action="store_true",
                         help="skip the prepayment table (paydown.csv) and break-even CNL "
                         "multiples (breakeven.csv) the report shows; they are deterministic "
-                        "projections, a few seconds (manifest timings: structuring_s)")
+                        "projections of the pool, independent of --paths (manifest timings: "
+                        "structuring_s)")
     add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)
