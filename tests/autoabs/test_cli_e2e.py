@@ -142,9 +142,9 @@ def test_stress_writes_a_report_per_scenario_and_one_comparing_them(
         assert (run_dir / "report.pdf").is_file() and (run_dir / "breakeven.csv").is_file()
         assert f"Scenario: {name}." in page
         assert "not computed" not in page  # break-even multiples by default
-        assert f"Report ({name}): {run_dir / 'report.html'}" in printed
-        assert json.loads((run_dir / "manifest.json").read_text())["report"] == {
-            "html": "report.html", "pdf": "report.pdf"}
+        assert f"Report ({name}): {run_dir / 'report.html'} and report.pdf" in printed
+        built = json.loads((run_dir / "manifest.json").read_text())["report"]
+        assert (built["html"], built["pdf"]) == ("report.html", "report.pdf")
     assert cli.main(["stress", str(deal), "--scenarios", "baseline", "--paths", "16",
                      "--no-grid", "--no-report", "--no-structuring", "--overwrite",
                      "--out", str(tmp_path / "bare")]) == 0
