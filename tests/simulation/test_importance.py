@@ -206,7 +206,8 @@ def test_stochastic_scenario_importance_sampling_agrees_with_plain(prime: tuple)
     """Severely adverse, stochastic, 500-loan prime pool: the default design (on the residual
     of the scenario's credit factor) with 2,000 paths agrees with plain Monte Carlo with
     20,000 paths for every class plain can measure, measures A-4 with far less variance, and
-    gives A-3 a positive EL where plain reports none."""
+    gives A-2 a positive EL where plain reports none (the prime example's agency-form factor
+    puts enough tail mass at 20,000 paths for plain to see A-3)."""
     deal, model, tape = prime
     sc = load_scenario("severely_adverse")
     a = simulate(tape, deal, model, macro=ScenarioMacro(sc), stochastic=True, n_paths=2000,
@@ -225,7 +226,7 @@ def test_stochastic_scenario_importance_sampling_agrees_with_plain(prime: tuple)
         assert gap <= 3.0 * np.hypot(ia.loc[c, "el_se"], pb.loc[c, "el_se"]), c
     per_path = (pb.loc["A-4", "el_se"] ** 2 * 20_000) / (ia.loc["A-4", "el_se"] ** 2 * 2000)
     assert per_path > 5.0
-    assert pb.loc["A-3", "el"] == 0.0 < ia.loc["A-3", "el"]
+    assert pb.loc["A-2a", "el"] == 0.0 < ia.loc["A-2a", "el"]
 
 
 def test_stochastic_importance_sampling_is_chunk_invariant_and_falls_back(prime: tuple) -> None:
