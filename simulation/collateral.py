@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from portfolio.amortization import installments
 from portfolio.errors import InputError, Problem
@@ -182,9 +183,16 @@ def _scorecard_log_multiplier(tape: LoanTape, model: CollateralModel) -> np.ndar
     return total
 
 
+def _segment_codes(tape: LoanTape) -> tuple[np.ndarray, list[str]]:
+    """Each loan's index into the tape's distinct segments (first-seen order), and those."""
+    codes, uniques = pd.factorize(tape.segment)
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
 def _segment_values(tape: LoanTape, table: dict[str, float]) -> np.ndarray:
     """Per-loan value of a by-segment table; segments not in the table get 1.0."""
-    return np.array([table.get(s, 1.0) for s in tape.segment], dtype=float)
+    codes, segments = _segment_codes(tape)
+    return np.array([table.get(s, 1.0) for s in segments], dtype=float)[codes]
 
 
 def _vehicle_age_at_origination(tape: LoanTape, model: CollateralModel) -> np.ndarray:
@@ -243,7 +251,9 @@ def prepare_collateral(
         names = list(d.hazard_curves)
         lookup = {name: k for k, name in enumerate(names)}
         fallback = lookup.get("all")
-        rows = np.array([lookup.get(s, -1 if fallback is None else fallback) for s in tape.segment])
+        codes, segments = _segment_codes(tape)
+        missing_row = -1 if fallback is None else fallback
+        rows = np.array([lookup.get(s, missing_row) for s in segments], dtype=np.int64)[codes]
         bad = np.flatnonzero(rows < 0)
         if bad.size:
             problems = [
