@@ -27,16 +27,19 @@ Moody's Investors Service, "Moody's Approach to Rating US Auto Loan-Backed Secur
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-import numba
 import numpy as np
 from scipy import optimize
 from scipy.special import ndtr, ndtri
 
 from portfolio.errors import InputError
-from simulation.collateral import CollateralInputs, cnl_of_flows, expected_flows
+from simulation.collateral import (
+    CollateralInputs,
+    cnl_of_flows,
+    expected_flows,
+    expected_flows_by_multiplier,
+)
 
 _QUAD_NODES = 64
 
@@ -95,15 +98,8 @@ LOGNORMAL_CNL_TAIL = 0.9999
 def _cnl_curve(inputs: CollateralInputs) -> tuple[np.ndarray, np.ndarray]:
     """Base-scenario CNL as a function of the default multiplier, on a log grid."""
     grid = np.geomspace(1e-4, 1e4, 81)
-
-    def cnl_at(k: float) -> float:
-        flows = expected_flows(inputs, default_multiplier=k).flows
-        return float(cnl_of_flows(flows, inputs.initial_balance))
-
-    # The projections are independent serial kernel calls that release the GIL: one per
-    # thread, each the same arithmetic as alone (results in grid order).
-    with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
-        cnl = np.array(list(pool.map(cnl_at, grid)))
+    flows = expected_flows_by_multiplier(inputs, grid)
+    cnl = np.array([float(cnl_of_flows(f, inputs.initial_balance)) for f in flows])
     return grid, np.maximum.accumulate(cnl)
 
 
