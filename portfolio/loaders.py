@@ -303,9 +303,12 @@ def _parse_number(s: pd.Series) -> _Parsed:
 
 
 def _word_index(text: pd.Series, words: tuple[str, ...]) -> np.ndarray:
-    """Position in ``words`` of each cell's lower-cased text, -1 for none of them (one hash
-    lookup per cell, no Python per row)."""
-    return np.asarray(pd.Index(words, dtype=object).get_indexer(text.str.lower()), np.int64)
+    """Position in ``words`` of each cell's lower-cased text, -1 for none of them.
+
+    One hash lookup per cell, no Python per row.
+    """
+    return np.asarray(pd.Index(words, dtype=object).get_indexer(pd.Index(text.str.lower())),
+                      np.int64)
 
 
 def _parse_bool(s: pd.Series, default: bool) -> _Parsed:

@@ -157,8 +157,8 @@ def _groups(tape: LoanTape, by: str, buckets: Sequence[float] | BucketSpec | Non
         # with a literal "unknown"); groups stay in order of first appearance.
         codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
         names = [UNKNOWN if u == "" else str(u) for u in uniques]
-        merged, labels = pd.factorize(np.asarray(names, dtype=object), use_na_sentinel=False)
-        return _Groups(column, merged.astype(np.int64)[codes], tuple(str(u) for u in labels),
+        merged, groups = pd.factorize(np.asarray(names, dtype=object), use_na_sentinel=False)
+        return _Groups(column, merged.astype(np.int64)[codes], tuple(str(u) for u in groups),
                        False)
 
     x = np.asarray(values, dtype=np.float64)
