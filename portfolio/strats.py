@@ -189,10 +189,13 @@ def _groups(tape: LoanTape, by: str, buckets: Sequence[float] | BucketSpec | Non
 def _wavg_by(codes: np.ndarray, n: int, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Per-group balance-weighted mean of ``x`` ignoring NaN, shape ``(n,)``."""
     ok = np.isfinite(x)
-    # Unknown values weigh +0.0, which leaves every sum's bits unchanged (no masked copies).
-    with np.errstate(invalid="ignore"):
-        num = np.bincount(codes, weights=np.where(ok, w * x, 0.0), minlength=n)
-    den = np.bincount(codes, weights=np.where(ok, w, 0.0), minlength=n)
+    if ok.all():
+        num = np.bincount(codes, weights=w * x, minlength=n)
+        den = np.bincount(codes, weights=w, minlength=n)
+    else:  # unknown values weigh +0.0, which leaves every sum's bits unchanged
+        with np.errstate(invalid="ignore"):
+            num = np.bincount(codes, weights=np.where(ok, w * x, 0.0), minlength=n)
+        den = np.bincount(codes, weights=np.where(ok, w, 0.0), minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
