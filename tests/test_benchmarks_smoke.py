@@ -59,6 +59,19 @@ def test_paths_pairs_judge_only_the_stages_that_simulate() -> None:
     assert not any(" load " in n or "calibrate" in n for n in names)
 
 
+def test_quick_mode_judges_each_series_from_its_smallest_to_its_largest_case() -> None:
+    cases = {(10_000, 20): case({"collateral": 1.0}), (20_000, 20): case({"collateral": 4.0}),
+             (40_000, 20): case({"collateral": 4.5}), (20_000, 80): case({"collateral": 9.0})}
+    checks = {name: ok for name, ok, _ in linearity_checks(cases, 3.0, ends_only=True)
+              if " collateral " in name}
+    # 10k -> 20k alone would miss (4x > 3x); from the ends 4.5x <= 9x; 20 -> 80 paths 2.25x
+    assert checks == {"linearity collateral 10,000x20 -> 40,000x20": True,
+                      "linearity collateral 20,000x20 -> 20,000x80": True}
+    adjacent = {name: ok for name, ok, _ in linearity_checks(cases, 3.0) if " collateral " in name}
+    assert adjacent["linearity collateral 10,000x20 -> 20,000x20"] is False
+    assert len(adjacent) == 3
+
+
 def test_targets_of_the_issue() -> None:
     big = case({"load": 3.0, "prepare": 2.5, "strat": 0.9}, peak=1600.0)
     # 100k x 10k: collateral 100 s at 1e9 loan-months / 100 s = 1e7/s vs 1e8/s reference
@@ -88,4 +101,4 @@ def test_quick_scaling_benchmark_runs_and_passes() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for stage in (*STAGES, "total"):
         assert f" {stage} " in done.stdout
-    assert "ok   linearity collateral 10,000x20 -> 20,000x20" in done.stdout
+    assert "ok   linearity collateral 10,000x20 -> 40,000x20" in done.stdout
