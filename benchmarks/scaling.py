@@ -261,7 +261,8 @@ def linearity_checks(cases: dict[tuple[int, int], dict[str, Any]], factor: float
             line = sorted((k for k in keys if k[other] == fixed), key=lambda k: k[axis])
             if len(line) < 2:
                 continue
-            pairs += [(line[0], line[-1])] if ends_only else list(zip(line[:-1], line[1:], strict=True))
+            steps = zip(line[:-1], line[1:], strict=True)
+            pairs += [(line[0], line[-1])] if ends_only else list(steps)
     for a, b in pairs:
         growth = b[0] / a[0] if a[0] != b[0] else b[1] / a[1]
         limit = factor ** math.log2(growth)
