@@ -50,6 +50,8 @@ __all__ = [
     "PanelEvents",
     "QuarantinedLoan",
     "default_quarantine_path",
+    "missed_payment_runs",
+    "payments_behind",
     "panel_events",
     "read_ally_panel",
     "read_long_panel",
@@ -168,6 +170,10 @@ class LoanPanel:
         True for a new vehicle (bool).
     state : numpy.ndarray
         Obligor state (object).
+    recoveries : numpy.ndarray
+        Cash recovered on defaulted loans per month (USD; the Ally panels' ``RECk`` +
+        ``REPk``, recoveries and repossession proceeds, also after the loan's exit); 0 when the
+        data has none.
     cutoff_month : numpy.datetime64
         Calendar month of month 0 when known (NaT otherwise).
     source : str
@@ -196,12 +202,15 @@ class LoanPanel:
     pti: np.ndarray
     vehicle_new: np.ndarray
     state: np.ndarray
+    recoveries: np.ndarray | None = None
     cutoff_month: np.datetime64 = np.datetime64("NaT", "M")
     source: str = "<panel>"
     quarantined: tuple[QuarantinedLoan, ...] = ()
     score_counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.recoveries is None:
+            object.__setattr__(self, "recoveries", np.zeros(self.balance.shape))
         n = self.loan_id.shape[0]
         for f in fields(self):
             arr = getattr(self, f.name)
@@ -246,7 +255,8 @@ class LoanPanel:
             raise InputError(self.source, Problem(
                 None, "month", f"must lie in 1..{self.n_months}, got {month}"))
         cut = {name: getattr(self, name)[:, :month]
-               for name in ("balance", "principal_paid", "total_paid", "zero_balance_code")}
+               for name in ("balance", "principal_paid", "total_paid", "zero_balance_code",
+                            "recoveries")}
         return replace(self, **cut)
 
     def prior_balance(self) -> np.ndarray:
@@ -459,6 +469,11 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None, *,
     balance = np.column_stack([_numeric(frame, f"BAL{k}", source, problems) for k in months])
     principal = np.column_stack([_numeric(frame, f"PRC{k}", source, problems) for k in months])
     paid = np.column_stack([_numeric(frame, f"PMT{k}", source, problems) for k in months])
+    recovered = np.zeros(balance.shape)
+    for prefix in ("REC", "REP"):
+        if all(f"{prefix}{k}" in frame.columns for k in months):
+            recovered += np.nan_to_num(np.column_stack(
+                [_numeric(frame, f"{prefix}{k}", source, problems) for k in months]))
     _raise(source, problems)
 
     rows = np.arange(1, len(frame) + 1)
@@ -512,6 +527,7 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None, *,
         pti=optional("pti", np.nan, float),
         vehicle_new=optional("vehicle_new", False, bool),
         state=optional("state", "", object),
+        recoveries=recovered[keep],
         cutoff_month=opt.get("cutoff_month", np.datetime64("NaT", "M")),
         source=source,
         quarantined=quarantined,
@@ -785,6 +801,67 @@ class PanelEvents:
         return np.asarray((m >= self.entry[:, None]) & (m <= self.exit[:, None]))
 
 
+def missed_payment_runs(panel: LoanPanel, rules: EventRules | None = None) -> np.ndarray:
+    """Length of the run of missed payments ending in each month, ``(n_loans, n_months)``.
+
+    A month is missed when the loan is present with a positive balance and the total paid is
+    below ``rules.missed_share`` of the scheduled payment; a paid month resets the run to 0.
+    """
+    rules = rules or EventRules()
+    n, t = panel.balance.shape
+    present = ~np.isnan(panel.balance)
+    missed = present & (panel.balance > ZERO_BALANCE_TOLERANCE) & (
+        panel.total_paid < rules.missed_share * panel.scheduled_payment[:, None])
+    run = np.zeros((n, t), dtype=np.int64)
+    acc = np.zeros(n, dtype=np.int64)
+    for k in range(t):
+        acc = np.where(missed[:, k], acc + 1, 0)
+        run[:, k] = acc
+    return run
+
+
+PAID_AHEAD_LIMIT = 3.0
+"""Payments a borrower may pay ahead and then skip without falling behind (contractual
+delinquency; see :func:`payments_behind`)."""
+
+
+def payments_behind(panel: LoanPanel, rules: EventRules | None = None,
+                    paid_ahead_limit: float = PAID_AHEAD_LIMIT) -> tuple[np.ndarray, np.ndarray]:
+    """Contractual delinquency at each month's end, and what was paid beyond it.
+
+    Arrears ``A_m = max(A_{m-1} + P - paid_m, -paid_ahead_limit * P)`` in USD, from 0 at the
+    loan's first month (``P`` the scheduled payment, ``paid_m`` the total paid): an extra
+    payment is credit against later ones up to ``paid_ahead_limit`` payments, and what is paid
+    beyond that limit reduces the balance for good (a curtailment or payoff). The loan is
+    ``floor(A_m / P + 1 - rules.missed_share)`` payments behind (floored at 0), so arrears of
+    ``missed_share`` of a payment count as one missed payment, as in
+    :func:`missed_payment_runs`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Payments behind (int64) and the amount paid beyond the paid-ahead limit (USD), both
+        ``(n_loans, n_months)``; 0 in months without a positive balance.
+    """
+    rules = rules or EventRules()
+    n, t = panel.balance.shape
+    pay = panel.scheduled_payment
+    paid = np.nan_to_num(panel.total_paid)
+    present = ~np.isnan(panel.balance) & (panel.balance > ZERO_BALANCE_TOLERANCE)
+    arrears = np.zeros(n)
+    behind = np.zeros((n, t), dtype=np.int64)
+    beyond = np.zeros((n, t))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(t):
+            free = arrears + pay - paid[:, k]
+            floor = -paid_ahead_limit * pay
+            beyond[:, k] = np.where(present[:, k], np.maximum(floor - free, 0.0), 0.0)
+            arrears = np.where(present[:, k], np.maximum(free, floor), 0.0)
+            count = np.floor(arrears / pay + 1.0 - rules.missed_share)
+            behind[:, k] = np.where(np.isfinite(count), np.maximum(count, 0), 0)
+    return behind, beyond
+
+
 def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEvents:
     """Classify every loan's history into prepaid, defaulted, matured or censored.
 
@@ -806,15 +883,8 @@ def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEven
     n, t = panel.balance.shape
     prev = panel.prior_balance()
     present = ~np.isnan(panel.balance)
-    missed = present & (panel.balance > ZERO_BALANCE_TOLERANCE) & (
-        panel.total_paid < rules.missed_share * panel.scheduled_payment[:, None])
     zero = present & (panel.balance <= ZERO_BALANCE_TOLERANCE)
-    # Length of the run of missed payments ending in each month (0 when paid).
-    run = np.zeros((n, t), dtype=np.int64)
-    acc = np.zeros(n, dtype=np.int64)
-    for k in range(t):
-        acc = np.where(missed[:, k], acc + 1, 0)
-        run[:, k] = acc
+    run = missed_payment_runs(panel, rules)
     entry = panel.first_month.astype(np.int64)
     last = np.where(present.any(axis=1), t - np.argmax(present[:, ::-1], axis=1), 0)
     exit_ = last.copy()

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -26,9 +26,11 @@ from portfolio.errors import InputError
 from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS, synthetic_pool
 from portfolio.tape import LoanTape
 
-DEFAULT_SCENARIO = "baseline"
-"""The one default macro scenario of ``run``, ``stress`` and ``demo`` (the scenario library's
-baseline path); the report and the command output name it."""
+if TYPE_CHECKING:
+    from reports import ReportFiles
+
+DEFAULT_PATHS = 1000
+"""Monte Carlo paths of ``run``, ``stress`` and the other simulation commands by default."""
 
 
 def add_command(
@@ -49,6 +51,13 @@ def make_console() -> Console:
     if not console.is_terminal:
         console = Console(width=160, file=sys.stdout)
     return console
+
+
+def print_report_files(console: Console, what: str, files: ReportFiles) -> None:
+    """``what: report.html and report.pdf``; without a PDF, the one line saying why."""
+    console.print(f"{what}: {files}", highlight=False, markup=False, soft_wrap=True)
+    if files.pdf_skipped is not None:
+        console.print(files.pdf_skipped, highlight=False, markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,7 +117,8 @@ def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every simulation command."""
-    parser.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    parser.add_argument("--paths", type=int, default=DEFAULT_PATHS,
+                        help=f"Monte Carlo paths (default {DEFAULT_PATHS})")
     parser.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
     parser.add_argument("--threads", type=int, default=None,
                         help="numba threads for the path loop (default: all cores)")
