@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/structuring_reuse.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/variance_reduction.py
+	$(BIN)/python benchmarks/scaling.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +10,46 @@ from pathlib import Path
 import numpy as np
 
 from portfolio.tape import LoanTape, tape_from_columns
-from simulation.collateral import MacroPaths
+from simulation.collateral import FIELD_NAMES, MacroPaths
 from simulation.model import CollateralModel, model_from_dict
 from simulation.run.macro import MacroOnlyRows
 
 BENCH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+N_ACTIVE = FIELD_NAMES.index("n_active")
+
+
+def chunk_loan_months(flows: np.ndarray, n_loans: int) -> float:
+    """Loan-months the collateral engine stepped through in a chunk's flows ``(n, T, 10)``.
+
+    Loans in the pool at the start of each period, summed over periods and paths (which also
+    counts the few months a defaulted loan spends delinquent before charge-off); the reference
+    kernel counts its (path, loan, month) iterations up to each loan's exit.
+    """
+    active = flows[..., N_ACTIVE]
+    return float(n_loans * flows.shape[0] + active[:, :-1].sum())
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process image, MB (VmHWM; getrusage's ru_maxrss would
+    carry the parent's peak across fork + exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def reset_peak_rss() -> bool:
+    """Restart this process's peak-RSS count at its current RSS (Linux ``clear_refs``).
+
+    Returns False where the kernel does not allow it (the peak then spans earlier stages).
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def reference_modules():

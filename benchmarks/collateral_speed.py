@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -33,16 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._pools import (  # noqa: E402
     MovingMacro,
+    chunk_loan_months,
     full_model,
+    peak_rss_mb,
     reference_modules,
     reference_pool_tape,
     roll_rate_full_model,
 )
-from simulation.collateral import FIELD_NAMES, prepare_collateral  # noqa: E402
+from simulation.collateral import prepare_collateral  # noqa: E402
 from simulation.factor import calibrate  # noqa: E402
 from simulation.run import simulate_pool  # noqa: E402
-
-N_ACTIVE = FIELD_NAMES.index("n_active")
 
 
 def engine_rate(n_loans: int, n_paths: int, chunk_size: int = 256,
@@ -57,8 +56,7 @@ def engine_rate(n_loans: int, n_paths: int, chunk_size: int = 256,
 
     def count(first: int, flows: np.ndarray, summary: np.ndarray) -> None:
         nonlocal loan_months
-        active = flows[..., N_ACTIVE]
-        loan_months += n_loans * flows.shape[0] + active[:, :-1].sum()
+        loan_months += chunk_loan_months(flows, n_loans)
 
     t0 = time.perf_counter()
     simulate_pool(inputs, n_paths=n_paths, seed=1, macro=macro, chunk_size=chunk_size,
@@ -76,16 +74,6 @@ def numpy_rate(n_loans: int, n_paths: int = 3) -> float:
     t0 = time.perf_counter()
     _, steps = numpy_baseline.simulate(*pool, mult, 0.5, 3, rng, 72)
     return steps / (time.perf_counter() - t0)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process image, MB (VmHWM; getrusage's ru_maxrss would
-    carry the parent's peak across fork + exec)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def memory_child(n_paths: int) -> float:

@@ -1,6 +1,8 @@
 """The one place that decides how numba is used across autoabs.
 
-- ``jit``: ``cache=True``, no parallelism, no fastmath; for kernels and helpers.
+- ``jit``: ``cache=True``, no parallelism, no fastmath, ``nogil=True``; for kernels and helpers.
+  Releasing the GIL changes no arithmetic; it lets independent serial kernel calls (the
+  calibration's expected projections at each default multiplier) run on Python threads at once.
 - ``jit_inline``: scalar helpers inlined into the loops that call them.
 - ``jit_parallel``: the outer path loop only (``prange``); fast-math only where a kernel's hot
   arithmetic has been verified against its Python twin, never on waterfall or trigger comparisons.
@@ -50,8 +52,8 @@ def _python(func: F) -> F:
 
 
 def jit(func: F) -> F:
-    """Compile ``func`` in nopython mode with on-disk caching."""
-    return _python(func) if DISABLED else cast(F, numba.njit(cache=True)(func))
+    """Compile ``func`` in nopython mode with on-disk caching, releasing the GIL."""
+    return _python(func) if DISABLED else cast(F, numba.njit(cache=True, nogil=True)(func))
 
 
 def jit_inline(func: F) -> F:

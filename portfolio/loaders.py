@@ -13,6 +13,7 @@ The rules, units and the sidecar format are documented in ``docs/tape.md``.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from portfolio._io import atomic_write
 from portfolio.errors import InputError, Problem
@@ -276,18 +280,39 @@ def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return text, missing
 
 
+def _text_to_float(text: pd.Series) -> np.ndarray:
+    """Numbers of a text column, NaN where a cell is missing (null) or unreadable.
+
+    Arrow's cast parses a column whose every cell is a number in one vectorised pass (correctly
+    rounded: the same bits as ``pd.to_numeric``, about 15 times faster); a column with an
+    unreadable cell goes through ``pd.to_numeric``, which turns exactly those cells into NaN.
+    """
+    try:
+        parsed = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
 def _parse_number(s: pd.Series) -> _Parsed:
     if pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(values)
     else:
         text, missing = _text(s)
-        values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
+        values = _text_to_float(text.where(~missing))
     invalid = ~missing & ~np.isfinite(values)
     values = np.where(missing | invalid, np.nan, values)
     return _Parsed(values, missing, invalid)
+
+
+def _word_index(text: pd.Series, words: tuple[str, ...]) -> np.ndarray:
+    """Position in ``words`` of each cell's lower-cased text, -1 for none of them.
+
+    One hash lookup per cell, no Python per row.
+    """
+    return np.asarray(pd.Index(words, dtype=object).get_indexer(pd.Index(text.str.lower())),
+                      np.int64)
 
 
 def _parse_bool(s: pd.Series, default: bool) -> _Parsed:
@@ -297,9 +322,9 @@ def _parse_bool(s: pd.Series, default: bool) -> _Parsed:
         invalid = np.zeros(len(s), dtype=bool)
     else:
         text, missing = _text(s)
-        mapped = text.str.lower().map(BOOL_WORDS)
-        invalid = ~missing & mapped.isna().to_numpy()
-        values = mapped.where(~pd.isna(mapped), default).to_numpy(dtype=bool)
+        word = _word_index(text, tuple(BOOL_WORDS))
+        invalid = ~missing & (word < 0)
+        values = np.asarray(tuple(BOOL_WORDS.values()), dtype=bool)[np.maximum(word, 0)]
     values = np.where(missing | invalid, default, values)
     return _Parsed(values, missing, invalid)
 
@@ -344,10 +369,9 @@ def _parse_date(s: pd.Series) -> _Parsed:
 
 def _parse_payment_type(s: pd.Series) -> _Parsed:
     text, missing = _text(s)
-    codes = text.str.lower().map({p: i for i, p in enumerate(PAYMENT_TYPES)})
-    invalid = ~missing & codes.isna().to_numpy()
-    values = codes.fillna(LEVEL).to_numpy(dtype=np.int8)
-    return _Parsed(np.where(missing | invalid, LEVEL, values).astype(np.int8), missing, invalid)
+    codes = _word_index(text, PAYMENT_TYPES)
+    invalid = ~missing & (codes < 0)
+    return _Parsed(np.where(missing | invalid, LEVEL, codes).astype(np.int8), missing, invalid)
 
 
 def _parse_str(s: pd.Series, default: str) -> _Parsed:
@@ -860,7 +884,49 @@ def default_reject_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _read_csv(path: Path, source: str) -> pd.DataFrame:
-    """Read every cell as the exact text in the file; the header row is kept verbatim."""
+    """Read every cell as the exact text in the file; the header row is kept verbatim.
+
+    Arrow's multi-threaded reader takes a well-formed file (every record as wide as the header,
+    valid UTF-8); anything it refuses goes through pandas' reader, whose handling of short rows
+    (padded with missing cells) and whose messages for unreadable files are the loader's.
+    """
+    frame = _read_csv_arrow(path)
+    return frame if frame is not None else _read_csv_pandas(path, source)
+
+
+def _read_csv_arrow(path: Path) -> pd.DataFrame | None:
+    """The file as text cells through Arrow, or ``None`` when Arrow cannot read it as it is."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = next((row for row in csv.reader(fh) if row), None)
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return None
+    if not first:
+        return None
+    names = [str(i) for i in range(len(first))]
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=names, encoding="utf8"),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError):
+        return None
+    if table.num_rows == 0:
+        return None
+    grid = table.to_pandas()
+    header = [str(v).strip() for v in grid.iloc[0].tolist()]
+    frame = grid.iloc[1:].reset_index(drop=True)
+    frame.columns = pd.Index(header, dtype=object)
+    return frame
+
+
+def _read_csv_pandas(path: Path, source: str) -> pd.DataFrame:
+    """:func:`_read_csv` through pandas' reader (short rows padded with missing cells)."""
     try:
         grid = pd.read_csv(
             path,

@@ -153,9 +153,13 @@ def _groups(tape: LoanTape, by: str, buckets: Sequence[float] | BucketSpec | Non
     if kind == "str":
         if buckets is not None:
             raise ValueError(f"column {column!r} is categorical; buckets apply to numbers only")
-        text = np.where(values == "", UNKNOWN, values).astype(object)
-        codes, uniques = pd.factorize(text, use_na_sentinel=False)
-        return _Groups(column, codes.astype(np.int64), tuple(str(u) for u in uniques), False)
+        # Factorise the loans once, then name the distinct values: empty is "unknown" (merged
+        # with a literal "unknown"); groups stay in order of first appearance.
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        names = [UNKNOWN if u == "" else str(u) for u in uniques]
+        merged, groups = pd.factorize(np.asarray(names, dtype=object), use_na_sentinel=False)
+        return _Groups(column, merged.astype(np.int64)[codes], tuple(str(u) for u in groups),
+                       False)
 
     x = np.asarray(values, dtype=np.float64)
     if buckets is None and (column in DISCRETE_COLUMNS or kind == "date"):
@@ -185,8 +189,13 @@ def _groups(tape: LoanTape, by: str, buckets: Sequence[float] | BucketSpec | Non
 def _wavg_by(codes: np.ndarray, n: int, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Per-group balance-weighted mean of ``x`` ignoring NaN, shape ``(n,)``."""
     ok = np.isfinite(x)
-    num = np.bincount(codes[ok], weights=w[ok] * x[ok], minlength=n)
-    den = np.bincount(codes[ok], weights=w[ok], minlength=n)
+    if ok.all():
+        num = np.bincount(codes, weights=w * x, minlength=n)
+        den = np.bincount(codes, weights=w, minlength=n)
+    else:  # unknown values weigh +0.0, which leaves every sum's bits unchanged
+        with np.errstate(invalid="ignore"):
+            num = np.bincount(codes, weights=np.where(ok, w * x, 0.0), minlength=n)
+        den = np.bincount(codes, weights=np.where(ok, w, 0.0), minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 

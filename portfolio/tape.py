@@ -181,8 +181,8 @@ class LoanTape:
         for name in ("balance", "original_balance", "balloon_amount", "vehicle_value"):
             data[name] = data[name] * share
         ordinal = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + 1
-        data["loan_id"] = np.array([f"{i}#{k}" for i, k in zip(data["loan_id"], ordinal,
-                                                                  strict=True)], dtype=object)
+        ids = pd.Series(data["loan_id"], dtype=object).astype(str) + "#"
+        data["loan_id"] = (ids + pd.Series(ordinal).astype(str)).to_numpy(dtype=object)
         data["loan_count"] = np.ones(total, dtype=np.int64)
         return LoanTape(**data)
 

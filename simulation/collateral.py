@@ -7,10 +7,13 @@ projection on it; :func:`simulate_chunk` runs the Monte Carlo kernel for a chunk
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+import numba
 import numpy as np
+import pandas as pd
 
 from portfolio.amortization import installments
 from portfolio.errors import InputError, Problem
@@ -195,9 +198,16 @@ def _scorecard_log_multiplier(tape: LoanTape, model: CollateralModel) -> np.ndar
     return total
 
 
+def _segment_codes(tape: LoanTape) -> tuple[np.ndarray, list[str]]:
+    """Each loan's index into the tape's distinct segments (first-seen order), and those."""
+    codes, uniques = pd.factorize(tape.segment)
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
 def _segment_values(tape: LoanTape, table: dict[str, float]) -> np.ndarray:
     """Per-loan value of a by-segment table; segments not in the table get 1.0."""
-    return np.array([table.get(s, 1.0) for s in tape.segment], dtype=float)
+    codes, segments = _segment_codes(tape)
+    return np.array([table.get(s, 1.0) for s in segments], dtype=float)[codes]
 
 
 def _vehicle_age_at_origination(tape: LoanTape, model: CollateralModel) -> np.ndarray:
@@ -266,7 +276,9 @@ def prepare_collateral(
         names = list(d.hazard_curves)
         lookup = {name: k for k, name in enumerate(names)}
         fallback = lookup.get("all")
-        rows = np.array([lookup.get(s, -1 if fallback is None else fallback) for s in tape.segment])
+        codes, segments = _segment_codes(tape)
+        missing_row = -1 if fallback is None else fallback
+        rows = np.array([lookup.get(s, missing_row) for s in segments], dtype=np.int64)[codes]
         bad = np.flatnonzero(rows < 0)
         if bad.size:
             problems = [
@@ -599,6 +611,23 @@ def expected_flows(
     )  # fmt: skip
     flows = _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
     return ExpectedProjection(flows, default_by_loan, loss_by_loan)
+
+
+def expected_flows_by_multiplier(
+    inputs: CollateralInputs, multipliers: np.ndarray, macro: MacroPaths | None = None
+) -> np.ndarray:
+    """:func:`expected_flows` at each systematic default multiplier, shape ``(k, n_periods, 10)``.
+
+    The projections are independent serial kernel calls that release the GIL, so they run on
+    numba's thread count of Python threads, each the same arithmetic as alone (bit for bit);
+    only the pool flows are kept (not the per-loan arrays), in the order of ``multipliers``.
+    """
+
+    def flows_at(multiplier: float) -> np.ndarray:
+        return expected_flows(inputs, macro, default_multiplier=float(multiplier)).flows
+
+    with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
+        return np.stack(list(pool.map(flows_at, np.asarray(multipliers, dtype=float))))
 
 
 def cnl_of_flows(flows: np.ndarray, initial_balance: float) -> np.ndarray:

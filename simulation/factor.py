@@ -36,7 +36,12 @@ from scipy import optimize
 from scipy.special import ndtr, ndtri
 
 from portfolio.errors import InputError
-from simulation.collateral import CollateralInputs, cnl_of_flows, expected_flows
+from simulation.collateral import (
+    CollateralInputs,
+    cnl_of_flows,
+    expected_flows,
+    expected_flows_by_multiplier,
+)
 from simulation.lognormal_cnl import lognormal_parameters
 
 _QUAD_NODES = 64
@@ -96,11 +101,8 @@ LOGNORMAL_CNL_TAIL = 0.9999
 def _cnl_curve(inputs: CollateralInputs) -> tuple[np.ndarray, np.ndarray]:
     """Base-scenario CNL as a function of the default multiplier, on a log grid."""
     grid = np.geomspace(1e-4, 1e4, 81)
-    cnl = np.array([
-        float(cnl_of_flows(expected_flows(inputs, default_multiplier=k).flows,
-                           inputs.initial_balance))
-        for k in grid
-    ])
+    flows = expected_flows_by_multiplier(inputs, grid)
+    cnl = np.array([float(cnl_of_flows(f, inputs.initial_balance)) for f in flows])
     return grid, np.maximum.accumulate(cnl)
 
 

@@ -58,7 +58,12 @@ import numpy as np
 from scipy import optimize
 from scipy.special import logsumexp, ndtri
 
-from simulation.collateral import CollateralInputs, MacroPaths, cnl_of_flows, expected_flows
+from simulation.collateral import (
+    CollateralInputs,
+    MacroPaths,
+    cnl_of_flows,
+    expected_flows_by_multiplier,
+)
 from simulation.factor import FactorSpec
 from simulation.rng import STREAM_FACTOR, uniforms
 from simulation.waterfall import WaterfallProgram, run_waterfall
@@ -392,8 +397,7 @@ def class_loss_curves(
     """
     z = _factor_grid(spec)
     mult = spec.multiplier(z)
-    flows = np.stack([expected_flows(inputs, macro, default_multiplier=float(m)).flows
-                      for m in mult])
+    flows = expected_flows_by_multiplier(inputs, mult, macro)
     tf = run_waterfall(program, flows, index_rates)
     loss = tf.principal_loss / program.original_balance[None, :]
     cnl = cnl_of_flows(flows, inputs.initial_balance)
