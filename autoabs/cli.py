@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "run": "autoabs.commands.run",
     "paydown": "autoabs.commands.paydown",
     "cashflows": "autoabs.commands.cashflows",
+    "yield-table": "autoabs.commands.yield_table",
     "breakeven": "autoabs.commands.breakeven",
     "rating-stress": "autoabs.commands.rating_stress",
     "stress": "autoabs.commands.stress",

@@ -35,6 +35,7 @@ from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, e
 from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
+from simulation.pricing import BenchmarkCurve, spread_to_benchmark
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 
@@ -164,6 +165,7 @@ def yield_table(
     abs_speeds: tuple[float, ...] = DEFAULT_ABS_SPEEDS,
     *,
     to_call: bool = True,
+    curve: BenchmarkCurve | None = None,
 ) -> pd.DataFrame:
     """Yield of each class at each ABS speed and price, without losses (a term-sheet table).
 
@@ -177,18 +179,25 @@ def yield_table(
         ABS prepayment speeds (0.013 = 1.3% ABS).
     to_call : bool
         Exercise the clean-up call (``True``) or run to maturity.
+    curve : BenchmarkCurve, optional
+        Benchmark curve (:func:`simulation.pricing.load_benchmark_curve`) for the spread of
+        the fixed-coupon classes.
 
     Returns
     -------
     pandas.DataFrame
         Rows (class, abs_speed, price) with ``yield`` (the class's own convention: act/360
         money-market yield for money-market and floating classes, 30/360 monthly for fixed;
-        a floating class's yield uses the deal's flat ``index_rate``), ``wal_years`` and
-        ``modified_duration``.
+        a floating class's yield uses the deal's flat ``index_rate``), ``wal_years``,
+        ``modified_duration``, ``spread`` (decimal: the I-spread of a fixed or money-market
+        class over ``curve`` at its WAL, NaN without a curve; the discount margin over the
+        deal's flat index of a floating class) and ``spread_kind`` (``"i_spread"`` or
+        ``"discount_margin"``).
     """
     if not prices or any(not np.isfinite(p) or p <= 0.0 for p in prices):
         raise ValueError(f"prices must be positive percentages of par; got {prices}")
     program = _no_loss_program(deal, tape, to_call)
+    floating = np.array([n.type == "floating" for n in deal.notes])
     rows = []
     for speed in abs_speeds:
         tf = _no_loss_flows(program, tape, speed)
@@ -200,10 +209,16 @@ def yield_table(
             usd = program.original_balance * price / 100.0
             y = metrics.cashflow_yield(cash, usd, accrual)
             duration = metrics.modified_duration(cash, y, accrual)
+            i_spread = (spread_to_benchmark(y, wal, curve) if curve is not None
+                        else np.full_like(y, np.nan))
+            margin = metrics.discount_margin(cash, usd, accrual, program.index_rate)
+            spread = np.where(floating, margin, i_spread)
             for c, name in enumerate(program.classes):
                 rows.append({"class": name, "abs_speed": speed, "price": price,
                              "yield": float(y[c]), "wal_years": float(wal[c]),
-                             "modified_duration": float(duration[c])})
+                             "modified_duration": float(duration[c]),
+                             "spread": float(spread[c]),
+                             "spread_kind": "discount_margin" if floating[c] else "i_spread"})
     return pd.DataFrame(rows)
 
 
