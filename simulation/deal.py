@@ -118,6 +118,19 @@ class Overcollateralization(_Strict):
     step_up_target_initial: Fraction | None = None
 
 
+class YieldSupplement(_Strict):
+    """Yield-supplement overcollateralisation: the adjusted pool the notes are paid against.
+
+    ``required_rate`` (annual decimal): receivables with an APR below it carry a YSOC amount,
+    the excess of their balance over their remaining scheduled payments discounted at it
+    (:mod:`simulation.yield_supplement`). The OC target, its floor, the principal
+    distribution and priority principal amounts, the reserve and the OC trigger are computed
+    on the adjusted pool balance (pool balance - YSOC amount).
+    """
+
+    required_rate: Annotated[float, Field(gt=0.0, le=0.5)]
+
+
 class Trigger(_Strict):
     """A performance trigger, tested each period on the collection period's data.
 
@@ -197,6 +210,7 @@ class Deal(_Strict):
     fees: list[Fee] = []
     reserve: Reserve | None = None
     overcollateralization: Overcollateralization = Overcollateralization()
+    yield_supplement: YieldSupplement | None = None
     triggers: list[Trigger] = []
     swaps: list[Swap] = []
     clean_up_call: Fraction | None = None

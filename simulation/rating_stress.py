@@ -316,7 +316,7 @@ def rating_stress_runs(deal: Deal, tape: LoanTape, model: CollateralModel,
     """
     table = table or builtin_rating_stress_table()
     base = stress_base(tape, model)
-    program = compile_deal(deal, tape.total_balance)
+    program = compile_deal(deal, tape)
     rows = []
     for scenario in _scenarios(tape, base, table):
         for c, name in enumerate(program.classes):
@@ -352,7 +352,7 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
     """
     table = table or builtin_rating_stress_table()
     base = stress_base(tape, model)
-    program = compile_deal(deal, tape.total_balance)
+    program = compile_deal(deal, tape)
     rows = []
     for scenario in _scenarios(tape, base, table):
         max_multiple = scenario.max_cnl / base.cnl * (1 - 1e-9)

@@ -257,7 +257,8 @@ def cashflow_table(
         (the class's day count), ``coupon_rate``, ``beginning_balance``, ``interest_due``
         (with carried shortfall), ``interest_paid``, ``interest_shortfall``,
         ``principal_paid``, ``ending_balance``, then the deal's ``pool_balance``,
-        ``available_funds``, ``oc_amount``, ``oc_target``, ``reserve_balance``,
+        ``adjusted_pool_balance`` (less the yield-supplement OC), ``available_funds``,
+        ``oc_amount`` (adjusted pool - notes), ``oc_target``, ``reserve_balance``,
         ``reserve_draw``, ``sequential`` and ``triggers_breached`` (names, ``;``-separated).
         USD, annual decimals.
     """
@@ -290,6 +291,7 @@ def cashflow_table(
             "principal_paid": tf.principal_paid[0, c, :n],
             "ending_balance": ending[c],
             "pool_balance": tf.pool_balance[0, :n],
+            "adjusted_pool_balance": tf.adjusted_pool_balance[0, :n],
             "available_funds": tf.available_funds[0, :n],
             "oc_amount": tf.oc_amount[0, :n],
             "oc_target": tf.oc_target[0, :n],
@@ -317,7 +319,7 @@ def _paydown_runs(
 
 def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:
     run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    return compile_deal(run_deal, tape.total_balance)
+    return compile_deal(run_deal, tape)
 
 
 def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:
@@ -345,7 +347,7 @@ def breakeven_cnl(
         ``base_cnl`` and ``bracketed`` (False when even the largest multiple tried, where
         every loan defaults, leaves the class whole).
     """
-    program = compile_deal(deal, inputs.initial_balance)
+    program = compile_deal(deal, inputs)
     base_flows = expected_flows(inputs).flows
     base_cnl = float(cnl_of_flows(base_flows, inputs.initial_balance))
     # CNL as a function of the default-intensity multiplier k, inverted by interpolation.
