@@ -83,6 +83,7 @@ _KIND_BY_COLUMN: Mapping[str, str] = {
     "scheduled_principal": "currency", "prepaid_principal": "currency",
     "defaulted_principal": "currency", "recoveries": "currency", "delinquent_30": "currency",
     "delinquent_60": "currency", "delinquent_90p": "currency", "n_active": "decimal",
+    "delinquent_interest": "currency",
     "balance": "currency", "share_of_balance": "percent", "share_of_count": "percent",
     "wa_rate": "percent", "wa_fico": "decimal", "wa_ltv": "percent",
     "wa_original_term": "decimal", "wa_remaining_term": "decimal",

@@ -80,7 +80,8 @@ DC_TURBO_ALWAYS = 2  # 1: every cent to principal (PDA = all notes)
 DC_INTEREST_GRACE = 3  # payment dates a controlling-class interest shortfall may last
 DC_PRINCIPAL_GRACE = 4  # payment dates a class may stay unpaid after its legal final
 DC_LEGAL_FINAL_PRIORITY = 5  # 1: priority principal steps retire classes at their legal final
-N_DEAL_CODES = 6
+DC_SERVICER_ADVANCES = 6  # 1: the servicer advances the scheduled interest of delinquent loans
+N_DEAL_CODES = 7
 
 # Rows of ``group_ptr (N_ALLOCATIONS, n_classes + 1)``: principal allocations as CSR.
 ALLOC_NORMAL = 0  # pro-rata groups as the deal says
@@ -117,6 +118,7 @@ _RECOVERIES = 4
 _ENDING = 5
 _DQ60 = 7
 _DQ90P = 8
+_DELINQUENT_INTEREST = 10
 
 # Per-class outputs: class_out[field, path, class, period]; also the first rows of ``notes``.
 CF_INTEREST_DUE = 0
@@ -144,18 +146,21 @@ DF_OC_TARGET = 10
 DF_POOL_BALANCE = 11  # ending pool balance held by the trust
 DF_PRINCIPAL_DISTRIBUTION_AMOUNT = 12
 DF_ADJUSTED_POOL_BALANCE = 13  # pool balance less the YSOC amount, floored at 0
-N_DEAL_FIELDS = 14
-L_AVAILABLE = 14  # available funds not yet paid out
-L_RESERVE_TARGET = 15
-L_SWAP_DUE = 16  # net swap payment owed, carried while unpaid
-L_SWAP_RECEIPT = 17
-L_SWAP_PAID = 18
-L_PRINCIPAL_PAID = 19  # note principal paid so far on this payment date
-L_POOL_BEGINNING = 20  # pool balance after the previous payment date
-L_NOTES_BEGINNING = 21
-L_CUM_NET_LOSS = 22  # charged-off principal less recoveries, to date
-L_ADJUSTED_BEGINNING = 23  # adjusted pool balance after the previous payment date
-N_LEDGER = 24
+DF_SERVICER_ADVANCE = 14  # scheduled interest of delinquent loans advanced by the servicer
+DF_ADVANCE_REIMBURSEMENT = 15  # outstanding advances repaid to the servicer, first
+N_DEAL_FIELDS = 16
+L_AVAILABLE = 16  # available funds not yet paid out
+L_RESERVE_TARGET = 17
+L_SWAP_DUE = 18  # net swap payment owed, carried while unpaid
+L_SWAP_RECEIPT = 19
+L_SWAP_PAID = 20
+L_PRINCIPAL_PAID = 21  # note principal paid so far on this payment date
+L_POOL_BEGINNING = 22  # pool balance after the previous payment date
+L_NOTES_BEGINNING = 23
+L_CUM_NET_LOSS = 24  # charged-off principal less recoveries, to date
+L_ADJUSTED_BEGINNING = 25  # adjusted pool balance after the previous payment date
+L_ADVANCES_OUTSTANDING = 26  # servicer advances not yet reimbursed
+N_LEDGER = 27
 
 # Path outputs: path_out[field, path, class]; event_period[event, path].
 PF_PRINCIPAL_LOSS = 0
@@ -253,12 +258,16 @@ def _matured_notes(notes, class_code, t, last):  # pragma: no cover - jitted
 
 
 @jit_inline
-def _open_period(ledger, notes, flows, ysoc_amount, p, t):  # pragma: no cover - jitted
+def _open_period(ledger, notes, flows, ysoc_amount, advancing, p,
+                 t):  # pragma: no cover - jitted
     """Start payment date ``t`` of path ``p``: book the collections and losses, reset payments.
 
     The adjusted pool is the ending pool less the YSOC amount after collection period ``t``
-    (``ysoc_amount[t + 1]``, 0 past the schedule), floored at 0.
+    (``ysoc_amount[t + 1]``, 0 past the schedule), floored at 0. With ``advancing`` the
+    servicer advances the scheduled interest not collected on delinquent loans.
     """
+    ledger[DF_SERVICER_ADVANCE] = flows[p, t, _DELINQUENT_INTEREST] if advancing else 0.0
+    ledger[DF_ADVANCE_REIMBURSEMENT] = 0.0
     ledger[DF_POOL_BALANCE] = flows[p, t, _ENDING]
     ysoc = ysoc_amount[t + 1] if t + 1 < ysoc_amount.shape[0] else 0.0
     ledger[DF_ADJUSTED_POOL_BALANCE] = max(flows[p, t, _ENDING] - ysoc, 0.0)
@@ -400,13 +409,13 @@ def _clean_up_call(ledger, notes, fee_param, fee_carry, clean_up_usd):  # pragma
     pool_end = ledger[DF_POOL_BALANCE]
     if not (clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd):
         return False
-    owed = ledger[L_NOTES_BEGINNING] + ledger[L_SWAP_DUE]
+    owed = ledger[L_NOTES_BEGINNING] + ledger[L_SWAP_DUE] + ledger[L_ADVANCES_OUTSTANDING]
     for i in range(notes.shape[1]):
         owed += notes[CF_INTEREST_DUE, i]
     for j in range(fee_carry.shape[0]):
         owed += _fee_owed(fee_param, fee_carry, j, ledger[L_POOL_BEGINNING])
     funds = (ledger[DF_AVAILABLE_FUNDS] + pool_end + ledger[L_SWAP_RECEIPT]
-             + ledger[DF_RESERVE_BALANCE])
+             + ledger[DF_RESERVE_BALANCE])  # the period's advance is repaid at once
     if funds >= owed:
         ledger[DF_CALL_PROCEEDS] = pool_end
         ledger[DF_AVAILABLE_FUNDS] += pool_end
@@ -414,6 +423,23 @@ def _clean_up_call(ledger, notes, fee_param, fee_carry, clean_up_usd):  # pragma
         ledger[DF_ADJUSTED_POOL_BALANCE] = 0.0
         return True
     return False
+
+
+@jit_inline
+def _reimburse_advances(ledger, final):  # pragma: no cover - jitted
+    """Add the period's servicer advance to available funds; repay outstanding advances first.
+
+    Advances of earlier periods (recoverable or not: a loan charged off never repays its
+    arrears) are reimbursed from the funds ahead of every other payment; on the last payment
+    date (``final``) the period's own advance too. What stays unpaid is carried.
+    """
+    advance = ledger[DF_SERVICER_ADVANCE]
+    ledger[L_AVAILABLE] += advance
+    owed = ledger[L_ADVANCES_OUTSTANDING] + (advance if final else 0.0)
+    pay = min(owed, ledger[L_AVAILABLE])
+    ledger[L_AVAILABLE] -= pay
+    ledger[DF_ADVANCE_REIMBURSEMENT] = pay
+    ledger[L_ADVANCES_OUTSTANDING] = owed - pay + (0.0 if final else advance)
 
 
 @jit_inline
@@ -659,7 +685,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     program : ProgramArrays
         The compiled deal (:class:`simulation.waterfall.WaterfallProgram`).
     flows : numpy.ndarray
-        ``(n_paths, n_periods, 10)`` PoolFlows, USD.
+        ``(n_paths, n_periods, 11)`` PoolFlows, USD.
     index_rates : numpy.ndarray
         ``(1 or n_paths, n_periods)`` note index, annual decimal.
     act_fraction : numpy.ndarray
@@ -702,6 +728,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     interest_grace = program.deal_code[DC_INTEREST_GRACE]
     principal_grace = program.deal_code[DC_PRINCIPAL_GRACE]
     legal_final_priority = program.deal_code[DC_LEGAL_FINAL_PRIORITY] != 0
+    advancing = program.deal_code[DC_SERVICER_ADVANCES] != 0
     initial_pool = deal_param[DP_INITIAL_POOL]
     clean_up_usd = deal_param[DP_CLEAN_UP_USD]
     for p in prange(n_paths):
@@ -724,7 +751,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
                     class_out[CF_ENDING_BALANCE, p, i, t] = notes[CF_ENDING_BALANCE, i]
                 continue
             index = index_rates[ix, t]
-            _open_period(ledger, notes, flows, program.ysoc_amount, p, t)
+            _open_period(ledger, notes, flows, program.ysoc_amount, advancing, p, t)
             sequential, turbo, step_up, oc_step_up = _apply_triggers(
                 program.trigger_code, thresholds, breached, flows, p, t, ledger,
                 initial_pool, accelerated, turbo_always)
@@ -742,6 +769,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
             ledger[L_AVAILABLE] = ledger[DF_AVAILABLE_FUNDS] + ledger[L_SWAP_RECEIPT]
             pool_end = ledger[DF_POOL_BALANCE]
             final = ended or t == n_periods - 1 or pool_end <= 0.0
+            _reimburse_advances(ledger, final)
             _set_reserve_target(ledger, deal_param, on_current, step_up, final or accelerated)
             ledger[DF_OC_TARGET] = _oc_target(deal_param, ledger[DF_ADJUSTED_POOL_BALANCE],
                                               oc_step_up)

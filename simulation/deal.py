@@ -193,6 +193,10 @@ class Deal(_Strict):
     ``legal_final_in_priority_principal``: from a class's legal final date on, the
     ``priority_principal`` steps covering it owe at least the notes through that class (the
     First Allocation of Principal proviso), so it is retired ahead of junior interest.
+
+    ``servicer_advances``: the servicer advances the scheduled interest not collected on
+    delinquent loans (the flows' ``delinquent_interest``) into available funds and is
+    reimbursed its outstanding advances first, ahead of fees and notes.
     """
 
     name: Name
@@ -217,6 +221,7 @@ class Deal(_Strict):
     waterfall: Annotated[list[str | dict[str, str | list[str]]], Field(min_length=1)]
     events_of_default: EventsOfDefault = EventsOfDefault()
     legal_final_in_priority_principal: bool = False
+    servicer_advances: bool = False
     accelerated_waterfall: list[str | dict[str, str | list[str]]] | None = None
 
     @property

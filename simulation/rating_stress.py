@@ -264,7 +264,7 @@ class StressScenario:
         return float(self._project(self.shape * scale)["cnl"].iloc[-1])
 
     def flows_at_cnl(self, target: float) -> tuple[np.ndarray, float]:
-        """Pool flows ``(n_periods, 10)`` at CNL ``target``, and the CNL reached.
+        """Pool flows ``(n_periods, 11)`` at CNL ``target``, and the CNL reached.
 
         The scale is read off the tabulated curve in log CNL against log scale (close to
         linear: CNL is about proportional to the scale until prepayment and the one default
@@ -375,7 +375,7 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
 def stressed_flows(tape: LoanTape, model: CollateralModel, ratings: Sequence[str],
                    table: RatingStressTable | None = None,
                    inputs: CollateralInputs | None = None) -> dict[str, np.ndarray]:
-    """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 10)}``.
+    """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 11)}``.
 
     The flows do not depend on the capital structure, so a sizing search runs each candidate
     structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`).

@@ -182,6 +182,10 @@ class TrancheFlows:
         is the ending pool balance held by the trust (zero from the call on),
         ``adjusted_pool_balance`` the pool balance less the yield-supplement OC amount
         (floored at 0; the pool balance without ``yield_supplement``).
+    servicer_advance, advance_reimbursement : numpy.ndarray
+        ``(n_paths, n_periods)`` scheduled interest of delinquent loans advanced into the
+        period's funds (``servicer_advances`` deals), and advances repaid to the servicer
+        ahead of every other payment.
     swap_net_receipt : numpy.ndarray
         ``(n_paths, n_periods)`` net swap cash, positive = received by the trust.
     trigger_breached : numpy.ndarray
@@ -216,6 +220,8 @@ class TrancheFlows:
     oc_target: np.ndarray
     pool_balance: np.ndarray
     adjusted_pool_balance: np.ndarray
+    servicer_advance: np.ndarray
+    advance_reimbursement: np.ndarray
     principal_distribution_amount: np.ndarray
     trigger_breached: np.ndarray
     sequential_mode: np.ndarray
@@ -235,14 +241,16 @@ class TrancheFlows:
     def cash_imbalance(self) -> np.ndarray:
         """Sources minus uses of cash per path and period, ``(n_paths, n_periods)`` (USD).
 
-        Sources: collections + reserve draws + swap receipts; uses: fees + note interest + note
-        principal + swap payments + reserve deposits + residual. Zero up to rounding.
+        Sources: collections + servicer advances + reserve draws + swap receipts; uses: advance
+        reimbursements + fees + note interest + note principal + swap payments + reserve
+        deposits + residual. Zero up to rounding.
         """
         swap_in = np.maximum(self.swap_net_receipt, 0.0)
         swap_out = np.maximum(-self.swap_net_receipt, 0.0)
-        sources = self.available_funds + self.reserve_draw + swap_in
-        uses = (self.fees_paid + self.interest_paid.sum(axis=1) + self.principal_paid.sum(axis=1)
-                + swap_out + self.reserve_deposit + self.residual)
+        sources = self.available_funds + self.servicer_advance + self.reserve_draw + swap_in
+        uses = (self.advance_reimbursement + self.fees_paid + self.interest_paid.sum(axis=1)
+                + self.principal_paid.sum(axis=1) + swap_out + self.reserve_deposit
+                + self.residual)
         return np.asarray(sources - uses)
 
 
@@ -414,6 +422,7 @@ def compile_deal(deal: Deal, pool: LoanTape | CollateralInputs | float | None = 
     deal_code[K.DC_INTEREST_GRACE] = deal.events_of_default.interest_grace_periods
     deal_code[K.DC_PRINCIPAL_GRACE] = deal.events_of_default.principal_grace_periods
     deal_code[K.DC_LEGAL_FINAL_PRIORITY] = deal.legal_final_in_priority_principal
+    deal_code[K.DC_SERVICER_ADVANCES] = deal.servicer_advances
 
     fee_param = np.empty((K.N_FEE_PARAMS, len(deal.fees)))
     fee_param[K.FP_RATE] = [f.rate or 0.0 for f in deal.fees]
@@ -505,8 +514,8 @@ def run_waterfall(
     program : WaterfallProgram
         From :func:`compile_deal` (compiled for the same initial pool balance).
     pool_flows : numpy.ndarray
-        ``(n_paths, n_periods, 10)`` in :data:`simulation.collateral.FIELD_NAMES` order, USD;
-        a single path may be given as ``(n_periods, 10)``.
+        ``(n_paths, n_periods, 11)`` in :data:`simulation.collateral.FIELD_NAMES` order, USD;
+        a single path may be given as ``(n_periods, 11)``.
     index_rates : numpy.ndarray or float, optional
         Note index (annual decimal) by path and period, ``(n_paths or 1, >= n_periods)`` or
         ``(n_periods,)``; defaults to the deal's flat ``index_rate``.
@@ -572,6 +581,8 @@ def run_waterfall(
         oc_target=deal_out[K.DF_OC_TARGET],
         pool_balance=deal_out[K.DF_POOL_BALANCE],
         adjusted_pool_balance=deal_out[K.DF_ADJUSTED_POOL_BALANCE],
+        servicer_advance=deal_out[K.DF_SERVICER_ADVANCE],
+        advance_reimbursement=deal_out[K.DF_ADVANCE_REIMBURSEMENT],
         principal_distribution_amount=deal_out[K.DF_PRINCIPAL_DISTRIBUTION_AMOUNT],
         trigger_breached=breached,
         sequential_mode=sequential,

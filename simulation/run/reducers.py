@@ -161,7 +161,7 @@ class PoolReduction(_Mergeable):
         self.factor_hist = np.zeros((self.n_periods, FACTOR_BINS + 1), dtype=np.int64)
 
     def add(self, flows: np.ndarray, weight: np.ndarray) -> None:
-        """Add a chunk of flows ``(n, n_periods, 10)`` with the paths' weights ``(n,)``."""
+        """Add a chunk of flows ``(n, n_periods, 11)`` with the paths' weights ``(n,)``."""
         bins = _factor_bins(flows[..., FIELD_NAMES.index("ending_balance")]
                             / self.initial_balance)
         if np.all(weight == 1.0):
