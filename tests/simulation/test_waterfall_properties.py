@@ -2,8 +2,8 @@
 
 Each example draws a deal (1-6 classes of random types and sizes, pro-rata groups, fees,
 reserve, OC target, turbo, triggers, swaps, clean-up call, legal finals, priority principal
-steps, servicer advances) and a few paths of random but consistent PoolFlows, runs the
-compiled waterfall and checks, on every path and period:
+steps, servicer advances, a yield-supplement OC schedule) and a few paths of random but
+consistent PoolFlows, runs the compiled waterfall and checks, on every path and period:
 
 - cash: collections + servicer advances + reserve draws + swap receipts = advance
   reimbursements + fees + interest + principal + swap payments + reserve deposits + residual,
@@ -15,6 +15,7 @@ compiled waterfall and checks, on every path and period:
 - a junior class never loses a smaller fraction of its balance than a senior one.
 """
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -180,9 +181,14 @@ def group_of(ptr, n_classes):
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
 @given(deal=deals(), seed=st.integers(0, 2**32 - 1), n_paths=st.integers(1, 4),
-       n_periods=st.integers(1, 30))
-def test_waterfall_invariants(deal, seed, n_paths, n_periods):
+       n_periods=st.integers(1, 30), ysoc=st.sampled_from([0.0, 0.0, 0.03, 0.12]))
+def test_waterfall_invariants(deal, seed, n_paths, n_periods, ysoc):
     program = compile_deal(deal)
+    if ysoc:  # a yield-supplement OC schedule running off linearly (the adjusted pool)
+        schedule = ysoc * POOL * np.linspace(1.0, 0.0, n_periods + 1)
+        param = program.deal_param.copy()
+        param[K.DP_ADJUSTED_INITIAL_POOL] = POOL - schedule[0]
+        program = dataclasses.replace(program, ysoc_amount=schedule, deal_param=param)
     flows, index = random_pool_flows(seed, n_paths, n_periods)
     r = run_waterfall(program, flows, index)
     tiny = 1e-9 * POOL
