@@ -37,7 +37,7 @@ import pandas as pd
 
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
-from simulation.collateral import CollateralInputs, prepare_collateral
+from simulation.collateral import FIELD_NAMES, CollateralInputs, prepare_collateral
 from simulation.deal import Deal
 from simulation.estimators import conditional_mean
 from simulation.estimators import mean as estimate_mean
@@ -467,7 +467,7 @@ def size_deal(
         inputs, spec = calibrate(prepare_collateral(tape, model))
     levels = _levels(deal, targets)
     sampler = sizing_sampler()
-    store = np.empty((n_paths, inputs.n_periods, 10))
+    store = np.empty((n_paths, inputs.n_periods, len(FIELD_NAMES)))
 
     def keep(first: int, flows: np.ndarray, tranche_flows: object) -> None:
         store[first:first + flows.shape[0]] = flows
