@@ -52,13 +52,24 @@ def ysoc_schedule(pool: LoanTape | CollateralInputs, required_rate: float) -> np
     """
     balance, monthly_rate, installment, term, payment_type = _loans(pool)
     j = float(required_rate) / 12.0
-    below = (monthly_rate < j) & (balance > 0.0) & (term > 0)
+    below = np.flatnonzero((monthly_rate < j) & (balance > 0.0) & (term > 0))
     n_months = int(term.max()) if term.size else 0
     out = np.zeros(n_months + 1)
-    if not below.any():
-        return out
-    b, r, inst = balance[below].copy(), monthly_rate[below], installment[below]
-    n, equal_principal = term[below], payment_type[below] == EQUAL_PRINCIPAL
+    for lo in range(0, below.size, _BLOCK):  # memory: a block of loans x months at a time
+        k = below[lo:lo + _BLOCK]
+        out += _block_ysoc(balance[k], monthly_rate[k], installment[k], term[k],
+                           payment_type[k] == EQUAL_PRINCIPAL, j, n_months)
+    return out
+
+
+_BLOCK = 50_000
+"""Loans per block of :func:`ysoc_schedule` (two ``block x months`` arrays, ~70 MB)."""
+
+
+def _block_ysoc(balance: np.ndarray, r: np.ndarray, inst: np.ndarray, n: np.ndarray,
+                equal_principal: np.ndarray, j: float, n_months: int) -> np.ndarray:
+    """Sum over the loans of ``max(B_m - PV_m, 0)``, ``m = 0..n_months`` (no checking)."""
+    b = balance.copy()
     growth = np.where(equal_principal, 1.0, 1.0 + r)
     begin = np.zeros((b.size, n_months + 1))
     payment = np.zeros((b.size, n_months))
@@ -69,6 +80,7 @@ def ysoc_schedule(pool: LoanTape | CollateralInputs, required_rate: float) -> np
         principal = np.where(m < n, principal, 0.0)
         payment[:, m] = b * r + principal
         b = b - principal
+    out = np.zeros(n_months + 1)
     present_value = np.zeros(b.size)
     discount = 1.0 / (1.0 + j)
     for m in range(n_months - 1, -1, -1):

@@ -142,3 +142,11 @@ def test_notes_above_the_adjusted_pool_are_an_input_error():
                      waterfall=[{"interest": ["A"]}, "regular_principal", "residual"])
     with pytest.raises(InputError, match=r"yield_supplement.required_rate.*adjusted pool"):
         compile_deal(deal, three_loans())
+
+
+def test_the_schedule_does_not_depend_on_the_block_of_loans(monkeypatch):
+    import simulation.yield_supplement as ys
+
+    whole = ysoc_schedule(three_loans(), REQUIRED)
+    monkeypatch.setattr(ys, "_BLOCK", 1)
+    np.testing.assert_allclose(ysoc_schedule(three_loans(), REQUIRED), whole, rtol=1e-13)
