@@ -68,7 +68,8 @@ def test_paydown_and_cashflows_pay_against_the_adjusted_pool(captive: Path,
                                - notes_end, atol=1e-4)
 
 
-def test_size_breakeven_stress_and_rating_stress_run(captive: Path, tmp_path: Path) -> None:
+def test_size_breakeven_stress_rating_stress_and_yield_table_run(captive: Path,
+                                                                 tmp_path: Path) -> None:
     assert cli.main(["size", str(captive), "--targets", TARGETS, "--paths", "256",
                      "--out", str(tmp_path / "sized.yaml")]) == 0
     assert "yield_supplement" in (tmp_path / "sized.yaml").read_text()
@@ -76,3 +77,4 @@ def test_size_breakeven_stress_and_rating_stress_run(captive: Path, tmp_path: Pa
     assert cli.main(["stress", str(captive), "--scenarios", "baseline", "--paths", "32",
                      "--no-grid", "--no-report", "--out", str(tmp_path / "stress")]) == 0
     assert cli.main(["rating-stress", str(captive), "--targets", TARGETS]) == 0
+    assert cli.main(["yield-table", str(captive), "--prices", "100", "--abs", "1.3"]) == 0
