@@ -100,6 +100,9 @@ TERM_MAX_MONTHS = 360
 loan, the bound keeps the projection horizon and its arrays finite)."""
 DAYS_PAST_DUE_MAX = 999
 """Largest ``days_past_due`` (three digits, as servicing systems carry it)."""
+MONTHS_BEFORE_CUTOFF_MAX = 12
+"""Largest ``months_before_cutoff``: a line's own cut-off at most a year before the pool's
+(deals with two cut-off dates have them a month or two apart)."""
 LOAN_COUNT_MAX = 5_000_000
 """Loans one representative line may stand for (the synthetic pool's limit): the Monte Carlo
 splits rep lines into their loans, so the bound keeps that expansion allocatable."""
@@ -113,6 +116,7 @@ CAPS: Mapping[str, tuple[float, str]] = {
     "age": (TERM_MAX_MONTHS, "months"),
     "days_past_due": (DAYS_PAST_DUE_MAX, "days"),
     "loan_count": (LOAN_COUNT_MAX, "loans"),
+    "months_before_cutoff": (MONTHS_BEFORE_CUTOFF_MAX, "months"),
 }
 """Upper caps of the numeric columns that have no narrower range check, with their unit."""
 
@@ -695,6 +699,9 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
         )
         dpd, has_dpd = numbers("days_past_due")
         out.add(has_dpd & (dpd < 0), "days_past_due", MSG_NEGATIVE, value=cells("days_past_due"))
+        early, has_early = numbers("months_before_cutoff")
+        out.add(has_early & (early < 0), "months_before_cutoff", MSG_NEGATIVE,
+                value=cells("months_before_cutoff"))
         count, has_count = numbers("loan_count")
         loans = np.where(has_count & (count >= 1), count, 1.0)
         for name, (cap, unit) in CAPS.items():

@@ -168,6 +168,10 @@ class LoanPanel:
         True for a new vehicle (bool).
     state : numpy.ndarray
         Obligor state (object).
+    recoveries : numpy.ndarray
+        Cash recovered on defaulted loans per month (USD; the Ally panels' ``RECk`` +
+        ``REPk``, recoveries and repossession proceeds, also after the loan's exit); 0 when the
+        data has none.
     cutoff_month : numpy.datetime64
         Calendar month of month 0 when known (NaT otherwise).
     source : str
@@ -196,12 +200,15 @@ class LoanPanel:
     pti: np.ndarray
     vehicle_new: np.ndarray
     state: np.ndarray
+    recoveries: np.ndarray | None = None
     cutoff_month: np.datetime64 = np.datetime64("NaT", "M")
     source: str = "<panel>"
     quarantined: tuple[QuarantinedLoan, ...] = ()
     score_counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.recoveries is None:
+            object.__setattr__(self, "recoveries", np.zeros(self.balance.shape))
         n = self.loan_id.shape[0]
         for f in fields(self):
             arr = getattr(self, f.name)
@@ -246,7 +253,8 @@ class LoanPanel:
             raise InputError(self.source, Problem(
                 None, "month", f"must lie in 1..{self.n_months}, got {month}"))
         cut = {name: getattr(self, name)[:, :month]
-               for name in ("balance", "principal_paid", "total_paid", "zero_balance_code")}
+               for name in ("balance", "principal_paid", "total_paid", "zero_balance_code",
+                            "recoveries")}
         return replace(self, **cut)
 
     def prior_balance(self) -> np.ndarray:
@@ -459,6 +467,11 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None, *,
     balance = np.column_stack([_numeric(frame, f"BAL{k}", source, problems) for k in months])
     principal = np.column_stack([_numeric(frame, f"PRC{k}", source, problems) for k in months])
     paid = np.column_stack([_numeric(frame, f"PMT{k}", source, problems) for k in months])
+    recovered = np.zeros(balance.shape)
+    for prefix in ("REC", "REP"):
+        if all(f"{prefix}{k}" in frame.columns for k in months):
+            recovered += np.nan_to_num(np.column_stack(
+                [_numeric(frame, f"{prefix}{k}", source, problems) for k in months]))
     _raise(source, problems)
 
     rows = np.arange(1, len(frame) + 1)
@@ -512,6 +525,7 @@ def read_ally_panel(path: str | Path, frame: pd.DataFrame | None = None, *,
         pti=optional("pti", np.nan, float),
         vehicle_new=optional("vehicle_new", False, bool),
         state=optional("state", "", object),
+        recoveries=recovered[keep],
         cutoff_month=opt.get("cutoff_month", np.datetime64("NaT", "M")),
         source=source,
         quarantined=quarantined,

@@ -66,6 +66,9 @@ COLUMNS: tuple[Column, ...] = (
            "credit segment that selects the base hazard curve (e.g. prime, subprime)"),
     Column("loan_count", "int", "loans", False, 1,
            "loans a representative line stands for (prospectus rep lines); 1 = one loan"),
+    Column("months_before_cutoff", "int", "months", False, 0,
+           "whole months by which the line's own cut-off date precedes the pool's: its "
+           "collections of those months are paid on the first payment date; 0 = the pool's"),
 )
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
@@ -113,6 +116,7 @@ class LoanTape:
     days_past_due: np.ndarray
     segment: np.ndarray
     loan_count: np.ndarray
+    months_before_cutoff: np.ndarray
 
     def __post_init__(self) -> None:
         n = self.loan_id.shape[0]

@@ -216,10 +216,20 @@ def prepare_collateral(
     Raises
     ------
     InputError
-        When a loan's segment has no hazard curve in the model (naming the rows).
+        When a loan's segment has no hazard curve in the model, or a line has a cut-off of its
+        own (``months_before_cutoff > 0``, deterministic projections only), naming the rows.
     """
     if len(tape) == 0:
         raise InputError(source, "the tape has no loans")
+    early = np.flatnonzero(tape.months_before_cutoff > 0)
+    if early.size:
+        raise InputError(source, [
+            Problem(int(i) + 1, "months_before_cutoff",
+                    f"{int(tape.months_before_cutoff[i])}: the Monte Carlo projects every loan "
+                    "from the pool's cut-off; lines with an earlier cut-off of their own run "
+                    "in the deterministic projections only (paydown, cashflows)")
+            for i in early[:20]
+        ])
     if tape.is_rep_lines:
         # each borrower defaults and prepays on its own: a rep line is split into its loans
         try:

@@ -24,6 +24,7 @@ from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS
 from simulation.dates import BusinessDayCalendar, default_cutoff_date
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+SignedFraction = Annotated[float, Field(ge=-1.0, le=1.0)]
 AnnualRate = Annotated[float, Field(ge=-0.05, le=1.0)]
 Money = Annotated[float, Field(ge=0.0, le=MONEY_MAX)]
 PositiveMoney = Annotated[float, Field(gt=0.0, le=MONEY_MAX)]
@@ -107,11 +108,13 @@ class Overcollateralization(_Strict):
     after the senior items go to principal (full turbo) in every period. While an
     ``oc_step_up`` trigger is breached, ``step_up_target_current`` and
     ``step_up_target_initial`` (each defaulting to its normal value) replace the two
-    percentages.
+    percentages. ``target_initial`` may be negative: a target stated net of a fixed reserve
+    (AmeriCredit's 14.75% of the current pool less the reserve's 2.00% of the initial pool);
+    the floor (at least 0) still applies.
     """
 
     target_current: Fraction = 0.0
-    target_initial: Fraction = 0.0
+    target_initial: SignedFraction = 0.0
     floor: Fraction = 0.0
     turbo: bool = False
     step_up_target_current: Fraction | None = None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -226,11 +227,8 @@ def cashflow_table(
     deal: Deal,
     tape: LoanTape,
     *,
-    abs_speed: float,
-    cdr: float = 0.0,
-    severity: float = 0.5,
-    recovery_lag: int = 0,
     to_call: bool = True,
+    **projection: Any,
 ) -> pd.DataFrame:
     """Deterministic per-period cash flows of every class, with the deal's accounts.
 
@@ -238,16 +236,13 @@ def cashflow_table(
     ----------
     deal, tape
         The deal and its pool.
-    abs_speed : float
-        ABS prepayment speed (0.013 = 1.3% ABS).
-    cdr : float
-        Annual constant default rate (0.02 = 2% CDR), charged off in the month of default.
-    severity : float
-        Loss given default, share of the defaulted balance.
-    recovery_lag : int
-        Months from charge-off to recovery.
     to_call : bool
         Exercise the clean-up call (``True``) or run to maturity.
+    **projection
+        The collateral assumptions, keyword options of
+        :func:`~simulation.deterministic.project_deterministic` (e.g. ``abs_speed=0.013``,
+        ``cdr=0.02``, ``severity=0.5``, ``recovery_lag=3``; scalars or vectors by period;
+        charged off in the month of default).
 
     Returns
     -------
@@ -263,8 +258,7 @@ def cashflow_table(
         USD, annual decimals.
     """
     program = _no_loss_program(deal, tape, to_call)
-    flows = project_deterministic(tape, abs_speed=abs_speed, cdr=cdr, severity=severity,
-                                  recovery_lag=recovery_lag)[list(FIELD_NAMES)].to_numpy()
+    flows = project_deterministic(tape, **projection)[list(FIELD_NAMES)].to_numpy()
     tf = run_waterfall(program, flows[None])
     schedule = program.schedule(tf.n_periods)
     days = np.rint(program.yield_fractions(tf.n_periods) * 360.0).astype(np.int64)

@@ -63,10 +63,16 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("--recovery-lag", f"must lie in 0..60 months; got {args.recovery_lag}")
 
 
-def write_workbook(table: pd.DataFrame, path: Path) -> Path:
-    """Excel workbook: one sheet per class (the class's rows) and a ``deal`` sheet."""
+def write_workbook(table: pd.DataFrame, path: Path,
+                   before: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Excel workbook: one sheet per class (the class's rows) and a ``deal`` sheet.
+
+    ``before`` adds sheets (name -> frame, index written) ahead of them.
+    """
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
+            for sheet, frame in (before or {}).items():
+                frame.to_excel(xl, sheet_name=sheet)
             first = table[table["class"] == table["class"].iloc[0]]
             first.loc[:, list(_DEAL_COLUMNS)].to_excel(xl, sheet_name="deal", index=False)
             for name, rows in table.groupby("class", sort=False):

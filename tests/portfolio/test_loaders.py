@@ -52,6 +52,7 @@ def clean_row(i: int, **overrides: str) -> Row:
         "days_past_due": "0",
         "segment": "prime",
         "loan_count": "1",
+        "months_before_cutoff": "0",
     }
     row.update(overrides)
     return row
@@ -207,6 +208,9 @@ DEFECTS: list[tuple[dict[str, str], str]] = [
     ({"balloon_amount": "500"}, "balloon_amount"),
     ({"days_past_due": "-3"}, "days_past_due"),
     ({"loan_count": "0"}, "loan_count"),
+    ({"months_before_cutoff": "-1"}, "months_before_cutoff"),
+    ({"months_before_cutoff": "13"}, "months_before_cutoff"),
+    ({"months_before_cutoff": "1.5"}, "months_before_cutoff"),
     ({"balance": "16000"}, "balance"),
     ({"vehicle_year": "1975"}, "vehicle_year"),
     ({"vehicle_new": "maybe"}, "vehicle_new"),

@@ -276,6 +276,21 @@ def test_unknown_segment_is_an_input_error(pool):
         prepare_collateral(pool, model, source="tape.csv")
 
 
+def test_monte_carlo_refuses_lines_with_a_cutoff_of_their_own():
+    lines = tape_from_columns({
+        "loan_id": np.array(["jan", "feb"], dtype=object),
+        "balance": np.array([1_500_000.0, 600_000.0]),
+        "rate": np.array([0.06, 0.10]),
+        "original_term": np.array([60, 72]),
+        "age": np.array([6, 3]),
+        "months_before_cutoff": np.array([1, 0]),
+    })
+    with pytest.raises(InputError) as err:
+        prepare_collateral(lines, full_model(), source="replines.csv")
+    assert [(p.row, p.field) for p in err.value.problems] == [(1, "months_before_cutoff")]
+    assert "deterministic projections only" in str(err.value)
+
+
 def test_monte_carlo_splits_rep_lines_into_their_loans():
     lines = tape_from_columns({
         "loan_id": np.array(["R1", "R2"], dtype=object),

@@ -99,3 +99,42 @@ def test_bad_vectors_raise(three_loans):
         project_deterministic(three_loans, mdr=0.01, cdr=0.1)
     with pytest.raises(ValueError, match="smm must lie"):
         project_deterministic(three_loans, smm=1.5)
+
+
+def test_a_line_with_an_earlier_cutoff_pays_its_first_months_in_period_one(three_loans):
+    # Loan a with its own cut-off one month before the pool's: period 1 collects its months 1
+    # and 2 (hand-worked example), period 2 its month 3, period 3 its month 4; b and c as before.
+    early = tape_from_columns({**{f: getattr(three_loans, f) for f in
+                                  ("loan_id", "balance", "rate", "original_term",
+                                   "remaining_term")},
+                               "months_before_cutoff": np.array([1, 0, 0])})
+    got = project_deterministic(early, mdr=0.01, smm=0.02, severity=0.4, recovery_lag=1,
+                                chargeoff_months=2)
+    a_alone = project_deterministic(three_loans.subset(np.array([0])), mdr=0.01, smm=0.02,
+                                    severity=0.4, recovery_lag=1, chargeoff_months=2)
+    bc = project_deterministic(three_loans.subset(np.array([1, 2])), mdr=0.01, smm=0.02,
+                               severity=0.4, recovery_lag=1, chargeoff_months=2)
+    for field in ("interest", "scheduled_principal", "prepaid_principal",
+                  "defaulted_principal", "recoveries"):
+        a = a_alone[field].to_numpy()
+        folded = np.concatenate([[a[0] + a[1]], a[2:], [0.0]])[:len(got)]
+        want = folded + np.pad(bc[field].to_numpy(), (0, len(got)))[:len(got)]
+        assert np.allclose(got[field], want, atol=1e-9, rtol=0), field
+    # the delinquent balance is the one at the end of the (two-month) first period
+    assert got.loc[1, "delinquent_30"] == pytest.approx(
+        a_alone.loc[2, "delinquent_30"] + bc.loc[1, "delinquent_30"], abs=1e-9)
+    assert got["ending_balance"].iloc[-1] == 0.0
+    assert got.loc[1, "ending_balance"] == pytest.approx(
+        a_alone.loc[2, "ending_balance"] + bc.loc[1, "ending_balance"], abs=1e-9)
+
+
+def test_abs_of_a_line_with_an_earlier_cutoff_runs_from_its_own_cutoff(three_loans):
+    # ABS by age: the early line's month 1 is its own first month (age + 1).
+    cols = {f: getattr(three_loans, f) for f in ("loan_id", "balance", "rate",
+                                                 "original_term", "remaining_term")}
+    early = tape_from_columns({**cols, "months_before_cutoff": np.array([2, 2, 2])})
+    got = project_deterministic(early, abs_speed=0.015)
+    own = project_deterministic(three_loans, abs_speed=0.015)
+    assert got.loc[1, "prepaid_principal"] == pytest.approx(
+        own.loc[1:3, "prepaid_principal"].sum(), abs=1e-9)
+    assert got.loc[2, "prepaid_principal"] == pytest.approx(own.loc[4, "prepaid_principal"])
