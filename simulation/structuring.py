@@ -254,7 +254,8 @@ def cashflow_table(
         ``principal_paid``, ``ending_balance``, then the deal's ``pool_balance``,
         ``adjusted_pool_balance`` (less the yield-supplement OC), ``available_funds``,
         ``oc_amount`` (adjusted pool - notes), ``oc_target``, ``reserve_balance``,
-        ``reserve_draw``, ``sequential`` and ``triggers_breached`` (names, ``;``-separated).
+        ``reserve_draw``, ``servicer_advance``, ``advance_reimbursement``, ``sequential`` and
+        ``triggers_breached`` (names, ``;``-separated).
         USD, annual decimals.
     """
     program = _no_loss_program(deal, tape, to_call)
@@ -291,6 +292,8 @@ def cashflow_table(
             "oc_target": tf.oc_target[0, :n],
             "reserve_balance": tf.reserve_balance[0, :n],
             "reserve_draw": tf.reserve_draw[0, :n],
+            "servicer_advance": tf.servicer_advance[0, :n],
+            "advance_reimbursement": tf.advance_reimbursement[0, :n],
             "sequential": tf.sequential_mode[0, :n],
             "triggers_breached": breached,
         }))

@@ -19,7 +19,8 @@ _PRINTED = ("period", "payment_date", "beginning_balance", "interest_paid", "pri
             "ending_balance", "interest_shortfall")
 _DEAL_COLUMNS = ("period", "payment_date", "collection_period_end", "pool_balance",
                  "adjusted_pool_balance", "available_funds", "oc_amount", "oc_target",
-                 "reserve_balance", "reserve_draw", "sequential", "triggers_breached")
+                 "reserve_balance", "reserve_draw", "servicer_advance", "advance_reimbursement",
+                 "sequential", "triggers_breached")
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
