@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import pandas as pd
@@ -47,6 +47,9 @@ from simulation.run import (
 from simulation.run.directory import write_manifest, write_run, write_structuring
 from simulation.run.plan import check_run_size, max_threads
 from simulation.structuring import StructuringTables, structuring_tables
+
+if TYPE_CHECKING:
+    from reports import ReportFiles
 
 RUN_FORMAT = 1
 """Version of the run-directory layout recorded in every manifest."""
@@ -134,14 +137,15 @@ class RunOutcome:
         The run directory (``None`` for in-memory runs).
     manifest : dict
         The manifest (also written to ``run_dir/manifest.json``).
-    report : tuple of Path or None
-        ``(report.html, report.pdf)`` when a report was built.
+    report : ReportFiles or None
+        ``report.html``, ``report.pdf`` (None when no PDF renderer could run) and the
+        renderer, when a report was built.
     """
 
     result: DealSimulationResult | PoolSimulationResult
     run_dir: Path | None
     manifest: dict[str, Any]
-    report: tuple[Path, Path] | None
+    report: ReportFiles | None
 
 
 def tape_digest(tape: LoanTape) -> str:
@@ -198,14 +202,17 @@ def _executor(options: RunOptions, stack: contextlib.ExitStack) -> tuple[Executo
                      "threads": threads}
 
 
-def build_report(run_dir: Path) -> tuple[Path, Path] | None:
-    """Build the committee report with ``reports.build_report`` when the package provides it."""
+def build_report(run_dir: Path) -> ReportFiles | None:
+    """Build the committee report with ``reports.build_report`` when the package provides it.
+
+    The PDF renderer is ``$AUTOABS_PDF_RENDERER`` (default auto); without one the report is
+    the HTML and ``ReportFiles.pdf_skipped`` says why.
+    """
     try:
         from reports import build_report as build
     except ImportError:
         return None
-    html, pdf = build(run_dir)
-    return Path(html), Path(pdf)
+    return build(run_dir)
 
 
 def execute(job: RunJob, options: RunOptions, *, out: str | Path | None = None,
@@ -319,7 +326,9 @@ def _execute(job: RunJob, options: RunOptions, run_dir: Path | None, *, resume: 
             t0 = time.perf_counter()
             built = build_report(run_dir)
             timings["report_s"] = time.perf_counter() - t0
-            manifest["report"] = ({"html": built[0].name, "pdf": built[1].name}
+            manifest["report"] = ({"html": built.html.name,
+                                   "pdf": built.pdf.name if built.pdf is not None else None,
+                                   "pdf_renderer": built.pdf_renderer}
                                   if built else None)
         timings["total_s"] = time.perf_counter() - t_start
         write_manifest(run_dir, manifest)

@@ -68,6 +68,35 @@ def full_model() -> CollateralModel:
     })
 
 
+def roll_rate_matrix(roll0: float, prepay: float) -> list[list[float]]:
+    """4 x 6 monthly transition rows: current rolls with ``roll0``; 30/60/90 cure with
+    0.3/0.2/0.1 and roll on with 0.5/0.6/0.7; every state prepays with ``prepay``.
+
+    About 39% of the loans that go 30 days delinquent reach charge-off; with ``roll0`` of
+    ``0.0016 (k + 1)`` before age 13 and ``0.0032 (k + 1)`` after, the reference pool
+    charges off about as much as under :func:`full_model` (expected projection: 8.1% vs 7.4%
+    of the pool), so both credit models are timed on the same credit activity.
+    """
+    rows = [[1.0 - roll0 - prepay, roll0, 0.0, 0.0, 0.0, prepay]]
+    for s, (cure, roll) in enumerate(((0.3, 0.5), (0.2, 0.6), (0.1, 0.7)), start=1):
+        row = [0.0] * 6
+        row[0], row[s + 1], row[5] = cure, roll, prepay
+        row[s] += 1.0 - cure - roll - prepay
+        rows.append(row)
+    return rows
+
+
+def roll_rate_full_model() -> CollateralModel:
+    """:func:`full_model` with the roll-rate credit model: matrices by segment and two age
+    bands, scorecard, macro, rate incentive, vehicle recovery and the factor all on."""
+    raw = full_model().model_dump()
+    raw["credit_model"] = "roll_rate"
+    raw["roll_rate"] = {"age_bands": [1, 13], "matrices": {
+        f"s{k}": [roll_rate_matrix(0.0016 * (k + 1), 0.014888),
+                  roll_rate_matrix(0.0032 * (k + 1), 0.014888)] for k in range(5)}}
+    return model_from_dict(raw)
+
+
 @dataclass(frozen=True)
 class MovingMacro:
     """Per-path macro paths that move (every macro term exercised), made chunk by chunk.

@@ -50,6 +50,8 @@ __all__ = [
     "PanelEvents",
     "QuarantinedLoan",
     "default_quarantine_path",
+    "missed_payment_runs",
+    "payments_behind",
     "panel_events",
     "read_ally_panel",
     "read_long_panel",
@@ -799,6 +801,67 @@ class PanelEvents:
         return np.asarray((m >= self.entry[:, None]) & (m <= self.exit[:, None]))
 
 
+def missed_payment_runs(panel: LoanPanel, rules: EventRules | None = None) -> np.ndarray:
+    """Length of the run of missed payments ending in each month, ``(n_loans, n_months)``.
+
+    A month is missed when the loan is present with a positive balance and the total paid is
+    below ``rules.missed_share`` of the scheduled payment; a paid month resets the run to 0.
+    """
+    rules = rules or EventRules()
+    n, t = panel.balance.shape
+    present = ~np.isnan(panel.balance)
+    missed = present & (panel.balance > ZERO_BALANCE_TOLERANCE) & (
+        panel.total_paid < rules.missed_share * panel.scheduled_payment[:, None])
+    run = np.zeros((n, t), dtype=np.int64)
+    acc = np.zeros(n, dtype=np.int64)
+    for k in range(t):
+        acc = np.where(missed[:, k], acc + 1, 0)
+        run[:, k] = acc
+    return run
+
+
+PAID_AHEAD_LIMIT = 3.0
+"""Payments a borrower may pay ahead and then skip without falling behind (contractual
+delinquency; see :func:`payments_behind`)."""
+
+
+def payments_behind(panel: LoanPanel, rules: EventRules | None = None,
+                    paid_ahead_limit: float = PAID_AHEAD_LIMIT) -> tuple[np.ndarray, np.ndarray]:
+    """Contractual delinquency at each month's end, and what was paid beyond it.
+
+    Arrears ``A_m = max(A_{m-1} + P - paid_m, -paid_ahead_limit * P)`` in USD, from 0 at the
+    loan's first month (``P`` the scheduled payment, ``paid_m`` the total paid): an extra
+    payment is credit against later ones up to ``paid_ahead_limit`` payments, and what is paid
+    beyond that limit reduces the balance for good (a curtailment or payoff). The loan is
+    ``floor(A_m / P + 1 - rules.missed_share)`` payments behind (floored at 0), so arrears of
+    ``missed_share`` of a payment count as one missed payment, as in
+    :func:`missed_payment_runs`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Payments behind (int64) and the amount paid beyond the paid-ahead limit (USD), both
+        ``(n_loans, n_months)``; 0 in months without a positive balance.
+    """
+    rules = rules or EventRules()
+    n, t = panel.balance.shape
+    pay = panel.scheduled_payment
+    paid = np.nan_to_num(panel.total_paid)
+    present = ~np.isnan(panel.balance) & (panel.balance > ZERO_BALANCE_TOLERANCE)
+    arrears = np.zeros(n)
+    behind = np.zeros((n, t), dtype=np.int64)
+    beyond = np.zeros((n, t))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(t):
+            free = arrears + pay - paid[:, k]
+            floor = -paid_ahead_limit * pay
+            beyond[:, k] = np.where(present[:, k], np.maximum(floor - free, 0.0), 0.0)
+            arrears = np.where(present[:, k], np.maximum(free, floor), 0.0)
+            count = np.floor(arrears / pay + 1.0 - rules.missed_share)
+            behind[:, k] = np.where(np.isfinite(count), np.maximum(count, 0), 0)
+    return behind, beyond
+
+
 def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEvents:
     """Classify every loan's history into prepaid, defaulted, matured or censored.
 
@@ -820,15 +883,8 @@ def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEven
     n, t = panel.balance.shape
     prev = panel.prior_balance()
     present = ~np.isnan(panel.balance)
-    missed = present & (panel.balance > ZERO_BALANCE_TOLERANCE) & (
-        panel.total_paid < rules.missed_share * panel.scheduled_payment[:, None])
     zero = present & (panel.balance <= ZERO_BALANCE_TOLERANCE)
-    # Length of the run of missed payments ending in each month (0 when paid).
-    run = np.zeros((n, t), dtype=np.int64)
-    acc = np.zeros(n, dtype=np.int64)
-    for k in range(t):
-        acc = np.where(missed[:, k], acc + 1, 0)
-        run[:, k] = acc
+    run = missed_payment_runs(panel, rules)
     entry = panel.first_month.astype(np.int64)
     last = np.where(present.any(axis=1), t - np.argmax(present[:, ::-1], axis=1), 0)
     exit_ = last.copy()

@@ -6,7 +6,7 @@ report model, :func:`render_html` renders it, and :func:`build_report` writes ``
 and ``report.pdf`` into the run directory.
 """
 
-from reports.build import build_model, build_report
+from reports.build import ReportFiles, build_model, build_report
 from reports.html import render_html
 from reports.model import Report
 from reports.pdf import find_chromium
@@ -14,6 +14,7 @@ from reports.reading import load_run
 
 __all__ = [
     "Report",
+    "ReportFiles",
     "build_model",
     "build_report",
     "find_chromium",

@@ -9,20 +9,13 @@ into the run directory. Layout and formats: ``docs/reports.md``.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from portfolio._io import atomic_write
 from reports.html import render_html
 from reports.model import Report
-from reports.pdf import (
-    FALLBACK_RENDERER,
-    PdfError,
-    chromium_version,
-    find_chromium,
-    print_with_chromium,
-    render_fallback_pdf,
-)
+from reports.pdf import PdfError, Unavailable, find_printers, no_pdf_message, requested_renderer
 from reports.reading import load_run
 from reports.sections import (
     cashflow_section,
@@ -37,7 +30,7 @@ from reports.sections import (
 )
 from simulation.run.directory import REPORT_HTML, REPORT_PDF, RunRecord
 
-__all__ = ["build_model", "build_report"]
+__all__ = ["ReportFiles", "build_model", "build_report"]
 
 
 def build_model(data: RunRecord, *, pdf_renderer: str = "not rendered") -> Report:
@@ -72,9 +65,35 @@ def build_model(data: RunRecord, *, pdf_renderer: str = "not rendered") -> Repor
     return Report(deal, subtitle, sections, pdf_renderer)
 
 
-def build_report(run_dir: str | os.PathLike[str], *, renderer: str = "auto",
-                 html_name: str = REPORT_HTML,
-                 pdf_name: str = REPORT_PDF) -> tuple[Path, Path]:
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`build_report` wrote.
+
+    Attributes
+    ----------
+    html : Path
+        ``report.html``, always written.
+    pdf : Path or None
+        ``report.pdf``; None when no renderer could run (then no ``report.pdf`` is left in the
+        directory, not even an older one).
+    pdf_renderer : str
+        The renderer stated in the report (``headless Chromium (...)``, ``WeasyPrint 70.0
+        (no Chromium found)``, or ``none (...)``).
+    pdf_skipped : str or None
+        With no PDF, the one line saying why and what to install (the CLI prints it).
+    """
+
+    html: Path
+    pdf: Path | None
+    pdf_renderer: str
+    pdf_skipped: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.html} and {self.pdf}" if self.pdf is not None else f"{self.html} (no PDF)"
+
+
+def build_report(run_dir: str | os.PathLike[str], *, renderer: str | None = None,
+                 html_name: str = REPORT_HTML, pdf_name: str = REPORT_PDF) -> ReportFiles:
     """Write the committee report of a run directory as HTML and PDF, each atomically.
 
     Parameters
@@ -82,40 +101,47 @@ def build_report(run_dir: str | os.PathLike[str], *, renderer: str = "auto",
     run_dir : path
         A deal run directory (``autoabs run --out``) or a stress directory; only its files are
         read.
-    renderer : {"auto", "chromium", "fallback"}
-        ``auto``: headless Chromium when found, else the matplotlib fallback; ``chromium``
-        fails (PdfError) when no browser can print; ``fallback`` never starts a browser.
+    renderer : {"auto", "chromium", "weasyprint", "none"}, optional
+        Default ``$AUTOABS_PDF_RENDERER``, else ``auto``: headless Chromium when found, else
+        (or when it fails) WeasyPrint, else no PDF. ``chromium`` / ``weasyprint`` use that
+        renderer only; ``none`` writes the HTML only. Both renderers print the same
+        ``report.html``, which states the renderer.
 
     Returns
     -------
-    (Path, Path)
-        The HTML and PDF paths (``run_dir/report.html``, ``run_dir/report.pdf``).
+    ReportFiles
+        The HTML path, the PDF path (None when no renderer could run) and the renderer.
+
+    Raises
+    ------
+    InputError
+        When ``renderer`` is unknown, or a forced renderer cannot run here.
+    PdfError
+        When the forced renderer fails to print.
     """
-    if renderer not in ("auto", "chromium", "fallback"):
-        raise ValueError(f"renderer must be auto, chromium or fallback, got {renderer!r}")
+    choice = requested_renderer(renderer)
+    printers, missing = find_printers(choice)
     root = Path(run_dir)
     data = load_run(root)
     html_path, pdf_path = root / html_name, root / pdf_name
-    binary = find_chromium() if renderer != "fallback" else None
-    if binary is None and renderer == "chromium":
-        raise PdfError("no Chromium binary found (install Debian's chromium or set "
-                       "AUTOABS_CHROMIUM)")
-    reason = "no Chromium found" if renderer == "auto" else "requested"
-    if binary is not None:
-        label = f"headless Chromium ({chromium_version(binary)}, print to PDF of {html_name})"
-        report = build_model(data, pdf_renderer=label)
-        _write_text(html_path, render_html(report))
+    failed: list[Unavailable] = []
+    for printer in printers:
+        why = "; ".join(m.reason for m in (*missing, *failed))
+        label = printer.label + (f" ({why})" if why else "")
+        _write_text(html_path, render_html(build_model(data, pdf_renderer=label)))
         try:
-            atomic_write(pdf_path, lambda tmp: print_with_chromium(binary, html_path, tmp))
-            return html_path, pdf_path
+            atomic_write(pdf_path, lambda tmp: printer.print_pdf(html_path, tmp))  # noqa: B023
+            return ReportFiles(html_path, pdf_path, label)
         except PdfError as exc:
-            if renderer == "chromium":
+            if choice != "auto":
                 raise
-            reason = f"Chromium failed: {exc}"
-    report = build_model(data, pdf_renderer=f"{FALLBACK_RENDERER} ({reason})")
-    _write_text(html_path, render_html(report))
-    atomic_write(pdf_path, lambda tmp: render_fallback_pdf(report, tmp))
-    return html_path, pdf_path
+            failed.append(Unavailable(f"{printer.name} failed: {exc}",
+                                      f"repair {printer.name} (its error is quoted)"))
+    skipped = no_pdf_message([*missing, *failed])
+    label = "none (" + "; ".join(m.reason for m in (*missing, *failed)) + ")"
+    _write_text(html_path, render_html(build_model(data, pdf_renderer=label)))
+    pdf_path.unlink(missing_ok=True)  # an older PDF would not match this report.html
+    return ReportFiles(html_path, None, label, skipped)
 
 
 def _write_text(path: Path, content: str) -> None:

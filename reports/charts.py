@@ -2,7 +2,7 @@
 
 Every chart is a function of plain arrays / DataFrames that returns a
 :class:`matplotlib.figure.Figure` (no pyplot, no global state), so the HTML report embeds it as
-SVG (:func:`to_svg`) and the fallback PDF renderer draws the same figure on a page.
+SVG (:func:`to_svg`), which both PDF renderers print with the rest of the page.
 
 SVG output is deterministic: text is kept as ``<text>`` (``svg.fonttype = "none"``), ids are
 hashed with a per-chart salt (``svg.hashsalt``, which also keeps ids unique across the charts of

@@ -10,14 +10,10 @@ every numeric :class:`Cell` keeps its full-precision value, which the HTML carri
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from portfolio._format import number_text, percent_text
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = [
     "Block",
@@ -82,13 +78,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart block: inline SVG and the function that draws it again (fallback PDF)."""
+    """A chart block: the matplotlib figure as inline SVG, with its title and caption."""
 
     id: str
     title: str
     caption: str
     svg: str
-    draw: Callable[[], Figure] = field(repr=False, compare=False)
     kind: str = field(default="chart", init=False)
 
 

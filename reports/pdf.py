@@ -1,36 +1,47 @@
-"""PDF rendering of the committee report: headless Chromium, else a matplotlib fallback.
+"""PDF printers of the committee report HTML: headless Chromium, else WeasyPrint, else none.
 
-The PDF is the HTML report printed by headless Chromium when a Chromium binary is available
-(the print stylesheet starts each section on a new A4 page). Without a browser, a fallback
-renderer lays out the same sections with matplotlib's ``PdfPages``: headings, tables as
-monospaced text, the same charts. The report states which renderer made its PDF
-(:func:`reports.build.build_report` chooses).
+Both printers print the same ``report.html`` with its print stylesheet
+(``reports/templates/report.css``: A4, each section on a new page, tables within the page
+width). Headless Chromium is used when a binary is found; WeasyPrint (a CSS paged-media
+renderer on Pango, whose system libraries Debian ships) needs no browser. When neither can run,
+:func:`find_printers` says why, and :func:`reports.build.build_report` writes the HTML only.
+Why WeasyPrint and not a second layout: ``docs/reports.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import tempfile
-import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-import numpy as np
-
-from reports.model import Chart, Report, Table, Text
+from portfolio.errors import InputError
 
 __all__ = [
     "CHROMIUM_CANDIDATES",
     "CHROMIUM_FLAGS",
-    "FALLBACK_RENDERER",
+    "PDF_RENDERERS",
+    "PDF_RENDERER_ENV",
+    "WEASYPRINT_SYSTEM_PACKAGES",
     "PdfError",
+    "PdfPrinter",
+    "Unavailable",
+    "WeasyPrintMissing",
     "chromium_command",
     "chromium_version",
     "find_chromium",
+    "find_printers",
+    "no_pdf_message",
     "print_with_chromium",
-    "render_fallback_pdf",
+    "print_with_weasyprint",
+    "requested_renderer",
+    "weasyprint_version",
 ]
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
@@ -44,17 +55,109 @@ CHROMIUM_FLAGS = (
 )
 """Flags of every headless Chromium call (plus a fresh ``--user-data-dir``)."""
 
-FALLBACK_RENDERER = "matplotlib PdfPages fallback renderer"
+PDF_RENDERERS = ("auto", "chromium", "weasyprint", "none")
+"""``auto``: Chromium when found, else WeasyPrint, else no PDF; the others force one (``none``:
+write no PDF)."""
 
-_A4 = (8.27, 11.69)
-_MARGIN = 0.6  # inches
-_LINE = 0.125  # inches per monospaced line
-_MAX_CHARS = 118
-_MAX_CELL = 30
+PDF_RENDERER_ENV = "AUTOABS_PDF_RENDERER"
+"""Environment variable choosing the renderer when the caller does not (default ``auto``)."""
+
+WEASYPRINT_SYSTEM_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0",
+                              "fonts-dejavu-core")
+"""Debian packages WeasyPrint needs: Pango, HarfBuzz subsetting, and a font to embed."""
 
 
 class PdfError(RuntimeError):
-    """Chromium could not print the PDF."""
+    """A renderer that was found failed to print the PDF."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a renderer cannot run here, and what makes it run."""
+
+    reason: str
+    remedy: str
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.remedy}"
+
+
+@dataclass(frozen=True)
+class PdfPrinter:
+    """A renderer that can run here: its name, the label the report states, and its print."""
+
+    name: str
+    label: str
+    print_pdf: Callable[[Path, Path], None]
+    """``print_pdf(html_path, pdf_path)``; raises :class:`PdfError` when printing fails."""
+
+
+def requested_renderer(renderer: str | None = None) -> str:
+    """The renderer asked for: ``renderer``, else ``$AUTOABS_PDF_RENDERER``, else ``auto``.
+
+    Raises
+    ------
+    InputError
+        When it is not one of :data:`PDF_RENDERERS` (naming the parameter or the variable).
+    """
+    source = "PDF renderer"
+    if renderer is None:
+        renderer = os.environ.get(PDF_RENDERER_ENV) or "auto"
+        source = PDF_RENDERER_ENV
+    if renderer not in PDF_RENDERERS:
+        raise InputError(source, f"must be one of {', '.join(PDF_RENDERERS)}; got {renderer!r}")
+    return renderer
+
+
+def find_printers(renderer: str) -> tuple[list[PdfPrinter], list[Unavailable]]:
+    """The printers to try, in order, and why each renderer left out cannot run.
+
+    Parameters
+    ----------
+    renderer : str
+        One of :data:`PDF_RENDERERS` (:func:`requested_renderer`).
+
+    Raises
+    ------
+    InputError
+        When a forced renderer (``chromium`` or ``weasyprint``) cannot run here, saying what to
+        install.
+    """
+    if renderer == "none":
+        return [], [Unavailable("PDF renderer 'none' requested",
+                                f"--pdf auto, or {PDF_RENDERER_ENV}=auto (or unset)")]
+    printers: list[PdfPrinter] = []
+    missing: list[Unavailable] = []
+    if renderer in ("auto", "chromium"):
+        binary = find_chromium()
+        if binary is not None:
+            printers.append(PdfPrinter(
+                "chromium", f"headless Chromium ({chromium_version(binary)})",
+                lambda html, pdf: print_with_chromium(binary, html, pdf)))
+        else:
+            missing.append(Unavailable("no Chromium found", "apt-get install chromium (or set "
+                                       "AUTOABS_CHROMIUM to a Chrome binary)"))
+    if renderer in ("auto", "weasyprint"):
+        try:
+            version = weasyprint_version()
+        except WeasyPrintMissing as exc:
+            missing.append(exc.unavailable)
+        else:
+            printers.append(PdfPrinter("weasyprint", f"WeasyPrint {version}",
+                                       print_with_weasyprint))
+    if renderer != "auto" and not printers:
+        raise InputError(f"PDF renderer {renderer}", str(missing[0]))
+    return printers, missing
+
+
+def no_pdf_message(missing: list[Unavailable]) -> str:
+    """The one line saying why no PDF was written and what to install."""
+    return (f"PDF skipped ({'; '.join(m.reason for m in missing)}); report.html holds the "
+            f"whole report. For a PDF: {' or '.join(m.remedy for m in missing)}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Chromium
 
 
 def find_chromium() -> str | None:
@@ -108,137 +211,51 @@ def print_with_chromium(binary: str, html_path: Path, pdf_path: Path,
 
 
 # --------------------------------------------------------------------------------------------
-# Fallback renderer
-# --------------------------------------------------------------------------------------------
+# WeasyPrint
 
 
-def _table_lines(table: Table) -> list[str]:
-    """Monospaced lines of a table: header, rule, rows; numbers right-aligned."""
-    header = [c.label for c in table.columns]
-    body = [[cell.text for cell in row.cells] for row in table.rows]
+class WeasyPrintMissing(Exception):
+    """WeasyPrint or its system libraries are not installed (:attr:`unavailable` says which)."""
 
-    def clip(s: str) -> str:
-        return s if len(s) <= _MAX_CELL else s[: _MAX_CELL - 1] + "~"
-
-    header = [clip(h) for h in header]
-    body = [[clip(s) for s in r] for r in body]
-    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(header)]
-
-    def line(cells: list[str]) -> str:
-        parts = [s.rjust(w) if c.numeric else s.ljust(w)
-                 for s, w, c in zip(cells, widths, table.columns, strict=True)]
-        return "  ".join(parts).rstrip()
-
-    lines = [line(header), "  ".join("-" * w for w in widths)]
-    lines += [line(r) for r in body]
-    return lines
+    def __init__(self, unavailable: Unavailable) -> None:
+        super().__init__(str(unavailable))
+        self.unavailable = unavailable
 
 
-class _PageWriter:
-    """Flows headings, monospaced lines and chart images down A4 pages."""
+def _weasyprint() -> ModuleType:
+    """The ``weasyprint`` module, or :class:`WeasyPrintMissing` saying what to install.
 
-    def __init__(self, pdf: object) -> None:
-        self.pdf = pdf
-        self.fig: object | None = None
-        self.y = 0.0
-
-    def _new_page(self) -> None:
-        from matplotlib.figure import Figure
-
-        self.finish_page()
-        self.fig = Figure(figsize=_A4)
-        self.y = _A4[1] - _MARGIN
-
-    def finish_page(self) -> None:
-        if self.fig is not None:
-            self.pdf.savefig(self.fig)  # type: ignore[attr-defined]
-            self.fig = None
-
-    def _room(self, height: float) -> None:
-        if self.fig is None or self.y - height < _MARGIN:
-            self._new_page()
-
-    def _text(self, s: str, size: float, height: float, **kw: object) -> None:
-        self._room(height)
-        assert self.fig is not None
-        self.fig.text(_MARGIN / _A4[0], self.y / _A4[1], s, fontsize=size,  # type: ignore
-                      va="top", ha="left", **kw)
-        self.y -= height
-
-    def section(self, title: str) -> None:
-        self._new_page()
-        self._text(title, 15, 0.45, weight="bold", color="#1f4e79")
-
-    def heading(self, title: str) -> None:
-        self._room(0.6)
-        self.y -= 0.08
-        self._text(title, 10, 0.24, weight="bold")
-
-    def paragraph(self, s: str, size: float = 8.0) -> None:
-        for part in textwrap.wrap(s, 105) or [""]:
-            self._text(part, size, 0.16)
-        self.y -= 0.06
-
-    def mono(self, lines: list[str]) -> None:
-        for s in lines:
-            for part in textwrap.wrap(s, _MAX_CHARS, drop_whitespace=False) or [""]:
-                self._text(part, 6.3, _LINE, family="monospace")
-        self.y -= 0.08
-
-    def chart(self, chart: Chart) -> None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        fig = chart.draw()
-        FigureCanvasAgg(fig)
-        fig.set_dpi(150)
-        fig.canvas.draw()
-        image = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
-        w_in, h_in = fig.get_size_inches()
-        width = _A4[0] - 2 * _MARGIN
-        height = width * h_in / w_in
-        self._room(height + 0.1)
-        assert self.fig is not None
-        ax = self.fig.add_axes((_MARGIN / _A4[0], (self.y - height) / _A4[1],  # type: ignore
-                                width / _A4[0], height / _A4[1]))
-        ax.imshow(image, interpolation="lanczos")
-        ax.set_axis_off()
-        self.y -= height + 0.1
+    Only the two failures of a missing install are caught: ImportError (no pip package) and
+    OSError (cffi cannot open Pango / HarfBuzz). WeasyPrint prints a multi-line install notice
+    on stdout before that OSError; it is swallowed so that the caller's one line is all the
+    user sees.
+    """
+    notice = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(notice):
+            import weasyprint
+    except ImportError as exc:
+        raise WeasyPrintMissing(Unavailable(
+            f"WeasyPrint not installed ({exc})", "pip install weasyprint")) from exc
+    except OSError as exc:
+        raise WeasyPrintMissing(Unavailable(
+            f"WeasyPrint cannot load Pango ({exc})",
+            f"apt-get install {' '.join(WEASYPRINT_SYSTEM_PACKAGES)}")) from exc
+    return weasyprint
 
 
-def render_fallback_pdf(report: Report, target: Path) -> None:
-    """Write the report's sections to ``target`` with matplotlib's PdfPages."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    with PdfPages(target, metadata={"Title": f"{report.title} - risk committee report",
-                                    "Creator": "autoabs reports", "CreationDate": None}) as pdf:
-        writer = _PageWriter(pdf)
-        writer._new_page()
-        writer._text(report.title, 20, 0.5, weight="bold", color="#1f4e79")
-        writer.paragraph(report.subtitle, 10)
-        writer.paragraph(f"PDF renderer: {report.pdf_renderer}.", 9)
-        writer.heading("Contents")
-        for s in report.sections:
-            writer.paragraph(f"{s.number}  {s.title}", 9)
-        for section in report.sections:
-            writer.section(f"{section.number}  {section.title}")
-            for block in _blocks(section.blocks):
-                if isinstance(block, Table):
-                    writer.heading(block.title)
-                    writer.mono(_table_lines(block))
-                    if block.note:
-                        writer.paragraph(block.note, 7)
-                elif isinstance(block, Chart):
-                    writer.heading(block.title)
-                    writer.chart(block)
-                    writer.paragraph(block.caption, 7)
-                else:
-                    for p in block.paragraphs:
-                        writer.paragraph(p)
-        writer.finish_page()
+def weasyprint_version() -> str:
+    """The installed WeasyPrint version (:class:`WeasyPrintMissing` when it cannot run)."""
+    return str(_weasyprint().__version__)
 
 
-def _blocks(blocks: tuple[Table | Chart | Text, ...]) -> Iterator[Table | Chart | Text]:
-    yield from blocks
+def print_with_weasyprint(html_path: Path, pdf_path: Path) -> None:
+    """Print ``html_path`` to ``pdf_path`` with WeasyPrint (print media, A4 from the CSS).
+
+    The report is self-contained (inline CSS and SVG): only ``data:`` URLs may be fetched, so
+    printing never touches the network or other files.
+    """
+    weasyprint = _weasyprint()
+    fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
+    document = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher, media_type="print")
+    document.write_pdf(str(pdf_path))

@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 
-from portfolio._jit import jit, jit_parallel, prange
+from portfolio._jit import jit, jit_inline, jit_parallel, prange
 from portfolio.amortization import balance_growth, next_balance, principal_due
 from simulation.rng import (
     STREAM_ARREARS,
     STREAM_CURE,
     STREAM_EVENT,
+    STREAM_ROLL,
     STREAM_SPLIT,
     path_key,
     uniform,
@@ -351,3 +352,298 @@ def expected_intensity_kernel(
             pd_row, pp_row, rec_row, severity, chargeoff_months, recovery_lag, 1.0 - roll)
         default_by_loan[i] = roll + cum_default
         loss_by_loan[i] = lost + cum_loss
+
+
+# ---------------------------------------------------------------------------------------------
+# Roll-rate credit model: monthly transitions between delinquency states
+# ---------------------------------------------------------------------------------------------
+
+# Columns of a transition row (simulation.model.ROLL_TARGETS): states 0..3 payments behind
+# (current, 30, 60, 90), then charge-off (a fourth missed payment) and prepayment in full. A
+# loan ``s`` behind rolls forward to column ``s + 1``, which is CHARGE_OFF from 90.
+N_ROLL_STATES = 4
+CHARGE_OFF = 4
+PREPAY = 5
+
+
+@jit_inline
+def _moved_row(table, t, s, roll_mult, prepay_mult):
+    """Roll-forward and prepayment probabilities of state ``s`` after the multipliers.
+
+    ``table[t, s]``: the base transition row (6 columns). The roll-forward ``[s + 1]`` is
+    multiplied by ``roll_mult`` (loan x systematic factor x macro) and the prepayment
+    ``[PREPAY]`` by ``prepay_mult``, capped so that they sum to at most 1; the other columns
+    keep their proportions and take the rest. Returns ``(roll, prepay, scale)``: the other
+    columns' probabilities are ``table[t, s, k] * scale``, and when they are all zero the
+    rest, ``1 - roll - prepay``, stays in state ``s`` (the caller adds it). No checking.
+    """
+    roll = min(table[t, s, s + 1] * roll_mult, 1.0)
+    prepay = min(table[t, s, PREPAY] * prepay_mult, 1.0 - roll)
+    rest = 1.0 - table[t, s, s + 1] - table[t, s, PREPAY]
+    scale = (1.0 - roll - prepay) / rest if rest > 1e-15 else 0.0
+    return roll, prepay, scale
+
+
+@jit
+def _pay_instalments(o, t, b, j, n, last, payment_type, r, inst):
+    """Pay ``n`` scheduled instalments in period ``t`` from schedule position ``j``.
+
+    ``j`` instalments of the remaining schedule were paid before; the one with index ``last``
+    is the final (balloon or residual included). Books interest and scheduled principal and,
+    when the schedule is paid off, a termination. Returns the balance and the new position.
+    No checking.
+    """
+    while n > 0 and j <= last:
+        pr = principal_due(payment_type, b, r, inst, j == last)
+        o[t, INTEREST] += b * r
+        o[t, SCHEDULED_PRINCIPAL] += pr
+        b -= pr
+        j += 1
+        n -= 1
+    if j > last:
+        o[t, TERMINATIONS] += 1.0
+    return b, j
+
+
+@jit_parallel(fastmath=True)
+def roll_rate_paths_kernel(
+    balance, monthly_rate, inst, remaining_term, age0, payment_type, transition_row,
+    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0, missed0,
+    transition, current_roll, current_prepay, depreciation, apr_bin_rate, rate_incentive,
+    market_rate0, default_macro,
+    prepay_macro, market_rate, recovery_index, recovery_lag, vehicle_recovery, seed,
+    first_path, out,
+):  # fmt: skip
+    """Simulate loan-level cash flows under the roll-rate model; fill ``out[p, t, field]``.
+
+    ``transition[row, a, s, k]``: monthly probability that a loan of segment ``row``, table
+    age ``a`` (loan age ``a + 1``) and ``s`` payments behind moves to column ``k`` (see
+    :func:`_moved_row` for the multipliers: ``loan_default_mult[i] * default_macro[p, t]`` on
+    the roll-forward, the loan, macro and rate-incentive prepayment multipliers on
+    prepayment); ``current_roll`` and ``current_prepay`` are its columns 1 and 5 of state 0,
+    contiguous for the hot loop. A loan starts in state ``missed0[i]``. In state 0 one uniform
+    per sojourn (``STREAM_EVENT``) against the product of the monthly stay probabilities gives
+    the month it leaves, a second (``STREAM_SPLIT``) whether it rolls or prepays; in states
+    1..3 one uniform per loan and period (``STREAM_ROLL``) picks the target: roll forward
+    below the moved roll probability, prepayment next, else a state ``0..s`` in proportion to
+    the base row. A loan ``s`` behind in
+    period ``t`` has paid ``j = t + missed0 - s`` instalments of its remaining schedule; after
+    the schedule's end every payment settles the whole balance. Charge-off (from 90) books the
+    balance as defaulted in ``t`` and the recovery ``recovery_lag`` periods later. No input
+    checking.
+    """
+    n_paths = default_macro.shape[0]
+    n_periods = default_macro.shape[1]
+    n_loans = balance.shape[0]
+    n_bins = apr_bin_rate.shape[0]
+    for p in prange(n_paths):
+        path = first_path + p
+        o = out[p]
+        ptab = np.empty((n_bins, n_periods))
+        for k in range(n_bins):
+            then = max(apr_bin_rate[k] - market_rate0, 0.0)
+            for t in range(n_periods):
+                now = max(apr_bin_rate[k] - market_rate[p, t], 0.0)
+                ptab[k, t] = prepay_macro[p, t] * math.exp(rate_incentive * (now - then))
+        dmac = default_macro[p]
+        key_event = np.uint64(path_key(seed, STREAM_EVENT, path))
+        key_split = np.uint64(path_key(seed, STREAM_SPLIT, path))
+        key_roll = np.uint64(path_key(seed, STREAM_ROLL, path))
+        for i in range(n_loans):
+            b = balance[i]
+            r = monthly_rate[i]
+            a = inst[i]
+            last = remaining_term[i] - 1
+            pt = payment_type[i]
+            dm = loan_default_mult[i]
+            pm = loan_prepay_mult[i]
+            tr = transition[transition_row[i], age0[i]:]
+            croll = current_roll[transition_row[i], age0[i]:]
+            cprepay = current_prepay[transition_row[i], age0[i]:]
+            growth = balance_growth(pt, r)
+            pmult = ptab[apr_bin[i]]
+            s = missed0[i]
+            j = 0
+            t = 0
+            draw = 0
+            while True:
+                if s == 0:
+                    # Current: months until the loan leaves state 0 (the hot loop).
+                    u = uniform(key_event, i, draw)
+                    survival = 1.0
+                    roll = 0.0
+                    prepay = 0.0
+                    while True:
+                        roll = min(croll[t] * dm * dmac[t], 1.0)
+                        prepay = min(cprepay[t] * pm * pmult[t], 1.0 - roll)
+                        survival *= 1.0 - roll - prepay
+                        if survival < u:
+                            break
+                        o[t, INTEREST] += b * r
+                        if j == last:  # the final instalment, with any balloon or residual
+                            o[t, SCHEDULED_PRINCIPAL] += b
+                            o[t, TERMINATIONS] += 1.0
+                            break
+                        b_next = next_balance(growth, b, a)
+                        o[t, SCHEDULED_PRINCIPAL] += b - b_next
+                        b = b_next
+                        j += 1
+                        t += 1
+                    if survival >= u:
+                        break
+                    if uniform(key_split, i, draw) * (roll + prepay) >= roll:
+                        pr = principal_due(pt, b, r, a, j == last)
+                        o[t, INTEREST] += b * r
+                        o[t, SCHEDULED_PRINCIPAL] += pr
+                        o[t, PREPAID_PRINCIPAL] += b - pr
+                        o[t, TERMINATIONS] += 1.0
+                        break
+                    draw += 1
+                    s = 1
+                    o[t, DELINQUENT_30] += b
+                    o[t, DELINQUENT_INTEREST] += b * r
+                    t += 1
+                    continue
+                # Delinquent: one uniform picks the target: roll forward, prepay, or (the
+                # rest) a state 0..s in proportion to the base row.
+                roll, prepay, scale = _moved_row(tr, t, s, dm * dmac[t], pm * pmult[t])
+                u = uniform(key_roll, i, t)
+                target = s
+                if u < roll:
+                    target = s + 1
+                elif u < roll + prepay:
+                    target = PREPAY
+                elif scale > 0.0:
+                    v = (u - roll - prepay) / scale
+                    c = 0.0
+                    for k in range(s):
+                        c += tr[t, s, k]
+                        if v < c:
+                            target = k
+                            break
+                if target == PREPAY:
+                    pr = principal_due(pt, b, r, a, j == last)
+                    o[t, INTEREST] += b * r
+                    o[t, SCHEDULED_PRINCIPAL] += pr
+                    o[t, PREPAID_PRINCIPAL] += b - pr
+                    o[t, TERMINATIONS] += 1.0
+                    break
+                if target == CHARGE_OFF:
+                    value = _recovery_value(b, t, recovery_index[p, t + recovery_lag],
+                                            value_scale[i], depreciation, vehicle_age0[i],
+                                            vehicle_recovery)
+                    o[t, DEFAULTED_PRINCIPAL] += b
+                    o[t, TERMINATIONS] += 1.0
+                    o[t + recovery_lag, RECOVERIES] += min(b, value)
+                    break
+                if target <= s:  # pays s - target + 1 instalments (all once the term is over)
+                    n_pay = s - target + 1 if t <= last else last + 1
+                    b, j = _pay_instalments(o, t, b, j, n_pay, last, pt, r, a)
+                    if j > last:
+                        break
+                s = target
+                if s > 0:
+                    o[t, DELINQUENT_30 + s - 1] += b
+                    o[t, DELINQUENT_INTEREST] += b * r
+                t += 1
+
+
+@jit
+def roll_rate_expected_kernel(
+    balance, monthly_rate, inst, remaining_term, age0, payment_type, transition_row,
+    loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0, missed0,
+    transition, depreciation, default_macro, prepay_table, recovery_index, recovery_lag,
+    vehicle_recovery, out, default_by_loan, loss_by_loan,
+):  # fmt: skip
+    """Expected pool flows on one macro path under the roll-rate model (exact).
+
+    Per loan, the probability of each state 0..3 at the start of every period is carried
+    forward through the moved transition rows of :func:`roll_rate_paths_kernel`; since a loan
+    ``s`` behind in period ``t`` has paid ``t + missed0 - s`` instalments, the state vector
+    alone fixes the balances, so the flows are the Monte Carlo kernel's conditional
+    expectation given the path. Fills ``out[t, field]`` and per loan the lifetime charge-off
+    probability and expected net loss (USD). No input checking.
+    """
+    n_periods = default_macro.shape[0]
+    max_term = 0
+    for i in range(balance.shape[0]):
+        max_term = max(max_term, remaining_term[i])
+    sched = np.empty(max_term + 1)  # balance after j instalments
+    paid_interest = np.empty(max_term + 1)  # interest of instalments 0..j-1
+    mass = np.empty(N_ROLL_STATES)
+    moved = np.empty(N_ROLL_STATES)
+    for i in range(balance.shape[0]):
+        r = monthly_rate[i]
+        n = remaining_term[i]
+        last = n - 1
+        b = balance[i]
+        sched[0] = b
+        paid_interest[0] = 0.0
+        for j in range(n):
+            paid_interest[j + 1] = paid_interest[j] + b * r
+            b -= principal_due(payment_type[i], b, r, inst[i], j == last)
+            sched[j + 1] = b
+        sched[n] = 0.0
+        tr = transition[transition_row[i], age0[i]:]
+        dm = loan_default_mult[i]
+        pm = loan_prepay_mult[i]
+        prepay_row = prepay_table[apr_bin[i]]
+        m0 = missed0[i]
+        mass[:] = 0.0
+        mass[m0] = 1.0
+        cum_default = 0.0
+        cum_loss = 0.0
+        for t in range(n_periods):
+            alive = mass[0] + mass[1] + mass[2] + mass[3]
+            if alive <= 0.0:
+                break
+            moved[:] = 0.0
+            for s in range(N_ROLL_STATES):
+                q = mass[s]
+                if q <= 0.0:
+                    continue
+                j = t + m0 - s
+                bj = sched[j]
+                roll, prepay, scale = _moved_row(tr, t, s, dm * default_macro[t],
+                                                 pm * prepay_row[t])
+                # prepayment in full
+                w = q * prepay
+                out[t, INTEREST] += w * bj * r
+                out[t, SCHEDULED_PRINCIPAL] += w * (bj - sched[j + 1])
+                out[t, PREPAID_PRINCIPAL] += w * sched[j + 1]
+                out[t, TERMINATIONS] += w
+                # roll forward
+                w = q * roll
+                if s + 1 == CHARGE_OFF:
+                    rec = min(bj, _recovery_value(
+                        bj, t, recovery_index[t + recovery_lag], value_scale[i], depreciation,
+                        vehicle_age0[i], vehicle_recovery))
+                    out[t, DEFAULTED_PRINCIPAL] += w * bj
+                    out[t, TERMINATIONS] += w
+                    out[t + recovery_lag, RECOVERIES] += w * rec
+                    cum_default += w
+                    cum_loss += w * (bj - rec)
+                else:
+                    moved[s + 1] += w
+                    out[t, DELINQUENT_30 + s] += w * bj
+                    out[t, DELINQUENT_INTEREST] += w * bj * r
+                # cure, catch-up or stay: pays s - k + 1 instalments (the rest after the term)
+                for k in range(s + 1):
+                    w = q * tr[t, s, k] * scale
+                    if k == s and scale == 0.0:
+                        w += q * (1.0 - roll - prepay)
+                    if w <= 0.0:
+                        continue
+                    j2 = min(j + (s - k + 1 if t <= last else n), n)
+                    out[t, INTEREST] += w * (paid_interest[j2] - paid_interest[j])
+                    out[t, SCHEDULED_PRINCIPAL] += w * (bj - sched[j2])
+                    if j2 == n:
+                        out[t, TERMINATIONS] += w
+                    else:
+                        moved[k] += w
+                        if k > 0:
+                            out[t, DELINQUENT_30 + k - 1] += w * sched[j2]
+                            out[t, DELINQUENT_INTEREST] += w * sched[j2] * r
+            mass[:] = moved
+        default_by_loan[i] = cum_default
+        loss_by_loan[i] = cum_loss

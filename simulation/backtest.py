@@ -26,14 +26,27 @@ import numpy as np
 import pandas as pd
 
 from portfolio.errors import InputError, Problem
-from portfolio.panel import DEFAULTED, EventRules, LoanPanel, panel_events, scheduled_principal
+from portfolio.panel import (
+    DEFAULTED,
+    EventRules,
+    LoanPanel,
+    panel_events,
+    payments_behind,
+    scheduled_principal,
+)
 from portfolio.tape import LoanTape, tape_from_columns
-from simulation.calibration import SegmentScheme
+from simulation.calibration import SegmentScheme, delinquency_states
 from simulation.collateral import FIELD_NAMES, expected_flows, prepare_collateral
 from simulation.model import CollateralModel
 from simulation.run import simulate_pool
 
 __all__ = ["BacktestResult", "backtest", "panel_tape"]
+
+DELINQUENCY_FIELDS = ("delinquent_30", "delinquent_60", "delinquent_90p")
+"""PoolFlows delinquency fields compared month by month (30, 60, 90+ days past due)."""
+CHECK_MONTHS = (12, 24, 36)
+"""Months into the projection at which :meth:`BacktestResult.metrics` reports errors (and the
+last month)."""
 
 
 def _implied_term(balance: np.ndarray, rate: np.ndarray, payment: np.ndarray,
@@ -48,14 +61,17 @@ def _implied_term(balance: np.ndarray, rate: np.ndarray, payment: np.ndarray,
 
 
 def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
-               rules: EventRules | None = None) -> tuple[LoanTape, np.ndarray]:
+               rules: EventRules | None = None, *,
+               delinquency: bool = False) -> tuple[LoanTape, np.ndarray]:
     """Month ``month``'s active loans as a tape, and their panel row indices.
 
     Active: positive balance at the end of the month and not classified as defaulted from the
     data up to it (month 0: every loan with a cut-off balance, nothing is known yet). ``age``
     is the loan age at the end of the month, ``remaining_term`` the number of scheduled
     payments that amortise its balance (curtailments shorten it; the contractual term is the
-    fallback), ``segment`` the scheme's label.
+    fallback), ``segment`` the scheme's label. With ``delinquency``, ``days_past_due`` is 30
+    per payment behind at the month's end (:func:`~portfolio.panel.payments_behind`), so the
+    loan starts in its roll-rate state; otherwise every loan starts current.
     """
     bal = panel.balance_at(month)
     active = np.isfinite(bal) & (bal > 0)
@@ -69,6 +85,9 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
     contractual = panel.original_term[idx] - age
     rem = _implied_term(bal[idx], panel.rate[idx], panel.scheduled_payment[idx], contractual)
     labels = scheme.labels(panel.fico[idx], panel.vehicle_new[idx], panel.rate[idx])
+    days_past_due = np.zeros(len(idx), dtype=np.int64)
+    if delinquency and month > 0:
+        days_past_due = 30 * payments_behind(panel.through(month), rules)[0][idx, month - 1]
     tape = tape_from_columns({
         "loan_id": panel.loan_id[idx], "balance": bal[idx], "rate": panel.rate[idx],
         "original_term": np.maximum(panel.original_term[idx], age + rem),
@@ -76,6 +95,7 @@ def panel_tape(panel: LoanPanel, month: int, scheme: SegmentScheme,
         "original_balance": panel.original_balance[idx], "fico": panel.fico[idx],
         "pti": panel.pti[idx], "vehicle_value": panel.vehicle_value[idx],
         "vehicle_new": panel.vehicle_new[idx], "state": panel.state[idx], "segment": labels,
+        "days_past_due": days_past_due,
     })
     return tape, idx
 
@@ -90,8 +110,9 @@ class BacktestResult:
         Index ``month`` (K+1..); columns ``actual_balance``, ``projected_balance`` (USD),
         ``actual_factor``, ``projected_factor`` (over the cut-off pool balance),
         ``factor_error_pp`` (projected - actual, percentage points), cumulative
-        ``*_prepaid`` and ``*_defaulted`` principal as % of the cut-off pool, and with Monte
-        Carlo paths ``projected_factor_p5``/``_p95``.
+        ``*_prepaid`` and ``*_defaulted`` principal and the ``*_delinquent_30``/``_60``/``_90p``
+        balances (contractual delinquency, :func:`~simulation.calibration.delinquency_states`)
+        as % of the cut-off pool, and with Monte Carlo paths ``projected_factor_p5``/``_p95``.
     from_month : int
     cutoff_balance : float
         Pool balance at the panel's cut-off (month 0), USD.
@@ -111,8 +132,10 @@ class BacktestResult:
         """Error metrics in percentage points (projected minus actual).
 
         Mean absolute, root-mean-square and maximum pool-factor error, final-month errors of
-        factor and cumulative prepayments and defaults (all pp of the cut-off pool), and the
-        mean absolute balance error relative to the month-K balance.
+        factor and cumulative prepayments and defaults (all pp of the cut-off pool), the
+        final cumulative defaults relative to actual (``defaulted_final_rel``, a fraction:
+        +0.05 = 5% more than actual), and the mean absolute balance error relative to the
+        month-K balance.
         """
         t = self.table
         err = t["factor_error_pp"].to_numpy()
@@ -126,8 +149,43 @@ class BacktestResult:
                                       - t["actual_prepaid"].iloc[-1]),
             "defaulted_final_pp": float(t["projected_defaulted"].iloc[-1]
                                         - t["actual_defaulted"].iloc[-1]),
+            "defaulted_final_rel": float(t["projected_defaulted"].iloc[-1]
+                                         / max(t["actual_defaulted"].iloc[-1], 1e-300) - 1.0),
             "factor_mae_pp_of_start": float(np.mean(np.abs(rel)) * 100.0),
+            **self.errors_at(),
         }
+
+    def delinquent_30_plus(self, side: str) -> pd.Series:
+        """30+ days delinquent balance by month (30 + 60 + 90+), % of the cut-off pool.
+
+        ``side`` is ``"actual"`` or ``"projected"``.
+        """
+        t = self.table
+        total = t[f"{side}_{DELINQUENCY_FIELDS[0]}"].copy()
+        for name in DELINQUENCY_FIELDS[1:]:
+            total += t[f"{side}_{name}"]
+        return total
+
+    def errors_at(self) -> dict[str, float]:
+        """Projected minus actual at months 12, 24, 36 of the projection and at its end (pp).
+
+        Keys ``{measure}_error_pp_{m}m`` for the pool factor, cumulative defaults and the 30+
+        delinquent balance (30 + 60 + 90+), with ``m`` the months since K (``end`` for the
+        last month); months past the projection are left out.
+        """
+        t = self.table
+        measures = {
+            "factor": t["factor_error_pp"],
+            "defaulted": t["projected_defaulted"] - t["actual_defaulted"],
+            "delinquent_30p": self.delinquent_30_plus("projected")
+            - self.delinquent_30_plus("actual"),
+        }
+        out: dict[str, float] = {}
+        points = [(f"{m}m", m - 1) for m in CHECK_MONTHS if m <= len(t)]
+        for label, row in [*points, ("end", len(t) - 1)]:
+            for name, series in measures.items():
+                out[f"{name}_error_pp_{label}"] = float(series.iloc[row])
+        return out
 
 
 def _actual(panel: LoanPanel, idx: np.ndarray, month: int, to_month: int,
@@ -162,11 +220,16 @@ def _actual(panel: LoanPanel, idx: np.ndarray, month: int, to_month: int,
     co_month = np.where(defaulted, removal, 0)
     cum_default = np.array([defaulted_amount[(co_month > 0) & (co_month <= m)].sum()
                             for m in months])
-    return pd.DataFrame({
+    # Delinquent balances by contractual state (30, 60, 90+), on the balances above.
+    state = delinquency_states(panel.through(to_month), ev, rules)[idx][:, months - 1]
+    columns: dict[str, np.ndarray] = {
         "actual_balance": bal.sum(axis=0),
         "actual_prepaid_usd": np.cumsum(excess.sum(axis=0)),
         "actual_defaulted_usd": cum_default,
-    }, index=pd.Index(months, name="month"))
+    }
+    for behind, name in enumerate(DELINQUENCY_FIELDS, start=1):
+        columns[f"actual_{name}_usd"] = np.where(state == behind, bal, 0.0).sum(axis=0)
+    return pd.DataFrame(columns, index=pd.Index(months, name="month"))
 
 
 def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
@@ -203,7 +266,8 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
     if scheme is None:
         keys = list(model.default.hazard_curves or ["all"])
         scheme = SegmentScheme.from_labels(keys)
-    tape, idx = panel_tape(panel, from_month, scheme, rules)
+    tape, idx = panel_tape(panel, from_month, scheme, rules,
+                           delinquency=model.credit_model == "roll_rate")
     inputs = prepare_collateral(tape, model, source=panel.source)
     horizon = t_end - from_month
     flows = expected_flows(inputs).flows
@@ -221,6 +285,9 @@ def backtest(panel: LoanPanel, model: CollateralModel, from_month: int, *,
     table["projected_prepaid"] = np.cumsum(proj[:, f["prepaid_principal"]]) / cutoff * 100.0
     table["actual_defaulted"] = table.pop("actual_defaulted_usd") / cutoff * 100.0
     table["projected_defaulted"] = np.cumsum(proj[:, f["defaulted_principal"]]) / cutoff * 100.0
+    for name in DELINQUENCY_FIELDS:
+        table[f"actual_{name}"] = table.pop(f"actual_{name}_usd") / cutoff * 100.0
+        table[f"projected_{name}"] = proj[:, f[name]] / cutoff * 100.0
     if n_paths > 0:
         result = simulate_pool(inputs, n_paths=n_paths, seed=seed)
         scale = inputs.initial_balance / cutoff

@@ -41,22 +41,27 @@ from scipy import stats
 
 from portfolio.errors import InputError, Problem
 from portfolio.panel import (
+    CENSORED,
     DEFAULTED,
     PREPAID,
     EventRules,
     LoanPanel,
     PanelEvents,
     panel_events,
+    payments_behind,
     scheduled_principal,
 )
 from simulation.conversions import mdr_to_cdr, smm_to_cpr
-from simulation.model import CollateralModel, model_from_dict
+from simulation.model import ROLL_STATES, ROLL_TARGETS, CollateralModel, model_from_dict
 
 __all__ = [
     "Calibration",
     "HazardEstimate",
+    "RollRateEstimate",
     "SegmentScheme",
+    "delinquency_states",
     "estimate_hazards",
+    "estimate_roll_rates",
     "hazard_by_age",
     "person_months",
     "proportional_hazards",
@@ -68,6 +73,11 @@ Censoring = Literal["risk_set", "ignore"]
 PrepayBasis = Literal["balance", "count"]
 CREDIBILITY_EVENTS = 2.0
 """Pseudo-events at the pooled rate added to each segment's observed events (shrinkage)."""
+CREDIBILITY_MONTHS = 20.0
+"""Pseudo loan-months at the pooled transition row added to each roll-rate cell (shrinkage)."""
+NOT_AT_RISK = -1
+CHARGED_OFF_STATE = len(ROLL_STATES)
+PREPAID_STATE = len(ROLL_STATES) + 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,6 +279,20 @@ class PersonMonths:
     prepaid_principal: np.ndarray
 
 
+def _scheduled_and_excess(panel: LoanPanel,
+                          prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scheduled principal and principal paid above schedule and arrears, ``(n, t)`` USD."""
+    n, t = panel.balance.shape
+    sched = scheduled_principal(np.nan_to_num(prev), panel.rate, panel.scheduled_payment)
+    paid = np.nan_to_num(panel.principal_paid)
+    excess = np.zeros((n, t))
+    arrears = np.zeros(n)
+    for k in range(t):
+        excess[:, k] = np.maximum(paid[:, k] - sched[:, k] - arrears, 0.0)
+        arrears = np.maximum(arrears + sched[:, k] - paid[:, k], 0.0)
+    return sched, excess
+
+
 def person_months(panel: LoanPanel, events: PanelEvents,
                   censoring: Censoring = "risk_set") -> PersonMonths:
     """Expand loans into the loan-months at risk.
@@ -284,13 +308,7 @@ def person_months(panel: LoanPanel, events: PanelEvents,
     months = np.arange(1, t + 1)[None, :]
     at_risk = (months >= events.entry[:, None]) & (months <= exit_[:, None])
     prev = panel.prior_balance()
-    sched = scheduled_principal(np.nan_to_num(prev), panel.rate, panel.scheduled_payment)
-    paid = np.nan_to_num(panel.principal_paid)
-    excess = np.zeros((n, t))
-    arrears = np.zeros(n)
-    for k in range(t):
-        excess[:, k] = np.maximum(paid[:, k] - sched[:, k] - arrears, 0.0)
-        arrears = np.maximum(arrears + sched[:, k] - paid[:, k], 0.0)
+    sched, excess = _scheduled_and_excess(panel, prev)
     is_event = months == events.exit[:, None]
     prepaid = is_event & (events.kind == PREPAID)[:, None]
     defaulted = is_event & (events.kind == DEFAULTED)[:, None]
@@ -486,8 +504,14 @@ class Calibration:
                              "cif_default": np.cumsum(before * hd)},
                             index=pd.Index(ages, name="age"))
 
-    def model_dict(self, name: str | None = None) -> dict[str, Any]:
-        """The calibrated assumptions as a plain mapping (the YAML file's content)."""
+    def model_dict(self, name: str | None = None,
+                   roll_rates: RollRateEstimate | None = None) -> dict[str, Any]:
+        """The calibrated assumptions as a plain mapping (the YAML file's content).
+
+        With ``roll_rates`` the file selects ``credit_model: roll_rate`` and carries the
+        matrices (charge-off at 120+ days, ``chargeoff_months`` 4); the hazard curves stay in
+        it for the competing-risk model.
+        """
 
         def step_curve(curve: pd.Series) -> dict[str, list[Any]]:
             """One point per age: each band's rate from its first age to the next band's."""
@@ -512,8 +536,9 @@ class Calibration:
                        for k, v in zip(seg.index, seg["prepay_ratio"], strict=True) if v > 0}
         zero_scorecard = {"fico": 0.0, "ltv": 0.0, "pti": 0.0, "term": 0.0, "used": 0.0,
                           "apr": 0.0, "normalise": False}
-        return {
+        out: dict[str, Any] = {
             "name": name or f"calibrated: {self.source} months {self.window[0]}-{self.window[1]}",
+            "credit_model": "competing_risk",
             "default": {"hazard_curves": curves, "scorecard": zero_scorecard,
                         "unemployment_elasticity": 0.0},
             "delinquency": {"chargeoff_months": int(self.chargeoff_months),
@@ -523,6 +548,11 @@ class Calibration:
                            "unemployment_elasticity": 0.0},
             "factor": {"type": "none"},
         }
+        if roll_rates is not None:
+            out["credit_model"] = "roll_rate"
+            out["delinquency"]["chargeoff_months"] = CHARGED_OFF_STATE
+            out["roll_rate"] = roll_rates.model_section()
+        return out
 
     def to_model(self, name: str | None = None) -> CollateralModel:
         """The calibrated :class:`CollateralModel` (validated)."""
@@ -658,3 +688,193 @@ def estimate_hazards(
         window=(1, window.n_months), prepay_basis=prepay_basis, source=panel.source,
         rules=rules,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Roll rates
+# ---------------------------------------------------------------------------------------------
+
+
+def delinquency_states(panel: LoanPanel, events: PanelEvents,
+                       rules: EventRules | None = None) -> np.ndarray:
+    """Roll-rate state of every loan at the end of every month, ``(n_loans, n_months)`` int.
+
+    ``0..3``: payments behind (current, 30, 60, 90), contractual delinquency
+    (:func:`~portfolio.panel.payments_behind`) capped at 3; :data:`PREPAID_STATE` in a
+    payoff month; for a loan that defaulted in month ``s`` (its first missed payment, see
+    :func:`~portfolio.panel.panel_events`) 1, 2, 3 in months ``s..s+2`` and
+    :data:`CHARGED_OFF_STATE` in ``s + 3``, the 120+ days at which the engine charges off
+    (as the backtest counts actual defaults); :data:`NOT_AT_RISK` outside the months at risk
+    (before entry, after the exit of censored, prepaid and matured loans). A loan still in the
+    panel at its end counts to the last month, arrears open or not: the transitions were
+    observed, only the outcome is censored (the Markov chain needs no more).
+    """
+    n, t = panel.balance.shape
+    behind, _ = payments_behind(panel, rules)
+    months = np.arange(1, t + 1)[None, :]
+    defaulted = (events.kind == DEFAULTED)[:, None]
+    end = np.where(defaulted[:, 0], events.exit + CHARGED_OFF_STATE - 1, events.exit)
+    # A loan still in the panel at its end: every month is an observed transition, although
+    # the outcome of arrears open at the end (cure or default) is not yet known.
+    still_in = ~np.isnan(panel.balance[:, -1]) & (panel.balance[:, -1] > 0)
+    end = np.where((events.kind == CENSORED) & still_in, t, end)
+    state = np.minimum(behind, CHARGED_OFF_STATE - 1)
+    since = months - events.exit[:, None]
+    state = np.where(defaulted & (since >= 0), np.minimum(since + 1, CHARGED_OFF_STATE), state)
+    state = np.where((events.kind == PREPAID)[:, None] & (since == 0), PREPAID_STATE, state)
+    at_risk = (months >= events.entry[:, None]) & (months <= end[:, None])
+    return np.where(at_risk, state, NOT_AT_RISK).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class RollRateEstimate:
+    """Monthly transition counts and smoothed probabilities by segment and age band.
+
+    Attributes
+    ----------
+    counts : numpy.ndarray
+        ``(n_segments, n_bands, 4, 6)``: balance-weighted loan-months moving from each state (rows,
+        :data:`~simulation.model.ROLL_STATES`) to each target (columns,
+        :data:`~simulation.model.ROLL_TARGETS`).
+    probabilities : numpy.ndarray
+        Same shape; rows sum to 1 (see :func:`estimate_roll_rates` for the smoothing).
+    pooled : numpy.ndarray
+        ``(n_bands, 4, 6)``: the smoothed all-segment rows (the ``all`` matrices).
+    segments : tuple of str
+        Segment labels (the scheme's).
+    age_bands : tuple of int
+        First loan age of each band (months).
+    prior_months : float
+        Pseudo loan-months of the smoothing.
+    """
+
+    counts: np.ndarray
+    probabilities: np.ndarray
+    pooled: np.ndarray
+    segments: tuple[str, ...]
+    age_bands: tuple[int, ...]
+    prior_months: float
+
+    def model_section(self) -> dict[str, Any]:
+        """The ``roll_rate`` section of a model file (``all`` first, then each segment)."""
+
+        def rows(matrix: np.ndarray) -> list[list[float]]:
+            out = []
+            for row in matrix:
+                values = [round(float(v), 10) for v in row]
+                big = int(np.argmax(values))  # the rounding residual goes to the largest entry
+                values[big] = round(1.0 - sum(values) + values[big], 10)
+                out.append(values)
+            return out
+
+        matrices = {"all": [rows(m) for m in self.pooled]}
+        for k, label in enumerate(self.segments):
+            matrices[label] = [rows(m) for m in self.probabilities[k]]
+        return {"age_bands": [int(a) for a in self.age_bands], "matrices": matrices}
+
+    def table(self) -> pd.DataFrame:
+        """Counts and probabilities in long form: segment, age band, from, to."""
+        seg, band, frm, to = np.indices(self.counts.shape).reshape(4, -1)
+        return pd.DataFrame({
+            "segment": np.asarray(self.segments, dtype=object)[seg],
+            "age_lo": np.asarray(self.age_bands)[band],
+            "from": np.asarray(ROLL_STATES, dtype=object)[frm],
+            "to": np.asarray(ROLL_TARGETS, dtype=object)[to],
+            "loan_months": self.counts.reshape(-1), "probability": self.probabilities.reshape(-1),
+        })
+
+
+def _smoothed(counts: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
+    """Rows ``(counts + strength * prior) / (n + strength)`` along the last axis.
+
+    A row without counts and without prior weight is the prior row.
+    """
+    n = counts.sum(axis=-1, keepdims=True)
+    weight = n + strength
+    mixed = (counts + strength * prior) / np.where(weight > 0, weight, 1.0)
+    return np.asarray(np.where(weight > 0, mixed, prior))
+
+
+def estimate_roll_rates(
+    panel: LoanPanel,
+    *,
+    through: int | None = None,
+    scheme: SegmentScheme | None = None,
+    rules: EventRules | None = None,
+    age_band: int = 6,
+    prior_months: float = CREDIBILITY_MONTHS,
+) -> RollRateEstimate:
+    """Monthly roll-rate matrices by segment and age band from panel months 1..through.
+
+    Every loan-month at risk (:func:`delinquency_states`) is a transition from last month's
+    state (current at the loan's first month) to this month's; at loan age ``age0 + m``. The
+    maximum-likelihood row is the transition counts over the loan-months in the state (the
+    Markov-chain estimator of Anderson and Goodman 1957), here in dollars as servicers and
+    agencies quote roll rates: each loan-month weighs its balance after scheduled principal,
+    and principal prepaid above schedule (curtailments) counts towards the prepaid column, so
+    that prepayment is on the balance basis of the market SMM. ``counts`` are these weights
+    rescaled to loan-months (their total is the number of loan-months). Sparse cells are smoothed by
+    Dirichlet pseudo-counts: each age band's pooled row shrinks towards the all-ages row with
+    ``prior_months`` pseudo loan-months, each segment's row towards its band's pooled row
+    with as many. A state never observed at all rolls forward with probability 1 (a 90-day
+    loan with no evidence of cures charges off).
+
+    References
+    ----------
+    Anderson, T. W. and Goodman, L. A. (1957), "Statistical inference about Markov chains",
+    *Annals of Mathematical Statistics* 28, 89-110.
+    """
+    if age_band < 1:
+        raise InputError("--roll-age-band", f"must be >= 1, got {age_band}")
+    if prior_months < 0:
+        raise InputError("--roll-prior-months", f"must be >= 0, got {prior_months}")
+    window = panel if through is None else panel.through(through)
+    rules = rules or EventRules()
+    scheme = scheme or SegmentScheme()
+    events = panel_events(window, rules)
+    state = delinquency_states(window, events, rules)
+    before = np.concatenate([np.zeros((window.n_loans, 1), np.int64), state[:, :-1]], axis=1)
+    before = np.where(before < 0, 0, before)  # a loan's first month at risk starts current
+    loan, col = np.nonzero(state >= 0)
+    frm, to = before[loan, col], state[loan, col]
+    # A stalled default is recognised stall_months after its first missed payment but charged
+    # off 120+ days after it: whether a 90-day loan was charged off in the last months is not
+    # yet known, so those months' transitions from 90 are left out (not counted as staying).
+    known = window.n_months - max(rules.stall_months - CHARGED_OFF_STATE, 0)
+    keep = (frm < CHARGED_OFF_STATE - 1) | ((frm == CHARGED_OFF_STATE - 1) & (col < known))
+    loan, col, frm, to = loan[keep], col[keep], frm[keep], to[keep]
+    if loan.size == 0:
+        raise InputError(panel.source, "no loan-months at risk in the estimation window")
+    # Dollar roll rates: each loan-month weighs its balance after scheduled principal; the
+    # principal prepaid above schedule (curtailments) moves to the prepaid column.
+    prev = window.prior_balance()
+    sched, _ = _scheduled_and_excess(window, prev)
+    beyond = payments_behind(window, rules)[1]
+    exposure = np.maximum(np.nan_to_num(prev) - sched, 0.0)[loan, col]
+    curtailed = np.where(to == CHARGED_OFF_STATE, 0.0, np.minimum(beyond[loan, col], exposure))
+    curtailed = np.where(to == PREPAID_STATE, exposure, curtailed)
+    age = window.age0[loan] + col + 1
+    band = _bands(age, age_band)
+    n_bands = int(band.max()) + 1
+    labels = scheme.labels(window.fico, window.vehicle_new, window.rate)
+    seg_names, seg_of_loan = np.unique(labels.astype(str), return_inverse=True)
+    seg = seg_of_loan[loan]
+    shape = (len(seg_names), n_bands, len(ROLL_STATES), len(ROLL_TARGETS))
+    size = int(np.prod(shape))
+    flat = np.ravel_multi_index((seg, band, frm, to), shape)
+    to_prepaid = np.ravel_multi_index((seg, band, frm, np.full_like(to, PREPAID_STATE)), shape)
+    counts = (np.bincount(flat, weights=exposure - curtailed, minlength=size)
+              + np.bincount(to_prepaid, weights=curtailed, minlength=size)).reshape(shape)
+    counts *= np.bincount(flat, minlength=size).sum() / max(counts.sum(), 1e-300)
+    every_age = counts.sum(axis=(0, 1))
+    unseen = every_age.sum(axis=-1) == 0
+    for s in np.flatnonzero(unseen):
+        every_age[s, s + 1] = 1.0
+    prior_all = every_age / every_age.sum(axis=-1, keepdims=True)
+    pooled = _smoothed(counts.sum(axis=0), prior_all[None], prior_months)
+    probabilities = _smoothed(counts, pooled[None], prior_months)
+    return RollRateEstimate(
+        counts=counts, probabilities=probabilities, pooled=pooled,
+        segments=tuple(str(x) for x in seg_names),
+        age_bands=tuple(int(k * age_band + 1) for k in range(n_bands)),
+        prior_months=float(prior_months))

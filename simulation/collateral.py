@@ -7,7 +7,7 @@ projection on it; :func:`simulate_chunk` runs the Monte Carlo kernel for a chunk
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +25,8 @@ from simulation._collateral_kernel import (
     TERMINATIONS,
     collateral_paths_kernel,
     expected_intensity_kernel,
+    roll_rate_expected_kernel,
+    roll_rate_paths_kernel,
 )
 from simulation.conversions import abs_to_smm, cpr_to_smm, rate_to_intensity
 from simulation.model import CollateralModel, Curve
@@ -60,6 +62,10 @@ class CollateralInputs:
     multiplies every default intensity (solved from the expected CNL when the model gives one).
     ``missed0``: payments missed at the cut-off, ``days_past_due // 30`` capped at
     ``chargeoff_months - 1`` (30-59 days past due is one missed payment).
+    ``transition`` has shape ``(n_segments, n_ages + chargeoff_months, 4, 6)`` under the
+    roll-rate credit model (monthly transition rows by segment, table age and state; see
+    :class:`~simulation.model.RollRateAssumptions`) and ``transition_row`` gives each loan's
+    segment; both are empty otherwise.
     """
 
     balance: np.ndarray
@@ -82,6 +88,13 @@ class CollateralInputs:
     n_periods: int
     default_scale: float
     model: CollateralModel
+    transition: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 4, 6)))
+    transition_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def roll_rate(self) -> bool:
+        """Whether the roll-rate credit model drives defaults (else competing risks)."""
+        return self.model.credit_model == "roll_rate"
 
     @property
     def n_loans(self) -> int:
@@ -314,6 +327,11 @@ def prepare_collateral(
         final.astype(np.float64),
     )
 
+    transition = np.zeros((0, 0, 4, 6))
+    transition_row = np.zeros(0, np.int64)
+    if model.credit_model == "roll_rate":
+        transition_row, transition = _transition_table(tape, model, n_ages + co, source)
+
     inputs = CollateralInputs(
         balance=np.ascontiguousarray(tape.balance, dtype=np.float64),
         monthly_rate=np.ascontiguousarray(r, dtype=np.float64),
@@ -335,11 +353,41 @@ def prepare_collateral(
         n_periods=n_periods,
         default_scale=1.0,
         model=model,
+        transition=transition,
+        transition_row=transition_row,
     )
     if d.expected_cnl is not None:
         shape = loss_timing_shape(inputs, tape)
         inputs = replace(inputs, default_intensity=shape[None, :])
     return inputs
+
+
+def _transition_table(tape: LoanTape, model: CollateralModel, n_ages: int,
+                      source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Roll-rate rows by segment, table age and state; and each loan's segment row.
+
+    Returns ``(row_of_loan (n_loans,), table (n_segments, n_ages, 4, 6))``; table age ``a``
+    is loan age ``a + 1``, in the age band whose first age is the largest not above it.
+
+    Raises
+    ------
+    InputError
+        When a loan's segment has no matrices (and there is no ``all``), naming the rows.
+    """
+    rr = model.roll_rate
+    assert rr is not None  # the model requires it under roll_rate
+    names = list(rr.matrices)
+    lookup = {name: k for k, name in enumerate(names)}
+    fallback = lookup.get("all", -1)
+    rows = np.array([lookup.get(s, fallback) for s in tape.segment], dtype=np.int64)
+    bad = np.flatnonzero(rows < 0)
+    if bad.size:
+        raise InputError(source, [
+            Problem(int(i) + 1, "segment", f"no roll_rate matrices for segment "
+                    f"{tape.segment[i]!r}; the model has {names}") for i in bad[:20]])
+    band = np.searchsorted(np.asarray(rr.age_bands), np.arange(1, n_ages + 1), side="right") - 1
+    by_band = np.array([rr.matrices[name] for name in names], dtype=np.float64)
+    return rows, np.ascontiguousarray(by_band[:, band])
 
 
 def loss_timing_shape(inputs: CollateralInputs, tape: LoanTape) -> np.ndarray:
@@ -450,6 +498,21 @@ def simulate_chunk(
         raise ValueError(f"macro has {macro.n_paths} rows for {n} paths")
     raw = np.zeros((n, inputs.n_periods, N_FIELDS))
     m = inputs.model
+    if inputs.roll_rate:
+        roll_rate_paths_kernel(
+            inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
+            inputs.age0, inputs.payment_type, inputs.transition_row, inputs.loan_default_mult,
+            inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
+            inputs.missed0, inputs.transition,
+            np.ascontiguousarray(inputs.transition[:, :, 0, 1]),
+            np.ascontiguousarray(inputs.transition[:, :, 0, 5]), inputs.depreciation,
+            inputs.apr_bin_rate, float(m.prepayment.rate_incentive), float(m.macro.market_rate),
+            _default_macro(inputs, macro, factor_multiplier), _prepay_macro(inputs, macro),
+            np.ascontiguousarray(macro.market_rate), _recovery_index(inputs, macro),
+            int(m.recovery.lag_months), m.recovery.method == "vehicle", np.uint64(seed),
+            int(first_path), raw,
+        )  # fmt: skip
+        return _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
     collateral_paths_kernel(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
         inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,
@@ -503,8 +566,9 @@ def expected_flows(
 ) -> ExpectedProjection:
     """Expected PoolFlows on one macro path given the systematic default multiplier.
 
-    This is the conditional expectation of the Monte Carlo engine (up to the months that cured
-    loans spend delinquent); see :class:`ExpectedProjection`.
+    This is the conditional expectation of the Monte Carlo engine (competing risks: up to the
+    months that cured loans spend delinquent; roll rates: exact); see
+    :class:`ExpectedProjection`.
     """
     if macro is None:
         macro = flat_macro(inputs.model, inputs.n_periods)
@@ -513,6 +577,19 @@ def expected_flows(
     raw = np.zeros((inputs.n_periods, N_FIELDS))
     default_by_loan = np.zeros(inputs.n_loans)
     loss_by_loan = np.zeros(inputs.n_loans)
+    if inputs.roll_rate:
+        roll_rate_expected_kernel(
+            inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
+            inputs.age0, inputs.payment_type, inputs.transition_row, inputs.loan_default_mult,
+            inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
+            inputs.missed0, inputs.transition, inputs.depreciation,
+            _default_macro(inputs, macro, np.array([default_multiplier]))[0],
+            prepay_table(inputs, macro), _recovery_index(inputs, macro)[0],
+            int(m.recovery.lag_months), m.recovery.method == "vehicle", raw, default_by_loan,
+            loss_by_loan,
+        )  # fmt: skip
+        flows = _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
+        return ExpectedProjection(flows, default_by_loan, loss_by_loan)
     expected_intensity_kernel(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
         inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,

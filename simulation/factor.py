@@ -12,6 +12,8 @@ into a multiplier on every default intensity of that path:
   ``mu = ln(expected_cnl) - s^2 / 2``; the multiplier is the default scale at which the
   base-scenario expected projection loses ``L(z)``, read off the CNL-by-multiplier curve, over
   the scale that loses ``expected_cnl``. On a granular pool the path CNL is then ``L(z)``.
+  ``cnl_sd`` can be anchored to a published Aaa loss level (``factor.cnl_aaa_level``,
+  :mod:`simulation.lognormal_cnl`).
 - ``vasicek``: Gaussian one-factor with asset correlation ``rho``. With ``PD`` the pool's
   lifetime default probability from the base intensities (no prepayment),
   ``p(z) = Phi((Phi^-1(PD) + sqrt(rho) z) / sqrt(1 - rho))`` and
@@ -35,6 +37,7 @@ from scipy.special import ndtr, ndtri
 
 from portfolio.errors import InputError
 from simulation.collateral import CollateralInputs, cnl_of_flows, expected_flows
+from simulation.lognormal_cnl import lognormal_parameters
 
 _QUAD_NODES = 64
 
@@ -199,8 +202,7 @@ def _lognormal_cnl(inputs: CollateralInputs, grid: np.ndarray, cnl: np.ndarray,
     (:func:`_cnl_curve`); the calibrated scale is the one whose projection loses
     ``expected_cnl``, so the base case of deterministic runs is the expected CNL.
     """
-    sigma = float(np.sqrt(np.log1p((cnl_sd / expected_cnl) ** 2)))
-    mu = float(np.log(expected_cnl) - 0.5 * sigma**2)
+    mu, sigma = lognormal_parameters(expected_cnl, cnl_sd)
     tail = float(np.exp(mu + sigma * ndtri(LOGNORMAL_CNL_TAIL)))
     if tail > cnl[-1]:
         raise InputError(

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from portfolio.errors import InputError, Problem
-from portfolio.panel import EventRules, LoanPanel
+from portfolio.panel import EventRules, LoanPanel, missed_payment_runs
 from simulation.backtest import panel_tape
 from simulation.calibration import SegmentScheme, estimate_hazards
 from simulation.collateral import prepare_collateral
 from simulation.model import LossTiming, model_from_dict
-from simulation.performance import missed_payment_run, panel_activity, performance_indicators
+from simulation.performance import panel_activity, performance_indicators
 from simulation.run import simulate_pool
 
 __all__ = ["LifetimeLossEstimate", "RealisedLoss", "monte_carlo_projection", "pool_timing_share",
@@ -177,7 +177,7 @@ def roll_probabilities(panel: LoanPanel, month: int,
     observed per bucket, shape ``(MAX_ROLL_BUCKET,)`` each (``P = 0`` without observations).
     """
     cut = panel.through(month)
-    run = np.minimum(missed_payment_run(cut, rules), MAX_ROLL_BUCKET)
+    run = np.minimum(missed_payment_runs(cut, rules), MAX_ROLL_BUCKET)
     charged = panel_activity(cut, rules).charged_off > 0.0
     now, nxt, off = run[:, :-1], run[:, 1:], charged[:, 1:]
     seen = np.zeros(MAX_ROLL_BUCKET)
@@ -226,7 +226,7 @@ def monte_carlo_projection(panel: LoanPanel, as_of_month: int, *,
     severity = done.severity if np.isfinite(done.severity) else DEFAULT_SEVERITY
     cutoff = float(panel.cutoff_balance.sum())
     # Pipeline: the loans behind at K, by payments missed.
-    behind = missed_payment_run(panel.through(as_of_month), rules)[:, as_of_month - 1]
+    behind = missed_payment_runs(panel.through(as_of_month), rules)[:, as_of_month - 1]
     roll, _ = roll_probabilities(panel, as_of_month, rules)
     balance_k = np.nan_to_num(panel.balance[:, as_of_month - 1])
     late = behind > 0

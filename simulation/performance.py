@@ -28,13 +28,14 @@ from portfolio.panel import (
     ZERO_BALANCE_TOLERANCE,
     EventRules,
     LoanPanel,
+    missed_payment_runs,
     panel_events,
     scheduled_principal,
 )
 from portfolio.regab_history import RegabHistory
 from simulation.conversions import mdr_to_cdr, smm_to_cpr
 
-__all__ = ["INDICATOR_COLUMNS", "LoanActivity", "missed_payment_run", "panel_activity",
+__all__ = ["INDICATOR_COLUMNS", "LoanActivity", "panel_activity",
            "performance_indicators", "regab_activity"]
 
 INDICATOR_COLUMNS: tuple[str, ...] = (
@@ -127,7 +128,7 @@ def panel_activity(panel: LoanPanel, rules: EventRules | None = None) -> LoanAct
                                  np.maximum(collected[:, k] - due[:, k] - arrears, 0.0))
         arrears = np.where(present[:, k], np.maximum(arrears + due[:, k] - collected[:, k], 0.0),
                            0.0)
-    bucket = np.minimum(missed_payment_run(panel, rules), 3).astype(np.int8)
+    bucket = np.minimum(missed_payment_runs(panel, rules), 3).astype(np.int8)
     age = panel.age0[:, None] + np.arange(1, panel.n_months + 1)[None, :]
     return LoanActivity(
         prior_balance=prior, ending_balance=ending, scheduled_due=due,
@@ -167,25 +168,6 @@ def regab_activity(history: RegabHistory) -> LoanActivity:
         extended=present & (v["payment_extended"] > 0),
         cutoff_balance=float(prior[:, 0].sum()), source=", ".join(history.sources),
     )
-
-
-def missed_payment_run(panel: LoanPanel, rules: EventRules | None = None) -> np.ndarray:
-    """Consecutive missed payments ending in each month, shape ``(n_loans, n_months)`` (int64).
-
-    A month is missed when the loan keeps a positive balance and pays less than
-    ``rules.missed_share`` of its scheduled payment; 0 in a paid month or outside the loan's
-    months.
-    """
-    rules = rules or EventRules()
-    present = ~np.isnan(panel.balance)
-    missed = present & (np.nan_to_num(panel.balance) > ZERO_BALANCE_TOLERANCE) & (
-        np.nan_to_num(panel.total_paid) < rules.missed_share * panel.scheduled_payment[:, None])
-    run = np.zeros(panel.balance.shape, dtype=np.int64)
-    acc = np.zeros(panel.n_loans, dtype=np.int64)
-    for k in range(panel.n_months):
-        acc = np.where(missed[:, k], acc + 1, 0)
-        run[:, k] = acc
-    return run
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

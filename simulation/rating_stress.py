@@ -17,10 +17,16 @@ Each run is a :func:`~simulation.deterministic.project_deterministic` projection
   left at that speed without defaults, ``shape_t = dG_t * B_0 / B_{t-1}``, so the default
   amounts follow the curve (exactly without defaults, approximately with them);
 - the shape is scaled so that the projection's CNL is the target
-  (:class:`StressScenario.flows_at_cnl`, interpolating a CNL-by-scale curve).
+  (:class:`StressScenario.flows_at_cnl`, interpolating a CNL-by-scale curve);
+- a rating's **recovery stress** (a haircut on the base recovery, a longer recovery lag) is
+  applied to the same defaults, so the run loses more than the multiple when recoveries are cut;
+- **excess-spread compression** (optional): prepayments are taken from the highest-APR loans
+  first, so the pool's APR falls as it prepays (:func:`compressed_interest`).
 
-The multiples table is an input (:func:`load_rating_stress_table`); the built-in default is the
-S&P presale for CPS Auto Receivables Trust 2019-A (``simulation/data/rating_stress_cps2019a.yaml``).
+The multiples table is an input (:func:`load_rating_stress_table`). Two are built in
+(:data:`BUILTIN_TABLES`): S&P on CPS Auto Receivables Trust 2019-A (subprime) and on CarMax
+Auto Owner Trust 2019-2 (prime); without a table the one whose expected CNL is nearest the
+pool's is used (:func:`table_for_pool`).
 """
 
 from __future__ import annotations
@@ -49,17 +55,21 @@ from simulation.waterfall import WaterfallProgram, compile_deal, run_waterfall
 
 __all__ = [
     "BASE_TIMING",
+    "BUILTIN_TABLES",
     "PAID_IN_FULL_TOLERANCE",
     "RatingStressTable",
     "StressBase",
     "StressScenario",
     "breakeven_table",
+    "compressed_interest",
     "builtin_rating_stress_table",
     "load_rating_stress_table",
     "rating_category",
     "rating_stress_runs",
+    "rating_stress_table",
     "stress_base",
     "stressed_flows",
+    "table_for_pool",
 ]
 
 BASE_TIMING = "base"
@@ -67,10 +77,14 @@ BASE_TIMING = "base"
 PAID_IN_FULL_TOLERANCE = 1e-4
 """A class is paid in full when its principal loss and interest shortfall are at most this
 share of its original balance (a cent per $100)."""
-_BUILTIN_FILE = "rating_stress_cps2019a.yaml"
+BUILTIN_TABLES = {"cps2019a": "rating_stress_cps2019a.yaml",
+                  "carmax2019-2": "rating_stress_carmax2019_2.yaml"}
+"""Built-in tables by name: S&P on CPS Auto Receivables Trust 2019-A (subprime) and on CarMax
+Auto Owner Trust 2019-2 (prime), files in ``simulation/data``."""
 _CATEGORIES = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 _MOODYS_CATEGORY = {"Aaa": "AAA", "Aa": "AA", "A": "A", "Baa": "BBB", "Ba": "BB", "B": "B",
                     "Caa": "CCC", "Ca/C": "CCC"}
+_INTEREST = FIELD_NAMES.index("interest")
 _CHARGED_OFF = FIELD_NAMES.index("defaulted_principal")
 _RECOVERIES = FIELD_NAMES.index("recoveries")
 _ENDING = FIELD_NAMES.index("ending_balance")
@@ -80,6 +94,7 @@ _LOG_SCALES = np.linspace(np.log(1e-3), np.log(1e4), 57)
 Multiple = Annotated[float, Field(ge=1.0, le=20.0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Speed = Annotated[float, Field(ge=0.0, lt=0.2, allow_inf_nan=False)]
+LagMonths = Annotated[int, Field(ge=0, le=36)]
 
 
 def rating_category(rating: str) -> str:
@@ -131,22 +146,38 @@ class TimingCurve(_Strict):
 
 
 class RatingStressTable(_Strict):
-    """Coverage multiples by rating category, loss-timing curves and prepayment stresses."""
+    """Coverage multiples by rating category, loss-timing curves and prepayment stresses.
+
+    ``recovery_haircut`` (share of the base recovery lost) and ``recovery_lag_months`` (months
+    from charge-off to recovery) are per rating category; a category without an entry keeps
+    the model's recovery. ``high_apr_prepays_first`` turns on excess-spread compression in
+    every run.
+    """
 
     source: str
     multiples: dict[str, Multiple]
     loss_timing: dict[str, TimingCurve] = {}
     abs_speeds: list[Speed] = []
     presale_expected_cnl: list[Share] = []
+    recovery_haircut: dict[str, Share] = {}
+    recovery_lag_months: dict[str, LagMonths] = {}
+    high_apr_prepays_first: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> RatingStressTable:
         bad = [k for k in self.multiples if k not in _CATEGORIES]
         if bad:
             raise ValueError(f"multiples: unknown rating categories {bad}; use {_CATEGORIES}")
-        ordered = [self.multiples[c] for c in _CATEGORIES if c in self.multiples]
-        if any(b > a for a, b in zip(ordered, ordered[1:], strict=False)):
-            raise ValueError("multiples must not increase down the rating scale")
+        for name, column in (("multiples", self.multiples),
+                             ("recovery_haircut", self.recovery_haircut)):
+            ordered = [column[c] for c in _CATEGORIES if c in column]
+            if any(b > a for a, b in zip(ordered, ordered[1:], strict=False)):
+                raise ValueError(f"{name} must not increase down the rating scale")
+        for name, keys in (("recovery_haircut", list(self.recovery_haircut)),
+                           ("recovery_lag_months", list(self.recovery_lag_months))):
+            extra = [k for k in keys if k not in self.multiples]
+            if extra:
+                raise ValueError(f"{name}: categories {extra} have no multiple")
         if BASE_TIMING in self.loss_timing:
             raise ValueError(f"loss_timing: {BASE_TIMING!r} is the model's own timing, "
                              "always run; name the curve otherwise")
@@ -161,6 +192,17 @@ class RatingStressTable(_Strict):
                              f"{', '.join(self.multiples)}")
         return self.multiples[category]
 
+    def recovery(self, rating: str, base: StressBase) -> tuple[float, int]:
+        """Loss severity and recovery lag of a rating's runs.
+
+        Severity ``1 - (1 - base severity) x (1 - haircut)``: the haircut is a share of the
+        base recovery. The lag is the category's, else the model's.
+        """
+        category = rating_category(rating)
+        haircut = self.recovery_haircut.get(category, 0.0)
+        severity = 1.0 - (1.0 - base.severity) * (1.0 - haircut)
+        return severity, self.recovery_lag_months.get(category, base.recovery_lag)
+
 
 def load_rating_stress_table(path: str | Path) -> RatingStressTable:
     """Read and validate a rating stress table YAML (errors name the file and the field)."""
@@ -174,11 +216,35 @@ def load_rating_stress_table(path: str | Path) -> RatingStressTable:
         raise InputError(str(path), pydantic_problems(exc)) from None
 
 
-def builtin_rating_stress_table() -> RatingStressTable:
-    """The S&P CPS Auto Receivables Trust 2019-A table (``simulation/data``)."""
-    ref = resources.files("simulation").joinpath("data", _BUILTIN_FILE)
+def builtin_rating_stress_table(name: str = "cps2019a") -> RatingStressTable:
+    """A built-in table by name (:data:`BUILTIN_TABLES`)."""
+    if name not in BUILTIN_TABLES:
+        raise InputError("rating stress table", f"no built-in table {name!r}; the built-in "
+                         f"ones are {', '.join(BUILTIN_TABLES)}")
+    ref = resources.files("simulation").joinpath("data", BUILTIN_TABLES[name])
     with resources.as_file(ref) as path:
         return load_rating_stress_table(path)
+
+
+def rating_stress_table(spec: str) -> RatingStressTable:
+    """A built-in table by name, else the table file at path ``spec``."""
+    if spec in BUILTIN_TABLES:
+        return builtin_rating_stress_table(spec)
+    if not Path(spec).is_file():
+        raise InputError(spec, f"no such rating stress table file (built-in names: "
+                               f"{', '.join(BUILTIN_TABLES)})")
+    return load_rating_stress_table(spec)
+
+
+def table_for_pool(base_cnl: float) -> RatingStressTable:
+    """The built-in table whose presale expected CNL is nearest the pool's base CNL.
+
+    Nearest in ratio (``|ln(base / presale midpoint)|``): a prime pool (about 2% CNL) gets
+    the CarMax 2019-2 prime multiples, a subprime pool (about 18%) the CPS 2019-A ones.
+    """
+    tables = [builtin_rating_stress_table(name) for name in BUILTIN_TABLES]
+    return min(tables, key=lambda t: abs(np.log(max(base_cnl, 1e-12)
+                                                 / float(np.mean(t.presale_expected_cnl)))))
 
 
 @dataclass(frozen=True)
@@ -235,13 +301,17 @@ def stress_base(tape: LoanTape, model: CollateralModel,
 class StressScenario:
     """One loss timing and prepayment speed: pool flows at any target CNL.
 
-    The CNL of the projection with the default shape scaled by ``k`` is tabulated on a log grid
-    of ``k`` once; :meth:`flows_at_cnl` interpolates the scale for a target and projects once.
+    The CNL of the projection with the default shape scaled by ``k`` (at the base recovery) is
+    tabulated on a log grid of ``k`` once; :meth:`flows_at_cnl` interpolates the scale for a
+    target and projects once. ``high_apr_prepays_first`` compresses the pool's interest as in
+    :func:`compressed_interest`.
     """
 
     def __init__(self, tape: LoanTape, base: StressBase, timing: str,
-                 curve: TimingCurve | None, abs_speed: float) -> None:
+                 curve: TimingCurve | None, abs_speed: float, *,
+                 high_apr_prepays_first: bool = False) -> None:
         self.tape, self.base, self.timing, self.abs_speed = tape, base, timing, abs_speed
+        self.high_apr_prepays_first = high_apr_prepays_first
         if curve is None:
             self.shape = base.default_shape
         else:
@@ -254,36 +324,98 @@ class StressScenario:
         self._cnl_grid = np.maximum.accumulate(np.asarray(cnl))
         self.max_cnl = float(self._cnl_grid[-1])
 
-    def _project(self, mdr: np.ndarray) -> pd.DataFrame:
+    def _project(self, mdr: np.ndarray, recovery: tuple[float, int] | None = None,
+                 abs_speed: float | None = None) -> pd.DataFrame:
+        severity, lag = recovery or (self.base.severity, self.base.recovery_lag)
         return project_deterministic(
-            self.tape, mdr=np.minimum(mdr, 1.0), abs_speed=self.abs_speed,
-            severity=self.base.severity, recovery_lag=self.base.recovery_lag,
-            chargeoff_months=self.base.chargeoff_months)
+            self.tape, mdr=np.minimum(mdr, 1.0),
+            abs_speed=self.abs_speed if abs_speed is None else abs_speed,
+            severity=severity, recovery_lag=lag, chargeoff_months=self.base.chargeoff_months)
 
     def _cnl(self, scale: float) -> float:
         return float(self._project(self.shape * scale)["cnl"].iloc[-1])
 
-    def flows_at_cnl(self, target: float) -> tuple[np.ndarray, float]:
-        """Pool flows ``(n_periods, 11)`` at CNL ``target``, and the CNL reached.
+    def _scale_for(self, target: float) -> float:
+        """Default-shape scale whose projection (base recovery) loses ``target``.
 
-        The scale is read off the tabulated curve in log CNL against log scale (close to
-        linear: CNL is about proportional to the scale until prepayment and the one default
-        per loan bend it), then corrected once with the curve's local slope. Beyond the most
-        this scenario can lose (every default rate at 100%) the flows are those of that maximum.
+        Read off the tabulated curve in log CNL against log scale (close to linear: CNL is
+        about proportional to the scale until prepayment and the one default per loan bend
+        it), then corrected once with the curve's local slope. Beyond the most this scenario
+        can lose (every default rate at 100%) it is the scale of that maximum.
         """
         ok = np.concatenate([[True], np.diff(self._cnl_grid) > 0.0]) & (self._cnl_grid > 0.0)
         log_cnl, log_k = np.log(self._cnl_grid[ok]), _LOG_SCALES[ok]
         log_target = np.log(max(target, 1e-300))
         guess = float(np.interp(log_target, log_cnl, log_k))
-        flows = self._project(self.shape * np.exp(guess))
-        reached = float(flows["cnl"].iloc[-1])
+        reached = self._cnl(float(np.exp(guess)))
         if reached > 0.0 and log_cnl[0] < log_target < log_cnl[-1]:
             j = int(np.clip(np.searchsorted(log_cnl, log_target), 1, len(log_cnl) - 1))
             slope = (log_cnl[j] - log_cnl[j - 1]) / (log_k[j] - log_k[j - 1])
-            corrected = guess + (log_target - np.log(reached)) / slope
-            flows = self._project(self.shape * np.exp(corrected))
-            reached = float(flows["cnl"].iloc[-1])
-        return flows[list(FIELD_NAMES)].to_numpy(), reached
+            guess += (log_target - np.log(reached)) / slope
+        return float(np.exp(guess))
+
+    def flows_at_cnl(self, target: float,
+                     recovery: tuple[float, int] | None = None) -> tuple[np.ndarray, float]:
+        """Pool flows ``(n_periods, 11)`` at CNL ``target``, and the CNL reached.
+
+        ``recovery``: the run's (severity, recovery lag); the defaults are those that lose
+        ``target`` at the base recovery, so a harsher recovery loses more than ``target``.
+        """
+        mdr = self.shape * self._scale_for(target)
+        flows = self._project(mdr, recovery)
+        out = np.array(flows[list(FIELD_NAMES)].to_numpy())
+        if self.high_apr_prepays_first:
+            no_prepay = self._project(mdr, recovery, abs_speed=0.0)["ending_balance"].to_numpy()
+            with_prepay = out[:, _ENDING]
+            start = np.concatenate([[1.0], np.divide(with_prepay, no_prepay,
+                                                     out=np.zeros_like(no_prepay),
+                                                     where=no_prepay > 0)])[:-1]
+            out[:, _INTEREST] = compressed_interest(out[:, _INTEREST], 1.0 - start,
+                                                    self.tape.rate, self.tape.balance)
+        return out, float(flows["cnl"].iloc[-1])
+
+
+def compressed_interest(interest: np.ndarray, prepaid_share: np.ndarray, rates: np.ndarray,
+                        balances: np.ndarray) -> np.ndarray:
+    """Interest by period when prepayments come from the highest-APR loans first.
+
+    Parameters
+    ----------
+    interest : numpy.ndarray
+        ``(n_periods,)`` interest collected with prepayments spread evenly over the loans.
+    prepaid_share : numpy.ndarray
+        ``(n_periods,)`` share of the pool that prepayment has taken by the start of each
+        period (1 - balance with prepayments / balance without).
+    rates, balances : numpy.ndarray
+        ``(n_loans,)`` APR (annual decimal) and cut-off balance of each loan.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``interest x WAC_left / WAC``: ``WAC`` is the cut-off balance-weighted APR and
+        ``WAC_left`` that of the lowest-APR loans making up the ``1 - prepaid_share`` of the
+        pool left (the loan at the boundary in part).
+
+    Notes
+    -----
+    The loans left keep their cut-off balance weights (amortization differences between high-
+    and low-APR loans are ignored). This is the WAC compression of S&P's "EMEA ABS WAC
+    Compression and Prepayment Loss Model" (2023), see ``docs/rating_stress.md``.
+    """
+    order = np.argsort(rates, kind="stable")  # lowest APR first
+    weight = np.asarray(balances, dtype=float)[order] / float(np.sum(balances))
+    rate = np.asarray(rates, dtype=float)[order]
+    wac = float(np.sum(weight * rate))
+    if wac <= 0.0:
+        return np.asarray(interest, dtype=float).copy()
+    cum_weight = np.concatenate([[0.0], np.cumsum(weight)])
+    cum_interest = np.concatenate([[0.0], np.cumsum(weight * rate)])
+    left = np.clip(1.0 - np.asarray(prepaid_share, dtype=float), 0.0, 1.0)
+    # interest-weighted share of the lowest-APR loans up to ``left`` of the pool (linear in
+    # the boundary loan), over ``left``: the WAC of what is left
+    rate_mass = np.interp(left, cum_weight, cum_interest)
+    wac_left = np.divide(rate_mass, left, out=np.zeros_like(left), where=left > 0)
+    return np.asarray(interest, dtype=float) * wac_left / wac
 
 
 def _scenarios(tape: LoanTape, base: StressBase,
@@ -291,7 +423,8 @@ def _scenarios(tape: LoanTape, base: StressBase,
     curves: dict[str, TimingCurve | None] = {BASE_TIMING: None, **table.loss_timing}
     speeds = list(table.abs_speeds) or ([base.abs_speed] if base.abs_speed is not None
                                         else [0.015])
-    return [StressScenario(tape, base, name, curve, speed)
+    return [StressScenario(tape, base, name, curve, speed,
+                           high_apr_prepays_first=table.high_apr_prepays_first)
             for name, curve in curves.items() for speed in speeds]
 
 
@@ -304,30 +437,38 @@ def _paid_in_full(program: WaterfallProgram, flows: np.ndarray) -> np.ndarray:
 
 def rating_stress_runs(deal: Deal, tape: LoanTape, model: CollateralModel,
                        targets: dict[str, str],
-                       table: RatingStressTable | None = None) -> pd.DataFrame:
+                       table: RatingStressTable | None = None, *,
+                       base: StressBase | None = None) -> pd.DataFrame:
     """Pass/fail of each class in every stress run of its target rating.
+
+    ``table``: the built-in one nearest the pool's base CNL when omitted
+    (:func:`table_for_pool`); ``base``: :func:`stress_base` of ``tape`` and ``model`` if
+    already computed.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (class, timing, abs_speed): ``rating``, ``multiple``, ``target_cnl``
-        (multiple x base CNL), ``pool_cnl`` (reached), ``principal_loss`` and
-        ``interest_shortfall`` (shares of the class), ``passes``.
+        One row per (class, timing, abs_speed): ``rating``, ``multiple``, ``severity`` and
+        ``recovery_lag`` of the rating's runs, ``target_cnl`` (multiple x base CNL),
+        ``pool_cnl`` (reached: above the target when the rating cuts recoveries),
+        ``principal_loss`` and ``interest_shortfall`` (shares of the class), ``passes``.
     """
-    table = table or builtin_rating_stress_table()
-    base = stress_base(tape, model)
+    base = base or stress_base(tape, model)
+    table = table or table_for_pool(base.cnl)
     program = compile_deal(deal, tape)
     rows = []
     for scenario in _scenarios(tape, base, table):
         for c, name in enumerate(program.classes):
             rating = targets[name]
             target = table.multiple(rating) * base.cnl
-            flows, reached = scenario.flows_at_cnl(target)
+            severity, lag = table.recovery(rating, base)
+            flows, reached = scenario.flows_at_cnl(target, (severity, lag))
             tf = run_waterfall(program, flows[None])
             loss = float(tf.principal_loss[0, c] / program.original_balance[c])
             short = float(tf.interest_shortfall[0, c] / program.original_balance[c])
             rows.append({"class": name, "rating": rating, "timing": scenario.timing,
                          "abs_speed": scenario.abs_speed, "multiple": table.multiple(rating),
+                         "severity": severity, "recovery_lag": lag,
                          "base_cnl": base.cnl, "target_cnl": target, "pool_cnl": reached,
                          "principal_loss": loss, "interest_shortfall": short,
                          "passes": loss + short <= PAID_IN_FULL_TOLERANCE})
@@ -336,12 +477,15 @@ def rating_stress_runs(deal: Deal, tape: LoanTape, model: CollateralModel,
 
 def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
                     table: RatingStressTable | None = None, *,
-                    tol: float = 2e-3) -> pd.DataFrame:
+                    tol: float = 2e-3, base: StressBase | None = None) -> pd.DataFrame:
     """Break-even CNL of each class under each timing curve and prepayment speed.
 
     The largest CNL at which the class is paid in full (bisection on the multiple of the base
     CNL, :func:`simulation.metrics.breakeven_multiple`), with the gross defaults it implies
-    (CNL / severity), as presales print "break-even cumulative gross losses".
+    (CNL / severity), as presales print "break-even cumulative gross losses". Break-evens are
+    at the base recovery (a loss level, whatever the rating); excess-spread compression
+    applies when the table turns it on. ``table`` and ``base`` as in
+    :func:`rating_stress_runs`.
 
     Returns
     -------
@@ -350,8 +494,8 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
         ``breakeven_gross_loss``, ``base_cnl``, ``bracketed`` (False when the class is paid
         even at the most this scenario can lose).
     """
-    table = table or builtin_rating_stress_table()
-    base = stress_base(tape, model)
+    base = base or stress_base(tape, model)
+    table = table or table_for_pool(base.cnl)
     program = compile_deal(deal, tape)
     rows = []
     for scenario in _scenarios(tape, base, table):
@@ -372,22 +516,20 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
     return pd.DataFrame(rows)
 
 
-def stressed_flows(tape: LoanTape, model: CollateralModel, ratings: Sequence[str],
-                   table: RatingStressTable | None = None,
-                   inputs: CollateralInputs | None = None) -> dict[str, np.ndarray]:
+def stressed_flows(tape: LoanTape, base: StressBase, ratings: Sequence[str],
+                   table: RatingStressTable) -> dict[str, np.ndarray]:
     """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 11)}``.
 
     The flows do not depend on the capital structure, so a sizing search runs each candidate
-    structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`).
-    ``inputs``: prepared collateral, as in :func:`stress_base`.
+    structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`). ``T``
+    depends on the category's recovery lag.
     """
-    table = table or builtin_rating_stress_table()
-    base = stress_base(tape, model, inputs)
     scenarios = _scenarios(tape, base, table)
     out: dict[str, np.ndarray] = {}
     for rating in ratings:
         category = rating_category(rating)
         if category not in out:
             target = table.multiple(rating) * base.cnl
-            out[category] = np.stack([s.flows_at_cnl(target)[0] for s in scenarios])
+            recovery = table.recovery(rating, base)
+            out[category] = np.stack([s.flows_at_cnl(target, recovery)[0] for s in scenarios])
     return out

@@ -22,6 +22,7 @@ STREAM_EVENT = 1  # exponential event-time draws, one per loan per path (more af
 STREAM_SPLIT = 2  # which competing event (default vs prepayment) fired
 STREAM_CURE = 3  # cure decision and cure length after a missed payment
 STREAM_ARREARS = 4  # cure-or-roll and cure length of loans delinquent at the cut-off
+STREAM_ROLL = 5  # roll-rate model: target state of a delinquent loan, one per loan and period
 STREAM_FACTOR = 10  # per-path systematic credit factor
 STREAM_MACRO = 11  # per-path macro shocks (scenario layer)
 

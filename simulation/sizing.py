@@ -48,9 +48,10 @@ from simulation.model import CollateralModel
 from simulation.rating_stress import (
     PAID_IN_FULL_TOLERANCE,
     RatingStressTable,
-    builtin_rating_stress_table,
     rating_category,
+    stress_base,
     stressed_flows,
+    table_for_pool,
 )
 from simulation.ratings import (
     RATING_SCALE,
@@ -523,11 +524,13 @@ def size_deal_to_stress(
     :func:`simulation.rating_stress.rating_stress_runs` instead of the EL test. The stressed
     pool flows do not depend on the structure and are computed once per rating category.
     ``inputs``: the tape's prepared and calibrated collateral (e.g. that of the EL sizing
-    run), so as not to prepare it again.
+    run), so as not to prepare it again. Without a ``table``, the built-in one nearest the
+    pool's base CNL (:func:`simulation.rating_stress.table_for_pool`).
     """
-    table = table or builtin_rating_stress_table()
     levels = _levels(deal, targets)
-    flows = stressed_flows(tape, model, list(targets.values()), table, inputs)
+    base = stress_base(tape, model, inputs)
+    table = table or table_for_pool(base.cnl)
+    flows = stressed_flows(tape, base, list(targets.values()), table)
     ev = _StressEvaluator(flows, tape, targets, table)
     balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
                                                   size_oc=size_oc, tol=tol)

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -25,6 +25,9 @@ from autoabs.inputs import load_tape_file
 from portfolio.errors import InputError
 from portfolio.synthetic import MAX_SEED, MAX_SYNTHETIC_LOANS, synthetic_pool
 from portfolio.tape import LoanTape
+
+if TYPE_CHECKING:
+    from reports import ReportFiles
 
 DEFAULT_SCENARIO = "baseline"
 """The one default macro scenario of ``run``, ``stress`` and ``demo`` (the scenario library's
@@ -49,6 +52,13 @@ def make_console() -> Console:
     if not console.is_terminal:
         console = Console(width=160, file=sys.stdout)
     return console
+
+
+def print_report_files(console: Console, what: str, files: ReportFiles) -> None:
+    """``what: report.html and report.pdf``; without a PDF, the one line saying why."""
+    console.print(f"{what}: {files}", highlight=False, markup=False, soft_wrap=True)
+    if files.pdf_skipped is not None:
+        console.print(files.pdf_skipped, highlight=False, markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------

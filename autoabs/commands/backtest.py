@@ -9,7 +9,7 @@ from autoabs.commands._common import add_command, make_console
 from autoabs.commands.calibrate import add_panel_arguments, read_panel_from_args, rules_from_args
 from autoabs.inputs import existing_file
 from portfolio._io import atomic_write, write_json
-from simulation.backtest import BacktestResult, backtest
+from simulation.backtest import CHECK_MONTHS, BacktestResult, backtest
 from simulation.model import load_model
 
 
@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser = add_command(
         subparsers, name,
         "Project a performance panel's pool from month K with a collateral model and compare "
-        "projected with actual pool factor, cumulative prepayments and defaults by month.",
+        "projected with actual pool factor, cumulative prepayments and defaults and 30/60/90+ "
+        "delinquent balances by month, with the errors at months 12, 24, 36 and the end.",
         "autoabs backtest aart2171_2017.csv --model calibrated.yaml --from-month 24 "
         "--out out/backtest",
     )
@@ -92,18 +93,29 @@ def run(args: argparse.Namespace) -> int:
                   f"(balance {result.start_balance:,.0f}; cut-off pool "
                   f"{result.cutoff_balance:,.0f}) with {args.model}")
     console.print(f"{'month':>5} {'actual':>8} {'projected':>9} {'error pp':>8} "
-                  f"{'prepaid act/proj %':>19} {'defaulted act/proj %':>21}")
-    for month, row in result.table.iterrows():
+                  f"{'prepaid act/proj %':>19} {'defaulted act/proj %':>21} "
+                  f"{'30+ dq act/proj %':>19}")
+    t = result.table
+    dq_actual = result.delinquent_30_plus("actual").to_numpy()
+    dq_projected = result.delinquent_30_plus("projected").to_numpy()
+    for k, (month, row) in enumerate(t.iterrows()):
         console.print(
             f"{month:>5} {row['actual_factor']:>8.4f} {row['projected_factor']:>9.4f} "
             f"{row['factor_error_pp']:>+8.3f} {row['actual_prepaid']:>9.3f}/"
             f"{row['projected_prepaid']:<9.3f} {row['actual_defaulted']:>10.3f}/"
-            f"{row['projected_defaulted']:<10.3f}")
+            f"{row['projected_defaulted']:<10.3f} {dq_actual[k]:>9.3f}/"
+            f"{dq_projected[k]:<9.3f}")
     console.print(
         f"pool factor error: mean abs {metrics['factor_mae_pp']:.3f} pp, rmse "
         f"{metrics['factor_rmse_pp']:.3f} pp, max {metrics['factor_max_abs_pp']:.3f} pp "
         f"(mean abs {metrics['factor_mae_pp_of_start']:.3f} pp of the month-"
         f"{args.from_month} balance); final cumulative prepaid "
         f"{metrics['prepaid_final_pp']:+.3f} pp, defaulted {metrics['defaulted_final_pp']:+.3f} pp")
+    for label in [f"{m}m" for m in CHECK_MONTHS] + ["end"]:
+        if f"factor_error_pp_{label}" in metrics:
+            console.print(
+                f"error at {label:>4}: pool factor {metrics[f'factor_error_pp_{label}']:+.3f} pp, "
+                f"cumulative defaults {metrics[f'defaulted_error_pp_{label}']:+.3f} pp, 30+ "
+                f"delinquent {metrics[f'delinquent_30p_error_pp_{label}']:+.3f} pp")
     console.print(f"results in {out}/ (backtest.csv, backtest.png, metrics.json)")
     return 0

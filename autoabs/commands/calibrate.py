@@ -12,8 +12,14 @@ from autoabs.inputs import Log, existing_file
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from portfolio.panel import EventRules, LoanPanel, default_quarantine_path, read_panel
-from simulation.calibration import Calibration, SegmentScheme, estimate_hazards
-from simulation.model import load_model
+from simulation.calibration import (
+    Calibration,
+    RollRateEstimate,
+    SegmentScheme,
+    estimate_hazards,
+    estimate_roll_rates,
+)
+from simulation.model import ROLL_STATES, ROLL_TARGETS, load_model
 
 
 class _Dumper(yaml.SafeDumper):
@@ -98,12 +104,19 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--prepay-basis", choices=("balance", "count"), default="balance",
                         help="SMM curve on balance (payoffs + curtailments) or loan count")
     parser.add_argument("--level", type=float, default=0.95, help="confidence level")
+    parser.add_argument("--credit-model", choices=("roll_rate", "competing_risk"),
+                        default="roll_rate",
+                        help="credit model the file selects: roll_rate (monthly delinquency "
+                        "transition matrices, written with the hazards) or competing_risk "
+                        "(default roll_rate)")
+    parser.add_argument("--roll-age-band", type=int, default=6,
+                        help="age band of the roll-rate matrices, months (default 6)")
     parser.add_argument("--table", metavar="FILE.csv",
                         help="hazard table CSV (default: MODEL.hazards.csv beside the model)")
     parser.set_defaults(func=run)
 
 
-def _header(cal: Calibration) -> str:
+def _header(cal: Calibration, roll_rates: RollRateEstimate | None) -> str:
     c = cal.counts
     lines = [
         f"Calibrated by `autoabs calibrate` from {cal.source}, panel months "
@@ -114,9 +127,17 @@ def _header(cal: Calibration) -> str:
         "docs/calibration.md); hazards by loan age (monthly probabilities), per segment = "
         "baseline x proportional ratio.",
         f"Charge-off lag (median months from first missed payment, inclusive): "
-        f"{cal.chargeoff_months}. Scorecard, macro and rate-incentive terms are off (not "
-        "estimated); recovery assumptions are defaults (the panel has no recoveries).",
+        f"{cal.chargeoff_months} (competing risks; roll rates charge off at 120+). Scorecard, "
+        "macro and rate-incentive terms are off (not estimated); recovery assumptions are "
+        "defaults (the panel has no recoveries).",
     ]
+    if roll_rates is not None:
+        lines.append(
+            "credit_model roll_rate: dollar-weighted monthly transitions between current, 30, "
+            f"60, 90, charge-off (120+) and prepaid by segment and age band (first ages "
+            f"{list(roll_rates.age_bands)}"
+            f"), smoothed with {roll_rates.prior_months:g} pseudo loan-months "
+            "(docs/calibration.md).")
     return "".join(f"# {line}\n" for line in lines)
 
 
@@ -135,9 +156,14 @@ def run(args: argparse.Namespace) -> int:
         prepay_age_band=args.prepay_age_band, default_age_band=args.default_age_band,
         prepay_basis=args.prepay_basis, level=args.level,
     )
+    roll_rates = None
+    if args.credit_model == "roll_rate":
+        roll_rates = estimate_roll_rates(panel, through=args.through_month, scheme=scheme,
+                                         rules=rules_from_args(args), age_band=args.roll_age_band)
     out = Path(args.out)
-    text = _header(cal) + yaml.dump(cal.model_dict(), Dumper=_Dumper, sort_keys=False,
-                                    width=100, default_flow_style=None)
+    text = _header(cal, roll_rates) + yaml.dump(cal.model_dict(roll_rates=roll_rates),
+                                                Dumper=_Dumper, sort_keys=False, width=100,
+                                                default_flow_style=None)
     atomic_write(out, lambda p: _write_text(p, text))
     load_model(out)  # the file the engine will read must validate
     table = cal.table()
@@ -168,6 +194,18 @@ def run(args: argparse.Namespace) -> int:
             f"[{r['prepay_lower']:.2f}, {r['prepay_upper']:.2f}]  default "
             f"{r['default_ratio']:.2f} [{r['default_lower']:.2f}, {r['default_upper']:.2f}]"
             f" ({r['default_events']:.0f} events)")
-    console.print(f"\nmodel written to {out} (charge-off lag {cal.chargeoff_months} months); "
-                  f"tables {table_path}, {seg_path}")
+    written = [str(table_path), str(seg_path)]
+    if roll_rates is not None:
+        roll_path = table_path.with_name(table_path.name.replace(".csv", ".roll_rates.csv"))
+        roll_table = roll_rates.table()
+        atomic_write(roll_path, lambda p: roll_table.to_csv(p, index=False, float_format="%.6g"))
+        written.append(str(roll_path))
+        pooled = roll_rates.pooled.mean(axis=0)
+        console.print("\nroll rates (all segments, mean over age bands; dollar-weighted)")
+        console.print(f"{'from':>8} " + " ".join(f"{t:>9}" for t in ROLL_TARGETS))
+        for name, row in zip(ROLL_STATES, pooled, strict=True):
+            console.print(f"{name:>8} " + " ".join(f"{v:>9.4%}" for v in row))
+    console.print(f"\nmodel written to {out} (credit model {args.credit_model}, charge-off lag "
+                  f"{4 if roll_rates is not None else cal.chargeoff_months} months); tables "
+                  + ", ".join(written))
     return 0

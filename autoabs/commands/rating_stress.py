@@ -13,10 +13,12 @@ from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio._io import atomic_write
 from simulation.rating_stress import (
+    BUILTIN_TABLES,
     breakeven_table,
-    builtin_rating_stress_table,
-    load_rating_stress_table,
     rating_stress_runs,
+    rating_stress_table,
+    stress_base,
+    table_for_pool,
 )
 from simulation.sizing import parse_targets
 
@@ -35,9 +37,11 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
     parser.add_argument("--targets", required=True, metavar="CLASS=RATING,...",
                         help="rating to test per class (Moody's or letter categories)")
-    parser.add_argument("--table", metavar="STRESS.yaml",
-                        help="rating stress table (default: S&P presale, CPS Auto Receivables "
-                        "Trust 2019-A)")
+    parser.add_argument("--table", metavar="STRESS.yaml|NAME",
+                        help="rating stress table file, or a built-in one by name ("
+                        f"{', '.join(BUILTIN_TABLES)}); default: the built-in one whose "
+                        "expected CNL is nearest the pool's (S&P on CarMax 2019-2 for prime, "
+                        "CPS 2019-A for subprime)")
     parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
     parser.add_argument("--model", metavar="MODEL.yaml",
                         help="assumptions file (overrides the deal's)")
@@ -57,13 +61,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the stress table on the deal, print pass/fail and break-even CNL per class."""
     console = make_console()
     existing_file(args.deal, "DEAL")
-    table = (load_rating_stress_table(existing_file(args.table, "--table")) if args.table
-             else builtin_rating_stress_table())
+    chosen = rating_stress_table(args.table) if args.table else None
     inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model)
     assert inputs.model is not None  # resolve_inputs requires it by default
     targets = parse_targets(args.targets, inputs.deal.class_names)
-    runs = rating_stress_runs(inputs.deal, inputs.tape, inputs.model, targets, table)
-    breakeven = breakeven_table(inputs.deal, inputs.tape, inputs.model, table)
+    base = stress_base(inputs.tape, inputs.model)
+    table = chosen or table_for_pool(base.cnl)
+    runs = rating_stress_runs(inputs.deal, inputs.tape, inputs.model, targets, table, base=base)
+    breakeven = breakeven_table(inputs.deal, inputs.tape, inputs.model, table, base=base)
     if args.out:
         out = Path(args.out)
         for name, frame in (("rating_stress_runs.csv", runs), ("breakeven.csv", breakeven)):

@@ -15,6 +15,7 @@ from autoabs.commands._common import (
     add_run_options,
     add_scale_options,
     make_console,
+    print_report_files,
     progress,
     run_options_from_args,
 )
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                   "class_paths.parquet, ...); ledger entry appended to "
                   f"{Path(args.out).resolve().parent / 'ledger.jsonl'}")
     if outcome.report is not None:
-        console.print(f"Report: {outcome.report[0]} and {outcome.report[1]}")
+        print_report_files(console, "Report", outcome.report)
     if args.xlsx:
         from reports.excel import write_run_workbook
 

@@ -14,7 +14,7 @@ from autoabs.pipeline import resolve_inputs
 from portfolio._io import atomic_write
 from simulation.collateral import prepare_collateral
 from simulation.factor import calibrate
-from simulation.rating_stress import load_rating_stress_table
+from simulation.rating_stress import BUILTIN_TABLES, rating_stress_table
 from simulation.sizing import SizingResult, parse_targets, size_deal, size_deal_to_stress
 
 
@@ -50,9 +50,10 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--rating-stress", action="store_true",
                         help="also size to the rating stress runs (every class paid in full at "
                         "its rating's CNL multiple) and print that structure beside")
-    parser.add_argument("--stress-table", metavar="STRESS.yaml",
-                        help="rating stress table for --rating-stress (default: S&P presale, "
-                        "CPS Auto Receivables Trust 2019-A)")
+    parser.add_argument("--stress-table", metavar="STRESS.yaml|NAME",
+                        help="rating stress table for --rating-stress: a file, or a built-in "
+                        f"one by name ({', '.join(BUILTIN_TABLES)}); default: the built-in "
+                        "one whose expected CNL is nearest the pool's")
     add_run_options(parser)
     parser.set_defaults(func=run, paths=4000)
 
@@ -106,8 +107,7 @@ def run(args: argparse.Namespace) -> int:
                             el_table=args.el_table, log=console)
     targets = parse_targets(args.targets, inputs.deal.class_names)
     # The stress table is read before the sizing run, so a bad one costs nothing.
-    table = (load_rating_stress_table(existing_file(args.stress_table, "--stress-table"))
-             if args.stress_table else None)
+    table = rating_stress_table(args.stress_table) if args.stress_table else None
     assert inputs.model is not None  # resolve_inputs requires it by default
     # prepared once: the EL sizing and the rating stress sizing run on the same collateral
     prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))

@@ -16,6 +16,7 @@ from autoabs.commands._common import (
     add_run_options,
     add_scale_options,
     make_console,
+    print_report_files,
     progress,
 )
 from autoabs.commands.export import add_xlsx_option
@@ -121,9 +122,7 @@ def write_stress_directory(console: Console, deal: str | Path, names: list[str],
     if report:
         from reports import build_report
 
-        html, pdf = build_report(out)
-        console.print(f"Report (all scenarios side by side): {html} and {pdf.name}",
-                      highlight=False)
+        print_report_files(console, "Report (all scenarios side by side)", build_report(out))
     console.print(f"Results in {out}/ ({STRESS_CSV}, {STRESS_JSON}, {SCENARIOS}/<name>/"
                   + ("" if not grid else f", {SENSITIVITY_GRID_CSV}") + ")", highlight=False)
     return table

@@ -40,7 +40,7 @@ def kv_table(table_id: str, title: str, rows: Sequence[tuple[str, str, Cell]],
 
 def chart(chart_id: str, title: str, caption: str, draw: Callable[[], Figure]) -> Chart:
     """A chart block: ``draw()`` rendered as inline SVG (ids salted with ``chart_id``)."""
-    return Chart(chart_id, title, caption, to_svg(draw(), chart_id), draw)
+    return Chart(chart_id, title, caption, to_svg(draw(), chart_id))
 
 
 def timeline(n_periods: int) -> list[int]:

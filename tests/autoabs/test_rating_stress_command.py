@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -56,3 +57,42 @@ def test_rating_stress_bad_table_exits_2(cps_deal: Path, tmp_path: Path,
     assert "table.yaml" in capsys.readouterr().err
     assert main(["rating-stress", str(cps_deal), "--targets", "A=Aaa"]) == 2
     assert "no target for B, C, D, E" in capsys.readouterr().err
+
+
+def test_breakeven_by_timing_on_a_zero_interest_deal(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`autoabs breakeven --timing`: without interest a class's break-even CNL is its
+    attachment point (B: the 5% OC, A: 20%) under every timing curve, as presales print it."""
+    from tests.simulation.test_rating_stress import N_LOANS, TERM
+
+    pd.DataFrame({"loan_id": [f"L{k}" for k in range(N_LOANS)], "balance": 10_000.0,
+                  "rate": 0.0, "original_term": TERM, "remaining_term": TERM,
+                  "segment": "all"}).to_csv(tmp_path / "tape.csv", index=False)
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump({
+        "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.007]}},
+                    "scorecard": {"normalise": False}},
+        "delinquency": {"chargeoff_months": 4},
+        "prepayment": {"abs_speed": 0.01, "rate_incentive": 0.0},
+        "recovery": {"method": "severity", "severity": 0.5, "lag_months": 2},
+        "factor": {"type": "none"}}), encoding="utf-8")
+    (tmp_path / "deal.yaml").write_text(yaml.safe_dump({
+        "name": "zero-interest", "closing_date": "2024-01-01",
+        "first_payment_date": "2024-02-01", "pool": {"tape": "tape.csv"},
+        "assumptions": "model.yaml",
+        "notes": [{"name": "A", "balance": 0.80, "coupon": 0.0},
+                  {"name": "B", "balance": 0.15, "coupon": 0.0}],
+        "overcollateralization": {"target_initial": 0.05, "floor": 0.05},
+        "waterfall": [{"interest": ["A"]}, {"interest": ["B"]}, "regular_principal",
+                      "residual"]}), encoding="utf-8")
+    args = ["breakeven", str(tmp_path / "deal.yaml"), "--timing", "--table", "carmax2019-2"]
+    assert main([*args, "--csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(frame["timing"]) == {"base", "front", "back"}
+    for name, attach in (("A", 0.20), ("B", 0.05)):
+        got = frame.loc[frame["class"] == name, "breakeven_cnl"].to_numpy()
+        assert got == pytest.approx(attach, abs=3e-3)
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "break-even CNL by loss timing" in printed
+    assert "CarMax Auto Owner Trust 2019-2" in printed
+    assert "front: CNL (gross)" in printed

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from autoabs.cli import main
-from portfolio.panel import read_long_panel, read_panel
+from portfolio.panel import missed_payment_runs, read_long_panel, read_panel
 from simulation.lifetime_loss import (
     MAX_ROLL_BUCKET,
     monte_carlo_projection,
@@ -23,7 +23,6 @@ from simulation.lifetime_loss import (
     timing_extrapolation,
 )
 from simulation.model import LossTiming
-from simulation.performance import missed_payment_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "performance"
@@ -98,7 +97,7 @@ def test_monte_carlo_projection_adds_pipeline_and_engine_to_the_realised_cnl():
     assert est.cnl_to_date == pytest.approx(done.cnl)
     assert est.cnl == pytest.approx(done.cnl + d["pipeline_cnl"] + d["current_loans_cnl"])
     # The pipeline by hand: balance at 24 x roll rate of its bucket x realised severity.
-    behind = missed_payment_run(panel.through(24))[:, 23]
+    behind = missed_payment_runs(panel.through(24))[:, 23]
     roll, _ = roll_probabilities(panel, 24)
     balance = np.nan_to_num(panel.balance[:, 23])
     late = behind > 0
