@@ -111,9 +111,37 @@ def test_the_projection_carries_the_interest_of_delinquent_loans():
         0.01 * frame[["delinquent_30", "delinquent_60", "delinquent_90p"]].sum(axis=1))
 
 
-def test_the_monte_carlo_and_expected_kernels_fill_the_delinquent_interest():
+def _roll_rows(roll0: float, prepay: float, cure: float, roll: float) -> list[list[float]]:
+    """Roll-rate matrix rows (current, 30, 60, 90+ -> current..90+, charge-off, prepay)."""
+    rows = [[1.0 - roll0 - prepay, roll0, 0.0, 0.0, 0.0, prepay]]
+    for state in (1, 2, 3):
+        row = [0.0] * 6
+        row[0], row[state + 1], row[5] = cure, roll, prepay
+        row[state] += 1.0 - cure - roll - prepay
+        rows.append(row)
+    return rows
+
+
+PIPELINE = {
+    "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.03]}}},
+    "prepayment": {"cpr": 0.05},
+    "delinquency": {"chargeoff_months": 4, "cure_probability": 0.4},
+    "recovery": {"method": "severity", "severity": 0.5, "lag_months": 2},
+}
+ROLL_RATES = {
+    "credit_model": "roll_rate",
+    "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.0]}}},
+    "prepayment": {"cpr": 0.0, "rate_incentive": 0.0},
+    "recovery": {"method": "severity", "severity": 0.6, "lag_months": 2},
+    "roll_rate": {"age_bands": [1], "matrices": {"all": [_roll_rows(0.03, 0.01, 0.3, 0.3)]}},
+}
+
+
+@pytest.mark.parametrize("raw", [PIPELINE, ROLL_RATES], ids=["pipeline", "roll_rate"])
+def test_the_monte_carlo_and_expected_kernels_fill_the_delinquent_interest(raw):
     """Every loan at 6%: the field is exactly 0.5% of the 30/60/90+ delinquent balances, in the
-    Monte Carlo paths (defaults, cures, loans late at the cut-off) and the expected projection."""
+    Monte Carlo paths (defaults, cures, loans late at the cut-off) and the expected projection,
+    of the competing-risk pipeline and of the roll-rate model."""
     from simulation.collateral import expected_flows, flat_macro, prepare_collateral, simulate_chunk
     from simulation.model import model_from_dict
 
@@ -124,12 +152,7 @@ def test_the_monte_carlo_and_expected_kernels_fill_the_delinquent_interest():
         "original_term": np.full(n, 48), "remaining_term": np.full(n, 40),
         "days_past_due": np.where(np.arange(n) % 25 == 0, 45, 0),
     })
-    model = model_from_dict({
-        "default": {"hazard_curves": {"all": {"ages": [1], "values": [0.03]}}},
-        "prepayment": {"cpr": 0.05},
-        "delinquency": {"chargeoff_months": 4, "cure_probability": 0.4},
-        "recovery": {"method": "severity", "severity": 0.5, "lag_months": 2},
-    })
+    model = model_from_dict(raw)
     inputs = prepare_collateral(tape, model)
     paths = simulate_chunk(inputs, flat_macro(model, inputs.n_periods), np.ones(8), 3, 0)
     for o in (*paths, expected_flows(inputs).flows):
