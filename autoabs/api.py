@@ -17,6 +17,7 @@ import pandas as pd
 from portfolio._format import percent_text
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
+from scenarios import DEFAULT_SCENARIO, STRESS_SCENARIOS
 from simulation.run.directory import read_run, run_frames, stored_summary
 from simulation.run.results import pool_summary_html
 
@@ -60,6 +61,12 @@ class RunResult:
     def name(self) -> str:
         """The deal's name (or the run directory's for pool runs)."""
         return str(self.data.get("deal") or self.manifest.get("name") or "pool run")
+
+    @property
+    def scenario(self) -> str | None:
+        """The macro scenario's name (``None``: flat macro, no scenario)."""
+        name = self.data.get("provenance", {}).get("scenario")
+        return None if name is None else str(name)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -201,7 +208,7 @@ def run(
     *,
     tape: str | Path | LoanTape | None = None,
     model: str | Path | None = None,
-    scenario: str | Path | None = None,
+    scenario: str | Path | None = DEFAULT_SCENARIO,
     paths: int = 1000,
     seed: int = 1,
     chunk_size: int = 256,
@@ -214,6 +221,7 @@ def run(
     resume: bool = False,
     overwrite: bool = False,
     report: bool = False,
+    structuring: bool = True,
 ) -> RunResult:
     """Simulate a deal, as ``autoabs run``; in memory unless ``out`` names a run directory.
 
@@ -224,8 +232,11 @@ def run(
     tape, model : optional
         Loan tape (file or :class:`~portfolio.tape.LoanTape`) and assumptions file overriding
         the deal's.
-    scenario : str or path, optional
-        Library scenario name (``"baseline"``, ``"severely_adverse"``, ...) or scenario file.
+    scenario : str or path or None, default ``"baseline"``
+        Library scenario name (``"baseline"``, ``"severely_adverse"``, ...) or scenario file;
+        the default is the one of ``autoabs run``, ``stress`` and ``demo``
+        (:data:`scenarios.DEFAULT_SCENARIO`), so the same deal, seed and paths give the same
+        numbers here and there. ``None``: flat macro at the cut-off levels (no scenario).
     paths, seed, chunk_size, threads, workers, scheduler, stochastic
         As the CLI options of the same names (``workers`` starts a local Dask cluster).
     el_table : path, optional
@@ -234,6 +245,9 @@ def run(
         Run directory (manifest, Parquet, ledger entry in its parent).
     resume, overwrite, report : bool
         Continue an interrupted run in ``out``; replace it; build ``report.html``/``.pdf``.
+    structuring : bool, default True
+        With ``out``, write the prepayment table and break-even CNL multiples
+        (``paydown.csv``, ``breakeven.csv``) the report shows, as ``autoabs run`` does.
 
     Returns
     -------
@@ -259,14 +273,14 @@ def run(
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=sc,
                  scenario_source=None if scenario is None else str(scenario),
-                 el_table=inputs.el_table, warnings=inputs.warnings)
+                 el_table=inputs.el_table, structuring=structuring, warnings=inputs.warnings)
     outcome = execute(job, options, out=out, resume=resume, overwrite=overwrite, report=report)
     return _from_outcome(outcome)
 
 
 def stress(
     deal: str | Path,
-    scenarios: Sequence[str | Path] = ("baseline", "adverse", "severely_adverse"),
+    scenarios: Sequence[str | Path] = STRESS_SCENARIOS,
     *,
     tape: str | Path | LoanTape | None = None,
     model: str | Path | None = None,
@@ -281,7 +295,7 @@ def stress(
     resume: bool = False,
     overwrite: bool = False,
     report: bool = False,
-    structuring: bool = False,
+    structuring: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> StressResult:
     """Run a deal under several scenarios with common random numbers.
@@ -289,7 +303,9 @@ def stress(
     Every scenario uses the same seed, paths and prepared collateral, so differences between
     scenarios are not Monte Carlo noise. With ``out``, each scenario's run is written to
     ``out/<scenario>`` (one ledger, ``out/ledger.jsonl``); ``report`` builds each run's
-    report, ``structuring`` writes each run's prepayment table and break-even multiples.
+    report, ``structuring`` (default, as ``autoabs run`` and ``stress``) writes each run's
+    prepayment table and break-even multiples. The default scenarios are
+    :data:`scenarios.STRESS_SCENARIOS` (baseline, the default scenario, first).
     What does not depend on the scenario is computed once for all of them: the prepared and
     calibrated collateral and the (flat-macro, deterministic) structuring tables.
 
@@ -312,6 +328,7 @@ def stress(
     inputs = resolve_inputs(deal, tape=tape, model=model)
     assert inputs.model is not None
     prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))
+    structuring = structuring and out is not None  # the tables are files of the run directory
     tables = (structuring_tables(inputs.deal, inputs.tape, prepared[0]) if structuring
               else None)
     runs: dict[str, RunResult] = {}

@@ -5,14 +5,17 @@ On the prime example (8 classes) and a synthetic prime pool, after a warm-up:
 1. ``size``: the one collateral simulation of the sizing scenario (collateral kernel calls
    counted: one per chunk) and the time per structure tried, which is a waterfall re-run on
    the stored pool flows (:func:`simulation.sizing.size_deal` provenance timings);
-2. ``run`` with structuring (the default of ``autoabs run``): the simulation, and the
-   paydown table plus break-even multiples (manifest timings ``simulate_s`` and
-   ``structuring_s``), and their share of the run;
+2. ``run`` with structuring (the default of ``autoabs run``), at ``--paths`` and at the
+   default path count of ``autoabs run``: the simulation, and the paydown table plus
+   break-even multiples (manifest timings ``simulate_s`` and ``structuring_s``), their share
+   of the run, and the expected projections the break-evens took;
 3. ``stress`` with structuring over three scenarios: the structuring tables are computed
    once for all scenarios; prints that time beside what one computation per scenario cost.
 
 Prints one JSON line; exits 1 when the sizing run called the collateral kernel more than
-once per chunk. Usage:
+once per chunk, or when the break-even multiples take more than 10% of a default run (the
+budget of computing them by default, issue 15; the paydown table's own share is printed
+beside it). Usage:
 ``python benchmarks/structuring_reuse.py [--loans 20000] [--paths 200] [--size-paths 1000]``
 """
 
@@ -24,15 +27,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simulation.run.chunk as chunk  # noqa: E402
+import simulation.structuring as structuring  # noqa: E402
 from autoabs import api  # noqa: E402
+from autoabs.commands._common import DEFAULT_PATHS  # noqa: E402
 from autoabs.execute import RunJob, RunOptions, execute  # noqa: E402
 from autoabs.pipeline import resolve_inputs, resolve_scenario  # noqa: E402
 from portfolio.synthetic import synthetic_pool  # noqa: E402
-from simulation.collateral import prepare_collateral  # noqa: E402
+from simulation.collateral import CollateralInputs, prepare_collateral  # noqa: E402
 from simulation.factor import calibrate  # noqa: E402
 from simulation.sizing import parse_targets, size_deal  # noqa: E402
 from simulation.structuring import structuring_tables  # noqa: E402
@@ -42,6 +48,9 @@ DEAL = ROOT / "examples" / "prime_deal.yaml"
 TARGETS = "A=Aaa,B=Aa2,C=A2,D=Baa2"
 SCENARIOS = ("baseline", "adverse", "severely_adverse")
 CHUNK_SIZE = 256
+MAX_DEFAULT_SHARE = 0.10
+"""Most of a default ``autoabs run`` the break-even multiples may take: the issue's budget for
+computing them by default (issue 15)."""
 
 
 def _count_kernel_calls() -> list[int]:
@@ -55,6 +64,50 @@ def _count_kernel_calls() -> list[int]:
 
     chunk.simulate_chunk = counted  # type: ignore[assignment]
     return calls
+
+
+def _count_projections() -> list[float]:
+    """Wrap the expected projection the break-even search calls; one entry per call."""
+    calls: list[float] = []
+    project = structuring.expected_flows
+
+    def counted(inputs: Any, macro: Any = None, default_multiplier: float = 1.0) -> Any:
+        calls.append(default_multiplier)
+        return project(inputs, macro, default_multiplier)
+
+    structuring.expected_flows = counted
+    return calls
+
+
+def _run_timings(job: RunJob, paths: int, out: Path, projections: list[float],
+                 prepared: CollateralInputs) -> dict[str, Any]:
+    """One ``autoabs run`` without report at ``paths``: timings and the structuring share.
+
+    ``structuring_s`` (manifest) is the paydown table plus the break-even multiples; each is
+    timed again on its own right after the run, and its share is of the run's ``total_s``.
+    """
+    before = len(projections)
+    run = execute(job, RunOptions(n_paths=paths, seed=1), out=out,
+                  report=False).manifest["timings"]
+    n_projections = len(projections) - before
+    assert job.deal is not None and job.tape is not None
+    t0 = time.perf_counter()
+    structuring.prepayment_table(job.deal, job.tape)
+    paydown_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    structuring.breakeven_cnl(job.deal, prepared)
+    breakeven_s = time.perf_counter() - t0
+    return {
+        "paths": paths,
+        "simulate_s": round(run["simulate_s"], 3),
+        "structuring_s": round(run["structuring_s"], 3),
+        "total_s": round(run["total_s"], 3),
+        "structuring_share_of_total": round(run["structuring_s"] / run["total_s"], 4),
+        "paydown_s": round(paydown_s, 3),
+        "breakeven_s": round(breakeven_s, 3),
+        "breakeven_share_of_total": round(breakeven_s / run["total_s"], 4),
+        "breakeven_projections": n_projections,
+    }
 
 
 def main() -> int:
@@ -83,9 +136,11 @@ def main() -> int:
     job = RunJob(tape=tape, tape_source="synthetic", model=inputs.model,
                  files={**inputs.files, "scenario": scenario_file}, deal=inputs.deal,
                  scenario=scenario, structuring=True)
-    options = RunOptions(n_paths=args.paths, seed=1)
+    projections = _count_projections()
     with tempfile.TemporaryDirectory() as tmp:
-        run = execute(job, options, out=Path(tmp) / "run", report=False).manifest["timings"]
+        run = _run_timings(job, args.paths, Path(tmp) / "run", projections, prepared[0])
+        default_run = _run_timings(job, DEFAULT_PATHS, Path(tmp) / "default", projections,
+                                   prepared[0])
         t0 = time.perf_counter()
         api.stress(DEAL, SCENARIOS, tape=tape, paths=args.paths, seed=1,
                    out=Path(tmp) / "stress", structuring=True)
@@ -106,13 +161,8 @@ def main() -> int:
             "per_structure_over_collateral": round(
                 timings["per_structure_s"] / timings["collateral_s"], 4),
         },
-        "run": {
-            "paths": args.paths,
-            "simulate_s": round(run["simulate_s"], 3),
-            "structuring_s": round(run["structuring_s"], 3),
-            "total_s": round(run["total_s"], 3),
-            "structuring_share_of_total": round(run["structuring_s"] / run["total_s"], 4),
-        },
+        "run": run,
+        "default_run": {**default_run, "max_share": MAX_DEFAULT_SHARE},
         "stress": {
             "scenarios": len(SCENARIOS),
             "paths": args.paths,
@@ -121,7 +171,8 @@ def main() -> int:
             "saved_vs_per_scenario_s": round((len(SCENARIOS) - 1) * tables_s, 3),
         },
     }))
-    return 0 if size_calls == chunks else 1
+    share = default_run["breakeven_share_of_total"]
+    return 0 if size_calls == chunks and share <= MAX_DEFAULT_SHARE else 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ See ``docs/scenarios.md``.
 """
 
 from scenarios.model import (
+    DEFAULT_SCENARIO,
+    STRESS_SCENARIOS,
     MonthlyPaths,
     RateShock,
     Scenario,
@@ -23,6 +25,8 @@ from scenarios.stochastic import (
 from scenarios.transmission import Channel, transmission_channels
 
 __all__ = [
+    "DEFAULT_SCENARIO",
+    "STRESS_SCENARIOS",
     "Channel",
     "HullWhite",
     "MonthlyPaths",

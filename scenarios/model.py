@@ -255,6 +255,14 @@ class Scenario(_Strict):
 # Loading
 
 
+DEFAULT_SCENARIO = "baseline"
+"""The one default scenario: of ``autoabs run``, ``stress`` and ``demo`` and of
+:func:`autoabs.api.run` and :func:`autoabs.api.stress` (the library's baseline path); their
+output and reports name it."""
+STRESS_SCENARIOS = (DEFAULT_SCENARIO, "adverse", "severely_adverse")
+"""The default scenarios of ``autoabs stress`` and :func:`autoabs.api.stress`."""
+
+
 def library_dir() -> Path:
     """Directory of the built-in scenario files."""
     return Path(str(resources.files("scenarios").joinpath("library")))

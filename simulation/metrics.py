@@ -26,7 +26,7 @@ Conventions (details and sources in ``docs/metrics.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -606,7 +606,7 @@ def hard_credit_enhancement(
 
 
 def breakeven_multiple(
-    class_loss_at: Callable[[float], float],
+    class_loss_at: Callable[[float], float | tuple[float, float]],
     *,
     lo: float = 0.0,
     hi: float = 1.0,
@@ -614,63 +614,132 @@ def breakeven_multiple(
     loss_tolerance: float = 0.0,
     max_multiple: float = 1e3,
     cnl_at: Callable[[float], float] | None = None,
+    known: Iterable[tuple[float, float]] = (),
+    near: float | None = None,
 ) -> BreakevenResult:
     """Largest multiple of base-case CNL at which a class loses nothing.
 
     Parameters
     ----------
-    class_loss_at : callable float -> float
-        Class loss (e.g. EL or loss ratio under a deterministic stress) at a CNL multiple; assumed
-        non-decreasing in the multiple.
+    class_loss_at : callable float -> float or (float, float)
+        Class loss (e.g. EL or loss ratio under a deterministic stress) at a CNL multiple;
+        assumed non-decreasing in the multiple. A stress that can only be set approximately
+        returns ``(multiple evaluated, loss)``: the search then brackets on the multiples it
+        evaluated, never on the ones it asked for.
     lo : float, default 0.0
-        A multiple at which the class loses nothing (checked).
+        A multiple at which the class loses nothing (checked, unless ``known`` shows one).
     hi : float, default 1.0
         First upper guess; doubled (``lo`` moving up to it) until the class loses.
     tol : float, default 1e-4
-        Absolute tolerance on the multiple: bisection stops when the bracket is ``<= tol`` wide.
+        Absolute tolerance on the multiple: the search stops when the bracket is ``<= tol`` wide.
     loss_tolerance : float, default 0.0
         A loss ``<= loss_tolerance`` counts as no loss (absorbs noise of a simulated loss).
     max_multiple : float, default 1e3
         Expansion stops here; the result is then not bracketed.
     cnl_at : callable float -> float, optional
         CNL (decimal of the initial pool) at a multiple, to report the break-even CNL.
+    known : iterable of (multiple, loss), optional
+        The class's loss at multiples already evaluated (e.g. by the search of another class
+        on the same projections): the bracket starts from the largest of them without a loss
+        and the smallest above it with one, without calling ``class_loss_at`` there.
+    near : float, optional
+        A multiple believed to be within ``tol / 2`` of the break-even (from a cheaper model of
+        the same loss): once bracketed, the search first evaluates just either side of it, so
+        a good guess closes the bracket in two evaluations and a bad one costs two.
 
     Returns
     -------
     BreakevenResult
         ``multiple`` is the bracket's lower end: the class loses nothing there and the true
         break-even lies in ``[multiple, multiple + tol]``.
+
+    Notes
+    -----
+    Above its break-even a class's loss grows about linearly in the multiple (a hockey stick),
+    so once two multiples with a loss are known the search evaluates just beyond the secant's
+    zero (the side whose bracket end is still far from it) and usually closes the bracket in
+    two evaluations. Secant steps that do not halve the bracket within two evaluations give way
+    to a bisection, and a loss that jumps (pass/fail) has no secant: the search then bisects.
     """
     if not (tol > 0.0 and hi > lo and max_multiple > lo):
         raise ValueError("need tol > 0, hi > lo and max_multiple > lo")
     n_eval = 0
+    losing: dict[float, float] = {}  # multiple -> loss, at the multiples where the class loses
 
-    def loses(m: float) -> bool:
+    def loses(m: float) -> tuple[float, bool]:
         nonlocal n_eval
         n_eval += 1
-        return bool(class_loss_at(m) > loss_tolerance)
+        out = class_loss_at(m)
+        at, loss = (float(out[0]), float(out[1])) if isinstance(out, tuple) else (m, float(out))
+        if loss > loss_tolerance:
+            losing[at] = loss
+        return at, loss > loss_tolerance
 
-    if loses(lo):
-        raise ValueError(f"the class already loses at the lower multiple lo={lo}")
-    bracketed = False
-    while True:
-        if loses(hi):
-            bracketed = True
+    known = [(float(m), float(loss)) for m, loss in known]
+    whole = [m for m, loss in known if loss <= loss_tolerance and m >= lo]
+    if whole:
+        lo = max(whole)
+    else:
+        lo_at, lo_loses = loses(lo)
+        if lo_loses:
+            raise ValueError(f"the class already loses at the lower multiple lo={lo}")
+        lo = lo_at
+    losing.update((m, loss) for m, loss in known if loss > loss_tolerance and m > lo)
+    bracketed = bool(losing)
+    if bracketed:
+        hi = min(losing)
+    elif hi <= lo:
+        hi = min(2.0 * lo if lo > 0.0 else 1.0, max_multiple)
+    while not bracketed and lo < max_multiple:
+        at, hit = loses(hi)
+        if hit:
+            bracketed, hi = True, at
+        elif hi >= max_multiple or at <= lo:  # the most the stress can reach, still whole
+            lo = max(lo, at)
             break
-        lo = hi
-        if hi >= max_multiple:
-            break
-        hi = min(2.0 * hi if hi > 0.0 else 1.0, max_multiple)
-    upper = hi if bracketed else math.inf
-    while bracketed and hi - lo > tol:
-        mid = 0.5 * (lo + hi)
-        if loses(mid):
-            hi = mid
         else:
-            lo = mid
-        upper = hi
+            lo, hi = at, min(2.0 * hi, max_multiple)
+    mark, secant_steps = math.inf, 0  # bracket width when the current secant steps began
+    guesses = [] if near is None else [near + 0.4 * tol, near - 0.4 * tol]
+    for _ in range(_BREAKEVEN_MAX_STEPS):
+        width = hi - lo
+        if not bracketed or width <= tol:
+            break
+        guess = _secant_zero(losing, loss_tolerance) if secant_steps < 2 else None
+        while guesses and not lo < guesses[0] < hi:
+            guesses.pop(0)
+        if guesses:
+            trial = guesses.pop(0)
+        elif guess is None or not lo < guess < hi:
+            trial, mark, secant_steps = lo + 0.5 * width, math.inf, 0
+        else:  # just beyond the zero, on the side whose bracket end is still far from it
+            mark, secant_steps = (width, 1) if secant_steps == 0 else (mark, secant_steps + 1)
+            trial = guess - 0.4 * tol if hi - guess <= 0.5 * tol else guess + 0.4 * tol
+            trial = min(max(trial, lo + 0.01 * width), hi - 0.01 * width)
+        at, hit = loses(trial)
+        if not lo < at < hi:
+            raise ValueError(f"class_loss_at({trial}) evaluated the multiple {at}, outside the "
+                             f"bracket [{lo}, {hi}]: the stress must be set inside it")
+        lo, hi = (lo, at) if hit else (at, hi)
+        if hi - lo <= 0.5 * mark:
+            secant_steps = 0
+    upper = hi if bracketed else math.inf
     cnl = None if cnl_at is None else float(cnl_at(lo))
     return BreakevenResult(lo, cnl, lo, upper, bracketed, n_eval)
+
+
+_BREAKEVEN_MAX_STEPS = 200
+"""Refinement steps at most (bisection from any bracket needs far fewer)."""
+
+
+def _secant_zero(losing: dict[float, float], loss_tolerance: float) -> float | None:
+    """Where the line through the two smallest losing multiples reaches ``loss_tolerance``."""
+    if len(losing) < 2:
+        return None
+    (m1, l1), (m2, l2) = sorted(losing.items())[:2]
+    if not l2 > l1:
+        return None
+    return m1 - (l1 - loss_tolerance) * (m2 - m1) / (l2 - l1)
 
 
 # --------------------------------------------------------------------------------------------

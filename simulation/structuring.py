@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.interpolate import CubicSpline
+from scipy.optimize import brentq
 
 import simulation.metrics as metrics
 from portfolio.tape import LoanTape
@@ -325,6 +327,133 @@ def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) 
     return run_waterfall(program, flows[None])
 _LOSS_TOLERANCE = 1e-4
 """Principal loss (share of the class) below which a class counts as whole."""
+_MAX_DEFAULT_MULTIPLIER = 1e4
+"""Default-intensity multiplier of the largest stress: about every loan defaults."""
+_LADDER = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+"""Default multipliers projected (in turn, while some class is still whole) before searching."""
+_SCAN_POINTS = 34
+"""Grid points of one scan of the interpolated flows (the 32 inside are one waterfall run)."""
+
+
+class _DefaultStress:
+    """The expected projection at default-intensity multipliers ``k``, each projected once.
+
+    A CNL multiple ``x`` is the multiplier whose projected CNL is ``x`` times the base CNL
+    (``k = 1``). CNL rises with ``k``, about in proportion until every loan defaults, so a
+    multiple asked for is set on a cubic spline in ``log k`` of the flows already projected
+    (the CNL of the spline's flows solved for the multiple; beyond the projections, in
+    proportion to ``-log(1 - x / x_max)``); the multiple evaluated is then the projection's
+    own CNL over the base CNL, exactly. :meth:`surrogate_breakeven` runs the waterfall on the
+    spline's flows: a guess that costs no projection.
+    """
+
+    def __init__(self, inputs: CollateralInputs, program: WaterfallProgram) -> None:
+        self.inputs, self.program = inputs, program
+        self._by_k: dict[float, tuple[float, np.ndarray, np.ndarray]] = {}  # cnl, loss, flows
+        self._spline: CubicSpline | None = None
+        self.base_cnl = self._project(1.0)[0]
+        self.max_multiple = self._project(_MAX_DEFAULT_MULTIPLIER)[0] / self.base_cnl
+
+    def _project(self, k: float) -> tuple[float, np.ndarray]:
+        if k not in self._by_k:
+            flows = expected_flows(self.inputs, default_multiplier=k).flows
+            cnl, loss = self._losses(flows)
+            self._by_k[k] = (cnl, loss, flows)
+            self._spline = None
+        cnl, loss, _ = self._by_k[k]
+        return cnl, loss
+
+    def _losses(self, flows: np.ndarray) -> tuple[float, np.ndarray]:
+        """(CNL, principal loss share of each class) of pool flows, through the waterfall."""
+        loss = run_waterfall(self.program, flows[None]).principal_loss[0]
+        return (float(cnl_of_flows(flows, self.inputs.initial_balance)),
+                loss / self.program.original_balance)
+
+    def at_multiple(self, multiple: float) -> tuple[float, np.ndarray]:
+        """(multiple evaluated, principal loss share of each class) near ``multiple``."""
+        cnl, loss = self._project(self._multiplier_for(multiple))
+        return cnl / self.base_cnl, loss
+
+    def project_ladder(self) -> None:
+        """Project the ladder's multipliers and, for a class losing at base, smaller ones.
+
+        The ladder stops once every class that loses at the largest stress loses at one of
+        its multipliers; below the base, the multiplier halves (to 1/64) until no class loses.
+        """
+        can_lose = self._by_k[_MAX_DEFAULT_MULTIPLIER][1] > _LOSS_TOLERANCE
+        for k in _LADDER:
+            largest = max(k for k in self._by_k if k < _MAX_DEFAULT_MULTIPLIER)
+            if not np.any(can_lose & (self._by_k[largest][1] <= _LOSS_TOLERANCE)):
+                break
+            self._project(k)
+        k = 1.0
+        while np.any(self._project(k)[1] > _LOSS_TOLERANCE) and k > _LADDER[-1] ** -1:
+            k /= 2.0
+
+    def known(self, c: int) -> list[tuple[float, float]]:
+        """(multiple, loss share of class ``c``) at every multiplier projected so far."""
+        return [(cnl / self.base_cnl, float(loss[c])) for cnl, loss, _ in self._by_k.values()]
+
+    def surrogate_breakeven(self, c: int, tol: float) -> float | None:
+        """Class ``c``'s break-even multiple on the spline's flows: the search's first guess.
+
+        The bracket between projections is scanned on a grid of ``log k`` (every grid point a
+        path of one waterfall run), and the crossing cell scanned again, until it is narrower
+        than ``tol / 4`` in the multiple. None when the projections at ``0 < k < max`` do not
+        bracket the class's break-even.
+        """
+        points = sorted((k, float(loss[c])) for k, (_, loss, _) in self._by_k.items()
+                        if 0.0 < k < _MAX_DEFAULT_MULTIPLIER)
+        whole = [k for k, share in points if share <= _LOSS_TOLERANCE]
+        losing = [k for k, share in points if share > _LOSS_TOLERANCE and whole and k > whole[-1]]
+        if not whole or not losing:
+            return None
+        spline = self._flows_spline()
+        lo, hi = float(np.log(whole[-1])), float(np.log(losing[0]))
+        x_hi = self._by_k[losing[0]][0] / self.base_cnl  # dx / dlog k <= x: tol in log k
+        while hi - lo > 0.25 * tol / x_hi:
+            grid = np.linspace(lo, hi, _SCAN_POINTS)
+            shares = (run_waterfall(self.program, spline(grid[1:-1])).principal_loss[:, c]
+                      / self.program.original_balance[c])
+            first = int(np.argmax(np.append(shares > _LOSS_TOLERANCE, True)))  # losing cell
+            lo, hi = grid[first], grid[first + 1]
+        flows = spline(0.5 * (lo + hi))
+        return float(cnl_of_flows(flows, self.inputs.initial_balance)) / self.base_cnl
+
+    def _multiplier_for(self, multiple: float) -> float:
+        if multiple <= 0.0:
+            return 0.0
+        if multiple >= self.max_multiple:
+            return _MAX_DEFAULT_MULTIPLIER
+        points = sorted((cnl / self.base_cnl, k) for k, (cnl, _, _) in self._by_k.items()
+                        if 0.0 < k < _MAX_DEFAULT_MULTIPLIER)
+        below = [(x, k) for x, k in points if x <= multiple]
+        above = [(x, k) for x, k in points if x >= multiple]
+        for x, k in below[-1:] + above[:1]:
+            if x == multiple:
+                return k
+
+        def saturation(x: float) -> float:  # about proportional to k, until every loan defaults
+            return float(-np.log1p(-x / self.max_multiple))
+
+        z = saturation(multiple)
+        if not below or not above:  # proportional beyond the projections
+            x, k = (below or above)[-1 if below else 0]
+            return min(k * z / saturation(x), _MAX_DEFAULT_MULTIPLIER)
+        spline, target = self._flows_spline(), multiple * self.base_cnl
+
+        def excess_cnl(log_k: float) -> float:
+            return float(cnl_of_flows(spline(log_k), self.inputs.initial_balance)) - target
+
+        return float(np.exp(brentq(excess_cnl, np.log(below[-1][1]), np.log(above[0][1]),
+                                   xtol=1e-12)))
+
+    def _flows_spline(self) -> CubicSpline:
+        """Cubic spline in ``log k`` of the flows projected at ``0 < k < max``."""
+        if self._spline is None:
+            ks = sorted(k for k in self._by_k if 0.0 < k < _MAX_DEFAULT_MULTIPLIER)
+            self._spline = CubicSpline(np.log(ks), np.stack([self._by_k[k][2] for k in ks]))
+        return self._spline
 
 
 def breakeven_cnl(
@@ -335,53 +464,45 @@ def breakeven_cnl(
     The base case is the model's expected projection at a default multiplier of 1 (flat macro);
     a stress multiple ``x`` scales the default intensity to the level whose projected CNL is
     ``x`` times the base CNL. A class breaks even at the largest ``x`` at which its principal
-    loss is zero (losses below one cent per $100 of the class are treated as zero).
+    loss is zero (losses below one cent per $100 of the class are treated as zero), found to
+    ``tol`` by :func:`simulation.metrics.breakeven_multiple` on projections of the pool.
+
+    Every projection serves every class (one waterfall run gives all their losses): a ladder of
+    default multipliers brackets every class, a waterfall run on flows interpolated between the
+    ladder's projections guesses each break-even, and the search on projections starts just
+    either side of the guess, so it usually takes two more projections per class
+    (``tests/simulation/test_structuring.py`` counts them; ``docs/metrics.md``).
 
     Returns
     -------
     pandas.DataFrame
         Per class: ``breakeven_multiple``, ``breakeven_cnl`` (decimal of the pool),
-        ``base_cnl`` and ``bracketed`` (False when even the largest multiple tried, where
-        every loan defaults, leaves the class whole).
+        ``base_cnl`` and ``bracketed`` (False when even the largest stress, where about every
+        loan defaults, leaves the class whole).
     """
     program = compile_deal(deal, inputs)
-    base_flows = expected_flows(inputs).flows
-    base_cnl = float(cnl_of_flows(base_flows, inputs.initial_balance))
-    # CNL as a function of the default-intensity multiplier k, inverted by interpolation.
-    log_k_grid = np.linspace(np.log(1e-3), np.log(1e4), 61)
-    cnl_grid = np.maximum.accumulate([
-        float(cnl_of_flows(expected_flows(inputs, default_multiplier=float(np.exp(lk))).flows,
-                           inputs.initial_balance))
-        for lk in log_k_grid
-    ])
-    max_multiple = float(cnl_grid[-1] / base_cnl)
-    cache: dict[float, np.ndarray] = {}
-
-    def flows_at(multiple: float) -> np.ndarray:
-        if multiple not in cache:
-            log_k = np.interp(multiple * base_cnl, cnl_grid, log_k_grid)
-            k = 0.0 if multiple <= 0.0 else float(np.exp(log_k))
-            cache[multiple] = expected_flows(inputs, default_multiplier=k).flows
-        return cache[multiple]
-
+    stress = _DefaultStress(inputs, program)
+    stress.project_ladder()
     rows = []
     for c, name in enumerate(program.classes):
-        def loss(multiple: float, c: int = c) -> float:
-            tf = run_waterfall(program, flows_at(min(multiple, max_multiple))[None])
-            return float(tf.principal_loss[0, c] / program.original_balance[c])
+        def loss(multiple: float, c: int = c) -> tuple[float, float]:
+            at, shares = stress.at_multiple(multiple)
+            return at, float(shares[c])
 
-        if loss(0.0) > _LOSS_TOLERANCE:  # loses with no defaults at all (fees exceed cash)
-            multiple, bracketed = 0.0, True
+        known = stress.known(c)
+        if all(share > _LOSS_TOLERANCE for _, share in known) and loss(0.0)[1] > _LOSS_TOLERANCE:
+            multiple, bracketed = 0.0, True  # loses with no defaults at all (fees exceed cash)
         else:
             result = metrics.breakeven_multiple(loss, hi=2.0, tol=tol,
                                                 loss_tolerance=_LOSS_TOLERANCE,
-                                                max_multiple=max_multiple * (1 - 1e-9))
+                                                max_multiple=stress.max_multiple, known=known,
+                                                near=stress.surrogate_breakeven(c, tol))
             multiple, bracketed = result.multiple, result.bracketed
         rows.append({
             "class": name,
             "breakeven_multiple": multiple,
-            "breakeven_cnl": multiple * base_cnl,
-            "base_cnl": base_cnl,
+            "breakeven_cnl": multiple * stress.base_cnl,
+            "base_cnl": stress.base_cnl,
             "bracketed": bracketed,
         })
     return pd.DataFrame(rows)

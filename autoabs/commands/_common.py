@@ -29,9 +29,8 @@ from portfolio.tape import LoanTape
 if TYPE_CHECKING:
     from reports import ReportFiles
 
-DEFAULT_SCENARIO = "baseline"
-"""The one default macro scenario of ``run``, ``stress`` and ``demo`` (the scenario library's
-baseline path); the report and the command output name it."""
+DEFAULT_PATHS = 1000
+"""Monte Carlo paths of ``run``, ``stress`` and the other simulation commands by default."""
 
 
 def add_command(
@@ -118,7 +117,8 @@ def synthetic_tape(kind: str, n_loans: int, seed: int) -> LoanTape:
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every simulation command."""
-    parser.add_argument("--paths", type=int, default=1000, help="Monte Carlo paths (default 1000)")
+    parser.add_argument("--paths", type=int, default=DEFAULT_PATHS,
+                        help=f"Monte Carlo paths (default {DEFAULT_PATHS})")
     parser.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
     parser.add_argument("--threads", type=int, default=None,
                         help="numba threads for the path loop (default: all cores)")

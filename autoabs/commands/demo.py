@@ -11,13 +11,18 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
-from autoabs.commands._common import DEFAULT_SCENARIO, add_command, make_console
+from autoabs.commands._common import add_command, make_console
+from scenarios import DEFAULT_SCENARIO
 from simulation.run.directory import SCENARIOS
 
 DEMO_SCENARIOS = (DEFAULT_SCENARIO, "severely_adverse")
 DEMO_PATHS = 2000
 DEMO_SEED = 1
 DEMO_OUT = "autoabs-demo"
+DEMO_GRID_MULTIPLES = (1.0, 2.0, 4.0)
+"""CNL multiples of the demo's sensitivity grid (``autoabs stress`` runs 1x to 5x)."""
+DEMO_GRID_ABS = (0.013, 0.020)
+"""ABS speeds of the demo's sensitivity grid: the prospectus pricing speed and a fast one."""
 
 
 def demo_deal() -> Path:
@@ -32,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
         name,
         "The embedded default: a synthetic prime pool (20,000 loans) under the prime example "
         "deal (CarMax-shaped), simulated under the baseline and severely adverse scenarios "
-        "with common random numbers into the run store, and one committee report that compares "
-        "them side by side. Prints where the report is.",
+        "with common random numbers into the run store, a small CNL-multiple x ABS-speed "
+        "sensitivity grid, a report per scenario and one committee report that compares them "
+        "side by side. Prints where the reports are.",
         "autoabs demo                 (writes ./autoabs-demo/; autoabs demo --paths 500 "
         "--out /tmp/demo)",
     )
@@ -53,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run both scenarios, write one report comparing them, print where things are."""
-    from autoabs.commands.stress import write_stress_directory
+    from autoabs.commands.stress import GridAxes, write_stress_directory
     from autoabs.execute import RunOptions
 
     console = make_console()
@@ -62,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"[bold]autoabs demo[/bold]: the prime example deal; {args.paths:,} paths per "
                   f"scenario, seed {args.seed}; scenarios {', '.join(DEMO_SCENARIOS)} "
                   f"({DEFAULT_SCENARIO} is the default scenario of run, stress and demo)")
-    write_stress_directory(console, demo_deal(), list(DEMO_SCENARIOS), root, grid=False,
+    grid = GridAxes(DEMO_GRID_MULTIPLES, DEMO_GRID_ABS)  # a small one: each cell is a search
+    write_stress_directory(console, demo_deal(), list(DEMO_SCENARIOS), root, grid=grid,
                            report=not args.no_report, structuring=True, paths=args.paths,
                            seed=args.seed, threads=args.threads, overwrite=True)
     console.print(f"Run store: {root / SCENARIOS}/ (ledger.jsonl; check it with: autoabs verify "

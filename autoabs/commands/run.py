@@ -9,7 +9,6 @@ import numpy as np
 from rich.table import Table
 
 from autoabs.commands._common import (
-    DEFAULT_SCENARIO,
     add_command,
     add_convergence_options,
     add_run_options,
@@ -23,6 +22,7 @@ from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio._format import percent_text
+from scenarios import DEFAULT_SCENARIO
 from simulation.run import DealSimulationResult
 
 
@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--no-structuring", action="store_true",
                         help="skip the prepayment table (paydown.csv) and break-even CNL "
                         "multiples (breakeven.csv) the report shows; they are deterministic "
-                        "projections, a few seconds (manifest timings: structuring_s)")
+                        "projections of the pool, independent of --paths (manifest timings: "
+                        "structuring_s)")
     add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)

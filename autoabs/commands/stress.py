@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from autoabs.commands._common import (
-    DEFAULT_SCENARIO,
     add_command,
     add_run_options,
     add_scale_options,
@@ -22,6 +22,8 @@ from autoabs.commands._common import (
 from autoabs.commands.export import add_xlsx_option
 from autoabs.inputs import existing_file
 from portfolio._format import number_text, percent_text
+from scenarios import DEFAULT_SCENARIO, STRESS_SCENARIOS
+from scenarios.stress import DEFAULT_CNL_MULTIPLES, DEFAULT_GRID_ABS
 from simulation.run.directory import (
     SCENARIOS,
     SENSITIVITY_GRID_CSV,
@@ -31,7 +33,15 @@ from simulation.run.directory import (
     write_stress_table,
 )
 
-DEFAULT_SCENARIOS = f"{DEFAULT_SCENARIO},adverse,severely_adverse"
+DEFAULT_SCENARIOS = ",".join(STRESS_SCENARIOS)
+
+
+@dataclass(frozen=True)
+class GridAxes:
+    """Axes of the deterministic sensitivity grid (CNL multiples x ABS speeds)."""
+
+    cnl_multiples: tuple[float, ...] = DEFAULT_CNL_MULTIPLES
+    abs_speeds: tuple[float, ...] = DEFAULT_GRID_ABS
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -56,9 +66,15 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--no-grid", action="store_true",
                         help="skip the deterministic sensitivity grid")
     parser.add_argument("--no-report", action="store_true",
-                        help="skip report.html / report.pdf")
+                        help="skip the reports (report.html / report.pdf comparing the "
+                        "scenarios, and each scenario run's own)")
+    parser.add_argument("--no-structuring", action="store_true",
+                        help="skip the prepayment table and break-even CNL multiples the reports "
+                        "show (computed once for all scenarios; manifest timings: "
+                        "structuring_s)")
     parser.add_argument("--out", required=True, metavar="DIR",
-                        help="output directory: scenarios/<name>/ runs, stress.csv, report")
+                        help="output directory: scenarios/<name>/ runs (each with its report), "
+                        "stress.csv, the report comparing them")
     add_xlsx_option(parser)
     add_run_options(parser)
     add_scale_options(parser)
@@ -76,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                            workers=args.workers, scheduler=args.scheduler,
                            stochastic=args.stochastic, resume=args.resume,
                            overwrite=args.overwrite, grid=not args.no_grid,
-                           report=not args.no_report)
+                           report=not args.no_report, structuring=not args.no_structuring)
     if args.xlsx:
         from reports.excel import write_run_workbook
 
@@ -85,13 +101,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_stress_directory(console: Console, deal: str | Path, names: list[str], out: Path, *,
-                           grid: bool, report: bool, structuring: bool = False,
+                           grid: bool | GridAxes, report: bool, structuring: bool = True,
                            **run_options: Any) -> pd.DataFrame:
-    """Run the scenarios into ``out/scenarios/``, write the stress table, grid and report.
+    """Run the scenarios into ``out/scenarios/``, write the stress table, grid and reports.
 
-    ``run_options`` go to :func:`autoabs.api.stress` (tape, model, paths, seed, ...). The one
-    report (``out/report.html``) compares the scenarios side by side; the scenario runs get
-    no report of their own. Prints the comparison and where everything is; returns the table.
+    ``run_options`` go to :func:`autoabs.api.stress` (tape, model, paths, seed, ...).
+    ``grid``: the sensitivity grid on its default axes (``True``), on given ones (a
+    :class:`GridAxes`) or none. With ``report``, each scenario run has its own report
+    (``out/scenarios/<name>/report.html``, built from its run directory) and
+    ``out/report.html`` compares the scenarios side by side. Prints the comparison and where
+    everything is; returns the table.
     """
     from autoabs import api
     from scenarios.stress import sensitivity_grid
@@ -100,14 +119,16 @@ def write_stress_directory(console: Console, deal: str | Path, names: list[str],
     console.print(f"Scenarios: {', '.join(names)}; deltas against "
                   f"{DEFAULT_SCENARIO if DEFAULT_SCENARIO in names else base}", highlight=False)
     with progress(console, run_options["paths"] * max(len(names), 1)) as advance:
-        result = api.stress(deal, names, out=out / SCENARIOS, report=False,
+        result = api.stress(deal, names, out=out / SCENARIOS, report=report,
                             structuring=structuring, progress=advance, **run_options)
     table = result.table().reset_index()
     write_stress_table(out, table)
     if grid:  # on the stress runs' pool and prepared collateral: nothing loaded twice
         inputs, prepared = result.inputs, result.prepared
         assert inputs is not None and inputs.model is not None and prepared is not None
-        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model, inputs=prepared[0])
+        axes = grid if isinstance(grid, GridAxes) else GridAxes()
+        cells = sensitivity_grid(inputs.deal, inputs.tape, inputs.model, inputs=prepared[0],
+                                 cnl_multiples=axes.cnl_multiples, abs_speeds=axes.abs_speeds)
         write_sensitivity_grid(out, cells)
     console.print(_table(table))
     if grid:
@@ -123,6 +144,12 @@ def write_stress_directory(console: Console, deal: str | Path, names: list[str],
         from reports import build_report
 
         print_report_files(console, "Report (all scenarios side by side)", build_report(out))
+        for name, run in result.runs.items():
+            own = run.manifest.get("report")
+            if run.run_dir is not None and own:
+                pdf = f" and {own['pdf']}" if own.get("pdf") else " (no PDF)"
+                console.print(f"Report ({name}): {run.run_dir / own['html']}{pdf}",
+                              highlight=False, markup=False, soft_wrap=True)
     console.print(f"Results in {out}/ ({STRESS_CSV}, {STRESS_JSON}, {SCENARIOS}/<name>/"
                   + ("" if not grid else f", {SENSITIVITY_GRID_CSV}") + ")", highlight=False)
     return table

@@ -12,17 +12,19 @@ from matplotlib.figure import Figure
 
 from reports.charts import to_svg
 from reports.model import Cell, Chart, Column, Row, Table, num, text
+from scenarios import DEFAULT_SCENARIO
 from simulation.run.directory import RunRecord
 
 NOT_COMPUTED = "not computed"
 
 BREAKEVEN_HINT = ("Break-even multiples: not computed (the run was made with "
-                  "--no-structuring); `autoabs run DEAL.yaml --out DIR` computes them by "
-                  "default, `autoabs breakeven DEAL.yaml` alone.")
+                  "--no-structuring); `autoabs run DEAL.yaml --out DIR` and `autoabs stress` "
+                  "compute them by default, `autoabs breakeven DEAL.yaml` alone.")
 """What a report without break-even multiples says about how to get them."""
 
-BASE_SCENARIO = "baseline"
-"""The scenario the others are compared with (else the first of the stress table)."""
+BASE_SCENARIO = DEFAULT_SCENARIO
+"""The scenario the others are compared with (else the first of the stress table): the one
+default scenario of run, stress and demo."""
 
 DELTA_COLUMNS = ("el", "pd", "wal", "yield", "cnl")
 """Stress-table measures whose change against the base scenario the report shows."""

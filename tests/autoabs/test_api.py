@@ -65,6 +65,35 @@ def test_stress_uses_common_random_numbers(tape: object, tmp_path: Path) -> None
         stressed.runs["baseline"].summary())
 
 
+def test_api_run_and_the_cli_run_share_the_default_scenario(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Same deal, seed and paths, no scenario given: ``autoabs.run`` and ``autoabs run`` both
+    run the one default scenario (baseline), name it, and give the same numbers."""
+    from autoabs import cli
+    from scenarios import DEFAULT_SCENARIO, library_names
+
+    assert DEFAULT_SCENARIO == "baseline" and DEFAULT_SCENARIO in library_names()
+    text = DEAL.read_text().replace("pool: {synthetic: prime, loans: 20000, seed: 42}",
+                                    "pool: {synthetic: prime, loans: 600, seed: 42}")
+    text = text.replace("assumptions: prime_assumptions.yaml",
+                        f"assumptions: {ROOT / 'examples' / 'prime_assumptions.yaml'}")
+    deal = tmp_path / "deal.yaml"
+    deal.write_text(text)
+    api_result = autoabs.run(deal, paths=48, seed=7, chunk_size=32)
+    assert cli.main(["run", str(deal), "--paths", "48", "--seed", "7", "--chunk-size", "32",
+                     "--no-report", "--no-structuring", "--out", str(tmp_path / "cli")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert "scenario: baseline (the default of run, stress and demo)" in printed
+    cli_result = autoabs.load_run(tmp_path / "cli")
+    assert api_result.scenario == cli_result.scenario == DEFAULT_SCENARIO
+    assert api_result.summary().equals(cli_result.summary())
+    assert np.array_equal(api_result.paths()["loss"], cli_result.paths()["loss"])
+    assert "scenario baseline" in api_result._repr_html_()
+    flat = autoabs.run(deal, scenario=None, paths=48, seed=7, chunk_size=32)
+    assert flat.scenario is None  # flat macro only when asked for
+    assert not flat.summary()["yield"].equals(api_result.summary()["yield"])
+
+
 def test_api_errors_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="--paths"):
         autoabs.run(DEAL, paths=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import re
 import subprocess
 import sys
@@ -123,6 +124,34 @@ def test_portfolio_and_structuring_commands(tmp_path: Path) -> None:
                      "--paths", "32", "--no-grid", "--out", str(tmp_path / "stress")]) == 0
 
 
+def test_stress_writes_a_report_per_scenario_and_one_comparing_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each scenario run of ``autoabs stress`` keeps its own report (built from its run
+    directory, naming its scenario, with the break-even multiples computed once for all),
+    beside the top-level report that compares the scenarios."""
+    deal = _small_deal(tmp_path, loans=400)
+    stress = tmp_path / "stress"
+    assert cli.main(["stress", str(deal), "--scenarios", "baseline,severely_adverse",
+                     "--paths", "32", "--no-grid", "--out", str(stress)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    top = (stress / "report.html").read_text(encoding="utf-8")
+    assert "Δ EL severely_adverse vs baseline" in top
+    for name in ("baseline", "severely_adverse"):
+        run_dir = stress / "scenarios" / name
+        page = (run_dir / "report.html").read_text(encoding="utf-8")
+        assert (run_dir / "report.pdf").is_file() and (run_dir / "breakeven.csv").is_file()
+        assert f"Scenario: {name}." in page
+        assert "not computed" not in page  # break-even multiples by default
+        assert f"Report ({name}): {run_dir / 'report.html'} and report.pdf" in printed
+        built = json.loads((run_dir / "manifest.json").read_text())["report"]
+        assert (built["html"], built["pdf"]) == ("report.html", "report.pdf")
+    assert cli.main(["stress", str(deal), "--scenarios", "baseline", "--paths", "16",
+                     "--no-grid", "--no-report", "--no-structuring", "--overwrite",
+                     "--out", str(tmp_path / "bare")]) == 0
+    bare = tmp_path / "bare" / "scenarios" / "baseline"
+    assert not (bare / "report.html").exists() and not (bare / "breakeven.csv").exists()
+
+
 def test_calibrate_then_backtest(tmp_path: Path) -> None:
     panel = _long_panel(tmp_path / "panel.csv")
     model = tmp_path / "calibrated.yaml"
@@ -178,4 +207,12 @@ def test_demo_writes_one_report_with_both_scenarios_and_deltas(tmp_path: Path) -
     for name in ("baseline", "severely_adverse"):
         assert (demo / "scenarios" / name / "manifest.json").is_file()
         assert (demo / "scenarios" / name / "breakeven.csv").is_file()
+        own = (demo / "scenarios" / name / "report.html").read_text(encoding="utf-8")
+        assert f"Scenario: {name}." in own  # each scenario keeps its own report
+    # the small CNL-multiple x ABS-speed grid the demo computes, shown per class
+    grid = pd.read_csv(demo / "sensitivity_grid.csv")
+    assert sorted(grid["cnl_multiple"].unique()) == [1.0, 2.0, 4.0]
+    assert sorted(grid["abs_speed"].unique()) == [0.013, 0.020]
+    for cls in stress.loc["baseline"].index:
+        assert f"Sensitivity grid, class {cls}: principal loss" in html
     assert verify(demo / "scenarios").passed

@@ -324,6 +324,40 @@ def test_breakeven_unbracketed_and_bad_lower_end() -> None:
     assert res.multiple == pytest.approx(1.2, abs=1e-4)
 
 
+def test_breakeven_reuses_known_points_a_guess_and_the_multiple_evaluated() -> None:
+    """``known`` points cost no call, a good ``near`` guess closes the bracket in two calls,
+    the secant finds a linear kink fast, and a stress set only approximately brackets on the
+    multiples it evaluated (here slightly above those asked for); one evaluated outside the
+    bracket is an error, not a silent answer."""
+    calls: list[float] = []
+
+    def loss(mult: float) -> float:
+        calls.append(mult)
+        return max(0.0, mult - 2.5)
+
+    known = [(1.0, 0.0), (2.0, 0.0), (4.0, 1.5), (8.0, 5.5)]
+    res = m.breakeven_multiple(loss, tol=1e-3, known=known, near=2.5)
+    assert len(calls) == res.n_evaluations == 2 and 1.0 not in calls and 4.0 not in calls
+    assert 2.5 - 1e-3 <= res.multiple <= 2.5 < res.upper <= res.multiple + 1e-3
+    calls.clear()
+    res = m.breakeven_multiple(loss, tol=1e-3, known=known)  # secant on (4, 1.5), (8, 5.5)
+    assert res.n_evaluations <= 3 and 2.5 - 1e-3 <= res.multiple <= 2.5
+
+    evaluated: list[float] = []
+
+    def approximate(mult: float) -> tuple[float, float]:
+        at = mult * (1.0 + 1e-9)
+        evaluated.append(at)
+        return at, max(0.0, at - 2.5)
+
+    res = m.breakeven_multiple(approximate, hi=2.0, tol=1e-3)
+    assert 2.5 - 1e-3 <= res.multiple <= 2.5 < res.upper
+    assert res.lower in evaluated and res.upper in evaluated  # evaluated, not asked-for, ends
+    with pytest.raises(ValueError, match="outside the bracket"):
+        m.breakeven_multiple(lambda x: (0.5, max(0.0, x - 2.5)), lo=1.0, hi=2.0, tol=1e-3,
+                             known=[(1.0, 0.0), (3.0, 0.5)])
+
+
 # --------------------------------------------------------------------------------------------
 # lognormal closed form
 

@@ -4,16 +4,18 @@ import json
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 
+import simulation.structuring as structuring
 from autoabs import cli
 from portfolio.synthetic import synthetic_pool
 from portfolio.tape import tape_from_columns
-from simulation.collateral import prepare_collateral
+from simulation.collateral import cnl_of_flows, expected_flows, prepare_collateral
 from simulation.deal import deal_from_dict, load_deal
 from simulation.factor import calibrate
 from simulation.model import load_model
 from simulation.structuring import breakeven_cnl, decrement_table, prepayment_table, yield_table
-from simulation.waterfall import compile_deal
+from simulation.waterfall import compile_deal, run_waterfall
 
 
 @pytest.fixture(scope="module")
@@ -125,15 +127,77 @@ def test_decrement_table_sums_to_the_published_wal(prime):
                     wal.loc[name, speed], rel=1e-9)
 
 
-def test_breakeven_multiples_fall_down_the_structure(prime):
+@pytest.fixture(scope="module")
+def prime_inputs(prime):
     deal, tape = prime
     model = load_model("examples/prime_assumptions.yaml")
-    inputs, _ = calibrate(prepare_collateral(tape, model))
-    table = breakeven_cnl(deal, inputs).set_index("class")
+    return calibrate(prepare_collateral(tape, model))[0]
+
+
+@pytest.fixture(scope="module")
+def prime_breakeven(prime, prime_inputs):
+    """The break-even table, with the expected projections it made counted."""
+    calls: list[float] = []
+
+    def counted(inputs, macro=None, default_multiplier=1.0):
+        calls.append(default_multiplier)
+        return expected_flows(inputs, macro, default_multiplier)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(structuring, "expected_flows", counted)
+        table = breakeven_cnl(prime[0], prime_inputs)
+    return table.set_index("class"), calls
+
+
+def test_breakeven_multiples_fall_down_the_structure(prime_breakeven):
+    table, _ = prime_breakeven
     multiples = table.loc[["A-3", "A-4", "B", "C", "D"], "breakeven_multiple"].to_numpy()
     assert np.all(np.diff(multiples) < 0)
     assert table.loc["D", "breakeven_multiple"] > 1.0  # the base case does not hit D
     assert table.loc["D", "bracketed"]
+
+
+def _projection_at_multiple(inputs, multiple: float, base_cnl: float) -> np.ndarray:
+    """Expected flows whose CNL is ``multiple`` x the base CNL: the default multiplier solved
+    on projections alone (brentq in log k), independently of the break-even search."""
+    def excess(log_k: float) -> float:
+        flows = expected_flows(inputs, default_multiplier=float(np.exp(log_k))).flows
+        return float(cnl_of_flows(flows, inputs.initial_balance)) / base_cnl - multiple
+
+    log_k = brentq(excess, np.log(1e-3), np.log(1e4), xtol=1e-10)
+    return expected_flows(inputs, default_multiplier=float(np.exp(log_k))).flows
+
+
+def test_breakeven_is_whole_at_the_multiple_and_loses_a_tolerance_above(prime, prime_inputs,
+                                                                         prime_breakeven):
+    """The oracle: at each class's break-even multiple the projection (CNL set exactly, by a
+    root-finder of its own) leaves the class whole, and 5e-3 (the tolerance) above it the
+    class loses more than a cent per $100. The old 61-point-grid version labelled its
+    multiples through the grid's interpolation (B: 4.781 where its projection's CNL was
+    4.769 x base); these are the projections' own CNL multiples."""
+    deal, _ = prime
+    table, _ = prime_breakeven
+    program = compile_deal(deal, prime_inputs.initial_balance)
+    base = float(table["base_cnl"].iloc[0])
+    for c, name in enumerate(program.classes):
+        row = table.loc[name]
+        if not row["bracketed"]:
+            continue
+        shares = []
+        for multiple in (row["breakeven_multiple"], row["breakeven_multiple"] + 5e-3):
+            flows = _projection_at_multiple(prime_inputs, multiple, base)
+            loss = run_waterfall(program, flows[None]).principal_loss[0, c]
+            shares.append(loss / program.original_balance[c])
+        assert shares[0] <= 1e-4 < shares[1], name
+
+
+def test_breakeven_takes_a_few_projections_per_class(prime_breakeven):
+    """Every projection serves every class and the search starts from an interpolated guess:
+    at most 12 expected projections per class, in fact a ladder plus about two per class."""
+    table, calls = prime_breakeven
+    assert len(set(calls)) == len(calls)  # no multiplier projected twice
+    assert len(calls) <= 12 * len(table)
+    assert len(calls) <= 8 + 3 * int(table["bracketed"].sum())
 
 
 def test_hard_ce_of_prime_example_in_run_output(tmp_path, capsys):
