@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "run": "autoabs.commands.run",
     "paydown": "autoabs.commands.paydown",
     "cashflows": "autoabs.commands.cashflows",
+    "yield-table": "autoabs.commands.yield_table",
     "vector": "autoabs.commands.vector",
     "status": "autoabs.commands.status",
     "breakeven": "autoabs.commands.breakeven",

@@ -36,6 +36,7 @@ __all__ = [
     "run_sheets",
     "write_run_workbook",
     "write_workbook",
+    "yield_table_sheet",
 ]
 
 NUMBER_FORMATS: Mapping[str, str] = {
@@ -82,6 +83,7 @@ _KIND_BY_COLUMN: Mapping[str, str] = {
     "scheduled_principal": "currency", "prepaid_principal": "currency",
     "defaulted_principal": "currency", "recoveries": "currency", "delinquent_30": "currency",
     "delinquent_60": "currency", "delinquent_90p": "currency", "n_active": "decimal",
+    "delinquent_interest": "currency",
     "balance": "currency", "share_of_balance": "percent", "share_of_count": "percent",
     "wa_rate": "percent", "wa_fico": "decimal", "wa_ltv": "percent",
     "wa_original_term": "decimal", "wa_remaining_term": "decimal",
@@ -89,7 +91,8 @@ _KIND_BY_COLUMN: Mapping[str, str] = {
     "el_se": "small_percent", "pd": "small_percent", "yield": "percent",
     "trigger_breach": "percent", "cnl": "percent", "pool_cnl_mean": "percent",
     "p1": "factor", "p5": "factor", "p25": "factor", "p50": "factor", "p75": "factor",
-    "p95": "factor", "p99": "factor",
+    "p95": "factor", "p99": "factor", "price": "decimal", "modified_duration": "years",
+    "spread": "small_percent", "spread_kind": "text",
 }
 _LABELS: Mapping[str, str] = {
     "abs_speed": "ABS speed", "wal_years": "WAL (y)", "wal": "WAL (y)", "el": "EL",
@@ -154,6 +157,11 @@ def class_summary_sheet(record: RunRecord) -> Sheet:
 def paydown_sheet(paydown: pd.DataFrame) -> Sheet:
     """The prepayment table (:func:`simulation.structuring.prepayment_table`) as a sheet."""
     return _sheet("Paydown", paydown.reset_index(drop=True))
+
+
+def yield_table_sheet(table: pd.DataFrame) -> Sheet:
+    """The yield table (:func:`simulation.structuring.yield_table`) as a sheet."""
+    return _sheet("Yield table", table.reset_index(drop=True))
 
 
 def _strats(record: RunRecord) -> pd.DataFrame:

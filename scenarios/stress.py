@@ -55,7 +55,7 @@ def sensitivity_grid(
     base = stress_base(tape, model, inputs)
     base_cnl, severity, shape = base.cnl, base.severity, base.default_shape
     co, lag = base.chargeoff_months, base.recovery_lag
-    program = compile_deal(deal, tape.total_balance)
+    program = compile_deal(deal, tape)
     rows = []
     for speed in abs_speeds:
         def cnl_for(scale: float, speed: float = speed) -> float:

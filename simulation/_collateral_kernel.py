@@ -26,6 +26,8 @@ from simulation.rng import (
 
 # PoolFlows fields (USD unless noted). ENDING_BALANCE and N_ACTIVE are derived after the kernel
 # from the flows; TERMINATIONS (count of loans prepaid, matured or charged off) is internal.
+# DELINQUENT_INTEREST: scheduled interest not collected on the delinquent balances (what a
+# servicer advancing interest would advance).
 INTEREST = 0
 SCHEDULED_PRINCIPAL = 1
 PREPAID_PRINCIPAL = 2
@@ -36,8 +38,9 @@ DELINQUENT_30 = 6
 DELINQUENT_60 = 7
 DELINQUENT_90P = 8
 N_ACTIVE = 9
-TERMINATIONS = 10
-N_FIELDS = 11
+DELINQUENT_INTEREST = 10
+TERMINATIONS = 11
+N_FIELDS = 12
 
 
 @jit
@@ -55,18 +58,20 @@ def cutoff_roll_probability(missed, chargeoff_months, cure_probability):
 
 
 @jit
-def _charge_off(o, t, b, count, chargeoff_months, recovery_lag, recovery_value, missed):
+def _charge_off(o, t, b, count, chargeoff_months, recovery_lag, recovery_value, missed, r):
     """Book ``count`` loans (1, or a probability) that roll to charge-off from period ``t``.
 
     ``b`` and ``recovery_value`` are already multiplied by ``count``. The loans are ``missed``
     payments behind at ``t``: 0 for a first missed payment at ``t``; a loan delinquent at the
     cut-off enters at ``t = 0`` with the payments it had already missed. The balance shows
-    30/60/90+ days delinquent (bucket by payments missed) until it is charged off once
-    ``chargeoff_months - 1`` payments are missed; the recovery, ``min(b, recovery_value)``,
-    arrives ``recovery_lag`` periods after that. No checking.
+    30/60/90+ days delinquent (bucket by payments missed), its scheduled interest ``b * r``
+    uncollected, until it is charged off once ``chargeoff_months - 1`` payments are missed; the
+    recovery, ``min(b, recovery_value)``, arrives ``recovery_lag`` periods after that. No
+    checking.
     """
     for j in range(missed, chargeoff_months - 1):
         o[t + j - missed, DELINQUENT_30 + min(j, 2)] += b
+        o[t + j - missed, DELINQUENT_INTEREST] += b * r
     tco = t + chargeoff_months - 1 - missed
     o[tco, DEFAULTED_PRINCIPAL] += b
     o[tco, TERMINATIONS] += count
@@ -90,13 +95,15 @@ def _cure(o, t, b, months_missed, last, payment_type, r, inst, missed):
     """Book a delinquency cured after ``months_missed`` missed payments (no checking).
 
     ``missed`` payments were already behind at period ``t`` (0 for a first missed payment).
-    The balance shows delinquent while the payments are missed; at period
+    The balance shows delinquent (its interest uncollected) while the payments are missed; at
+    period
     ``t + months_missed - missed`` the obligor pays every instalment due since ``t`` (or the
     whole balance when the schedule ended meanwhile). Returns the balance after the catch-up
     and the last schedule period paid.
     """
     for j in range(missed, months_missed):
         o[t + j - missed, DELINQUENT_30 + min(j, 2)] += b
+        o[t + j - missed, DELINQUENT_INTEREST] += b * r
     paid_at = t + months_missed - missed
     caught_up = min(paid_at, last)
     for s in range(t, caught_up + 1):
@@ -171,7 +178,7 @@ def collateral_paths_kernel(
                     value = _recovery_value(b, tco, recovery_index[p, tco + recovery_lag],
                                             value_scale[i], depreciation, vehicle_age0[i],
                                             vehicle_recovery)
-                    _charge_off(o, 0, b, 1.0, chargeoff_months, recovery_lag, value, m0)
+                    _charge_off(o, 0, b, 1.0, chargeoff_months, recovery_lag, value, m0, r)
                     continue
                 missed = m0 + int(uniform(key_arrears, i, 1) * (chargeoff_months - m0))
                 b, caught_up = _cure(o, 0, b, missed, last, pt, r, a, m0)
@@ -223,7 +230,7 @@ def collateral_paths_kernel(
                 value = _recovery_value(b, tco, recovery_index[p, tco + recovery_lag],
                                         value_scale[i], depreciation, vehicle_age0[i],
                                         vehicle_recovery)
-                _charge_off(o, t, b, 1.0, chargeoff_months, recovery_lag, value, 0)
+                _charge_off(o, t, b, 1.0, chargeoff_months, recovery_lag, value, 0, r)
                 break
 
 
@@ -253,6 +260,7 @@ def _expected_loan(out, b, r, a, n, pt, pd_row, pp_row, rec_row, severity, charg
         out[t, PREPAID_PRINCIPAL] += pp * (b - pr)
         for j in range(chargeoff_months - 1):
             out[t + j, DELINQUENT_30 + min(j, 2)] += pd * b
+            out[t + j, DELINQUENT_INTEREST] += pd * b * r
         tco = t + chargeoff_months - 1
         out[tco, DEFAULTED_PRINCIPAL] += pd * b
         rec = b * (1.0 - severity) if severity >= 0.0 else min(b, rec_row[t])
@@ -337,7 +345,7 @@ def expected_intensity_kernel(
                 b, tco, recovery_index[min(tco + recovery_lag, n_periods - 1)], value_scale[i],
                 depreciation, vehicle_age0[i], vehicle_recovery))
             _charge_off(out, 0, roll * b, roll, chargeoff_months, recovery_lag, roll * value,
-                        missed0[i])
+                        missed0[i], monthly_rate[i])
             lost = roll * (b - value)
         cum_default, cum_loss = _expected_loan(
             out, b, monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
@@ -493,6 +501,7 @@ def roll_rate_paths_kernel(
                     draw += 1
                     s = 1
                     o[t, DELINQUENT_30] += b
+                    o[t, DELINQUENT_INTEREST] += b * r
                     t += 1
                     continue
                 # Delinquent: one uniform picks the target: roll forward, prepay, or (the
@@ -535,6 +544,7 @@ def roll_rate_paths_kernel(
                 s = target
                 if s > 0:
                     o[t, DELINQUENT_30 + s - 1] += b
+                    o[t, DELINQUENT_INTEREST] += b * r
                 t += 1
 
 
@@ -616,6 +626,7 @@ def roll_rate_expected_kernel(
                 else:
                     moved[s + 1] += w
                     out[t, DELINQUENT_30 + s] += w * bj
+                    out[t, DELINQUENT_INTEREST] += w * bj * r
                 # cure, catch-up or stay: pays s - k + 1 instalments (the rest after the term)
                 for k in range(s + 1):
                     w = q * tr[t, s, k] * scale
@@ -632,6 +643,7 @@ def roll_rate_expected_kernel(
                         moved[k] += w
                         if k > 0:
                             out[t, DELINQUENT_30 + k - 1] += w * sched[j2]
+                            out[t, DELINQUENT_INTEREST] += w * sched[j2] * r
             mass[:] = moved
         default_by_loan[i] = cum_default
         loss_by_loan[i] = cum_loss

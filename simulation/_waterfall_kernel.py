@@ -70,7 +70,8 @@ DP_OC_FLOOR_USD = 7
 DP_CLEAN_UP_USD = 8  # 0: no clean-up call
 DP_OC_STEP_UP_CURRENT_PCT = 9  # of the current pool, while an oc_step_up trigger is breached
 DP_OC_STEP_UP_INITIAL_USD = 10
-N_DEAL_PARAMS = 11
+DP_ADJUSTED_INITIAL_POOL = 11  # initial pool less the YSOC amount at the cut-off (= pool without)
+N_DEAL_PARAMS = 12
 
 # Slots of ``deal_code (N_DEAL_CODES,)``, int64.
 DC_ACCELERATED_START = 0  # normal program: ops [0, start); accelerated: [start, n_ops)
@@ -79,7 +80,8 @@ DC_TURBO_ALWAYS = 2  # 1: every cent to principal (PDA = all notes)
 DC_INTEREST_GRACE = 3  # payment dates a controlling-class interest shortfall may last
 DC_PRINCIPAL_GRACE = 4  # payment dates a class may stay unpaid after its legal final
 DC_LEGAL_FINAL_PRIORITY = 5  # 1: priority principal steps retire classes at their legal final
-N_DEAL_CODES = 6
+DC_SERVICER_ADVANCES = 6  # 1: the servicer advances the scheduled interest of delinquent loans
+N_DEAL_CODES = 7
 
 # Rows of ``group_ptr (N_ALLOCATIONS, n_classes + 1)``: principal allocations as CSR.
 ALLOC_NORMAL = 0  # pro-rata groups as the deal says
@@ -116,6 +118,7 @@ _RECOVERIES = 4
 _ENDING = 5
 _DQ60 = 7
 _DQ90P = 8
+_DELINQUENT_INTEREST = 10
 
 # Per-class outputs: class_out[field, path, class, period]; also the first rows of ``notes``.
 CF_INTEREST_DUE = 0
@@ -142,17 +145,22 @@ DF_OC_AMOUNT = 9
 DF_OC_TARGET = 10
 DF_POOL_BALANCE = 11  # ending pool balance held by the trust
 DF_PRINCIPAL_DISTRIBUTION_AMOUNT = 12
-N_DEAL_FIELDS = 13
-L_AVAILABLE = 13  # available funds not yet paid out
-L_RESERVE_TARGET = 14
-L_SWAP_DUE = 15  # net swap payment owed, carried while unpaid
-L_SWAP_RECEIPT = 16
-L_SWAP_PAID = 17
-L_PRINCIPAL_PAID = 18  # note principal paid so far on this payment date
-L_POOL_BEGINNING = 19  # pool balance after the previous payment date
-L_NOTES_BEGINNING = 20
-L_CUM_NET_LOSS = 21  # charged-off principal less recoveries, to date
-N_LEDGER = 22
+DF_ADJUSTED_POOL_BALANCE = 13  # pool balance less the YSOC amount, floored at 0
+DF_SERVICER_ADVANCE = 14  # scheduled interest of delinquent loans advanced by the servicer
+DF_ADVANCE_REIMBURSEMENT = 15  # outstanding advances repaid to the servicer, first
+N_DEAL_FIELDS = 16
+L_AVAILABLE = 16  # available funds not yet paid out
+L_RESERVE_TARGET = 17
+L_SWAP_DUE = 18  # net swap payment owed, carried while unpaid
+L_SWAP_RECEIPT = 19
+L_SWAP_PAID = 20
+L_PRINCIPAL_PAID = 21  # note principal paid so far on this payment date
+L_POOL_BEGINNING = 22  # pool balance after the previous payment date
+L_NOTES_BEGINNING = 23
+L_CUM_NET_LOSS = 24  # charged-off principal less recoveries, to date
+L_ADJUSTED_BEGINNING = 25  # adjusted pool balance after the previous payment date
+L_ADVANCES_OUTSTANDING = 26  # servicer advances not yet reimbursed
+N_LEDGER = 27
 
 # Path outputs: path_out[field, path, class]; event_period[event, path].
 PF_PRINCIPAL_LOSS = 0
@@ -182,6 +190,7 @@ class ProgramArrays(NamedTuple):
     swap_class: np.ndarray
     swap_fixed_rate: np.ndarray
     trigger_code: np.ndarray
+    ysoc_amount: np.ndarray
 
 
 @jit_inline
@@ -249,9 +258,19 @@ def _matured_notes(notes, class_code, t, last):  # pragma: no cover - jitted
 
 
 @jit_inline
-def _open_period(ledger, notes, flows, p, t):  # pragma: no cover - jitted
-    """Start payment date ``t`` of path ``p``: book the collections and losses, reset payments."""
+def _open_period(ledger, notes, flows, ysoc_amount, advancing, p,
+                 t):  # pragma: no cover - jitted
+    """Start payment date ``t`` of path ``p``: book the collections and losses, reset payments.
+
+    The adjusted pool is the ending pool less the YSOC amount after collection period ``t``
+    (``ysoc_amount[t + 1]``, 0 past the schedule), floored at 0. With ``advancing`` the
+    servicer advances the scheduled interest not collected on delinquent loans.
+    """
+    ledger[DF_SERVICER_ADVANCE] = flows[p, t, _DELINQUENT_INTEREST] if advancing else 0.0
+    ledger[DF_ADVANCE_REIMBURSEMENT] = 0.0
     ledger[DF_POOL_BALANCE] = flows[p, t, _ENDING]
+    ysoc = ysoc_amount[t + 1] if t + 1 < ysoc_amount.shape[0] else 0.0
+    ledger[DF_ADJUSTED_POOL_BALANCE] = max(flows[p, t, _ENDING] - ysoc, 0.0)
     ledger[DF_AVAILABLE_FUNDS] = (flows[p, t, _INTEREST] + flows[p, t, _SCHEDULED]
                                   + flows[p, t, _PREPAID] + flows[p, t, _RECOVERIES])
     ledger[L_CUM_NET_LOSS] += flows[p, t, _DEFAULTED] - flows[p, t, _RECOVERIES]
@@ -278,7 +297,8 @@ def _trigger_hit(metric, window, threshold, flows, p, t, ledger,
     """Whether a trigger's test fails in period ``t`` of path ``p`` (the collection period's data).
 
     CNL above the threshold; the 60+ delinquency ratio, averaged over the last ``window``
-    periods, above it; the OC ratio after the previous payment date below it.
+    periods, above it; the OC ratio (on the adjusted pool) after the previous payment date
+    below it.
     """
     if metric == METRIC_CNL:
         return ledger[L_CUM_NET_LOSS] / initial_pool > threshold
@@ -290,7 +310,7 @@ def _trigger_hit(metric, window, threshold, flows, p, t, ledger,
             if bal_s > 0.0:
                 total += (flows[p, s, _DQ60] + flows[p, s, _DQ90P]) / bal_s
         return total / (t + 1 - first) > threshold
-    pool_beg = ledger[L_POOL_BEGINNING]
+    pool_beg = ledger[L_ADJUSTED_BEGINNING]
     oc_ratio = (pool_beg - ledger[L_NOTES_BEGINNING]) / pool_beg if pool_beg > 0.0 else 1.0
     return oc_ratio < threshold
 
@@ -389,19 +409,37 @@ def _clean_up_call(ledger, notes, fee_param, fee_carry, clean_up_usd):  # pragma
     pool_end = ledger[DF_POOL_BALANCE]
     if not (clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd):
         return False
-    owed = ledger[L_NOTES_BEGINNING] + ledger[L_SWAP_DUE]
+    owed = ledger[L_NOTES_BEGINNING] + ledger[L_SWAP_DUE] + ledger[L_ADVANCES_OUTSTANDING]
     for i in range(notes.shape[1]):
         owed += notes[CF_INTEREST_DUE, i]
     for j in range(fee_carry.shape[0]):
         owed += _fee_owed(fee_param, fee_carry, j, ledger[L_POOL_BEGINNING])
     funds = (ledger[DF_AVAILABLE_FUNDS] + pool_end + ledger[L_SWAP_RECEIPT]
-             + ledger[DF_RESERVE_BALANCE])
+             + ledger[DF_RESERVE_BALANCE])  # the period's advance is repaid at once
     if funds >= owed:
         ledger[DF_CALL_PROCEEDS] = pool_end
         ledger[DF_AVAILABLE_FUNDS] += pool_end
         ledger[DF_POOL_BALANCE] = 0.0
+        ledger[DF_ADJUSTED_POOL_BALANCE] = 0.0
         return True
     return False
+
+
+@jit_inline
+def _reimburse_advances(ledger, final):  # pragma: no cover - jitted
+    """Add the period's servicer advance to available funds; repay outstanding advances first.
+
+    Advances of earlier periods (recoverable or not: a loan charged off never repays its
+    arrears) are reimbursed from the funds ahead of every other payment; on the last payment
+    date (``final``) the period's own advance too. What stays unpaid is carried.
+    """
+    advance = ledger[DF_SERVICER_ADVANCE]
+    ledger[L_AVAILABLE] += advance
+    owed = ledger[L_ADVANCES_OUTSTANDING] + (advance if final else 0.0)
+    pay = min(owed, ledger[L_AVAILABLE])
+    ledger[L_AVAILABLE] -= pay
+    ledger[DF_ADVANCE_REIMBURSEMENT] = pay
+    ledger[L_ADVANCES_OUTSTANDING] = owed - pay + (0.0 if final else advance)
 
 
 @jit_inline
@@ -410,15 +448,16 @@ def _set_reserve_target(ledger, deal_param, on_current, step_up,
     """Set the reserve target and release the reserve's excess over it into available funds.
 
     Target: max(pct x basis, floor), at most the notes outstanding; the step-up pct while
-    ``step_up``; the current or the initial pool as the basis (``on_current``); 0 when
-    ``release_all`` (the last period, acceleration).
+    ``step_up``; the current or the initial adjusted pool as the basis (``on_current``); 0
+    when ``release_all`` (the last period, acceleration).
     """
     if release_all:
         ledger[L_RESERVE_TARGET] = 0.0
     else:
         pct = (deal_param[DP_RESERVE_STEP_UP_PCT] if step_up
                else deal_param[DP_RESERVE_TARGET_PCT])
-        basis = ledger[DF_POOL_BALANCE] if on_current else deal_param[DP_INITIAL_POOL]
+        basis = (ledger[DF_ADJUSTED_POOL_BALANCE] if on_current
+                 else deal_param[DP_ADJUSTED_INITIAL_POOL])
         ledger[L_RESERVE_TARGET] = min(max(pct * basis, deal_param[DP_RESERVE_FLOOR]),
                                        ledger[L_NOTES_BEGINNING])
     reserve = ledger[DF_RESERVE_BALANCE]
@@ -434,6 +473,9 @@ def _set_reserve_target(ledger, deal_param, on_current, step_up,
 def _oc_target(deal_param, pool_end, step_up):  # pragma: no cover - jitted
     """OC target: min(pool, max(x% of the current pool + y% of the initial one, floor)).
 
+    ``pool_end``: the adjusted pool (the pool without yield-supplement OC); the initial
+    amounts in ``deal_param`` are on the initial adjusted pool.
+
     ``step_up`` (an ``oc_step_up`` trigger breached): the step-up x and y.
     """
     if step_up:
@@ -447,7 +489,7 @@ def _oc_target(deal_param, pool_end, step_up):  # pragma: no cover - jitted
 @jit_inline
 def _principal_distribution_amount(ledger, notes, class_code, t,
                                    pay_all):  # pragma: no cover - jitted
-    """Principal distribution amount: the notes less (pool - OC target), within [0, notes].
+    """Principal distribution amount: notes less (adjusted pool - OC target), within [0, notes].
 
     ``pay_all`` (turbo, the last period): all notes. From a class's legal final period on, at
     least the notes through that class.
@@ -455,7 +497,7 @@ def _principal_distribution_amount(ledger, notes, class_code, t,
     notes_beg = ledger[L_NOTES_BEGINNING]
     if pay_all:
         return notes_beg
-    excess = max(ledger[DF_POOL_BALANCE] - ledger[DF_OC_TARGET], 0.0)
+    excess = max(ledger[DF_ADJUSTED_POOL_BALANCE] - ledger[DF_OC_TARGET], 0.0)
     pda = min(max(notes_beg - excess, 0.0), notes_beg)
     return max(pda, _matured_notes(notes, class_code, t, notes.shape[1] - 1))
 
@@ -531,13 +573,13 @@ def _pay_principal(ledger, notes, owed, group_ptr, alloc):  # pragma: no cover -
 @jit_inline
 def _pay_priority_principal(ledger, notes, last, class_code, t, group_ptr,
                             alloc):  # pragma: no cover - jitted
-    """OP_PRIORITY_PRINCIPAL: until the notes through ``last`` are covered by the pool.
+    """OP_PRIORITY_PRINCIPAL: until the notes through ``last`` are covered by the adjusted pool.
 
     From the legal final period of a class through ``last`` on (periods up to ``t``; -1: the
     deal does not ask for it), at least the notes through that class (the class is retired
     ahead of junior interest), reserve-covered.
     """
-    owed = max(_through(notes, last) - ledger[DF_POOL_BALANCE],
+    owed = max(_through(notes, last) - ledger[DF_ADJUSTED_POOL_BALANCE],
                _matured_notes(notes, class_code, t, last), 0.0)
     _draw_reserve(ledger, owed)
     _pay_principal(ledger, notes, owed, group_ptr, alloc)
@@ -589,14 +631,14 @@ def _pay_residual(ledger):  # pragma: no cover - jitted
 
 @jit_inline
 def _close_period(ledger, notes):  # pragma: no cover - jitted
-    """Carry unpaid interest; book the swap's net cash and the OC after the payment date."""
+    """Carry unpaid interest; book the swap's net cash and the OC (adjusted pool - notes)."""
     notes_end = 0.0
     for i in range(notes.shape[1]):
         notes[NOTE_SHORTFALL, i] = max(notes[CF_INTEREST_DUE, i] - notes[CF_INTEREST_PAID, i],
                                        0.0)
         notes_end += notes[CF_ENDING_BALANCE, i]
     ledger[DF_SWAP_NET_RECEIPT] = ledger[L_SWAP_RECEIPT] - ledger[L_SWAP_PAID]
-    ledger[DF_OC_AMOUNT] = ledger[DF_POOL_BALANCE] - notes_end
+    ledger[DF_OC_AMOUNT] = ledger[DF_ADJUSTED_POOL_BALANCE] - notes_end
 
 
 @jit_inline
@@ -643,7 +685,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     program : ProgramArrays
         The compiled deal (:class:`simulation.waterfall.WaterfallProgram`).
     flows : numpy.ndarray
-        ``(n_paths, n_periods, 10)`` PoolFlows, USD.
+        ``(n_paths, n_periods, 11)`` PoolFlows, USD.
     index_rates : numpy.ndarray
         ``(1 or n_paths, n_periods)`` note index, annual decimal.
     act_fraction : numpy.ndarray
@@ -686,6 +728,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     interest_grace = program.deal_code[DC_INTEREST_GRACE]
     principal_grace = program.deal_code[DC_PRINCIPAL_GRACE]
     legal_final_priority = program.deal_code[DC_LEGAL_FINAL_PRIORITY] != 0
+    advancing = program.deal_code[DC_SERVICER_ADVANCES] != 0
     initial_pool = deal_param[DP_INITIAL_POOL]
     clean_up_usd = deal_param[DP_CLEAN_UP_USD]
     for p in prange(n_paths):
@@ -694,6 +737,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
         ledger = np.zeros(N_LEDGER)
         ledger[DF_RESERVE_BALANCE] = deal_param[DP_RESERVE_INITIAL]
         ledger[L_POOL_BEGINNING] = initial_pool
+        ledger[L_ADJUSTED_BEGINNING] = deal_param[DP_ADJUSTED_INITIAL_POOL]
         fee_carry = np.zeros(program.fee_param.shape[1])
         breached = np.zeros(program.trigger_code.shape[1], dtype=np.bool_)
         accelerated = False
@@ -707,7 +751,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
                     class_out[CF_ENDING_BALANCE, p, i, t] = notes[CF_ENDING_BALANCE, i]
                 continue
             index = index_rates[ix, t]
-            _open_period(ledger, notes, flows, p, t)
+            _open_period(ledger, notes, flows, program.ysoc_amount, advancing, p, t)
             sequential, turbo, step_up, oc_step_up = _apply_triggers(
                 program.trigger_code, thresholds, breached, flows, p, t, ledger,
                 initial_pool, accelerated, turbo_always)
@@ -725,8 +769,10 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
             ledger[L_AVAILABLE] = ledger[DF_AVAILABLE_FUNDS] + ledger[L_SWAP_RECEIPT]
             pool_end = ledger[DF_POOL_BALANCE]
             final = ended or t == n_periods - 1 or pool_end <= 0.0
+            _reimburse_advances(ledger, final)
             _set_reserve_target(ledger, deal_param, on_current, step_up, final or accelerated)
-            ledger[DF_OC_TARGET] = _oc_target(deal_param, pool_end, oc_step_up)
+            ledger[DF_OC_TARGET] = _oc_target(deal_param, ledger[DF_ADJUSTED_POOL_BALANCE],
+                                              oc_step_up)
             ledger[DF_PRINCIPAL_DISTRIBUTION_AMOUNT] = _principal_distribution_amount(
                 ledger, notes, program.class_code, t, final or turbo)
 
@@ -772,6 +818,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
             for f in range(N_DEAL_FIELDS):
                 deal_out[f, p, t] = ledger[f]
             ledger[L_POOL_BEGINNING] = pool_end
+            ledger[L_ADJUSTED_BEGINNING] = ledger[DF_ADJUSTED_POOL_BALANCE]
         for i in range(n_classes):
             path_out[PF_PRINCIPAL_LOSS, p, i] = notes[CF_ENDING_BALANCE, i]
             path_out[PF_INTEREST_SHORTFALL, p, i] = notes[NOTE_SHORTFALL, i]

@@ -48,8 +48,12 @@ FIELD_NAMES: tuple[str, ...] = (
     "delinquent_60",
     "delinquent_90p",
     "n_active",
+    "delinquent_interest",
 )
-"""PoolFlows fields, in the order of the last axis of flow arrays (USD; n_active is a count)."""
+"""PoolFlows fields, in the order of the last axis of flow arrays (USD; n_active is a count).
+
+``delinquent_interest``: the scheduled interest not collected on the delinquent balances of
+the period (what a servicer advancing scheduled interest advances; docs/waterfall.md)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -432,7 +436,7 @@ def loss_timing_shape(inputs: CollateralInputs, tape: LoanTape) -> np.ndarray:
 def _finish_flows(raw: np.ndarray, initial_balance: float, n_loans: int) -> np.ndarray:
     """Derive ending balance and active count from the flows; drop the internal field.
 
-    ``raw`` has shape ``(..., n_periods, N_FIELDS)``; the result ``(..., n_periods, 10)``.
+    ``raw`` has shape ``(..., n_periods, N_FIELDS)``; the result ``(..., n_periods, 11)``.
     A loan's balance leaves the pool only as scheduled, prepaid or charged-off principal, so
     ``ending_balance_t = B_0 - cumsum(scheduled + prepaid + defaulted)``.
     """
@@ -497,7 +501,7 @@ def simulate_chunk(
     Returns
     -------
     numpy.ndarray
-        Shape ``(n, n_periods, 10)``; fields in :data:`FIELD_NAMES` order.
+        Shape ``(n, n_periods, 11)``; fields in :data:`FIELD_NAMES` order.
     """
     n = factor_multiplier.shape[0]
     if macro.n_paths == 1 and n > 1:
@@ -552,7 +556,7 @@ def prepay_table(inputs: CollateralInputs, macro: MacroPaths) -> np.ndarray:
 class ExpectedProjection(NamedTuple):
     """An expected projection: pool flows and per-loan default probability and loss.
 
-    ``flows`` ``(n_periods, 10)`` in :data:`FIELD_NAMES` order; per loan ``(n_loans,)`` the
+    ``flows`` ``(n_periods, 11)`` in :data:`FIELD_NAMES` order; per loan ``(n_loans,)`` the
     lifetime charge-off probability and the expected net loss (USD).
     """
 

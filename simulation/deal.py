@@ -121,6 +121,19 @@ class Overcollateralization(_Strict):
     step_up_target_initial: Fraction | None = None
 
 
+class YieldSupplement(_Strict):
+    """Yield-supplement overcollateralisation: the adjusted pool the notes are paid against.
+
+    ``required_rate`` (annual decimal): receivables with an APR below it carry a YSOC amount,
+    the excess of their balance over their remaining scheduled payments discounted at it
+    (:mod:`simulation.yield_supplement`). The OC target, its floor, the principal
+    distribution and priority principal amounts, the reserve and the OC trigger are computed
+    on the adjusted pool balance (pool balance - YSOC amount).
+    """
+
+    required_rate: Annotated[float, Field(gt=0.0, le=0.5)]
+
+
 class Trigger(_Strict):
     """A performance trigger, tested each period on the collection period's data.
 
@@ -183,6 +196,10 @@ class Deal(_Strict):
     ``legal_final_in_priority_principal``: from a class's legal final date on, the
     ``priority_principal`` steps covering it owe at least the notes through that class (the
     First Allocation of Principal proviso), so it is retired ahead of junior interest.
+
+    ``servicer_advances``: the servicer advances the scheduled interest not collected on
+    delinquent loans (the flows' ``delinquent_interest``) into available funds and is
+    reimbursed its outstanding advances first, ahead of fees and notes.
     """
 
     name: Name
@@ -200,12 +217,14 @@ class Deal(_Strict):
     fees: list[Fee] = []
     reserve: Reserve | None = None
     overcollateralization: Overcollateralization = Overcollateralization()
+    yield_supplement: YieldSupplement | None = None
     triggers: list[Trigger] = []
     swaps: list[Swap] = []
     clean_up_call: Fraction | None = None
     waterfall: Annotated[list[str | dict[str, str | list[str]]], Field(min_length=1)]
     events_of_default: EventsOfDefault = EventsOfDefault()
     legal_final_in_priority_principal: bool = False
+    servicer_advances: bool = False
     accelerated_waterfall: list[str | dict[str, str | list[str]]] | None = None
 
     @property

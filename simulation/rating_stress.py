@@ -356,7 +356,7 @@ class StressScenario:
 
     def flows_at_cnl(self, target: float,
                      recovery: tuple[float, int] | None = None) -> tuple[np.ndarray, float]:
-        """Pool flows ``(n_periods, 10)`` at CNL ``target``, and the CNL reached.
+        """Pool flows ``(n_periods, 11)`` at CNL ``target``, and the CNL reached.
 
         ``recovery``: the run's (severity, recovery lag); the defaults are those that lose
         ``target`` at the base recovery, so a harsher recovery loses more than ``target``.
@@ -455,7 +455,7 @@ def rating_stress_runs(deal: Deal, tape: LoanTape, model: CollateralModel,
     """
     base = base or stress_base(tape, model)
     table = table or table_for_pool(base.cnl)
-    program = compile_deal(deal, tape.total_balance)
+    program = compile_deal(deal, tape)
     rows = []
     for scenario in _scenarios(tape, base, table):
         for c, name in enumerate(program.classes):
@@ -496,7 +496,7 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
     """
     base = base or stress_base(tape, model)
     table = table or table_for_pool(base.cnl)
-    program = compile_deal(deal, tape.total_balance)
+    program = compile_deal(deal, tape)
     rows = []
     for scenario in _scenarios(tape, base, table):
         max_multiple = scenario.max_cnl / base.cnl * (1 - 1e-9)
@@ -518,7 +518,7 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
 
 def stressed_flows(tape: LoanTape, base: StressBase, ratings: Sequence[str],
                    table: RatingStressTable) -> dict[str, np.ndarray]:
-    """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 10)}``.
+    """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 11)}``.
 
     The flows do not depend on the capital structure, so a sizing search runs each candidate
     structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`). ``T``

@@ -37,7 +37,7 @@ import pandas as pd
 
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
-from simulation.collateral import CollateralInputs, prepare_collateral
+from simulation.collateral import FIELD_NAMES, CollateralInputs, prepare_collateral
 from simulation.deal import Deal
 from simulation.estimators import conditional_mean
 from simulation.estimators import mean as estimate_mean
@@ -223,17 +223,18 @@ class _Evaluator:
     """Runs candidate structures on the stored pool flows and tests every class."""
 
     def __init__(self, deal: Deal, flows: np.ndarray, weight: np.ndarray, block: int,
-                 initial_balance: float, targets: dict[str, str], table: ELTable,
+                 pool: CollateralInputs, targets: dict[str, str], table: ELTable,
                  margin: float, k_se: float, batch: int = 1024) -> None:
         self.deal, self.flows, self.weight, self.block = deal, flows, weight, block
-        self.initial_balance, self.targets, self.table = initial_balance, targets, table
+        self.pool, self.initial_balance = pool, pool.initial_balance
+        self.targets, self.table = targets, table
         self.margin, self.k_se, self.batch = margin, k_se, batch
         self.n_eval = 0
 
     def evaluate(self, candidate: Deal) -> pd.DataFrame:
         """EL, se, WAL, target and test of every class of a candidate structure."""
         self.n_eval += 1
-        program = compile_deal(candidate, self.initial_balance)
+        program = compile_deal(candidate, self.pool)
         n = self.flows.shape[0]
         loss = np.empty((n, program.n_classes))
         wal = np.empty((n, program.n_classes))
@@ -263,16 +264,16 @@ class _Evaluator:
 class _StressEvaluator:
     """Runs candidate structures on the rating stress runs: paid in full in every run."""
 
-    def __init__(self, flows: dict[str, np.ndarray], initial_balance: float,
+    def __init__(self, flows: dict[str, np.ndarray], pool: LoanTape,
                  targets: dict[str, str], table: RatingStressTable) -> None:
-        self.flows, self.initial_balance = flows, initial_balance
+        self.flows, self.pool, self.initial_balance = flows, pool, pool.total_balance
         self.targets, self.table = targets, table
         self.n_eval = 0
 
     def evaluate(self, candidate: Deal) -> pd.DataFrame:
         """Worst shortfall over the runs of each class's rating and whether it is paid in full."""
         self.n_eval += 1
-        program = compile_deal(candidate, self.initial_balance)
+        program = compile_deal(candidate, self.pool)
         worst: dict[str, np.ndarray] = {}
         for category, flows in self.flows.items():
             tf = run_waterfall(program, flows)
@@ -467,7 +468,7 @@ def size_deal(
         inputs, spec = calibrate(prepare_collateral(tape, model))
     levels = _levels(deal, targets)
     sampler = sizing_sampler()
-    store = np.empty((n_paths, inputs.n_periods, 10))
+    store = np.empty((n_paths, inputs.n_periods, len(FIELD_NAMES)))
 
     def keep(first: int, flows: np.ndarray, tranche_flows: object) -> None:
         store[first:first + flows.shape[0]] = flows
@@ -479,7 +480,7 @@ def size_deal(
                          threads=threads, on_chunk=keep, factor=sampler, factor_spec=spec)
     collateral_s = time.perf_counter() - t0
     weight = pool.weights
-    ev = _Evaluator(deal, store, weight, sampler.block_size, inputs.initial_balance, targets,
+    ev = _Evaluator(deal, store, weight, sampler.block_size, inputs, targets,
                     table, el_margin, se_multiplier)
 
     t0 = time.perf_counter()
@@ -488,7 +489,7 @@ def size_deal(
     sized = _structure(deal, balances, oc, res)
     final = ev.evaluate(sized)
     structures_s = time.perf_counter() - t0
-    program = compile_deal(sized, inputs.initial_balance)
+    program = compile_deal(sized, inputs)
 
     final.insert(3, "hard_ce", hard_credit_enhancement(sized, program))
     provenance = {
@@ -530,13 +531,13 @@ def size_deal_to_stress(
     base = stress_base(tape, model, inputs)
     table = table or table_for_pool(base.cnl)
     flows = stressed_flows(tape, base, list(targets.values()), table)
-    ev = _StressEvaluator(flows, tape.total_balance, targets, table)
+    ev = _StressEvaluator(flows, tape, targets, table)
     balances, oc, res, infeasible = _place_levels(deal, levels, ev, reserve=reserve,
                                                   size_oc=size_oc, tol=tol)
     sized = _structure(deal, balances, oc, res)
     final = ev.evaluate(sized)
     final.insert(3, "hard_ce", hard_credit_enhancement(sized, compile_deal(
-        sized, tape.total_balance)))
+        sized, tape)))
     provenance = {"method": "rating stress runs", "table": table.source, "size_oc": size_oc,
                   "tol": tol, "runs_per_rating": int(next(iter(flows.values())).shape[0]),
                   "waterfall_evaluations": ev.n_eval,

@@ -38,6 +38,7 @@ from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, e
 from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
+from simulation.pricing import BenchmarkCurve, spread_to_benchmark
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 
@@ -167,6 +168,7 @@ def yield_table(
     abs_speeds: tuple[float, ...] = DEFAULT_ABS_SPEEDS,
     *,
     to_call: bool = True,
+    curve: BenchmarkCurve | None = None,
 ) -> pd.DataFrame:
     """Yield of each class at each ABS speed and price, without losses (a term-sheet table).
 
@@ -180,18 +182,25 @@ def yield_table(
         ABS prepayment speeds (0.013 = 1.3% ABS).
     to_call : bool
         Exercise the clean-up call (``True``) or run to maturity.
+    curve : BenchmarkCurve, optional
+        Benchmark curve (:func:`simulation.pricing.load_benchmark_curve`) for the spread of
+        the fixed-coupon classes.
 
     Returns
     -------
     pandas.DataFrame
         Rows (class, abs_speed, price) with ``yield`` (the class's own convention: act/360
         money-market yield for money-market and floating classes, 30/360 monthly for fixed;
-        a floating class's yield uses the deal's flat ``index_rate``), ``wal_years`` and
-        ``modified_duration``.
+        a floating class's yield uses the deal's flat ``index_rate``), ``wal_years``,
+        ``modified_duration``, ``spread`` (decimal: the I-spread of a fixed or money-market
+        class over ``curve`` at its WAL, NaN without a curve; the discount margin over the
+        deal's flat index of a floating class) and ``spread_kind`` (``"i_spread"`` or
+        ``"discount_margin"``).
     """
     if not prices or any(not np.isfinite(p) or p <= 0.0 for p in prices):
         raise ValueError(f"prices must be positive percentages of par; got {prices}")
     program = _no_loss_program(deal, tape, to_call)
+    floating = np.array([n.type == "floating" for n in deal.notes])
     rows = []
     for speed in abs_speeds:
         tf = _no_loss_flows(program, tape, speed)
@@ -203,10 +212,16 @@ def yield_table(
             usd = program.original_balance * price / 100.0
             y = metrics.cashflow_yield(cash, usd, accrual)
             duration = metrics.modified_duration(cash, y, accrual)
+            i_spread = (spread_to_benchmark(y, wal, curve) if curve is not None
+                        else np.full_like(y, np.nan))
+            margin = metrics.discount_margin(cash, usd, accrual, program.index_rate)
+            spread = np.where(floating, margin, i_spread)
             for c, name in enumerate(program.classes):
                 rows.append({"class": name, "abs_speed": speed, "price": price,
                              "yield": float(y[c]), "wal_years": float(wal[c]),
-                             "modified_duration": float(duration[c])})
+                             "modified_duration": float(duration[c]),
+                             "spread": float(spread[c]),
+                             "spread_kind": "discount_margin" if floating[c] else "i_spread"})
     return pd.DataFrame(rows)
 
 
@@ -239,8 +254,10 @@ def cashflow_table(
         (the class's day count), ``coupon_rate``, ``beginning_balance``, ``interest_due``
         (with carried shortfall), ``interest_paid``, ``interest_shortfall``,
         ``principal_paid``, ``ending_balance``, then the deal's ``pool_balance``,
-        ``available_funds``, ``oc_amount``, ``oc_target``, ``reserve_balance``,
-        ``reserve_draw``, ``sequential`` and ``triggers_breached`` (names, ``;``-separated).
+        ``adjusted_pool_balance`` (less the yield-supplement OC), ``available_funds``,
+        ``oc_amount`` (adjusted pool - notes), ``oc_target``, ``reserve_balance``,
+        ``reserve_draw``, ``servicer_advance``, ``advance_reimbursement``, ``sequential`` and
+        ``triggers_breached`` (names, ``;``-separated).
         USD, annual decimals.
     """
     program = _no_loss_program(deal, tape, to_call)
@@ -271,11 +288,14 @@ def cashflow_table(
             "principal_paid": tf.principal_paid[0, c, :n],
             "ending_balance": ending[c],
             "pool_balance": tf.pool_balance[0, :n],
+            "adjusted_pool_balance": tf.adjusted_pool_balance[0, :n],
             "available_funds": tf.available_funds[0, :n],
             "oc_amount": tf.oc_amount[0, :n],
             "oc_target": tf.oc_target[0, :n],
             "reserve_balance": tf.reserve_balance[0, :n],
             "reserve_draw": tf.reserve_draw[0, :n],
+            "servicer_advance": tf.servicer_advance[0, :n],
+            "advance_reimbursement": tf.advance_reimbursement[0, :n],
             "sequential": tf.sequential_mode[0, :n],
             "triggers_breached": breached,
         }))
@@ -298,7 +318,7 @@ def _paydown_runs(
 
 def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:
     run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    return compile_deal(run_deal, tape.total_balance)
+    return compile_deal(run_deal, tape)
 
 
 def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:
@@ -460,7 +480,7 @@ def breakeven_cnl(
         ``base_cnl`` and ``bracketed`` (False when even the largest stress, where about every
         loan defaults, leaves the class whole).
     """
-    program = compile_deal(deal, inputs.initial_balance)
+    program = compile_deal(deal, inputs)
     stress = _DefaultStress(inputs, program)
     stress.project_ladder()
     rows = []

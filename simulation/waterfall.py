@@ -17,9 +17,11 @@ import numpy as np
 
 import simulation._waterfall_kernel as K
 from portfolio.errors import InputError, Problem
-from simulation.collateral import FIELD_NAMES
+from portfolio.tape import LoanTape
+from simulation.collateral import FIELD_NAMES, CollateralInputs
 from simulation.dates import BusinessDayCalendar, PaymentSchedule, payment_schedule
 from simulation.deal import Deal, _step_kind, deal_problems, note_balances
+from simulation.yield_supplement import ysoc_schedule
 
 _RATE_KIND = {"fixed": K.RATE_FIXED, "floating": K.RATE_FLOATING,
               "money_market": K.RATE_MONEY_MARKET}
@@ -49,7 +51,9 @@ class WaterfallProgram:
     repeats of ``n_classes`` (empty groups). Fees ``fee_param (N_FEE_PARAMS, n_fees)``, swaps
     ``swap_class``, ``swap_fixed_rate (n_swaps,)``, triggers ``trigger_code (N_TRIGGER_CODES,
     n_triggers)`` with the threshold schedule as ``trig_sched_ptr`` CSR over
-    ``trig_sched_period`` (0-based first period) and ``trig_sched_threshold``.
+    ``trig_sched_period`` (0-based first period) and ``trig_sched_threshold``. Yield-supplement
+    OC ``ysoc_amount (n_months + 1,)`` USD at the cut-off and after each collection period
+    (:func:`simulation.yield_supplement.ysoc_schedule`; ``[0.0]`` without one).
     """
 
     deal_name: str
@@ -73,6 +77,7 @@ class WaterfallProgram:
     trig_sched_ptr: np.ndarray
     trig_sched_period: np.ndarray
     trig_sched_threshold: np.ndarray
+    ysoc_amount: np.ndarray
 
     @property
     def n_classes(self) -> int:
@@ -83,6 +88,16 @@ class WaterfallProgram:
     def initial_pool_balance(self) -> float:
         """Pool balance at the cut-off date the program was compiled for, USD."""
         return float(self.deal_param[K.DP_INITIAL_POOL])
+
+    @property
+    def initial_adjusted_pool_balance(self) -> float:
+        """Pool balance at the cut-off less its yield-supplement OC amount, USD."""
+        return float(self.deal_param[K.DP_ADJUSTED_INITIAL_POOL])
+
+    @property
+    def initial_reserve_balance(self) -> float:
+        """Reserve account funded at closing, USD."""
+        return float(self.deal_param[K.DP_RESERVE_INITIAL])
 
     @property
     def original_balance(self) -> np.ndarray:
@@ -159,11 +174,18 @@ class TrancheFlows:
         ``(n_paths, n_periods)`` pool collections received by the trust (interest, scheduled
         and prepaid principal, recoveries, and the clean-up call price), zero after the call.
     call_proceeds, fees_paid, reserve_balance, reserve_draw, reserve_release, reserve_deposit,
-    residual, oc_amount, oc_target, pool_balance, principal_distribution_amount : numpy.ndarray
+    residual, oc_amount, oc_target, pool_balance, adjusted_pool_balance,
+    principal_distribution_amount : numpy.ndarray
         ``(n_paths, n_periods)``. ``reserve_draw`` is every transfer from the reserve to the
         waterfall, its release of excess over the target (``reserve_release``) included.
-        ``oc_amount`` = pool balance - notes after the payment date; ``pool_balance`` is the
-        ending pool balance held by the trust (zero from the call on).
+        ``oc_amount`` = adjusted pool balance - notes after the payment date; ``pool_balance``
+        is the ending pool balance held by the trust (zero from the call on),
+        ``adjusted_pool_balance`` the pool balance less the yield-supplement OC amount
+        (floored at 0; the pool balance without ``yield_supplement``).
+    servicer_advance, advance_reimbursement : numpy.ndarray
+        ``(n_paths, n_periods)`` scheduled interest of delinquent loans advanced into the
+        period's funds (``servicer_advances`` deals), and advances repaid to the servicer
+        ahead of every other payment.
     swap_net_receipt : numpy.ndarray
         ``(n_paths, n_periods)`` net swap cash, positive = received by the trust.
     trigger_breached : numpy.ndarray
@@ -197,6 +219,9 @@ class TrancheFlows:
     oc_amount: np.ndarray
     oc_target: np.ndarray
     pool_balance: np.ndarray
+    adjusted_pool_balance: np.ndarray
+    servicer_advance: np.ndarray
+    advance_reimbursement: np.ndarray
     principal_distribution_amount: np.ndarray
     trigger_breached: np.ndarray
     sequential_mode: np.ndarray
@@ -216,14 +241,16 @@ class TrancheFlows:
     def cash_imbalance(self) -> np.ndarray:
         """Sources minus uses of cash per path and period, ``(n_paths, n_periods)`` (USD).
 
-        Sources: collections + reserve draws + swap receipts; uses: fees + note interest + note
-        principal + swap payments + reserve deposits + residual. Zero up to rounding.
+        Sources: collections + servicer advances + reserve draws + swap receipts; uses: advance
+        reimbursements + fees + note interest + note principal + swap payments + reserve
+        deposits + residual. Zero up to rounding.
         """
         swap_in = np.maximum(self.swap_net_receipt, 0.0)
         swap_out = np.maximum(-self.swap_net_receipt, 0.0)
-        sources = self.available_funds + self.reserve_draw + swap_in
-        uses = (self.fees_paid + self.interest_paid.sum(axis=1) + self.principal_paid.sum(axis=1)
-                + swap_out + self.reserve_deposit + self.residual)
+        sources = self.available_funds + self.servicer_advance + self.reserve_draw + swap_in
+        uses = (self.advance_reimbursement + self.fees_paid + self.interest_paid.sum(axis=1)
+                + self.principal_paid.sum(axis=1) + swap_out + self.reserve_deposit
+                + self.residual)
         return np.asarray(sources - uses)
 
 
@@ -261,32 +288,46 @@ def _accelerated_ops(steps: list[str | dict[str, str | list[str]]], index: dict[
     return ops
 
 
-def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
+def compile_deal(deal: Deal, pool: LoanTape | CollateralInputs | float | None = None,
                  source: str = "<deal>") -> WaterfallProgram:
-    """Compile a validated deal for a pool of ``initial_pool_balance`` USD.
+    """Compile a validated deal for its pool.
 
     Parameters
     ----------
     deal : Deal
         From :func:`simulation.deal.load_deal` or :func:`~simulation.deal.deal_from_dict`.
-    initial_pool_balance : float, optional
-        Pool balance at the cut-off date, USD; defaults to the deal's ``initial_pool_balance``.
+    pool : LoanTape, CollateralInputs or float, optional
+        The pool's loans (a tape, or the collateral prepared from it), or only its balance at
+        the cut-off date in USD; defaults to the deal's ``initial_pool_balance``. A deal with
+        ``yield_supplement`` needs the loans: its YSOC schedule is computed from them here.
     source : str
         Name of the deal file, for error messages.
 
     Raises
     ------
     InputError
-        When the pool balance is unknown or not positive, or the notes exceed the pool.
+        When the pool balance is unknown or not positive, the notes exceed the (adjusted) pool,
+        or the YSOC amount takes the whole pool.
+    ValueError
+        When a deal with ``yield_supplement`` is given a balance instead of the loans.
     """
-    pool = initial_pool_balance if initial_pool_balance is not None else deal.initial_pool_balance
-    if pool is None or not np.isfinite(pool) or pool <= 0.0:
+    loans = pool if isinstance(pool, LoanTape | CollateralInputs) else None
+    balance: float | None
+    if isinstance(pool, LoanTape):
+        balance = pool.total_balance
+    elif isinstance(pool, CollateralInputs):
+        balance = pool.initial_balance
+    else:
+        balance = pool if pool is not None else deal.initial_pool_balance
+    if balance is None or not np.isfinite(balance) or balance <= 0.0:
         raise InputError(source, Problem(None, "initial_pool_balance",
-                                         f"need a positive pool balance, got {pool!r}"))
-    problems = deal_problems(deal, pool)
+                                         f"need a positive pool balance, got {balance!r}"))
+    problems = deal_problems(deal, balance)
     if problems:
         raise InputError(source, problems)
-    pool = float(pool)
+    pool = float(balance)
+    ysoc = _ysoc(deal, loans, pool, source)
+    adjusted = pool - float(ysoc[0])
     index = {n.name: k for k, n in enumerate(deal.notes)}
     n_classes = len(deal.notes)
 
@@ -351,25 +392,28 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
         _period_of(deal.first_payment_date, n.legal_final) if n.legal_final else -1
         for n in deal.notes]
 
+    # The reserve and OC amounts are fractions of the initial adjusted pool (the pool without
+    # yield supplement: the pool itself).
     r = deal.reserve
     oc = deal.overcollateralization
     deal_param = np.zeros(K.N_DEAL_PARAMS)
     deal_param[K.DP_INITIAL_POOL] = pool
+    deal_param[K.DP_ADJUSTED_INITIAL_POOL] = adjusted
     if r is not None:
-        deal_param[K.DP_RESERVE_INITIAL] = r.initial * pool
+        deal_param[K.DP_RESERVE_INITIAL] = r.initial * adjusted
         deal_param[K.DP_RESERVE_TARGET_PCT] = r.target
         deal_param[K.DP_RESERVE_STEP_UP_PCT] = (r.step_up_target if r.step_up_target is not None
                                                 else r.target)
-        deal_param[K.DP_RESERVE_FLOOR] = r.floor * pool
+        deal_param[K.DP_RESERVE_FLOOR] = r.floor * adjusted
     deal_param[K.DP_OC_CURRENT_PCT] = oc.target_current
-    deal_param[K.DP_OC_INITIAL_USD] = oc.target_initial * pool
-    deal_param[K.DP_OC_FLOOR_USD] = oc.floor * pool
+    deal_param[K.DP_OC_INITIAL_USD] = oc.target_initial * adjusted
+    deal_param[K.DP_OC_FLOOR_USD] = oc.floor * adjusted
     deal_param[K.DP_OC_STEP_UP_CURRENT_PCT] = (oc.step_up_target_current
                                                if oc.step_up_target_current is not None
                                                else oc.target_current)
     deal_param[K.DP_OC_STEP_UP_INITIAL_USD] = (oc.step_up_target_initial
                                                if oc.step_up_target_initial is not None
-                                               else oc.target_initial) * pool
+                                               else oc.target_initial) * adjusted
     deal_param[K.DP_CLEAN_UP_USD] = (deal.clean_up_call or 0.0) * pool
     deal_code = np.zeros(K.N_DEAL_CODES, dtype=np.int64)
     deal_code[K.DC_ACCELERATED_START] = n_normal
@@ -378,6 +422,7 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
     deal_code[K.DC_INTEREST_GRACE] = deal.events_of_default.interest_grace_periods
     deal_code[K.DC_PRINCIPAL_GRACE] = deal.events_of_default.principal_grace_periods
     deal_code[K.DC_LEGAL_FINAL_PRIORITY] = deal.legal_final_in_priority_principal
+    deal_code[K.DC_SERVICER_ADVANCES] = deal.servicer_advances
 
     fee_param = np.empty((K.N_FEE_PARAMS, len(deal.fees)))
     fee_param[K.FP_RATE] = [f.rate or 0.0 for f in deal.fees]
@@ -410,7 +455,32 @@ def compile_deal(deal: Deal, initial_pool_balance: float | None = None,
         trig_sched_ptr=np.array(sched_ptr, dtype=np.int64),
         trig_sched_period=np.array(sched_period, dtype=np.int64),
         trig_sched_threshold=np.array(sched_threshold, dtype=np.float64),
+        ysoc_amount=ysoc,
     )
+
+
+def _ysoc(deal: Deal, loans: LoanTape | CollateralInputs | None, pool: float,
+          source: str) -> np.ndarray:
+    """The YSOC schedule of the deal's pool (``[0.0]`` without ``yield_supplement``).
+
+    Checks that the adjusted pool at the cut-off is positive and covers the notes.
+    """
+    if deal.yield_supplement is None:
+        return np.zeros(1)
+    if loans is None:
+        raise ValueError(f"{source}: the deal has yield_supplement, whose YSOC schedule is "
+                         "computed from the loans: compile it with the LoanTape or "
+                         "CollateralInputs of its pool, not a balance")
+    ysoc = ysoc_schedule(loans, deal.yield_supplement.required_rate)
+    adjusted = pool - float(ysoc[0])
+    notes = float(sum(note_balances(deal, pool)))
+    if adjusted <= 0.0 or notes > adjusted * (1.0 + 1e-12):
+        raise InputError(source, Problem(
+            None, "yield_supplement.required_rate",
+            f"at {deal.yield_supplement.required_rate:.4%} the YSOC amount is "
+            f"{float(ysoc[0]):,.2f} USD, leaving an adjusted pool balance of {adjusted:,.2f} "
+            f"USD (pool {pool:,.2f} USD) below the notes' {notes:,.2f} USD"))
+    return ysoc
 
 
 def _index_paths(program: WaterfallProgram, index_rates: np.ndarray | float | None,
@@ -444,8 +514,8 @@ def run_waterfall(
     program : WaterfallProgram
         From :func:`compile_deal` (compiled for the same initial pool balance).
     pool_flows : numpy.ndarray
-        ``(n_paths, n_periods, 10)`` in :data:`simulation.collateral.FIELD_NAMES` order, USD;
-        a single path may be given as ``(n_periods, 10)``.
+        ``(n_paths, n_periods, 11)`` in :data:`simulation.collateral.FIELD_NAMES` order, USD;
+        a single path may be given as ``(n_periods, 11)``.
     index_rates : numpy.ndarray or float, optional
         Note index (annual decimal) by path and period, ``(n_paths or 1, >= n_periods)`` or
         ``(n_periods,)``; defaults to the deal's flat ``index_rate``.
@@ -510,6 +580,9 @@ def run_waterfall(
         oc_amount=deal_out[K.DF_OC_AMOUNT],
         oc_target=deal_out[K.DF_OC_TARGET],
         pool_balance=deal_out[K.DF_POOL_BALANCE],
+        adjusted_pool_balance=deal_out[K.DF_ADJUSTED_POOL_BALANCE],
+        servicer_advance=deal_out[K.DF_SERVICER_ADVANCE],
+        advance_reimbursement=deal_out[K.DF_ADVANCE_REIMBURSEMENT],
         principal_distribution_amount=deal_out[K.DF_PRINCIPAL_DISTRIBUTION_AMOUNT],
         trigger_breached=breached,
         sequential_mode=sequential,

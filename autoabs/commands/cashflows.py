@@ -18,7 +18,8 @@ from simulation.structuring import cashflow_table
 _PRINTED = ("period", "payment_date", "beginning_balance", "interest_paid", "principal_paid",
             "ending_balance", "interest_shortfall")
 _DEAL_COLUMNS = ("period", "payment_date", "collection_period_end", "pool_balance",
-                 "available_funds", "oc_amount", "oc_target", "reserve_balance", "reserve_draw",
+                 "adjusted_pool_balance", "available_funds", "oc_amount", "oc_target",
+                 "reserve_balance", "reserve_draw", "servicer_advance", "advance_reimbursement",
                  "sequential", "triggers_breached")
 
 

@@ -159,7 +159,7 @@ def simulate_pool(
     stochastic : bool
         Stochastic paths around the scenario.
     on_chunk : callable, optional
-        ``on_chunk(first_path, flows, None)`` after each chunk (flows ``(n, T, 10)``).
+        ``on_chunk(first_path, flows, None)`` after each chunk (flows ``(n, T, 11)``).
     factor : callable, optional
         Draws the systematic factor of a chunk and each path's likelihood-ratio weight; by
         default independent standard normals with weight 1.

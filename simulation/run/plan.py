@@ -203,7 +203,7 @@ def plan_run(
         return RunPlan(inputs=inputs, spec=spec, program=None, source=source, n_paths=n_paths,
                        seed=seed, chunk_size=chunk_size, promised_yield=np.zeros(0),
                        curve=np.ones(n_periods), factor=factor)
-    program = compile_deal(deal, inputs.initial_balance)
+    program = compile_deal(deal, inputs)
     shared = source.shared() if source is not None else None
     base_index = shared.index_rate if shared is not None else None
     curve = (shared.curve if shared is not None and shared.curve is not None

@@ -135,7 +135,7 @@ class PoolReduction(_Mergeable):
     Attributes
     ----------
     flow_sum, flow_sq_sum, flow_w2_sum : numpy.ndarray
-        ``(n_periods, 10)`` sums of ``w f``, ``w^2 f^2`` and ``w^2 f`` over paths of each
+        ``(n_periods, 11)`` sums of ``w f``, ``w^2 f^2`` and ``w^2 f`` over paths of each
         PoolFlows field (``w`` the path's likelihood ratio).
     factor_hist : numpy.ndarray
         ``(n_periods, FACTOR_BINS + 1)`` weighted counts of the pool factor by period
@@ -161,7 +161,7 @@ class PoolReduction(_Mergeable):
         self.factor_hist = np.zeros((self.n_periods, FACTOR_BINS + 1), dtype=np.int64)
 
     def add(self, flows: np.ndarray, weight: np.ndarray) -> None:
-        """Add a chunk of flows ``(n, n_periods, 10)`` with the paths' weights ``(n,)``."""
+        """Add a chunk of flows ``(n, n_periods, 11)`` with the paths' weights ``(n,)``."""
         bins = _factor_bins(flows[..., FIELD_NAMES.index("ending_balance")]
                             / self.initial_balance)
         if np.all(weight == 1.0):

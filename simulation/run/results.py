@@ -352,12 +352,14 @@ def hard_credit_enhancement(deal: Deal, program: WaterfallProgram, *,
 
     ``by_group=False``: per class, each class enhanced by every class after it (pro-rata
     groups share a rank). ``by_group=True``: per class group (``Deal.class_groups``), every
-    class of a group shows the group's CE (only later groups count as subordination).
+    class of a group shows the group's CE (only later groups count as subordination). With
+    yield-supplement OC, the pool is the initial adjusted pool balance (the YSOC amount is not
+    loss protection: it stands in for the missing yield), as the deals publish it.
     """
-    pool = program.initial_pool_balance
+    pool = program.initial_adjusted_pool_balance
     balances = program.original_balance
     oc = pool - balances.sum()
-    reserve = deal.reserve.initial * pool if deal.reserve is not None else 0.0
+    reserve = program.initial_reserve_balance
     if by_group:
         order = list(dict.fromkeys(deal.class_groups))
         rank = np.array([order.index(g) for g in deal.class_groups])

@@ -428,7 +428,7 @@ def test_run_waterfall_rejects_bad_shapes():
     with pytest.raises(InputError, match="pool flows"):
         run_waterfall(program, np.zeros((2, 5, 9)))
     with pytest.raises(InputError, match="index rates"):
-        run_waterfall(program, np.zeros((2, 5, 10)), np.zeros((3, 5)))
+        run_waterfall(program, np.zeros((2, 5, len(FIELD_NAMES))), np.zeros((3, 5)))
 
 
 def test_compile_needs_a_pool_balance_and_notes_within_it():

@@ -2,11 +2,12 @@
 
 Each example draws a deal (1-6 classes of random types and sizes, pro-rata groups, fees,
 reserve, OC target, turbo, triggers, swaps, clean-up call, legal finals, priority principal
-steps) and a few paths of random but consistent PoolFlows, runs the compiled waterfall and
-checks, on every path and period:
+steps, servicer advances, a yield-supplement OC schedule) and a few paths of random but
+consistent PoolFlows, runs the compiled waterfall and checks, on every path and period:
 
-- cash: collections + reserve draws + swap receipts = fees + interest + principal + swap
-  payments + reserve deposits + residual, to 1e-6 relative;
+- cash: collections + servicer advances + reserve draws + swap receipts = advance
+  reimbursements + fees + interest + principal + swap payments + reserve deposits + residual,
+  to 1e-6 relative; advances are reimbursed no faster than they were made;
 - no negative balance or payment, interest paid <= interest due;
 - principal paid + principal loss = original balance, per class;
 - principal goes group by group: no junior principal while a class in a senior group is
@@ -14,6 +15,7 @@ checks, on every path and period:
 - a junior class never loses a smaller fraction of its balance than a senior one.
 """
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -115,6 +117,7 @@ def deals(draw):
     raw["swaps"] = swaps
     if draw(st.booleans()):
         raw["clean_up_call"] = draw(st.floats(0.0, 0.2))
+    raw["servicer_advances"] = draw(st.booleans())
     steps: list = [{"fee": f["name"]} for f in fees]
     if swaps:
         steps.insert(draw(st.integers(0, len(steps))), "swap")
@@ -162,6 +165,9 @@ def random_pool_flows(seed, n_paths, n_periods):
         flows[:, t, F["ending_balance"]] = balance
         flows[:, t, F["delinquent_60"]] = balance * rng.uniform(0.0, 0.06, n_paths)
         flows[:, t, F["delinquent_90p"]] = balance * rng.uniform(0.0, 0.04, n_paths)
+        flows[:, t, F["delinquent_interest"]] = (
+            flows[:, t, F["delinquent_60"]] + flows[:, t, F["delinquent_90p"]]
+        ) * rng.uniform(0.0, 0.25, n_paths) / 12
         flows[:, t, F["n_active"]] = np.ceil(balance / 20_000.0)
     index = rng.uniform(-0.005, 0.09, (n_paths if rng.random() < 0.5 else 1, n_periods))
     return flows, index
@@ -175,22 +181,33 @@ def group_of(ptr, n_classes):
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
 @given(deal=deals(), seed=st.integers(0, 2**32 - 1), n_paths=st.integers(1, 4),
-       n_periods=st.integers(1, 30))
-def test_waterfall_invariants(deal, seed, n_paths, n_periods):
+       n_periods=st.integers(1, 30), ysoc=st.sampled_from([0.0, 0.0, 0.03, 0.12]))
+def test_waterfall_invariants(deal, seed, n_paths, n_periods, ysoc):
     program = compile_deal(deal)
+    if ysoc:  # a yield-supplement OC schedule running off linearly (the adjusted pool)
+        schedule = ysoc * POOL * np.linspace(1.0, 0.0, n_periods + 1)
+        param = program.deal_param.copy()
+        param[K.DP_ADJUSTED_INITIAL_POOL] = POOL - schedule[0]
+        program = dataclasses.replace(program, ysoc_amount=schedule, deal_param=param)
     flows, index = random_pool_flows(seed, n_paths, n_periods)
     r = run_waterfall(program, flows, index)
     tiny = 1e-9 * POOL
 
     # Cash in = cash out on every path and period.
     swap_in = np.maximum(r.swap_net_receipt, 0.0)
-    sources = r.available_funds + r.reserve_draw + swap_in
+    sources = r.available_funds + r.servicer_advance + r.reserve_draw + swap_in
     assert np.all(np.abs(r.cash_imbalance()) <= 1e-6 * np.maximum(sources, 1.0))
+    # Advances: made only by advancing deals, and never repaid beyond what was advanced.
+    if not deal.servicer_advances:
+        assert not r.servicer_advance.any() and not r.advance_reimbursement.any()
+    repaid = np.cumsum(r.advance_reimbursement, axis=1)
+    assert np.all(repaid <= np.cumsum(r.servicer_advance, axis=1) + tiny)
 
     # Nothing negative; interest paid within interest due; principal conserved.
     for name in ("ending_balance", "interest_paid", "principal_paid", "interest_due",
                  "reserve_balance", "reserve_draw", "reserve_deposit", "fees_paid", "residual",
-                 "principal_loss", "interest_shortfall", "available_funds"):
+                 "principal_loss", "interest_shortfall", "available_funds",
+                 "servicer_advance", "advance_reimbursement"):
         assert np.all(getattr(r, name) >= -tiny), name
     assert np.all(r.interest_paid <= r.interest_due + tiny)
     np.testing.assert_allclose(r.principal_paid.sum(axis=2) + r.principal_loss,
