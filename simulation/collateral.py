@@ -620,7 +620,9 @@ def expected_flows(
 def expected_flows_by_multiplier(
     inputs: CollateralInputs, multipliers: np.ndarray, macro: MacroPaths | None = None
 ) -> np.ndarray:
-    """:func:`expected_flows` at each systematic default multiplier, shape ``(k, n_periods, len(FIELD_NAMES))``.
+    """:func:`expected_flows` at each systematic default multiplier.
+
+    Shape ``(k, n_periods, len(FIELD_NAMES))``.
 
     The projections are independent serial kernel calls that release the GIL, so they run on
     numba's thread count of Python threads, each the same arithmetic as alone (bit for bit);
