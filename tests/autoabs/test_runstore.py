@@ -58,7 +58,8 @@ def test_chunks_match_simulate_bit_for_bit(scenario: str | None) -> None:
     # round trip through the checkpoint format
     chunks = {f: ChunkResult.from_arrays(c.to_arrays()) for f, c in chunks.items()}
     got = assemble(plan, (chunks[f] for f, _ in plan.chunks), deal=deal)
-    assert np.array_equal(got.class_paths, ref.class_paths)
+    # equal_nan: the WAL of a class paid no principal (wiped out on a tail path) is NaN
+    assert np.array_equal(got.class_paths, ref.class_paths, equal_nan=True)
     assert got.pool.paths.equals(ref.pool.paths)
     assert got.pool.mean_flows.equals(ref.pool.mean_flows)
     assert got.triggers.equals(ref.triggers)
