@@ -101,4 +101,6 @@ def test_quick_scaling_benchmark_runs_and_passes() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for stage in (*STAGES, "total"):
         assert f" {stage} " in done.stdout
-    assert "ok   linearity collateral 10,000x20 -> 40,000x20" in done.stdout
+    # The whole pipeline is always long enough to be judged; a single stage at 40,000 loans x 20
+    # paths can fall under LINEARITY_FLOOR_S on a fast machine and is then not judged.
+    assert "ok   linearity total 10,000x20 -> 40,000x20" in done.stdout
