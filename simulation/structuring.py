@@ -34,7 +34,13 @@ from scipy.optimize import brentq
 
 import simulation.metrics as metrics
 from portfolio.tape import LoanTape
-from simulation.collateral import FIELD_NAMES, CollateralInputs, cnl_of_flows, expected_flows
+from simulation.collateral import (
+    FIELD_NAMES,
+    CollateralInputs,
+    cnl_of_flows,
+    expected_flows,
+    expected_flows_by_multiplier,
+)
 from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic
@@ -351,6 +357,7 @@ class _DefaultStress:
         self.inputs, self.program = inputs, program
         self._by_k: dict[float, tuple[float, np.ndarray, np.ndarray]] = {}  # cnl, loss, flows
         self._spline: CubicSpline | None = None
+        self._project_together((1.0, _MAX_DEFAULT_MULTIPLIER))
         self.base_cnl = self._project(1.0)[0]
         self.max_multiple = self._project(_MAX_DEFAULT_MULTIPLIER)[0] / self.base_cnl
 
@@ -362,6 +369,19 @@ class _DefaultStress:
             self._spline = None
         cnl, loss, _ = self._by_k[k]
         return cnl, loss
+
+    def _project_together(self, ks: tuple[float, ...]) -> None:
+        """Project the multipliers not yet projected side by side, one per numba thread.
+
+        The flows are the same, bit for bit, as projecting one at a time.
+        """
+        new = [k for k in ks if k not in self._by_k]
+        if new:
+            for k, flows in zip(new, expected_flows_by_multiplier(self.inputs, np.array(new)),
+                                strict=True):
+                cnl, loss = self._losses(flows)
+                self._by_k[k] = (cnl, loss, flows)
+            self._spline = None
 
     def _losses(self, flows: np.ndarray) -> tuple[float, np.ndarray]:
         """(CNL, principal loss share of each class) of pool flows, through the waterfall."""
@@ -381,11 +401,11 @@ class _DefaultStress:
         its multipliers; below the base, the multiplier halves (to 1/64) until no class loses.
         """
         can_lose = self._by_k[_MAX_DEFAULT_MULTIPLIER][1] > _LOSS_TOLERANCE
-        for k in _LADDER:
+        for rung in range(0, len(_LADDER), 2):  # two rungs at a time: one per core
             largest = max(k for k in self._by_k if k < _MAX_DEFAULT_MULTIPLIER)
             if not np.any(can_lose & (self._by_k[largest][1] <= _LOSS_TOLERANCE)):
                 break
-            self._project(k)
+            self._project_together(_LADDER[rung:rung + 2])
         k = 1.0
         while np.any(self._project(k)[1] > _LOSS_TOLERANCE) and k > _LADDER[-1] ** -1:
             k /= 2.0

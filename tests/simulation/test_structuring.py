@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+import simulation.collateral as collateral
 import simulation.structuring as structuring
 from autoabs import cli
 from portfolio.synthetic import synthetic_pool
@@ -145,6 +146,7 @@ def prime_breakeven(prime, prime_inputs):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(structuring, "expected_flows", counted)
+        patch.setattr(collateral, "expected_flows", counted)  # the side-by-side projections
         table = breakeven_cnl(prime[0], prime_inputs)
     return table.set_index("class"), calls
 
