@@ -27,6 +27,17 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     )
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
     parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
+    add_speed_options(parser)
+    parser.add_argument("--decrement", action="store_true",
+                        help="print the decrement table instead: percent of each class's initial "
+                             "principal outstanding after each payment date")
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    add_xlsx_option(parser)
+    parser.set_defaults(func=run)
+
+
+def add_speed_options(parser: argparse.ArgumentParser) -> None:
+    """``--abs`` speeds and ``--to-call`` / ``--to-maturity``, as term-sheet tables take them."""
     parser.add_argument("--abs", default=",".join(f"{100 * s:g}" for s in DEFAULT_ABS_SPEEDS),
                         help="ABS speeds in percent, comma-separated (default %(default)s)")
     when = parser.add_mutually_exclusive_group()
@@ -34,12 +45,6 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                       help="exercise the clean-up call (default)")
     when.add_argument("--to-maturity", dest="to_call", action="store_false",
                       help="run every class to maturity")
-    parser.add_argument("--decrement", action="store_true",
-                        help="print the decrement table instead: percent of each class's initial "
-                             "principal outstanding after each payment date")
-    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    add_xlsx_option(parser)
-    parser.set_defaults(func=run)
 
 
 def parse_speeds(text: str) -> tuple[float, ...]:

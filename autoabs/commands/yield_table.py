@@ -11,13 +11,13 @@ from rich.table import Table
 
 from autoabs.commands._common import add_command, make_console
 from autoabs.commands.export import add_xlsx_option
-from autoabs.commands.paydown import parse_speeds
+from autoabs.commands.paydown import add_speed_options, parse_speeds
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from simulation.pricing import BenchmarkCurve, load_benchmark_curve
-from simulation.structuring import DEFAULT_ABS_SPEEDS, yield_table
+from simulation.structuring import yield_table
 
 _MAX_PRICE = 200.0
 """Largest price accepted, percent of par (a class at twice par is a typing error)."""
@@ -37,13 +37,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
     parser.add_argument("--prices", required=True, metavar="P,P,...",
                         help="prices in percent of par, comma-separated (e.g. 99.5,100,100.5)")
-    parser.add_argument("--abs", default=",".join(f"{100 * s:g}" for s in DEFAULT_ABS_SPEEDS),
-                        help="ABS speeds in percent, comma-separated (default %(default)s)")
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument("--to-call", dest="to_call", action="store_true", default=True,
-                      help="exercise the clean-up call (default)")
-    when.add_argument("--to-maturity", dest="to_call", action="store_false",
-                      help="run every class to maturity")
+    add_speed_options(parser)
     parser.add_argument("--curve", metavar="FILE.csv",
                         help="benchmark curve (CSV columns tenor, rate): adds the I-spread of "
                              "fixed-coupon classes at their WAL")
