@@ -160,7 +160,8 @@ L_NOTES_BEGINNING = 23
 L_CUM_NET_LOSS = 24  # charged-off principal less recoveries, to date
 L_ADJUSTED_BEGINNING = 25  # adjusted pool balance after the previous payment date
 L_ADVANCES_OUTSTANDING = 26  # servicer advances not yet reimbursed
-N_LEDGER = 27
+L_FEE_ACCRUAL_BALANCE = 27  # balance fees at a rate accrue on: one per month of the period
+N_LEDGER = 28
 
 # Path outputs: path_out[field, path, class]; event_period[event, path].
 PF_PRINCIPAL_LOSS = 0
@@ -393,9 +394,14 @@ def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index, act_fractio
 
 
 @jit_inline
-def _fee_owed(fee_param, fee_carry, j, pool_beg):  # pragma: no cover - jitted
-    """Fee ``j`` due on this payment date, with its carried arrears."""
-    return fee_param[FP_RATE, j] * pool_beg / 12.0 + fee_param[FP_USD_PER_MONTH, j] + fee_carry[j]
+def _fee_owed(fee_param, fee_carry, j, accrual_balance):  # pragma: no cover - jitted
+    """Fee ``j`` due on this payment date, with its carried arrears.
+
+    ``accrual_balance``: the pool balance at the start of each month of the collection period,
+    summed (the beginning pool balance for a one-month period).
+    """
+    return (fee_param[FP_RATE, j] * accrual_balance / 12.0 + fee_param[FP_USD_PER_MONTH, j]
+            + fee_carry[j])
 
 
 @jit_inline
@@ -413,7 +419,7 @@ def _clean_up_call(ledger, notes, fee_param, fee_carry, clean_up_usd):  # pragma
     for i in range(notes.shape[1]):
         owed += notes[CF_INTEREST_DUE, i]
     for j in range(fee_carry.shape[0]):
-        owed += _fee_owed(fee_param, fee_carry, j, ledger[L_POOL_BEGINNING])
+        owed += _fee_owed(fee_param, fee_carry, j, ledger[L_FEE_ACCRUAL_BALANCE])
     funds = (ledger[DF_AVAILABLE_FUNDS] + pool_end + ledger[L_SWAP_RECEIPT]
              + ledger[DF_RESERVE_BALANCE])  # the period's advance is repaid at once
     if funds >= owed:
@@ -526,7 +532,7 @@ def _pay_covered(ledger, owed):  # pragma: no cover - jitted
 @jit_inline
 def _pay_fee(ledger, fee_param, fee_carry, j):  # pragma: no cover - jitted
     """OP_FEE: pay fee ``j`` and its arrears, reserve-covered; carry what stays unpaid."""
-    owed = _fee_owed(fee_param, fee_carry, j, ledger[L_POOL_BEGINNING])
+    owed = _fee_owed(fee_param, fee_carry, j, ledger[L_FEE_ACCRUAL_BALANCE])
     pay = _pay_covered(ledger, owed)
     ledger[DF_FEES_PAID] += pay
     fee_carry[j] = owed - pay
@@ -675,9 +681,9 @@ def _missed_payments(ops, n_normal, notes, class_param, class_code,
 
 
 @jit_parallel(fastmath=False)
-def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fraction, thresholds,
-                     class_out, deal_out, path_out, event_period, trigger_breached,
-                     sequential_mode):
+def waterfall_kernel(program, flows, index_rates, later_months_balance, act_fraction,
+                     thirty_360_fraction, thresholds, class_out, deal_out, path_out, event_period,
+                     trigger_breached, sequential_mode):
     """Run the compiled waterfall on every path; fill the caller-allocated outputs.
 
     Parameters
@@ -688,6 +694,10 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
         ``(n_paths, n_periods, 11)`` PoolFlows, USD.
     index_rates : numpy.ndarray
         ``(1 or n_paths, n_periods)`` note index, annual decimal.
+    later_months_balance : numpy.ndarray
+        ``(1 or n_paths, n_periods)`` USD: the pool balance at the start of each month of a
+        collection period after its first, summed (0 for a one-month period); fees at a rate
+        accrue on it as on the beginning pool balance.
     act_fraction : numpy.ndarray
         ``(n_periods,)`` actual days / 360 of each interest period (act/360 classes).
     thirty_360_fraction : numpy.ndarray
@@ -720,6 +730,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
     n_periods = flows.shape[1]
     n_classes = program.class_param.shape[1]
     shared_index = index_rates.shape[0] == 1
+    shared_later_months = later_months_balance.shape[0] == 1
     ops = program.ops
     deal_param = program.deal_param
     n_normal = program.deal_code[DC_ACCELERATED_START]
@@ -745,6 +756,7 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
         principal_missed_run = 0
         ended = False
         ix = p - p if shared_index else p  # same integer type as the prange index
+        im = p - p if shared_later_months else p
         for t in range(n_periods):
             if ended:
                 for i in range(n_classes):
@@ -752,6 +764,8 @@ def waterfall_kernel(program, flows, index_rates, act_fraction, thirty_360_fract
                 continue
             index = index_rates[ix, t]
             _open_period(ledger, notes, flows, program.ysoc_amount, advancing, p, t)
+            ledger[L_FEE_ACCRUAL_BALANCE] = (ledger[L_POOL_BEGINNING]
+                                             + later_months_balance[im, t])
             sequential, turbo, step_up, oc_step_up = _apply_triggers(
                 program.trigger_code, thresholds, breached, flows, p, t, ledger,
                 initial_pool, accelerated, turbo_always)

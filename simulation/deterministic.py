@@ -28,6 +28,11 @@ February 1, 2017 of AmeriCredit Automobile Receivables Trust 2017-1) is projecte
 cut-off, and its collections of the first ``k + 1`` months are all paid in period 1 (the first
 collection period runs from the line's cut-off to the end of the pool's first month); its
 default, prepayment, curtailment, severity and lag vectors run by month since its own cut-off.
+Fees that accrue monthly on the pool balance (a servicing fee of 1/12 of its rate on the pool
+balance at the start of each month) are then owed for each of those months: the column
+``later_months_balance`` gives, by period, the balance of the lines at the start of each month
+of the collection period after its first (their own cut-off balance, the first, is in the
+beginning pool balance), summed; the waterfall charges fees on it (``run_waterfall``).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ from simulation._collateral_kernel import (
     DELINQUENT_60,
     DELINQUENT_90P,
     N_FIELDS,
+    PREPAID_PRINCIPAL,
     RECOVERIES,
+    SCHEDULED_PRINCIPAL,
     TERMINATIONS,
     expected_flows_kernel,
 )
@@ -93,6 +100,17 @@ def _collected_from_pool_cutoff(own: np.ndarray, k: int) -> np.ndarray:
     return by_period
 
 
+def _later_months_opening_balance(own: np.ndarray, balance: float, k: int) -> float:
+    """The lines' opening balances of the first collection period's later months, summed.
+
+    Those are the lines' own months 2..k+1; ``own`` holds their flows by month since their own
+    cut-off and ``balance`` their balance at it.
+    """
+    principal = (own[:k, SCHEDULED_PRINCIPAL] + own[:k, PREPAID_PRINCIPAL]
+                 + own[:k, DEFAULTED_PRINCIPAL])
+    return float(np.sum(balance - np.cumsum(principal)))
+
+
 def project_deterministic(
     tape: LoanTape,
     *,
@@ -132,7 +150,9 @@ def project_deterministic(
     -------
     pandas.DataFrame
         Rows ``period`` 1..n, columns :data:`~simulation.collateral.FIELD_NAMES` (USD;
-        ``n_active`` is the expected count of loans), plus ``cnl`` (cumulative net loss ratio).
+        ``n_active`` is the expected count of loans), plus ``cnl`` (cumulative net loss ratio)
+        and ``later_months_balance`` (USD; 0 unless lines were cut off before the pool, see
+        the module notes).
 
     Notes
     -----
@@ -173,6 +193,7 @@ def project_deterministic(
     inst = installments(tape.payment_type.astype(np.int64), tape.balance.astype(float), r, rem,
                         final.astype(float))
     raw = np.zeros((n_periods, N_FIELDS))
+    later_months_balance = np.zeros(n_periods)
     for k in np.unique(early):
         rows = np.flatnonzero(early == k)
         n = n_periods + int(k)  # by month since the lines' own cut-off
@@ -194,9 +215,12 @@ def project_deterministic(
         own[:, RECOVERIES] = _lagged_recoveries(own[:, DEFAULTED_PRINCIPAL], severity_t[:n],
                                                 lag_t[:n])
         raw += _collected_from_pool_cutoff(own, int(k))
+        later_months_balance[0] += _later_months_opening_balance(
+            own, float(tape.balance[rows].sum()), int(k))
     flows = _finish_flows(raw, tape.total_balance, len(tape))
     frame = pd.DataFrame(flows, columns=list(FIELD_NAMES),
                          index=pd.RangeIndex(1, n_periods + 1, name="period"))
     net = (frame["defaulted_principal"] - frame["recoveries"]).cumsum()
     frame["cnl"] = net / tape.total_balance
+    frame["later_months_balance"] = later_months_balance
     return frame

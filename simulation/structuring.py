@@ -267,8 +267,7 @@ def cashflow_table(
         USD, annual decimals.
     """
     program = _no_loss_program(deal, tape, to_call)
-    flows = project_deterministic(tape, **projection)[list(FIELD_NAMES)].to_numpy()
-    tf = run_waterfall(program, flows[None])
+    tf = _waterfall_on_projection(program, project_deterministic(tape, **projection))
     schedule = program.schedule(tf.n_periods)
     days = np.rint(program.yield_fractions(tf.n_periods) * 360.0).astype(np.int64)
     active = (tf.ending_balance[0].sum(axis=0) > 0.0) | (
@@ -329,8 +328,14 @@ def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProg
 
 def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:
     """The waterfall on the pool's no-loss projection at an ABS speed (one path)."""
-    flows = project_deterministic(tape, abs_speed=abs_speed)[list(FIELD_NAMES)].to_numpy()
-    return run_waterfall(program, flows[None])
+    return _waterfall_on_projection(program, project_deterministic(tape, abs_speed=abs_speed))
+
+
+def _waterfall_on_projection(program: WaterfallProgram, projection: pd.DataFrame) -> TrancheFlows:
+    """The waterfall on one deterministic projection, its later months' fees included."""
+    flows = projection[list(FIELD_NAMES)].to_numpy()
+    return run_waterfall(program, flows[None],
+                         later_months_balance=projection["later_months_balance"].to_numpy())
 _LOSS_TOLERANCE = 1e-4
 """Principal loss (share of the class) below which a class counts as whole."""
 _MAX_DEFAULT_MULTIPLIER = 1e4

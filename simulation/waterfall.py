@@ -500,11 +500,27 @@ def _index_paths(program: WaterfallProgram, index_rates: np.ndarray | float | No
     return np.ascontiguousarray(arr[:, :n_periods])
 
 
+def _later_months_paths(later_months_balance: np.ndarray | None, n_paths: int,
+                        n_periods: int) -> np.ndarray:
+    if later_months_balance is None:
+        return np.zeros((1, n_periods))
+    arr = np.asarray(later_months_balance, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] not in (1, n_paths) or arr.shape[1] < n_periods:
+        raise InputError("later-months balance", f"expected shape (1 or {n_paths}, "
+                         f">= {n_periods}), got {np.shape(later_months_balance)}")
+    if not (np.isfinite(arr).all() and (arr >= 0.0).all()):
+        raise InputError("later-months balance", "contains negative, NaN or infinite values")
+    return np.ascontiguousarray(arr[:, :n_periods])
+
+
 def run_waterfall(
     program: WaterfallProgram,
     pool_flows: np.ndarray,
     index_rates: np.ndarray | float | None = None,
     *,
+    later_months_balance: np.ndarray | None = None,
     kernel: Callable[..., None] | None = None,
 ) -> TrancheFlows:
     """Run the compiled waterfall on a chunk of PoolFlows.
@@ -519,6 +535,13 @@ def run_waterfall(
     index_rates : numpy.ndarray or float, optional
         Note index (annual decimal) by path and period, ``(n_paths or 1, >= n_periods)`` or
         ``(n_periods,)``; defaults to the deal's flat ``index_rate``.
+    later_months_balance : numpy.ndarray, optional
+        USD by path and period, ``(n_paths or 1, >= n_periods)`` or ``(n_periods,)``: the pool
+        balance at the start of each month of a collection period after its first, summed
+        (the ``later_months_balance`` column of
+        :func:`~simulation.deterministic.project_deterministic`, non-zero when lines were cut
+        off before the pool); fees at a rate accrue on it as on the beginning pool balance,
+        one month's fee per month of the collection period. Defaults to 0 (one-month periods).
     kernel : callable, optional
         The interpreter to call; the jitted kernel by default (tests pass its Python twin).
 
@@ -545,6 +568,7 @@ def run_waterfall(
     n_classes = program.n_classes
     n_triggers = program.trigger_code.shape[1]
     index = _index_paths(program, index_rates, n_paths, n_periods)
+    later_months = _later_months_paths(later_months_balance, n_paths, n_periods)
 
     class_out = np.zeros((K.N_CLASS_FIELDS, n_paths, n_classes, n_periods))
     deal_out = np.zeros((K.N_DEAL_FIELDS, n_paths, n_periods))
@@ -554,9 +578,9 @@ def run_waterfall(
     sequential = np.zeros((n_paths, n_periods), dtype=np.bool_)
     arrays = K.ProgramArrays(*(getattr(program, name) for name in K.ProgramArrays._fields))
     sched = program.schedule(n_periods)
-    (kernel or K.waterfall_kernel)(arrays, flows, index, sched.act_360, sched.thirty_360,
-                                   program.thresholds(n_periods), class_out, deal_out, path_out,
-                                   event_period, breached, sequential)
+    (kernel or K.waterfall_kernel)(arrays, flows, index, later_months, sched.act_360,
+                                   sched.thirty_360, program.thresholds(n_periods), class_out,
+                                   deal_out, path_out, event_period, breached, sequential)
     return TrancheFlows(
         classes=program.classes,
         trigger_names=program.trigger_names,

@@ -77,13 +77,7 @@ def _model(deal_dir: Path) -> tuple[Any, Any]:
 DEAL_DIRS = sorted(p.parent for p in DEALS_DIR.glob("*/expected.yaml"))
 
 
-OPEN_DIFFERENCES = {
-    ("amcar_2017_1", "A-1"): (
-        "the servicing fee of the January-cutoff lines' two-month first collection period "
-        "(about $1.2m, 0.7% of A-1) is not modelled: the fee accrues one month on the pool "
-        "balance, so A-1 retires up to 1.11 pp early in its first rows; charging it brings "
-        "every A-1 cell within 0.55 pp (docs/tieout.md)"),
-}
+OPEN_DIFFERENCES: dict[tuple[str, str], str] = {}
 """(deal, class) tables that miss by a named, explained convention the engine lacks: strict
 xfails, which fail loudly once the convention lands so the entry is removed."""
 
