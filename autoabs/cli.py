@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "backtest": "autoabs.commands.backtest",
     "performance": "autoabs.commands.performance",
     "lifetime-loss": "autoabs.commands.lifetime_loss",
+    "surveil": "autoabs.commands.surveil",
     "size": "autoabs.commands.size",
     "report": "autoabs.commands.report",
     "export": "autoabs.commands.export",

@@ -9,6 +9,7 @@ into the run directory. Layout and formats: ``docs/reports.md``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from reports.sections import (
 )
 from simulation.run.directory import REPORT_HTML, REPORT_PDF, RunRecord
 
-__all__ = ["ReportFiles", "build_model", "build_report"]
+__all__ = ["ReportFiles", "build_model", "build_report", "write_report"]
 
 
 def build_model(data: RunRecord, *, pdf_renderer: str = "not rendered") -> Report:
@@ -119,16 +120,26 @@ def build_report(run_dir: str | os.PathLike[str], *, renderer: str | None = None
     PdfError
         When the forced renderer fails to print.
     """
-    choice = requested_renderer(renderer)
-    printers, missing = find_printers(choice)
     root = Path(run_dir)
     data = load_run(root)
-    html_path, pdf_path = root / html_name, root / pdf_name
+    return write_report(lambda label: build_model(data, pdf_renderer=label),
+                        root / html_name, root / pdf_name, renderer=renderer)
+
+
+def write_report(model: Callable[[str], Report], html_path: Path, pdf_path: Path, *,
+                 renderer: str | None = None) -> ReportFiles:
+    """Write a report as HTML and PDF through the renderer chain, each file atomically.
+
+    ``model(label)`` builds the report stating the PDF renderer ``label``; the chain and the
+    ``renderer`` choice are :func:`build_report`'s (Chromium, else WeasyPrint, else no PDF).
+    """
+    choice = requested_renderer(renderer)
+    printers, missing = find_printers(choice)
     failed: list[Unavailable] = []
     for printer in printers:
         why = "; ".join(m.reason for m in (*missing, *failed))
         label = printer.label + (f" ({why})" if why else "")
-        _write_text(html_path, render_html(build_model(data, pdf_renderer=label)))
+        _write_text(html_path, render_html(model(label)))
         try:
             atomic_write(pdf_path, lambda tmp: printer.print_pdf(html_path, tmp))  # noqa: B023
             return ReportFiles(html_path, pdf_path, label)
@@ -139,7 +150,7 @@ def build_report(run_dir: str | os.PathLike[str], *, renderer: str | None = None
                                       f"repair {printer.name} (its error is quoted)"))
     skipped = no_pdf_message([*missing, *failed])
     label = "none (" + "; ".join(m.reason for m in (*missing, *failed)) + ")"
-    _write_text(html_path, render_html(build_model(data, pdf_renderer=label)))
+    _write_text(html_path, render_html(model(label)))
     pdf_path.unlink(missing_ok=True)  # an older PDF would not match this report.html
     return ReportFiles(html_path, None, label, skipped)
 

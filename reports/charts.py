@@ -33,10 +33,12 @@ __all__ = [
     "class_balance_fans",
     "cnl_histogram",
     "concentration_chart",
+    "expected_vs_actual",
     "pool_balance_fan",
     "scenario_chart",
     "to_svg",
     "trigger_chart",
+    "trigger_headroom_chart",
     "vasicek_comparison",
 ]
 
@@ -314,4 +316,79 @@ def scenario_chart(el: pd.DataFrame) -> Figure:
                       "drawn at it)", fontsize=7)
         ax.set_title("Class expected loss by scenario")
         ax.legend(ncols=min(n_c, 5), loc="upper left")
+    return fig
+
+
+def expected_vs_actual(expected: pd.Series, actual: pd.Series, *, title: str, ylabel: str,
+                       reporting_month: int) -> Figure:
+    """A monthly measure to date (line with dots) against its closing expectation (line).
+
+    Parameters
+    ----------
+    expected : Series
+        Index month, the closing run's expected value (decimal).
+    actual : Series
+        Index month, the realised value to date (decimal; may be empty).
+    reporting_month : int
+        Marked with a vertical line.
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.0, 2.8)
+        ax = fig.add_subplot()
+        ax.plot(expected.index, expected.to_numpy(), color=PALETTE[0], linewidth=1.4,
+                label="expected at closing (closing run, mean)")
+        if len(actual):
+            ax.plot(actual.index, actual.to_numpy(), color=PALETTE[1], linewidth=1.2,
+                    marker="o", markersize=2.5, label="realised to date")
+        ax.axvline(reporting_month, color="#7f7f7f", linewidth=0.8, linestyle=":",
+                   label=f"reporting month {reporting_month}")
+        ax.yaxis.set_major_formatter(_pct(2))
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("Month since the cut-off")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(loc="upper left")
+    return fig
+
+
+def trigger_headroom_chart(name: str, thresholds: pd.Series, values: pd.Series,
+                           breach: pd.Series, *, breached_below: bool) -> Figure:
+    """A trigger's value path against its threshold schedule, with the projected breach.
+
+    Parameters
+    ----------
+    name : str
+        Trigger name.
+    thresholds : Series
+        Index deal period, threshold (decimal).
+    values : Series
+        Index deal period, the tested value to date (decimal; the last one the status's).
+    breach : Series
+        Index deal period after the reporting date: probability of a first breach by then.
+    breached_below : bool
+        The trigger is breached below its threshold (OC test).
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.0, 2.8)
+        ax = fig.add_subplot()
+        ax.step(thresholds.index, thresholds.to_numpy(), where="post", color=PALETTE[6],
+                linewidth=1.3, label="threshold" + (" (breached below)" if breached_below
+                                                    else " (breached above)"))
+        ax.plot(values.index, values.to_numpy(), color=PALETTE[0], linewidth=1.4,
+                marker="o", markersize=2.5, label="value to the reporting date")
+        ax.yaxis.set_major_formatter(_pct(2))
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("Deal period (payment date)")
+        ax.set_ylabel("Trigger metric")
+        ax.set_title(f"Trigger {name}: value, threshold and projected breach")
+        right = ax.twinx()
+        right.grid(False)
+        right.plot(breach.index, breach.to_numpy(), color=PALETTE[1], linewidth=1.2,
+                   linestyle="--", label="projected probability of a first breach by then")
+        right.yaxis.set_major_formatter(_pct(0))
+        right.set_ylim(0.0, max(0.05, float(breach.max()) * 1.15) if len(breach) else 1.0)
+        right.set_ylabel("Probability")
+        lines = ax.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
     return fig

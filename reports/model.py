@@ -110,12 +110,17 @@ class Section:
 
 @dataclass(frozen=True)
 class Report:
-    """The whole report: title, sections, and the renderer of its PDF."""
+    """The whole report: title, sections, PDF renderer, kind of document and its source.
+
+    ``document`` ends the page title; ``source`` is what the footer says it was built from.
+    """
 
     title: str
     subtitle: str
     sections: tuple[Section, ...]
     pdf_renderer: str
+    document: str = "risk committee report"
+    source: str = "the run directory only"
 
     def table(self, table_id: str) -> Table:
         """The table with the given id."""

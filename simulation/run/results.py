@@ -28,6 +28,7 @@ __all__ = [
     "PATH_FIELDS",
     "DealSimulationResult",
     "PoolSimulationResult",
+    "class_seniority",
     "hard_credit_enhancement",
     "pool_summary_html",
 ]
@@ -360,12 +361,22 @@ def hard_credit_enhancement(deal: Deal, program: WaterfallProgram, *,
     balances = program.original_balance
     oc = pool - balances.sum()
     reserve = program.initial_reserve_balance
+    rank = class_seniority(deal, by_group=by_group)
+    return np.asarray(_hard_ce(balances, pool, oc, reserve, seniority=rank))
+
+
+def class_seniority(deal: Deal, *, by_group: bool = False) -> np.ndarray:
+    """Rank of each class for hard CE, 0 most senior, shape ``(n_classes,)``.
+
+    ``by_group=False``: the position, pro-rata groups sharing their most senior member's rank;
+    ``by_group=True``: the position of the class's group (``Deal.class_groups``).
+    """
     if by_group:
         order = list(dict.fromkeys(deal.class_groups))
-        rank = np.array([order.index(g) for g in deal.class_groups])
-    else:
-        rank = np.arange(len(balances))
-        for group in deal.pro_rata_groups:
-            members = [program.classes.index(c) for c in group.classes]
-            rank[members] = min(rank[members])
-    return np.asarray(_hard_ce(balances, pool, oc, reserve, seniority=rank))
+        return np.array([order.index(g) for g in deal.class_groups])
+    names = [n.name for n in deal.notes]
+    rank = np.arange(len(names))
+    for group in deal.pro_rata_groups:
+        members = [names.index(c) for c in group.classes]
+        rank[members] = min(rank[members])
+    return rank
