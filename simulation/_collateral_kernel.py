@@ -294,7 +294,11 @@ def expected_flows_kernel(
             1.0)
 
 
-@jit
+PROJECTION_LOAN_BLOCK = 1024
+"""Loans whose multiplier-free rows :func:`expected_intensity_kernel` tabulates at a time."""
+
+
+@jit_parallel()
 def expected_intensity_kernel(
     balance, monthly_rate, inst, remaining_term, age0, payment_type, curve_row,
     loan_default_mult, loan_prepay_mult, apr_bin, value_scale, vehicle_age0, missed0,
@@ -302,56 +306,88 @@ def expected_intensity_kernel(
     recovery_index, cure_probability, chargeoff_months, recovery_lag, vehicle_recovery, out,
     default_by_loan, loss_by_loan,
 ):  # fmt: skip
-    """Expected pool flows on one macro path: the Monte Carlo engine's conditional expectation.
+    """Expected pool flows on one macro path at K systematic default multipliers at once.
 
-    Per loan and period, competing intensities ``lambda_d`` and ``lambda_p`` (as in
-    :func:`collateral_paths_kernel`: ``default_macro[t]`` and ``prepay_table[apr_bin, t]`` are
-    the path's multipliers) give an event with probability ``1 - exp(-(lambda_d + lambda_p))``
-    split in proportion; cured delinquencies (share ``cure_probability``) stay performing.
-    Recovery: the vehicle value capped at the balance (``vehicle_recovery``), else
-    ``recovery_index`` as the recovered share. A loan delinquent at the cut-off rolls to
-    charge-off with :func:`cutoff_roll_probability`; its cured share performs from period 0.
-    No input checking.
+    The Monte Carlo engine's conditional expectation. ``default_macro[k, t]`` is the default
+    multiplier row of projection ``k`` (scale, factor and macro term); ``prepay_table[apr_bin,
+    t]`` and ``recovery_index[t]`` are the path's, shared by all ``k``. Per loan and period,
+    competing intensities ``lambda_d`` and ``lambda_p`` (as in :func:`collateral_paths_kernel`)
+    give an event with probability ``1 - exp(-(lambda_d + lambda_p))`` split in proportion;
+    cured delinquencies (share ``cure_probability``) stay performing. Recovery: the vehicle
+    value capped at the balance (``vehicle_recovery``), else ``recovery_index`` as the
+    recovered share. A loan delinquent at the cut-off rolls to charge-off with
+    :func:`cutoff_roll_probability`; its cured share performs from period 0.
+
+    What does not depend on ``k`` (intensities before the multiplier, prepayment intensities,
+    recovery values, the cut-off roll) is tabulated once per block of
+    :data:`PROJECTION_LOAN_BLOCK` loans; the projections then run in parallel, one ``k`` per
+    thread, each adding its loans into ``out[k]`` in loan order: the arithmetic of each ``k`` is
+    that of a projection alone, bit for bit, whatever K and the thread count.
+
+    ``out`` ``(K, n_periods, N_FIELDS)``; ``default_by_loan``/``loss_by_loan`` ``(K, n_loans)``
+    get each loan's lifetime charge-off probability and expected net loss (USD), or are
+    ``(0, n_loans)`` to skip them. No input checking.
     """
+    n_mult, n_periods = default_macro.shape
+    n_loans = balance.shape[0]
     n_ages = default_intensity.shape[1]
-    n_periods = default_macro.shape[0]
     n_dep = depreciation.shape[0]
-    pd_row = np.empty(n_periods)
-    pp_row = np.empty(n_periods)
-    rec_row = np.empty(n_periods)
-    for i in range(balance.shape[0]):
-        row = curve_row[i]
-        for t in range(remaining_term[i]):
-            age = min(age0[i] + t, n_ages - 1)
-            lam_d = default_intensity[row, age] * loan_default_mult[i] * default_macro[t]
-            lam_p = (prepay_intensity[row, age] * loan_prepay_mult[i]
-                     * prepay_table[apr_bin[i], t])
-            total = lam_d + lam_p
-            event = -math.expm1(-total)
-            share_d = lam_d / total if total > 0.0 else 0.0
-            pd_row[t] = event * share_d * (1.0 - cure_probability)
-            pp_row[t] = event * (1.0 - share_d)
-            trec = min(t + chargeoff_months - 1 + recovery_lag, n_periods - 1)
-            dep = depreciation[min(vehicle_age0[i] + t + chargeoff_months, n_dep - 1)]
-            rec_row[t] = value_scale[i] * dep * recovery_index[trec]
-        severity = -1.0 if vehicle_recovery else 1.0 - recovery_index[0]
-        b = balance[i]
-        roll = 0.0
-        lost = 0.0
-        if missed0[i] > 0:
-            roll = cutoff_roll_probability(missed0[i], chargeoff_months, cure_probability)
-            tco = chargeoff_months - 1 - missed0[i]
-            value = min(b, _recovery_value(
-                b, tco, recovery_index[min(tco + recovery_lag, n_periods - 1)], value_scale[i],
-                depreciation, vehicle_age0[i], vehicle_recovery))
-            _charge_off(out, 0, roll * b, roll, chargeoff_months, recovery_lag, roll * value,
-                        missed0[i], monthly_rate[i])
-            lost = roll * (b - value)
-        cum_default, cum_loss = _expected_loan(
-            out, b, monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
-            pd_row, pp_row, rec_row, severity, chargeoff_months, recovery_lag, 1.0 - roll)
-        default_by_loan[i] = roll + cum_default
-        loss_by_loan[i] = lost + cum_loss
+    block = PROJECTION_LOAN_BLOCK
+    keep_loans = default_by_loan.shape[0] > 0
+    severity = -1.0 if vehicle_recovery else 1.0 - recovery_index[0]
+    base_default = np.empty((block, n_periods))  # lambda_d before the multiplier row
+    lam_prepay = np.empty((block, n_periods))
+    rec_row = np.empty((block, n_periods))
+    roll = np.empty(block)  # P(a loan delinquent at the cut-off rolls to charge-off)
+    roll_value = np.empty(block)  # its recovery
+    pd_row = np.empty((n_mult, n_periods))
+    pp_row = np.empty((n_mult, n_periods))
+    for first in range(0, n_loans, block):
+        stop = min(first + block, n_loans)
+        for i in prange(first, stop):
+            j = i - first
+            row = curve_row[i]
+            for t in range(remaining_term[i]):
+                age = min(age0[i] + t, n_ages - 1)
+                base_default[j, t] = default_intensity[row, age] * loan_default_mult[i]
+                lam_prepay[j, t] = (prepay_intensity[row, age] * loan_prepay_mult[i]
+                                    * prepay_table[apr_bin[i], t])
+                trec = min(t + chargeoff_months - 1 + recovery_lag, n_periods - 1)
+                dep = depreciation[min(vehicle_age0[i] + t + chargeoff_months, n_dep - 1)]
+                rec_row[j, t] = value_scale[i] * dep * recovery_index[trec]
+            roll[j] = 0.0
+            roll_value[j] = 0.0
+            if missed0[i] > 0:
+                b = balance[i]
+                roll[j] = cutoff_roll_probability(missed0[i], chargeoff_months, cure_probability)
+                tco = chargeoff_months - 1 - missed0[i]
+                roll_value[j] = min(b, _recovery_value(
+                    b, tco, recovery_index[min(tco + recovery_lag, n_periods - 1)],
+                    value_scale[i], depreciation, vehicle_age0[i], vehicle_recovery))
+        for k in prange(n_mult):
+            o = out[k]
+            for i in range(first, stop):
+                j = i - first
+                for t in range(remaining_term[i]):
+                    lam_d = base_default[j, t] * default_macro[k, t]
+                    total = lam_d + lam_prepay[j, t]
+                    event = -math.expm1(-total)
+                    share_d = lam_d / total if total > 0.0 else 0.0
+                    pd_row[k, t] = event * share_d * (1.0 - cure_probability)
+                    pp_row[k, t] = event * (1.0 - share_d)
+                b = balance[i]
+                lost = 0.0
+                if missed0[i] > 0:
+                    _charge_off(o, 0, roll[j] * b, roll[j], chargeoff_months, recovery_lag,
+                                roll[j] * roll_value[j], missed0[i], monthly_rate[i])
+                    lost = roll[j] * (b - roll_value[j])
+                cum_default, cum_loss = _expected_loan(
+                    o, b, monthly_rate[i], inst[i], remaining_term[i], payment_type[i],
+                    pd_row[k], pp_row[k], rec_row[j], severity, chargeoff_months, recovery_lag,
+                    1.0 - roll[j])
+                if keep_loans:
+                    default_by_loan[k, i] = roll[j] + cum_default
+                    loss_by_loan[k, i] = lost + cum_loss
 
 
 # ---------------------------------------------------------------------------------------------

@@ -602,38 +602,63 @@ def expected_flows(
         )  # fmt: skip
         flows = _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
         return ExpectedProjection(flows, default_by_loan, loss_by_loan)
+    raw, default_by_loan, loss_by_loan = _expected_intensity(
+        inputs, macro, np.array([default_multiplier], dtype=float), keep_loans=True)
+    flows = _finish_flows(raw[0], inputs.initial_balance, inputs.n_loans)
+    return ExpectedProjection(flows, default_by_loan[0], loss_by_loan[0])
+
+
+def _expected_intensity(
+    inputs: CollateralInputs, macro: MacroPaths, multipliers: np.ndarray, keep_loans: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Competing-risks expected projections at ``multipliers`` ``(k,)`` on one macro path.
+
+    Raw flows ``(k, n_periods, N_FIELDS)`` and, with ``keep_loans``, per-loan charge-off
+    probability and expected net loss ``(k, n_loans)`` (else ``(0, n_loans)``).
+    """
+    m = inputs.model
+    raw = np.zeros((len(multipliers), inputs.n_periods, N_FIELDS))
+    per_loan = (len(multipliers) if keep_loans else 0, inputs.n_loans)
+    default_by_loan, loss_by_loan = np.zeros(per_loan), np.zeros(per_loan)
     expected_intensity_kernel(
         inputs.balance, inputs.monthly_rate, inputs.installment, inputs.remaining_term,
         inputs.age0, inputs.payment_type, inputs.curve_row, inputs.loan_default_mult,
         inputs.loan_prepay_mult, inputs.apr_bin, inputs.value_scale, inputs.vehicle_age0,
         inputs.missed0, inputs.default_intensity, inputs.prepay_intensity, inputs.depreciation,
-        _default_macro(inputs, macro, np.array([default_multiplier]))[0],
-        prepay_table(inputs, macro), _recovery_index(inputs, macro)[0],
-        float(m.delinquency.cure_probability), int(m.delinquency.chargeoff_months),
-        int(m.recovery.lag_months), m.recovery.method == "vehicle", raw, default_by_loan,
-        loss_by_loan,
+        _default_macro(inputs, macro, multipliers), prepay_table(inputs, macro),
+        _recovery_index(inputs, macro)[0], float(m.delinquency.cure_probability),
+        int(m.delinquency.chargeoff_months), int(m.recovery.lag_months),
+        m.recovery.method == "vehicle", raw, default_by_loan, loss_by_loan,
     )  # fmt: skip
-    flows = _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
-    return ExpectedProjection(flows, default_by_loan, loss_by_loan)
+    return raw, default_by_loan, loss_by_loan
 
 
 def expected_flows_by_multiplier(
     inputs: CollateralInputs, multipliers: np.ndarray, macro: MacroPaths | None = None
 ) -> np.ndarray:
-    """:func:`expected_flows` at each systematic default multiplier.
+    """:func:`expected_flows` at each systematic default multiplier, bit for bit.
 
-    Shape ``(k, n_periods, len(FIELD_NAMES))``.
+    Shape ``(k, n_periods, len(FIELD_NAMES))``, in the order of ``multipliers``; only the pool
+    flows are kept (not the per-loan arrays).
 
-    The projections are independent serial kernel calls that release the GIL, so they run on
-    numba's thread count of Python threads, each the same arithmetic as alone (bit for bit);
-    only the pool flows are kept (not the per-loan arrays), in the order of ``multipliers``.
+    Competing risks: one pass over the loans for all the multipliers
+    (:func:`~simulation._collateral_kernel.expected_intensity_kernel`, the multipliers spread
+    over numba's threads). Roll rates: independent serial kernel calls that release the GIL, on
+    numba's thread count of Python threads.
     """
+    multipliers = np.asarray(multipliers, dtype=float)
+    if macro is None:
+        macro = flat_macro(inputs.model, inputs.n_periods)
+    macro = macro.over(inputs.n_periods)
+    if not inputs.roll_rate:
+        raw, _, _ = _expected_intensity(inputs, macro, multipliers, keep_loans=False)
+        return _finish_flows(raw, inputs.initial_balance, inputs.n_loans)
 
     def flows_at(multiplier: float) -> np.ndarray:
         return expected_flows(inputs, macro, default_multiplier=float(multiplier)).flows
 
     with ThreadPoolExecutor(max_workers=numba.get_num_threads()) as pool:
-        return np.stack(list(pool.map(flows_at, np.asarray(multipliers, dtype=float))))
+        return np.stack(list(pool.map(flows_at, multipliers)))
 
 
 def cnl_of_flows(flows: np.ndarray, initial_balance: float) -> np.ndarray:
