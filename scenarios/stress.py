@@ -14,9 +14,9 @@ import pandas as pd
 from scipy import optimize
 
 from portfolio.tape import LoanTape
-from simulation.collateral import FIELD_NAMES, CollateralInputs
+from simulation.collateral import CollateralInputs
 from simulation.deal import Deal
-from simulation.deterministic import project_deterministic
+from simulation.deterministic import project_deterministic, waterfall_inputs
 from simulation.model import CollateralModel
 from simulation.rating_stress import stress_base
 from simulation.waterfall import compile_deal, run_waterfall
@@ -75,7 +75,8 @@ def sensitivity_grid(
             flows = project_deterministic(tape, mdr=np.minimum(shape * scale, 1.0),
                                           abs_speed=speed, severity=severity,
                                           recovery_lag=lag, chargeoff_months=co)
-            tf = run_waterfall(program, flows[list(FIELD_NAMES)].to_numpy()[None])
+            pool, later_months = waterfall_inputs(flows)
+            tf = run_waterfall(program, pool[None], later_months_balance=later_months)
             for c, name in enumerate(program.classes):
                 rows.append({
                     "cnl_multiple": multiple,

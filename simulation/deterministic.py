@@ -224,3 +224,17 @@ def project_deterministic(
     frame["cnl"] = net / tape.total_balance
     frame["later_months_balance"] = later_months_balance
     return frame
+
+
+def waterfall_inputs(projection: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`~simulation.waterfall.run_waterfall` takes from a projection.
+
+    Returns the pool flows ``(n_periods, 11)`` in :data:`~simulation.collateral.FIELD_NAMES`
+    order and the ``later_months_balance`` column ``(n_periods,)`` (USD) of a
+    :func:`project_deterministic` frame, so that a first collection period running from lines'
+    earlier cut-off owes the fees of each of its months wherever a projection is run through
+    the waterfall.
+    """
+    flows = np.array(projection[list(FIELD_NAMES)].to_numpy(), dtype=np.float64)
+    return flows, projection["later_months_balance"].to_numpy(dtype=np.float64)
+

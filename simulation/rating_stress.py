@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,7 @@ from portfolio.errors import InputError
 from portfolio.tape import LoanTape
 from simulation.collateral import FIELD_NAMES, CollateralInputs, expected_flows, prepare_collateral
 from simulation.deal import Deal
-from simulation.deterministic import project_deterministic
+from simulation.deterministic import project_deterministic, waterfall_inputs
 from simulation.factor import calibrate
 from simulation.metrics import breakeven_multiple
 from simulation.model import CollateralModel, pydantic_problems
@@ -59,6 +59,7 @@ __all__ = [
     "PAID_IN_FULL_TOLERANCE",
     "RatingStressTable",
     "StressBase",
+    "StressFlows",
     "StressScenario",
     "breakeven_table",
     "compressed_interest",
@@ -298,6 +299,17 @@ def stress_base(tape: LoanTape, model: CollateralModel,
         abs_speed=model.prepayment.abs_speed)
 
 
+class StressFlows(NamedTuple):
+    """Pool flows of one stress run, as :func:`~simulation.waterfall.run_waterfall` takes them."""
+
+    flows: np.ndarray
+    """``(..., n_periods, 11)`` in :data:`~simulation.collateral.FIELD_NAMES` order, USD."""
+    cnl: float | np.ndarray
+    """The pool CNL reached (share of the cut-off balance)."""
+    later_months_balance: np.ndarray
+    """``(..., n_periods)`` USD: see :func:`~simulation.deterministic.waterfall_inputs`."""
+
+
 class StressScenario:
     """One loss timing and prepayment speed: pool flows at any target CNL.
 
@@ -355,15 +367,15 @@ class StressScenario:
         return float(np.exp(guess))
 
     def flows_at_cnl(self, target: float,
-                     recovery: tuple[float, int] | None = None) -> tuple[np.ndarray, float]:
-        """Pool flows ``(n_periods, 11)`` at CNL ``target``, and the CNL reached.
+                     recovery: tuple[float, int] | None = None) -> StressFlows:
+        """Pool flows ``(n_periods, 11)`` at CNL ``target``, the CNL reached, later months.
 
         ``recovery``: the run's (severity, recovery lag); the defaults are those that lose
         ``target`` at the base recovery, so a harsher recovery loses more than ``target``.
         """
         mdr = self.shape * self._scale_for(target)
         flows = self._project(mdr, recovery)
-        out = np.array(flows[list(FIELD_NAMES)].to_numpy())
+        out, later_months = waterfall_inputs(flows)
         if self.high_apr_prepays_first:
             no_prepay = self._project(mdr, recovery, abs_speed=0.0)["ending_balance"].to_numpy()
             with_prepay = out[:, _ENDING]
@@ -372,7 +384,7 @@ class StressScenario:
                                                      where=no_prepay > 0)])[:-1]
             out[:, _INTEREST] = compressed_interest(out[:, _INTEREST], 1.0 - start,
                                                     self.tape.rate, self.tape.balance)
-        return out, float(flows["cnl"].iloc[-1])
+        return StressFlows(out, float(flows["cnl"].iloc[-1]), later_months)
 
 
 def compressed_interest(interest: np.ndarray, prepaid_share: np.ndarray, rates: np.ndarray,
@@ -428,9 +440,9 @@ def _scenarios(tape: LoanTape, base: StressBase,
             for name, curve in curves.items() for speed in speeds]
 
 
-def _paid_in_full(program: WaterfallProgram, flows: np.ndarray) -> np.ndarray:
+def _paid_in_full(program: WaterfallProgram, runs: StressFlows) -> np.ndarray:
     """``(n_runs, n_classes)`` True where the class is paid in full (principal and interest)."""
-    tf = run_waterfall(program, flows)
+    tf = run_waterfall(program, runs.flows, later_months_balance=runs.later_months_balance)
     short = (tf.principal_loss + tf.interest_shortfall) / program.original_balance[None, :]
     return np.asarray(short <= PAID_IN_FULL_TOLERANCE)
 
@@ -462,8 +474,8 @@ def rating_stress_runs(deal: Deal, tape: LoanTape, model: CollateralModel,
             rating = targets[name]
             target = table.multiple(rating) * base.cnl
             severity, lag = table.recovery(rating, base)
-            flows, reached = scenario.flows_at_cnl(target, (severity, lag))
-            tf = run_waterfall(program, flows[None])
+            flows, reached, later_months = scenario.flows_at_cnl(target, (severity, lag))
+            tf = run_waterfall(program, flows[None], later_months_balance=later_months)
             loss = float(tf.principal_loss[0, c] / program.original_balance[c])
             short = float(tf.interest_shortfall[0, c] / program.original_balance[c])
             rows.append({"class": name, "rating": rating, "timing": scenario.timing,
@@ -503,8 +515,8 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
         for c, name in enumerate(program.classes):
             def short(multiple: float, c: int = c,
                       scenario: StressScenario = scenario) -> float:
-                flows, _ = scenario.flows_at_cnl(multiple * base.cnl)
-                return 0.0 if _paid_in_full(program, flows[None])[0, c] else 1.0
+                run = scenario.flows_at_cnl(multiple * base.cnl)
+                return 0.0 if _paid_in_full(program, run)[0, c] else 1.0
 
             result = breakeven_multiple(short, hi=2.0, tol=tol, max_multiple=max_multiple)
             rows.append({"class": name, "timing": scenario.timing,
@@ -517,19 +529,20 @@ def breakeven_table(deal: Deal, tape: LoanTape, model: CollateralModel,
 
 
 def stressed_flows(tape: LoanTape, base: StressBase, ratings: Sequence[str],
-                   table: RatingStressTable) -> dict[str, np.ndarray]:
-    """Pool flows of every stress run by rating category: ``{category: (n_runs, T, 11)}``.
+                   table: RatingStressTable) -> dict[str, StressFlows]:
+    """Pool flows of every stress run by rating category (flows ``(n_runs, T, 11)``).
 
     The flows do not depend on the capital structure, so a sizing search runs each candidate
     structure's waterfall on them (:func:`simulation.sizing.size_deal_to_stress`). ``T``
     depends on the category's recovery lag.
     """
     scenarios = _scenarios(tape, base, table)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, StressFlows] = {}
     for rating in ratings:
         category = rating_category(rating)
         if category not in out:
             target = table.multiple(rating) * base.cnl
             recovery = table.recovery(rating, base)
-            out[category] = np.stack([s.flows_at_cnl(target, recovery)[0] for s in scenarios])
+            runs = [s.flows_at_cnl(target, recovery) for s in scenarios]
+            out[category] = StressFlows(*(np.stack(field) for field in zip(*runs, strict=True)))
     return out

@@ -48,6 +48,7 @@ from simulation.model import CollateralModel
 from simulation.rating_stress import (
     PAID_IN_FULL_TOLERANCE,
     RatingStressTable,
+    StressFlows,
     rating_category,
     stress_base,
     stressed_flows,
@@ -264,7 +265,7 @@ class _Evaluator:
 class _StressEvaluator:
     """Runs candidate structures on the rating stress runs: paid in full in every run."""
 
-    def __init__(self, flows: dict[str, np.ndarray], pool: LoanTape,
+    def __init__(self, flows: dict[str, StressFlows], pool: LoanTape,
                  targets: dict[str, str], table: RatingStressTable) -> None:
         self.flows, self.pool, self.initial_balance = flows, pool, pool.total_balance
         self.targets, self.table = targets, table
@@ -275,8 +276,8 @@ class _StressEvaluator:
         self.n_eval += 1
         program = compile_deal(candidate, self.pool)
         worst: dict[str, np.ndarray] = {}
-        for category, flows in self.flows.items():
-            tf = run_waterfall(program, flows)
+        for category, runs in self.flows.items():
+            tf = run_waterfall(program, runs.flows, later_months_balance=runs.later_months_balance)
             short = (tf.principal_loss + tf.interest_shortfall) / program.original_balance
             worst[category] = short.max(axis=0)
         rows = []
@@ -539,7 +540,7 @@ def size_deal_to_stress(
     final.insert(3, "hard_ce", hard_credit_enhancement(sized, compile_deal(
         sized, tape)))
     provenance = {"method": "rating stress runs", "table": table.source, "size_oc": size_oc,
-                  "tol": tol, "runs_per_rating": int(next(iter(flows.values())).shape[0]),
+                  "tol": tol, "runs_per_rating": int(next(iter(flows.values())).flows.shape[0]),
                   "waterfall_evaluations": ev.n_eval,
                   "levels": [[deal.class_names[c] for c in m] for m in levels.members]}
     return SizingResult(sized, final, float(oc), float(res), tuple(infeasible), provenance)

@@ -35,7 +35,6 @@ from scipy.optimize import brentq
 import simulation.metrics as metrics
 from portfolio.tape import LoanTape
 from simulation.collateral import (
-    FIELD_NAMES,
     CollateralInputs,
     cnl_of_flows,
     expected_flows,
@@ -43,7 +42,7 @@ from simulation.collateral import (
 )
 from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
-from simulation.deterministic import project_deterministic
+from simulation.deterministic import project_deterministic, waterfall_inputs
 from simulation.pricing import BenchmarkCurve, spread_to_benchmark
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
@@ -333,9 +332,8 @@ def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) 
 
 def _waterfall_on_projection(program: WaterfallProgram, projection: pd.DataFrame) -> TrancheFlows:
     """The waterfall on one deterministic projection, its later months' fees included."""
-    flows = projection[list(FIELD_NAMES)].to_numpy()
-    return run_waterfall(program, flows[None],
-                         later_months_balance=projection["later_months_balance"].to_numpy())
+    flows, later_months = waterfall_inputs(projection)
+    return run_waterfall(program, flows[None], later_months_balance=later_months)
 _LOSS_TOLERANCE = 1e-4
 """Principal loss (share of the class) below which a class counts as whole."""
 _MAX_DEFAULT_MULTIPLIER = 1e4

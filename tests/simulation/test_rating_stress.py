@@ -27,6 +27,7 @@ from simulation.rating_stress import (
     rating_stress_runs,
     rating_stress_table,
     stress_base,
+    stressed_flows,
     table_for_pool,
 )
 
@@ -127,7 +128,7 @@ def test_front_loaded_curve_puts_its_share_of_defaults_in_year_one(tape, model):
     base = stress_base(tape, model)
     for curve in TABLE.loss_timing.values():
         scenario = StressScenario(tape, base, "t", curve, abs_speed=0.0)
-        flows, cnl = scenario.flows_at_cnl(base.cnl)
+        flows, cnl, _ = scenario.flows_at_cnl(base.cnl)
         assert cnl == pytest.approx(base.cnl, rel=2e-3)
         charged = flows[:, CHARGED_OFF]
         first_missed = charged[3:]  # charge-off 4 months after the first missed payment
@@ -215,8 +216,9 @@ def test_a_recovery_haircut_adds_its_share_of_the_recoveries_to_the_loss(
 def test_a_longer_recovery_lag_moves_the_same_recoveries_later(tape, model) -> None:
     base = stress_base(tape, model)
     scenario = StressScenario(tape, base, BASE_TIMING, None, abs_speed=0.01)
-    flows, cnl = scenario.flows_at_cnl(2 * base.cnl)
-    later, cnl_later = scenario.flows_at_cnl(2 * base.cnl, (base.severity, base.recovery_lag + 3))
+    flows, cnl, _ = scenario.flows_at_cnl(2 * base.cnl)
+    later, cnl_later, _ = scenario.flows_at_cnl(2 * base.cnl,
+                                                (base.severity, base.recovery_lag + 3))
     assert later.shape[0] == flows.shape[0] + 3
     np.testing.assert_allclose(later[3:, RECOVERIES], flows[:, RECOVERIES], rtol=1e-12,
                                atol=1e-9)
@@ -257,8 +259,8 @@ def test_high_apr_loans_prepaying_first_compress_the_pool_s_interest(model) -> N
     plain = StressScenario(two_rates, base, BASE_TIMING, None, abs_speed=0.02)
     compressed = StressScenario(two_rates, base, BASE_TIMING, None, abs_speed=0.02,
                                 high_apr_prepays_first=True)
-    flows, cnl = plain.flows_at_cnl(base.cnl)
-    squeezed, cnl_squeezed = compressed.flows_at_cnl(base.cnl)
+    flows, cnl, _ = plain.flows_at_cnl(base.cnl)
+    squeezed, cnl_squeezed, _ = compressed.flows_at_cnl(base.cnl)
     assert cnl_squeezed == pytest.approx(cnl, rel=1e-12)
     assert squeezed[10, INTEREST] == pytest.approx(0.75 * flows[10, INTEREST], rel=1e-2)
     np.testing.assert_allclose(squeezed[27:, INTEREST], 0.0, atol=1e-9)
@@ -302,3 +304,23 @@ def test_a_table_is_a_builtin_name_or_a_file(tmp_path: Path) -> None:
     assert rating_stress_table(str(path)).source == "mine"
     with pytest.raises(InputError, match="carmax2019-2"):
         rating_stress_table("prime")
+
+
+def test_stress_runs_carry_the_fees_of_a_first_period_longer_than_a_month() -> None:
+    # Lines cut off a month before the pool (a prospectus's hypothetical pool): the first
+    # period collects two months, and the waterfall is given the second month's opening
+    # balance so it charges both months' fees. The base comes from the same loans cut off with
+    # the pool (stress_base runs the Monte Carlo model's expectation, which refuses such lines).
+    plain = zero_interest_tape()
+    tape = tape_from_columns({**{name: getattr(plain, name) for name in
+                                 ("loan_id", "balance", "rate", "original_term",
+                                  "remaining_term", "segment")},
+                              "months_before_cutoff": np.ones(N_LOANS, int)})
+    base = stress_base(plain, zero_interest_model())
+    scenario = StressScenario(tape, base, BASE_TIMING, None, abs_speed=0.01)
+    run = scenario.flows_at_cnl(base.cnl)
+    assert run.later_months_balance[0] > 0.9 * tape.total_balance
+    assert not run.later_months_balance[1:].any()
+    stacked = stressed_flows(tape, base, ["AAA"], TABLE)["AAA"]
+    assert stacked.flows.shape[:2] == stacked.later_months_balance.shape
+    assert (stacked.later_months_balance[:, 0] > 0.9 * tape.total_balance).all()
