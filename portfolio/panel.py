@@ -877,6 +877,9 @@ def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEven
     - a run of missed payments still open at the end of the data: *defaulted* at its first
       month when it has lasted ``stall_months``; otherwise *censored* the month before it began
       (its outcome is not yet known);
+    - a loan the panel stops reporting before its last month, with a balance left, after
+      recoveries came in: *defaulted* at the first month of the run open in its last reported
+      month (that month when it was paid), charged off in its last reported month;
     - otherwise *censored* at the last month with data.
     """
     rules = rules or EventRules()
@@ -917,4 +920,17 @@ def panel_events(panel: LoanPanel, rules: EventRules | None = None) -> PanelEven
     kind[open_[stalled]] = DEFAULTED
     exit_[open_] = last[open_] - open_run  # the month before the open run began
     exit_[open_[stalled]] += 1  # a stalled run: the default month is its first month
+
+    # Loans the panel drops before its last month while they still carry a balance, after
+    # recoveries came in: the vehicle was repossessed and sold and the balance written off, but
+    # the file stops reporting the loan instead of showing a zero balance. Charged off in the
+    # last reported month; defaulted at the first missed payment of the run open then (that
+    # month itself when it was paid).
+    recoveries = panel.recoveries if panel.recoveries is not None else np.zeros((n, t))
+    recovered = np.nansum(recoveries, axis=1) > 0.0
+    dropped = (last[open_] < t) & recovered[open_]
+    rows = open_[dropped]
+    kind[rows] = DEFAULTED
+    exit_[rows] = last[rows] - np.maximum(open_run[dropped], 1) + 1
+    chargeoff[rows] = last[rows]
     return PanelEvents(entry=entry, exit=exit_, kind=kind, chargeoff=chargeoff, n_months=t)

@@ -3,10 +3,10 @@
 - :func:`timing_extrapolation`: CNL to date divided by the share of the pool's losses that a
   loss-timing curve expects by this month (the static-pool extrapolation of rating-agency
   surveillance), with a range from front- and back-loaded versions of the curve.
-- :func:`monte_carlo_projection`: the collateral engine run from the reporting month on the
-  surviving loans (as :func:`~simulation.backtest.backtest` builds them), with hazards
-  estimated from the months to date only, severity at the realised severity to date, and a
-  systematic factor for the range (percentiles of the pool's net loss).
+- :func:`monte_carlo_projection`: the roll-rate collateral engine run from the reporting month
+  on the surviving loans in their delinquency states (as :func:`~simulation.backtest.backtest`
+  builds them), calibrated on the months to date only, severity at the realised severity to
+  date, and a systematic factor for the range (percentiles of the pool's net loss).
 
 Both return a :class:`LifetimeLossEstimate`; ``docs/surveillance.md`` documents the methods,
 their sources and the AART 2017-3 backtest.
@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from portfolio.errors import InputError, Problem
-from portfolio.panel import EventRules, LoanPanel, missed_payment_runs
+from portfolio.panel import EventRules, LoanPanel
 from simulation.backtest import panel_tape
-from simulation.calibration import SegmentScheme, estimate_hazards
+from simulation.calibration import SegmentScheme, estimate_hazards, estimate_roll_rates
 from simulation.collateral import prepare_collateral
 from simulation.model import LossTiming, model_from_dict
 from simulation.performance import panel_activity, performance_indicators
 from simulation.run import simulate_pool
 
 __all__ = ["LifetimeLossEstimate", "RealisedLoss", "monte_carlo_projection", "pool_timing_share",
-           "realised_loss", "roll_probabilities", "timing_extrapolation"]
+           "realised_loss", "timing_extrapolation"]
 
 DEFAULT_CURVE_STRETCH = 0.25
 """Front/back-loaded range of the timing method: the loan-age axis of the curve compressed or
@@ -161,62 +161,24 @@ def timing_extrapolation(panel: LoanPanel, as_of_month: int, curve: LossTiming, 
                  "share_back": shares["back"]})
 
 
-MAX_ROLL_BUCKET = 6
-"""Roll rates are estimated for 1, 2, ..., 6+ consecutive missed payments."""
-
-
-def roll_probabilities(panel: LoanPanel, month: int,
-                       rules: EventRules | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """P(charge-off) of a loan ``r`` payments behind, ``r = 1..6+``, from months ``1..month``.
-
-    A roll-rate chain: from every loan-month ``r`` payments behind (``r`` capped at
-    :data:`MAX_ROLL_BUCKET`) whose next month is observed, the next month is a charge-off
-    (share ``c_r``), one more missed payment (``w_r``; for the last bucket, still behind) or a
-    cure. The probability of an eventual charge-off is then ``P_r = c_r + w_r P_(r+1)``, with
-    ``P_6 = c_6 / (1 - w_6)`` for the absorbing last bucket. Returns ``P`` and the loan-months
-    observed per bucket, shape ``(MAX_ROLL_BUCKET,)`` each (``P = 0`` without observations).
-    """
-    cut = panel.through(month)
-    run = np.minimum(missed_payment_runs(cut, rules), MAX_ROLL_BUCKET)
-    charged = panel_activity(cut, rules).charged_off > 0.0
-    now, nxt, off = run[:, :-1], run[:, 1:], charged[:, 1:]
-    seen = np.zeros(MAX_ROLL_BUCKET)
-    charge = np.zeros(MAX_ROLL_BUCKET)
-    worse = np.zeros(MAX_ROLL_BUCKET)
-    for r in range(1, MAX_ROLL_BUCKET + 1):
-        at = now == r
-        seen[r - 1] = at.sum()
-        charge[r - 1] = (at & off).sum()
-        worse[r - 1] = (at & ~off & (nxt == min(r + 1, MAX_ROLL_BUCKET))).sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.where(seen > 0, charge / seen, 0.0)
-        w = np.where(seen > 0, worse / seen, 0.0)
-    prob = np.zeros(MAX_ROLL_BUCKET)
-    prob[-1] = c[-1] / (1.0 - w[-1]) if w[-1] < 1.0 else 0.0
-    for r in range(MAX_ROLL_BUCKET - 2, -1, -1):
-        prob[r] = c[r] + w[r] * prob[r + 1]
-    return prob, seen
-
-
 def monte_carlo_projection(panel: LoanPanel, as_of_month: int, *,
                            horizon_month: int | None = None, n_paths: int = 1000, seed: int = 1,
                            factor_cv: float = DEFAULT_FACTOR_CV,
                            rules: EventRules | None = None) -> LifetimeLossEstimate:
-    """Realised CNL to K + the delinquency pipeline + the engine's projection of current loans.
+    """Realised CNL to K plus the roll-rate engine's projection of the loans left at K.
 
-    - *pipeline*: a loan ``r`` payments behind at K is charged off with the roll rate of
-      :func:`roll_probabilities` (from months ``1..K``), losing the severity of its balance;
-    - *current loans* (paid in month K): the collateral engine from month K
-      (:func:`~simulation.backtest.panel_tape`), with hazards by age from
-      :func:`~simulation.calibration.estimate_hazards` on months ``1..K`` only (no
-      look-ahead, no segments) and a lognormal systematic multiplier of the default hazards
-      with coefficient of variation ``factor_cv`` for the range;
-    - severity: the realised severity to K (:data:`DEFAULT_SEVERITY` before any loss).
+    The model is the one ``autoabs calibrate`` estimates, from months ``1..K`` only (no
+    look-ahead, no segments): hazards by age (:func:`~simulation.calibration.estimate_hazards`)
+    and the monthly roll rates between current, 30, 60, 90 and 120+ with cures and re-default
+    (:func:`~simulation.calibration.estimate_roll_rates`), so the delinquent loans at K start in
+    their state (:func:`~simulation.backtest.panel_tape`, as the backtest projects them); a
+    lognormal systematic multiplier with coefficient of variation ``factor_cv`` moves the
+    roll-forward probabilities for the range; severity: the realised severity to K
+    (:data:`DEFAULT_SEVERITY` before any loss).
 
     The mean projection to the horizon sums the engine's mean flows to it; its percentiles scale
     the per-path lifetime net loss by the mean share falling before the horizon (exact when the
-    factor scales every month alike). The pipeline is an expectation and shifts every
-    percentile alike.
+    factor scales every month alike).
     """
     _check_months(panel, as_of_month, horizon_month)
     if not 0.0 < factor_cv <= 10.0:
@@ -225,24 +187,15 @@ def monte_carlo_projection(panel: LoanPanel, as_of_month: int, *,
     done = realised_loss(panel, as_of_month, rules)
     severity = done.severity if np.isfinite(done.severity) else DEFAULT_SEVERITY
     cutoff = float(panel.cutoff_balance.sum())
-    # Pipeline: the loans behind at K, by payments missed.
-    behind = missed_payment_runs(panel.through(as_of_month), rules)[:, as_of_month - 1]
-    roll, _ = roll_probabilities(panel, as_of_month, rules)
-    balance_k = np.nan_to_num(panel.balance[:, as_of_month - 1])
-    late = behind > 0
-    pipeline = float(np.sum(balance_k[late] * roll[np.minimum(behind[late],
-                                                               MAX_ROLL_BUCKET) - 1]))
-    pipeline_net = pipeline * severity / cutoff
-    # Current loans: the engine.
     scheme = SegmentScheme(None, False, None)
     calibration = estimate_hazards(panel, through=as_of_month, scheme=scheme, rules=rules)
-    spec = calibration.model_dict(f"lifetime-loss: {panel.source} months 1-{as_of_month}")
+    spec = calibration.model_dict(
+        f"lifetime-loss: {panel.source} months 1-{as_of_month}",
+        roll_rates=estimate_roll_rates(panel, through=as_of_month, scheme=scheme, rules=rules))
     spec["recovery"] = {"method": "severity", "severity": float(np.clip(severity, 0.0, 1.0))}
     spec["factor"] = {"type": "lognormal", "multiplier_cv": factor_cv}
     model = model_from_dict(spec, source="lifetime-loss")
-    tape, idx = panel_tape(panel, as_of_month, scheme, rules)
-    current = behind[idx] == 0
-    tape = tape.subset(current)
+    tape, _ = panel_tape(panel, as_of_month, scheme, rules, delinquency=True)
     inputs = prepare_collateral(tape, model, source=panel.source)
     result = simulate_pool(inputs, n_paths=n_paths, seed=seed)
     flows = result.mean_flows
@@ -252,17 +205,15 @@ def monte_carlo_projection(panel: LoanPanel, as_of_month: int, *,
                   else lifetime_mean)
     scale = to_horizon / lifetime_mean if lifetime_mean > 0 else 0.0
     per_path = result.cnl * inputs.initial_balance * scale / cutoff
-    base = done.cnl + pipeline_net
     q = np.percentile(per_path, PERCENTILES)
-    details = {f"p{p:g}": base + float(v) for p, v in zip(PERCENTILES, q, strict=True)}
-    details |= {"pipeline_cnl": pipeline_net, "current_loans_cnl": to_horizon / cutoff,
-                "severity": severity, "n_loans": float(len(tape)),
-                "delinquent_loans": float(np.sum(late)),
+    details = {f"p{p:g}": done.cnl + float(v) for p, v in zip(PERCENTILES, q, strict=True)}
+    details |= {"projected_cnl": to_horizon / cutoff, "severity": severity,
+                "n_loans": float(len(tape)),
+                "delinquent_loans": float(np.sum(tape.days_past_due > 0)),
                 "n_paths": float(n_paths), "factor_cv": factor_cv}
-    details |= {f"roll_{r + 1}": float(v) for r, v in enumerate(roll)}
     return LifetimeLossEstimate(
         method="monte_carlo", as_of_month=as_of_month, horizon_month=horizon_month,
-        cnl_to_date=done.cnl, cnl=base + to_horizon / cutoff,
+        cnl_to_date=done.cnl, cnl=done.cnl + to_horizon / cutoff,
         low=details["p5"], high=details["p95"], details=details)
 
 

@@ -99,9 +99,10 @@ def panel_activity(panel: LoanPanel, rules: EventRules | None = None) -> LoanAct
     """The monthly flows of a performance panel (conventions in ``docs/surveillance.md``).
 
     - Charge-off: a loan :func:`~portfolio.panel.panel_events` classifies as defaulted is
-      charged off in the month the panel removes its balance, for the balance before that
-      month less the principal collected in it. A stalled default whose balance the panel keeps
-      is not charged off (it stays 90+ days delinquent).
+      charged off in the month the panel removes its balance (or its last reported month, when
+      the panel drops it after recoveries), for the balance before that month less the principal
+      collected in it; its ending balance that month is 0. A stalled default whose balance the
+      panel keeps is not charged off (it stays 90+ days delinquent).
     - Scheduled principal due: the level-payment principal of the prior balance
       (:func:`~portfolio.panel.scheduled_principal`). Principal collected beyond it and beyond
       arrears of earlier months is prepaid principal.
@@ -119,6 +120,7 @@ def panel_activity(panel: LoanPanel, rules: EventRules | None = None) -> LoanAct
     rows = np.flatnonzero((ev.kind == DEFAULTED) & (ev.chargeoff > 0))
     charged[rows, ev.chargeoff[rows] - 1] = True
     charged_off = np.where(charged, np.maximum(prior - collected, 0.0), 0.0)
+    ending = np.where(charged, 0.0, ending)  # a dropped loan's last balance is written off
     due = np.where(present & ~charged,
                    scheduled_principal(prior, panel.rate, panel.scheduled_payment), 0.0)
     prepaid = np.zeros_like(prior)

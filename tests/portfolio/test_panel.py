@@ -21,6 +21,7 @@ from portfolio.panel import (
     read_long_panel,
     read_panel,
 )
+from simulation.performance import panel_activity
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "performance"
 
@@ -267,3 +268,36 @@ def test_real_ally_panels_load_under_the_reject_policy(name: str, n_loans: int,
     assert panel.n_loans == n_loans and panel.quarantined == ()
     assert panel.score_counts == {} and np.isfinite(panel.fico).all()
     assert pd.read_csv(sidecar).columns.tolist() == list(QUARANTINE_COLUMNS)
+
+
+def test_a_loan_dropped_after_recoveries_is_charged_off_in_its_last_month(tmp_path: Path) -> None:
+    # Loan 1 pays month 1, misses 2 and 3 with repossession proceeds in month 3, then the file
+    # stops reporting it with 4,700 left: written off in month 3, defaulted at month 2. Loan 2
+    # misses month 2 and drops without recoveries: censored at 1 (its outcome is unknown).
+    # Loan 3 pays every month.
+    n = 5
+    frame = pd.DataFrame({
+        "assetNumber": ["1", "2", "3"], "originalInterestRatePercentage": [0.0] * 3,
+        "originalLoanTerm": [60] * 3, "remainingTermtoMaturityNumber": [50] * 3,
+        "reportingPeriodActualEndBalanceAmount": [5000.0] * 3,
+        "reportingPeriodScheduledPaymentAmount": [100.0] * 3,
+        "obligorCreditScore": [700] * 3, "vehicleNewUsedCode": [2] * 3,
+        "reportingPeriodBeginningDate": ["05-01-2017"] * 3})
+    rows = {"1": [(4900.0, 100.0, 100.0), (4900.0, 0.0, 0.0), (4900.0, 0.0, 0.0)],
+            "2": [(4900.0, 100.0, 100.0), (4900.0, 0.0, 0.0)],
+            "3": [(5000.0 - 100.0 * (k + 1), 100.0, 100.0) for k in range(n)]}
+    for k in range(n):
+        for prefix, j in (("BAL", 0), ("PRC", 1), ("PMT", 2)):
+            frame[f"{prefix}{k + 1}"] = [rows[i][k][j] if k < len(rows[i]) else None
+                                         for i in ("1", "2", "3")]
+        frame[f"REP{k + 1}"] = [3000.0 if (i == "1" and k == 2) else None
+                                for i in ("1", "2", "3")]
+    path = tmp_path / "dropped.csv"
+    frame.to_csv(path, index=False, na_rep="NA")
+    panel = read_ally_panel(path)
+    ev = panel_events(panel)
+    assert ev.kind.tolist() == [DEFAULTED, CENSORED, CENSORED]
+    assert ev.exit.tolist() == [2, 1, 5] and ev.chargeoff.tolist() == [3, 0, 0]
+    activity = panel_activity(panel)
+    assert activity.charged_off[0].tolist() == [0.0, 0.0, 4900.0, 0.0, 0.0]
+    assert activity.ending_balance[0, 2] == 0.0 and activity.recoveries[0, 2] == 3000.0

@@ -42,6 +42,13 @@ def _hand_indicators(path: Path, months: tuple[int, ...]) -> dict[int, dict[str,
         age0 = loan["originalLoanTerm"] - loan["remainingTermtoMaturityNumber"]
         prior = loan["reportingPeriodActualEndBalanceAmount"]
         arrears, missed_run, gone = 0.0, 0, False
+        # Dropped by the file before month n with a balance, after recoveries: written off in
+        # its last reported month.
+        reported = [k for k in range(1, n + 1) if not pd.isna(loan[f"BAL{k}"])]
+        recovered = sum(0.0 if pd.isna(loan[f"{col}{k}"]) else loan[f"{col}{k}"]
+                        for col in ("REC", "REP") for k in range(1, n + 1))
+        last = reported[-1] if reported else 0
+        dropped = 0 < last < n and loan[f"BAL{last}"] > TOL and recovered > 0
         for k in range(1, n + 1):
             for col in ("REC", "REP"):
                 value = loan[f"{col}{k}"]
@@ -54,7 +61,8 @@ def _hand_indicators(path: Path, months: tuple[int, ...]) -> dict[int, dict[str,
             sums["prior"][k] += prior
             sums["age_w"][k] += prior * (age0 + k)
             due = min(prior, max(pay - prior * r, 0.0))
-            if bal <= TOL and principal < 0.5 * prior:  # balance removed unpaid: charge-off
+            if (bal <= TOL and principal < 0.5 * prior) or (dropped and k == last):
+                # balance removed unpaid, or the loan dropped after recoveries: charge-off
                 sums["gross"][k] += prior - principal
                 gone = True
                 continue
