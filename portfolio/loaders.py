@@ -273,11 +273,41 @@ class _Parsed:
         return ~self.missing & ~self.invalid
 
 
-def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Return the stripped text of a column and its missing mask (NaN/None or an NA token)."""
-    text = s.astype(str).str.strip()
-    missing = s.isna().to_numpy() | text.str.lower().isin(NA_TOKENS).to_numpy()
-    return text, missing
+DISTINCT_PROBE_ROWS = 4_096
+"""Leading rows of a text column sampled to decide how to parse it: when at most a quarter of
+them are distinct (states, makes, terms, dates, flags), each distinct text is parsed once and
+broadcast to the rows; otherwise (ids, amounts) the cells are parsed as they stand, where
+factorising first would cost more than it saves. Both give the same values."""
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """The stripped texts of one column and which of them are missing (null or an NA token).
+
+    ``texts`` holds one entry per distinct cell text when ``codes`` (shape ``(n_rows,)``) maps
+    every row to its entry, else one entry per row (``codes`` is ``None``).
+    """
+
+    texts: pd.Series
+    missing: np.ndarray
+    codes: np.ndarray | None
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """``values`` aligned with :attr:`texts`, broadcast to the rows."""
+        return values if self.codes is None else values[self.codes]
+
+
+def _texts(s: pd.Series) -> _Texts:
+    """The column as text (nulls stay null), each distinct text once when the column repeats."""
+    text = s.astype(str)
+    codes = None
+    probe = text.iloc[:DISTINCT_PROBE_ROWS]
+    if 4 * probe.nunique(dropna=False) <= len(probe):
+        codes, uniques = pd.factorize(text, use_na_sentinel=False)
+        text = pd.Series(uniques, dtype=text.dtype)
+    stripped = text.str.strip()
+    missing = text.isna().to_numpy() | stripped.str.lower().isin(NA_TOKENS).to_numpy()
+    return _Texts(stripped, missing, codes)
 
 
 def _text_to_float(text: pd.Series) -> np.ndarray:
@@ -294,13 +324,45 @@ def _text_to_float(text: pd.Series) -> np.ndarray:
     return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def _finite_numbers(s: pd.Series) -> np.ndarray | None:
+    """The numbers of a text column whose every cell is a finite number as written, else None.
+
+    One Arrow cast of the cells as they stand: a blank, a padded or an NA-token cell, or any
+    unreadable one, fails it (``nan``/``inf`` parse, and are caught by the finiteness test),
+    so a column that passes has nothing to strip, nothing missing and nothing invalid, and its
+    numbers are the bits :func:`_text_to_float` gives after stripping.
+    """
+    if s.dtype != object and not pd.api.types.is_string_dtype(s):
+        return None
+    try:
+        cells = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+        return None  # e.g. Python bools or numbers in an object column: the text path
+    try:
+        parsed = pc.cast(cells, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if parsed.null_count:
+        return None
+    values = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return values if np.isfinite(values).all() else None
+
+
 def _parse_number(s: pd.Series) -> _Parsed:
+    n = len(s)
     if pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(values)
     else:
-        text, missing = _text(s)
-        values = _text_to_float(text.where(~missing))
+        fast = _finite_numbers(s)
+        if fast is not None:
+            none = np.zeros(n, dtype=bool)
+            return _Parsed(fast, none, none.copy())
+        t = _texts(s)
+        missing = t.per_row(t.missing)
+        values = t.per_row(_text_to_float(t.texts.where(~t.missing)))
     invalid = ~missing & ~np.isfinite(values)
     values = np.where(missing | invalid, np.nan, values)
     return _Parsed(values, missing, invalid)
@@ -321,8 +383,9 @@ def _parse_bool(s: pd.Series, default: bool) -> _Parsed:
         values = s.to_numpy(dtype=bool, na_value=default)
         invalid = np.zeros(len(s), dtype=bool)
     else:
-        text, missing = _text(s)
-        word = _word_index(text, tuple(BOOL_WORDS))
+        t = _texts(s)
+        word = t.per_row(_word_index(t.texts, tuple(BOOL_WORDS)))
+        missing = t.per_row(t.missing)
         invalid = ~missing & (word < 0)
         values = np.asarray(tuple(BOOL_WORDS.values()), dtype=bool)[np.maximum(word, 0)]
     values = np.where(missing | invalid, default, values)
@@ -337,17 +400,15 @@ def _parse_date(s: pd.Series) -> _Parsed:
         return _Parsed(
             stamps.to_numpy(dtype="datetime64[D]"), missing, np.zeros(n, dtype=bool)
         )
-    text, missing = _text(s)
-    values = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    present = np.flatnonzero(~missing)
-    invalid = np.zeros(n, dtype=bool)
+    t = _texts(s)
+    parsed = np.full(len(t.texts), np.datetime64("NaT"), dtype="datetime64[D]")
+    present = np.flatnonzero(~t.missing)
     if present.size:
-        # Tapes repeat dates heavily: parse each distinct text once, then broadcast.
-        codes, uniques = pd.factorize(text.iloc[present])
-        t = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-        iso = t.str.extract(_ISO_DATE)
-        us = t.str.extract(_US_DATE)
-        my = t.str.extract(_MONTH_YEAR)
+        # Tapes repeat dates heavily: each distinct text is parsed once (_texts), then broadcast.
+        text = pd.Series(t.texts.iloc[present].to_numpy(dtype=object), dtype=object)
+        iso = text.str.extract(_ISO_DATE)
+        us = text.str.extract(_US_DATE)
+        my = text.str.extract(_MONTH_YEAR)
         month_year = my[0].notna()
         parts = pd.DataFrame(
             {
@@ -360,25 +421,27 @@ def _parse_date(s: pd.Series) -> _Parsed:
         )
         plausible = parts["year"].between(DATE_YEAR_MIN, DATE_YEAR_MAX)
         stamps = pd.to_datetime(parts.where(plausible), errors="coerce")  # impossible: NaT
-        parsed = stamps.to_numpy(dtype="datetime64[D]")[codes]
-        ok = ~np.isnat(parsed)
-        values[present] = parsed
-        invalid[present[~ok]] = True
+        parsed[present] = stamps.to_numpy(dtype="datetime64[D]")
+    missing = t.per_row(t.missing)
+    values = t.per_row(parsed)
+    invalid = ~missing & np.isnat(values)
     return _Parsed(values, missing, invalid)
 
 
 def _parse_payment_type(s: pd.Series) -> _Parsed:
-    text, missing = _text(s)
-    codes = _word_index(text, PAYMENT_TYPES)
+    t = _texts(s)
+    codes = t.per_row(_word_index(t.texts, PAYMENT_TYPES))
+    missing = t.per_row(t.missing)
     invalid = ~missing & (codes < 0)
     return _Parsed(np.where(missing | invalid, LEVEL, codes).astype(np.int8), missing, invalid)
 
 
 def _parse_str(s: pd.Series, default: str) -> _Parsed:
-    text, missing = _text(s)
-    values = text.to_numpy(dtype=object)
-    values[missing] = default
-    return _Parsed(values, missing, np.zeros(len(s), dtype=bool))
+    t = _texts(s)
+    texts = t.texts.to_numpy(dtype=object)
+    texts[t.missing] = default
+    # A repeated text is one Python string shared by its rows (memory of the distinct texts).
+    return _Parsed(t.per_row(texts), t.per_row(t.missing), np.zeros(len(s), dtype=bool))
 
 
 def _parse(name: str, s: pd.Series) -> _Parsed:
