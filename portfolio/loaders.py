@@ -14,7 +14,9 @@ The rules, units and the sidecar format are documented in ``docs/tape.md``.
 from __future__ import annotations
 
 import csv
+import io
 import os
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -462,16 +464,43 @@ def _parse(name: str, s: pd.Series) -> _Parsed:
 # --------------------------------------------------------------------------------------------
 
 
+_PLAIN_TEXT = r"^[\x20-\x26\x28-\x5b\x5d-\x7e]*$"
+"""Printable ASCII without ``'`` and ``\\``: such a cell's ``repr`` is its text in single quotes."""
+_FORMATTER = string.Formatter()
+
+
+def _large_text(text: str) -> pa.Scalar:
+    """``text`` as an Arrow scalar of the type message pieces are joined in (large strings)."""
+    return pa.scalar(text, type=pa.large_string())
+
+
 class _Cells:
     """Raw cells of one column, shown as the user wrote them (text quoted)."""
 
     def __init__(self, raw: pd.Series | None) -> None:
         self.raw = raw
 
-    def take(self, idx: np.ndarray) -> list[str]:
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """The cells of rows ``idx`` as messages show them, object array of str.
+
+        Text cells of plain ASCII are quoted in one vectorised pass (``'text'``, what ``repr``
+        gives; blank ones are ``empty``); any other cell goes through :func:`_show_cell`.
+        """
         if self.raw is None:
-            return ["empty"] * idx.size
-        return [_show_cell(v) for v in self.raw.iloc[idx].tolist()]
+            return np.full(idx.size, "empty", dtype=object)
+        cells = self.raw.iloc[idx]
+        if not pd.api.types.is_string_dtype(cells):
+            return np.array([_show_cell(v) for v in cells.tolist()], dtype=object)
+        text = pa.array(cells, type=pa.large_string(), from_pandas=True)
+        plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_TEXT), False)
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), False)
+        quote = _large_text("'")
+        shown = pc.binary_join_element_wise(quote, text, quote, _large_text("")).to_numpy(
+            zero_copy_only=False)
+        shown[np.asarray(blank)] = "empty"
+        other = np.flatnonzero(~np.asarray(plain))  # nulls, quotes, backslashes, non-ASCII
+        shown[other] = [_show_cell(v) for v in cells.iloc[other].tolist()]
+        return np.asarray(shown, dtype=object)
 
 
 def _show_cell(v: Any) -> str:
@@ -492,13 +521,88 @@ def _show_number(v: Any) -> str:
     return str(v)
 
 
+def _show_values(values: np.ndarray) -> np.ndarray:
+    """Computed values of failing rows as messages show them (:func:`_show_number`).
+
+    Object array of str: text as it is, numbers formatted once per distinct value.
+    """
+    if values.dtype == object:
+        if pd.api.types.infer_dtype(values, skipna=False) == "string":
+            return values
+        return np.array([_show_number(v) for v in values.tolist()], dtype=object)
+    distinct, where = np.unique(values, return_inverse=True)
+    return np.array([_show_number(v) for v in distinct.tolist()], dtype=object)[where]
+
+
+def _format_rows(template: str, n_rows: int, per_row: Mapping[str, np.ndarray],
+                 scalars: Mapping[str, Any], suffix: str) -> np.ndarray:
+    """``template.format(**scalars, **row values) + suffix`` for ``n_rows`` rows at once.
+
+    The template is split into literal text, scalar fields (formatted once, with their format
+    spec) and row fields (object arrays of str, inserted as they are); the pieces are joined
+    element-wise by Arrow. Returns an object array of str, shape ``(n_rows,)``.
+    """
+    pieces: list[Any] = []
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        pieces.append(literal)
+        if name is None:
+            continue
+        if name in per_row:
+            if spec or conversion:
+                raise ValueError(f"row field {name!r} of {template!r} takes no format spec")
+            pieces.append(pa.array(per_row[name], type=pa.large_string()))
+        else:
+            value = _FORMATTER.convert_field(scalars[name], conversion)
+            pieces.append(_FORMATTER.format_field(value, spec or ""))
+    pieces.append(suffix)
+    if all(isinstance(piece, str) for piece in pieces):
+        return np.full(n_rows, "".join(pieces), dtype=object)
+    joined = pc.binary_join_element_wise(
+        *[_large_text(p) if isinstance(p, str) else p for p in pieces if p != ""],
+        _large_text(""))
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Every row problem, sorted by row and then canonical column order; shape ``(n,)`` each.
+
+    ``rows`` are 0-based; ``fields`` and ``messages`` object arrays of str.
+    """
+
+    rows: np.ndarray
+    fields: np.ndarray
+    messages: np.ndarray
+
+    def problems(self) -> list[Problem]:
+        """The problems as :class:`Problem` entries (1-based rows)."""
+        return list(map(Problem, (self.rows + 1).tolist(), self.fields.tolist(),
+                        self.messages.tolist()))
+
+    def reasons(self) -> np.ndarray:
+        """One text per row with a problem, in row order: ``field: message`` joined by ``; ``."""
+        if self.rows.size == 0:
+            return np.empty(0, dtype=object)
+        each = pc.binary_join_element_wise(
+            pa.array(self.fields, type=pa.large_string()), _large_text(": "),
+            pa.array(self.messages, type=pa.large_string()), _large_text(""),
+        )
+        starts = np.flatnonzero(np.r_[True, self.rows[1:] != self.rows[:-1]])
+        offsets = pa.array(np.r_[starts, self.rows.size], type=pa.int64())
+        by_row = pc.binary_join(pa.LargeListArray.from_arrays(offsets, each), _large_text("; "))
+        return np.asarray(by_row.to_numpy(zero_copy_only=False), dtype=object)
+
+
 class _Collector:
-    """Accumulates row problems from boolean masks; formats messages for failing rows only."""
+    """Accumulates row problems from boolean masks; formats messages for failing rows only.
+
+    Messages are built column-wise: one vectorised pass per rule, no Python per row.
+    """
 
     def __init__(self, n: int, user_names: Mapping[str, str]) -> None:
         self.bad = np.zeros(n, dtype=bool)
         self.user_names = user_names
-        self._items: list[tuple[int, int, Problem]] = []
+        self._rules: list[tuple[np.ndarray, int, str, np.ndarray]] = []
 
     def add(self, mask: np.ndarray, field: str, template: str, **values: Any) -> None:
         """Record ``template`` for every row where ``mask`` holds.
@@ -510,27 +614,36 @@ class _Collector:
         if idx.size == 0:
             return
         self.bad[idx] = True
-        per_row: dict[str, list[str]] = {}
+        per_row: dict[str, np.ndarray] = {}
         scalars: dict[str, Any] = {}
         for key, v in values.items():
             if isinstance(v, _Cells):
                 per_row[key] = v.take(idx)
             elif isinstance(v, np.ndarray):
-                per_row[key] = [_show_number(x) for x in v[idx].tolist()]
+                per_row[key] = _show_values(v[idx])
             else:
                 scalars[key] = v
         user = self.user_names.get(field, field)
         suffix = MSG_FILE_COLUMN.format(user=user) if user != field else ""
         order = _FIELD_ORDER.get(field, len(_FIELD_ORDER))
-        for j, i in enumerate(idx.tolist()):
-            row_values = {k: vals[j] for k, vals in per_row.items()}
-            message = template.format(**scalars, **row_values) + suffix
-            self._items.append((i, order, Problem(i + 1, field, message)))
+        messages = _format_rows(template, idx.size, per_row, scalars, suffix)
+        self._rules.append((idx, order, field, messages))
 
-    def problems(self) -> list[Problem]:
-        """All problems sorted by row, then by canonical column order."""
-        self._items.sort(key=lambda item: (item[0], item[1]))
-        return [p for _, _, p in self._items]
+    def found(self) -> _Found:
+        """All problems sorted by row, then by canonical column order.
+
+        Within one row and column, rules keep the order they were added in (a stable sort).
+        """
+        if not self._rules:
+            empty = np.empty(0, dtype=object)
+            return _Found(np.empty(0, dtype=np.int64), empty, empty)
+        rows = np.concatenate([idx for idx, _, _, _ in self._rules])
+        order = np.concatenate([np.full(idx.size, o) for idx, o, _, _ in self._rules])
+        fields = np.concatenate([np.full(idx.size, f, dtype=object)
+                                 for idx, _, f, _ in self._rules])
+        messages = np.concatenate([m for _, _, _, m in self._rules])
+        sort = np.lexsort((order, rows))
+        return _Found(rows[sort], fields[sort], messages[sort])
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,6 +713,7 @@ class _Validation:
     n_rows: int
     file_problems: list[Problem]
     row_problems: list[Problem]
+    found: _Found
     bad: np.ndarray
     parsed: dict[str, _Parsed]
     ignored_columns: tuple[str, ...]
@@ -817,10 +931,12 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
                 others[i] = ", ".join(str(r) for r in rows_of[ids.iat[i]] if r != i + 1)
             out.add(dup, "loan_id", MSG_DUPLICATE_ID, value=cells("loan_id"), others=others)
 
+    collected = out.found()
     return _Validation(
         n_rows=n,
         file_problems=file_problems,
-        row_problems=out.problems(),
+        row_problems=collected.problems(),
+        found=collected,
         bad=out.bad,
         parsed=parsed,
         ignored_columns=ignored,
@@ -853,9 +969,7 @@ def _build_tape(parsed: Mapping[str, _Parsed], keep: np.ndarray) -> LoanTape:
 def _rejects_frame(df: pd.DataFrame, validation: _Validation) -> pd.DataFrame:
     """Original values of the rejected rows plus ``row`` (1-based) and ``reasons``."""
     idx = np.flatnonzero(validation.bad)
-    reasons: dict[int | None, list[str]] = {}
-    for p in validation.row_problems:
-        reasons.setdefault(p.row, []).append(f"{p.field}: {p.message}")
+    reasons = validation.found.reasons()  # the rows with a problem are the rejected rows
     original = df.iloc[idx].reset_index(drop=True)
     original.columns = [
         f"{c}_original" if str(c) in ("row", "reasons") else str(c) for c in original.columns
@@ -865,9 +979,7 @@ def _rejects_frame(df: pd.DataFrame, validation: _Validation) -> pd.DataFrame:
         [
             pd.DataFrame({"row": rows.astype(np.int64)}),
             original,
-            pd.DataFrame(
-                {"reasons": pd.Series(["; ".join(reasons[r]) for r in rows.tolist()], dtype=str)}
-            ),
+            pd.DataFrame({"reasons": pd.Series(reasons, dtype=str)}),
         ],
         axis=1,
     )
@@ -1025,7 +1137,85 @@ def _read_parquet(path: Path, source: str) -> pd.DataFrame:
 
 def _write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
     """Write ``frame`` as CSV to ``target`` atomically."""
-    atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    atomic_write(target, lambda tmp: _write_csv(frame, tmp))
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """``frame.to_csv(path, index=False)`` (minimal quoting, newline line ends, UTF-8).
+
+    A frame of text and integer columns without line breaks in its cells is rendered column-
+    wise by Arrow (a cell with a comma or a quote is quoted, its quotes doubled: what pandas'
+    minimal quoting writes), the same bytes, many times faster for a 500,000-row reject
+    sidecar. Any other frame is written by pandas.
+    """
+    lines = _csv_lines(frame)
+    if lines is None:
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        return
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    with open(path, "wb") as fh:
+        fh.write(header.getvalue().encode("utf-8"))
+        for body in _utf8_bytes(lines):  # the lines back to back are the file body
+            fh.write(body.data)
+
+
+_CSV_QUOTED = np.frombuffer(b',"', dtype=np.uint8)
+"""Bytes that make pandas' minimal quoting quote a cell (delimiter, quote)."""
+_CSV_LINE_BREAKS = np.frombuffer(b"\n\r", dtype=np.uint8)
+
+
+def _utf8_bytes(text: pa.Array | pa.ChunkedArray) -> list[np.ndarray]:
+    """The UTF-8 bytes of a large-string array's cells, back to back, one array per chunk.
+
+    An ASCII byte never occurs inside a multi-byte UTF-8 character, so searching these bytes
+    for ``,`` or a line break finds exactly the cells that hold one.
+    """
+    out = []
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        _, offsets, data = chunk.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int64)[[chunk.offset, chunk.offset + len(chunk)]]
+        if data is not None and bounds[1] > bounds[0]:
+            out.append(np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[1]])
+    return out
+
+
+def _holds_any(text: pa.Array | pa.ChunkedArray, characters: np.ndarray) -> bool:
+    """Whether some cell of ``text`` holds one of the ASCII ``characters``."""
+    return any(bool(np.isin(part, characters).any()) for part in _utf8_bytes(text))
+
+
+def _csv_lines(frame: pd.DataFrame) -> pa.Array | pa.ChunkedArray | None:
+    """One CSV line per row of ``frame``, each ending in a newline, or None.
+
+    None when a column is neither text nor integer, or a cell holds a line break (pandas'
+    writer handles those).
+    """
+    if len(frame.columns) < 2:
+        return None  # a lone empty field is quoted by the csv module: leave it to pandas
+    fields = []
+    for name in frame.columns:
+        try:
+            cells = pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        if pa.types.is_integer(cells.type):
+            fields.append(pc.fill_null(pc.cast(cells, pa.large_string()), _large_text("")))
+            continue
+        if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+            return None
+        text = pc.fill_null(pc.cast(cells, pa.large_string()), _large_text(""))
+        if _holds_any(text, _CSV_LINE_BREAKS):
+            return None
+        if _holds_any(text, _CSV_QUOTED):
+            quote = _large_text('"')
+            quoted = pc.binary_join_element_wise(
+                quote, pc.replace_substring(text, '"', '""'), quote, _large_text(""))
+            special = pc.or_(pc.match_substring(text, ","), pc.match_substring(text, '"'))
+            text = pc.if_else(special, quoted, text)
+        fields.append(text)
+    lines = pc.binary_join_element_wise(*fields, _large_text(","))
+    return pc.binary_join_element_wise(lines, _large_text("\n"), _large_text(""))
 
 
 _READERS: dict[str, Callable[[Path, str], pd.DataFrame]] = {

@@ -714,3 +714,63 @@ def test_all_number_column_fast_path_gives_the_text_path_bits() -> None:
     np.testing.assert_array_equal(fast.balance, text.balance)
     np.testing.assert_array_equal(fast.ltv, text.ltv)
     np.testing.assert_array_equal(fast.balance, frame["balance"].astype(float).to_numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# The rejection path: messages and sidecar built column-wise, as the row-by-row code wrote them
+# ---------------------------------------------------------------------------------------------
+
+ODD_CELLS = ["1,5", "it's", 'say "x"', "back\\slash", "ünï", "tab\there", "12 %", "\u00a0"]
+
+
+def test_messages_quote_each_cell_as_repr_does() -> None:
+    """Plain cells are quoted in one vectorised pass, odd ones (quotes, backslashes, non-ASCII,
+    control characters) by ``repr``: every message shows the cell exactly as ``repr`` would."""
+    rows = [clean_row(i, balance=cell) for i, cell in enumerate(ODD_CELLS)] + [clean_row(99)]
+    frame = pd.DataFrame(rows, dtype=str)
+    _, rejects = validate_frame(frame, "f", on_error="reject")
+    expected = [f"balance: expected a number, got {cell!r}" if cell.strip()
+                else "balance: required value is missing" for cell in ODD_CELLS]
+    assert rejects["reasons"].tolist() == expected
+
+
+def test_sidecar_bytes_equal_pandas_to_csv(tmp_path: Path) -> None:
+    """The column-wise sidecar writer gives pandas' ``to_csv`` bytes: commas and quotes quoted,
+    quotes doubled, nulls empty; frames it does not take (line breaks, floats) go to pandas."""
+    from portfolio.loaders import _write_csv
+
+    frames = {
+        "text": pd.DataFrame({"row": [1, 2, 3], "a, b": ['x,y', 'say "hi"', "ünï"],
+                              "c": pd.Series(["", None, "z"], dtype=object),
+                              "reasons": ["balance: must be in [0, 1)", "q", "r"]}),
+        "line_break": pd.DataFrame({"row": [1], "a": ["x\ny"]}),
+        "float": pd.DataFrame({"row": [1], "a": [1.5]}),
+        "empty": pd.DataFrame({"row": pd.Series([], dtype=np.int64),
+                               "a": pd.Series([], dtype=str)}),
+    }
+    for name, frame in frames.items():
+        ours, theirs = tmp_path / f"{name}.csv", tmp_path / f"{name}.pandas.csv"
+        _write_csv(frame, ours)
+        frame.to_csv(theirs, index=False, encoding="utf-8")
+        assert ours.read_bytes() == theirs.read_bytes(), name
+
+
+def test_all_rejected_tape_keeps_every_reason_in_order(tmp_path: Path) -> None:
+    """Every row bad, some twice: problems sorted by row then column, the sidecar's reasons
+    joined in that order, its cells the file's text."""
+    rows = [clean_row(i, rate="7.25") for i in range(300)]
+    for i in range(0, 300, 7):
+        rows[i]["balance"] = "-1"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(InputError) as info:
+        load_tape(path, on_error="reject")
+    problems = info.value.problems[1:]
+    assert [(p.row, p.field) for p in problems] == sorted(
+        [(i + 1, "rate") for i in range(300)] + [(i + 1, "balance") for i in range(0, 300, 7)],
+        key=lambda rf: (rf[0], rf[1] != "balance"))
+    sidecar = pd.read_csv(default_reject_path(path), dtype=str, keep_default_na=False)
+    assert sidecar["row"].tolist() == [str(i + 1) for i in range(300)]
+    assert sidecar["reasons"].iloc[0] == (
+        "balance: must be > 0, got '-1'; rate: must be an annual decimal in [0, 1) "
+        "(0.0725 = 7.25%), got '7.25' (looks like a percent: write 0.0725)")
+    assert sidecar["rate"].eq("7.25").all()
