@@ -14,6 +14,7 @@ NOT_AVAILABLE = "n/a"
 """How a figure that cannot be estimated (a standard error from fewer than two blocks) prints."""
 
 _NEGATIVE_ZERO = re.compile(r"^-(?=[^1-9]*$)")
+_NONZERO_DIGIT = re.compile(r"[1-9]")
 
 
 def _without_negative_zero(shown: str) -> str:
@@ -29,11 +30,12 @@ def percent_text(x: float | None, decimals: int) -> str:
     """
     if x is None or x != x:
         return NOT_AVAILABLE
-    last_place = 10.0 ** -decimals
-    if x != 0.0 and math.isfinite(x) and abs(x) * 100.0 < 0.5 * last_place:
-        bound = f"{last_place:.{decimals}f}%"
+    shown = f"{x:.{decimals}%}"
+    if x != 0.0 and math.isfinite(x) and not _NONZERO_DIGIT.search(shown):
+        # Rounds to zero at these places (0.005 at 0 places rounds half to even: "0%").
+        bound = f"{10.0 ** -decimals:.{decimals}f}%"
         return f"< {bound}" if x > 0.0 else f"> -{bound}"
-    return _without_negative_zero(f"{x:.{decimals}%}")
+    return _without_negative_zero(shown)
 
 
 def number_text(x: float | None, spec: str, suffix: str = "") -> str:

@@ -14,7 +14,9 @@ The rules, units and the sidecar format are documented in ``docs/tape.md``.
 from __future__ import annotations
 
 import csv
+import io
 import os
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,11 +275,41 @@ class _Parsed:
         return ~self.missing & ~self.invalid
 
 
-def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Return the stripped text of a column and its missing mask (NaN/None or an NA token)."""
-    text = s.astype(str).str.strip()
-    missing = s.isna().to_numpy() | text.str.lower().isin(NA_TOKENS).to_numpy()
-    return text, missing
+DISTINCT_PROBE_ROWS = 4_096
+"""Leading rows of a text column sampled to decide how to parse it: when at most a quarter of
+them are distinct (states, makes, terms, dates, flags), each distinct text is parsed once and
+broadcast to the rows; otherwise (ids, amounts) the cells are parsed as they stand, where
+factorising first would cost more than it saves. Both give the same values."""
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """The stripped texts of one column and which of them are missing (null or an NA token).
+
+    ``texts`` holds one entry per distinct cell text when ``codes`` (shape ``(n_rows,)``) maps
+    every row to its entry, else one entry per row (``codes`` is ``None``).
+    """
+
+    texts: pd.Series
+    missing: np.ndarray
+    codes: np.ndarray | None
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """``values`` aligned with :attr:`texts`, broadcast to the rows."""
+        return values if self.codes is None else values[self.codes]
+
+
+def _texts(s: pd.Series) -> _Texts:
+    """The column as text (nulls stay null), each distinct text once when the column repeats."""
+    text = s.astype(str)
+    codes = None
+    probe = text.iloc[:DISTINCT_PROBE_ROWS]
+    if 4 * probe.nunique(dropna=False) <= len(probe):
+        codes, uniques = pd.factorize(text, use_na_sentinel=False)
+        text = pd.Series(uniques, dtype=text.dtype)
+    stripped = text.str.strip()
+    missing = text.isna().to_numpy() | stripped.str.lower().isin(NA_TOKENS).to_numpy()
+    return _Texts(stripped, missing, codes)
 
 
 def _text_to_float(text: pd.Series) -> np.ndarray:
@@ -294,13 +326,45 @@ def _text_to_float(text: pd.Series) -> np.ndarray:
     return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
+def _finite_numbers(s: pd.Series) -> np.ndarray | None:
+    """The numbers of a text column whose every cell is a finite number as written, else None.
+
+    One Arrow cast of the cells as they stand: a blank, a padded or an NA-token cell, or any
+    unreadable one, fails it (``nan``/``inf`` parse, and are caught by the finiteness test),
+    so a column that passes has nothing to strip, nothing missing and nothing invalid, and its
+    numbers are the bits :func:`_text_to_float` gives after stripping.
+    """
+    if s.dtype != object and not pd.api.types.is_string_dtype(s):
+        return None
+    try:
+        cells = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+        return None  # e.g. Python bools or numbers in an object column: the text path
+    try:
+        parsed = pc.cast(cells, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if parsed.null_count:
+        return None
+    values = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return values if np.isfinite(values).all() else None
+
+
 def _parse_number(s: pd.Series) -> _Parsed:
+    n = len(s)
     if pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(values)
     else:
-        text, missing = _text(s)
-        values = _text_to_float(text.where(~missing))
+        fast = _finite_numbers(s)
+        if fast is not None:
+            none = np.zeros(n, dtype=bool)
+            return _Parsed(fast, none, none.copy())
+        t = _texts(s)
+        missing = t.per_row(t.missing)
+        values = t.per_row(_text_to_float(t.texts.where(~t.missing)))
     invalid = ~missing & ~np.isfinite(values)
     values = np.where(missing | invalid, np.nan, values)
     return _Parsed(values, missing, invalid)
@@ -321,8 +385,9 @@ def _parse_bool(s: pd.Series, default: bool) -> _Parsed:
         values = s.to_numpy(dtype=bool, na_value=default)
         invalid = np.zeros(len(s), dtype=bool)
     else:
-        text, missing = _text(s)
-        word = _word_index(text, tuple(BOOL_WORDS))
+        t = _texts(s)
+        word = t.per_row(_word_index(t.texts, tuple(BOOL_WORDS)))
+        missing = t.per_row(t.missing)
         invalid = ~missing & (word < 0)
         values = np.asarray(tuple(BOOL_WORDS.values()), dtype=bool)[np.maximum(word, 0)]
     values = np.where(missing | invalid, default, values)
@@ -337,17 +402,15 @@ def _parse_date(s: pd.Series) -> _Parsed:
         return _Parsed(
             stamps.to_numpy(dtype="datetime64[D]"), missing, np.zeros(n, dtype=bool)
         )
-    text, missing = _text(s)
-    values = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    present = np.flatnonzero(~missing)
-    invalid = np.zeros(n, dtype=bool)
+    t = _texts(s)
+    parsed = np.full(len(t.texts), np.datetime64("NaT"), dtype="datetime64[D]")
+    present = np.flatnonzero(~t.missing)
     if present.size:
-        # Tapes repeat dates heavily: parse each distinct text once, then broadcast.
-        codes, uniques = pd.factorize(text.iloc[present])
-        t = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-        iso = t.str.extract(_ISO_DATE)
-        us = t.str.extract(_US_DATE)
-        my = t.str.extract(_MONTH_YEAR)
+        # Tapes repeat dates heavily: each distinct text is parsed once (_texts), then broadcast.
+        text = pd.Series(t.texts.iloc[present].to_numpy(dtype=object), dtype=object)
+        iso = text.str.extract(_ISO_DATE)
+        us = text.str.extract(_US_DATE)
+        my = text.str.extract(_MONTH_YEAR)
         month_year = my[0].notna()
         parts = pd.DataFrame(
             {
@@ -360,25 +423,27 @@ def _parse_date(s: pd.Series) -> _Parsed:
         )
         plausible = parts["year"].between(DATE_YEAR_MIN, DATE_YEAR_MAX)
         stamps = pd.to_datetime(parts.where(plausible), errors="coerce")  # impossible: NaT
-        parsed = stamps.to_numpy(dtype="datetime64[D]")[codes]
-        ok = ~np.isnat(parsed)
-        values[present] = parsed
-        invalid[present[~ok]] = True
+        parsed[present] = stamps.to_numpy(dtype="datetime64[D]")
+    missing = t.per_row(t.missing)
+    values = t.per_row(parsed)
+    invalid = ~missing & np.isnat(values)
     return _Parsed(values, missing, invalid)
 
 
 def _parse_payment_type(s: pd.Series) -> _Parsed:
-    text, missing = _text(s)
-    codes = _word_index(text, PAYMENT_TYPES)
+    t = _texts(s)
+    codes = t.per_row(_word_index(t.texts, PAYMENT_TYPES))
+    missing = t.per_row(t.missing)
     invalid = ~missing & (codes < 0)
     return _Parsed(np.where(missing | invalid, LEVEL, codes).astype(np.int8), missing, invalid)
 
 
 def _parse_str(s: pd.Series, default: str) -> _Parsed:
-    text, missing = _text(s)
-    values = text.to_numpy(dtype=object)
-    values[missing] = default
-    return _Parsed(values, missing, np.zeros(len(s), dtype=bool))
+    t = _texts(s)
+    texts = t.texts.to_numpy(dtype=object)
+    texts[t.missing] = default
+    # A repeated text is one Python string shared by its rows (memory of the distinct texts).
+    return _Parsed(t.per_row(texts), t.per_row(t.missing), np.zeros(len(s), dtype=bool))
 
 
 def _parse(name: str, s: pd.Series) -> _Parsed:
@@ -399,16 +464,43 @@ def _parse(name: str, s: pd.Series) -> _Parsed:
 # --------------------------------------------------------------------------------------------
 
 
+_PLAIN_TEXT = r"^[\x20-\x26\x28-\x5b\x5d-\x7e]*$"
+"""Printable ASCII without ``'`` and ``\\``: such a cell's ``repr`` is its text in single quotes."""
+_FORMATTER = string.Formatter()
+
+
+def _large_text(text: str) -> pa.Scalar:
+    """``text`` as an Arrow scalar of the type message pieces are joined in (large strings)."""
+    return pa.scalar(text, type=pa.large_string())
+
+
 class _Cells:
     """Raw cells of one column, shown as the user wrote them (text quoted)."""
 
     def __init__(self, raw: pd.Series | None) -> None:
         self.raw = raw
 
-    def take(self, idx: np.ndarray) -> list[str]:
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """The cells of rows ``idx`` as messages show them, object array of str.
+
+        Text cells of plain ASCII are quoted in one vectorised pass (``'text'``, what ``repr``
+        gives; blank ones are ``empty``); any other cell goes through :func:`_show_cell`.
+        """
         if self.raw is None:
-            return ["empty"] * idx.size
-        return [_show_cell(v) for v in self.raw.iloc[idx].tolist()]
+            return np.full(idx.size, "empty", dtype=object)
+        cells = self.raw.iloc[idx]
+        if not pd.api.types.is_string_dtype(cells):
+            return np.array([_show_cell(v) for v in cells.tolist()], dtype=object)
+        text = pa.array(cells, type=pa.large_string(), from_pandas=True)
+        plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_TEXT), False)
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), False)
+        quote = _large_text("'")
+        shown = pc.binary_join_element_wise(quote, text, quote, _large_text("")).to_numpy(
+            zero_copy_only=False)
+        shown[np.asarray(blank)] = "empty"
+        other = np.flatnonzero(~np.asarray(plain))  # nulls, quotes, backslashes, non-ASCII
+        shown[other] = [_show_cell(v) for v in cells.iloc[other].tolist()]
+        return np.asarray(shown, dtype=object)
 
 
 def _show_cell(v: Any) -> str:
@@ -429,13 +521,88 @@ def _show_number(v: Any) -> str:
     return str(v)
 
 
+def _show_values(values: np.ndarray) -> np.ndarray:
+    """Computed values of failing rows as messages show them (:func:`_show_number`).
+
+    Object array of str: text as it is, numbers formatted once per distinct value.
+    """
+    if values.dtype == object:
+        if pd.api.types.infer_dtype(values, skipna=False) == "string":
+            return values
+        return np.array([_show_number(v) for v in values.tolist()], dtype=object)
+    distinct, where = np.unique(values, return_inverse=True)
+    return np.array([_show_number(v) for v in distinct.tolist()], dtype=object)[where]
+
+
+def _format_rows(template: str, n_rows: int, per_row: Mapping[str, np.ndarray],
+                 scalars: Mapping[str, Any], suffix: str) -> np.ndarray:
+    """``template.format(**scalars, **row values) + suffix`` for ``n_rows`` rows at once.
+
+    The template is split into literal text, scalar fields (formatted once, with their format
+    spec) and row fields (object arrays of str, inserted as they are); the pieces are joined
+    element-wise by Arrow. Returns an object array of str, shape ``(n_rows,)``.
+    """
+    pieces: list[Any] = []
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        pieces.append(literal)
+        if name is None:
+            continue
+        if name in per_row:
+            if spec or conversion:
+                raise ValueError(f"row field {name!r} of {template!r} takes no format spec")
+            pieces.append(pa.array(per_row[name], type=pa.large_string()))
+        else:
+            value = _FORMATTER.convert_field(scalars[name], conversion)
+            pieces.append(_FORMATTER.format_field(value, spec or ""))
+    pieces.append(suffix)
+    if all(isinstance(piece, str) for piece in pieces):
+        return np.full(n_rows, "".join(pieces), dtype=object)
+    joined = pc.binary_join_element_wise(
+        *[_large_text(p) if isinstance(p, str) else p for p in pieces if p != ""],
+        _large_text(""))
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Every row problem, sorted by row and then canonical column order; shape ``(n,)`` each.
+
+    ``rows`` are 0-based; ``fields`` and ``messages`` object arrays of str.
+    """
+
+    rows: np.ndarray
+    fields: np.ndarray
+    messages: np.ndarray
+
+    def problems(self) -> list[Problem]:
+        """The problems as :class:`Problem` entries (1-based rows)."""
+        return list(map(Problem, (self.rows + 1).tolist(), self.fields.tolist(),
+                        self.messages.tolist()))
+
+    def reasons(self) -> np.ndarray:
+        """One text per row with a problem, in row order: ``field: message`` joined by ``; ``."""
+        if self.rows.size == 0:
+            return np.empty(0, dtype=object)
+        each = pc.binary_join_element_wise(
+            pa.array(self.fields, type=pa.large_string()), _large_text(": "),
+            pa.array(self.messages, type=pa.large_string()), _large_text(""),
+        )
+        starts = np.flatnonzero(np.r_[True, self.rows[1:] != self.rows[:-1]])
+        offsets = pa.array(np.r_[starts, self.rows.size], type=pa.int64())
+        by_row = pc.binary_join(pa.LargeListArray.from_arrays(offsets, each), _large_text("; "))
+        return np.asarray(by_row.to_numpy(zero_copy_only=False), dtype=object)
+
+
 class _Collector:
-    """Accumulates row problems from boolean masks; formats messages for failing rows only."""
+    """Accumulates row problems from boolean masks; formats messages for failing rows only.
+
+    Messages are built column-wise: one vectorised pass per rule, no Python per row.
+    """
 
     def __init__(self, n: int, user_names: Mapping[str, str]) -> None:
         self.bad = np.zeros(n, dtype=bool)
         self.user_names = user_names
-        self._items: list[tuple[int, int, Problem]] = []
+        self._rules: list[tuple[np.ndarray, int, str, np.ndarray]] = []
 
     def add(self, mask: np.ndarray, field: str, template: str, **values: Any) -> None:
         """Record ``template`` for every row where ``mask`` holds.
@@ -447,27 +614,36 @@ class _Collector:
         if idx.size == 0:
             return
         self.bad[idx] = True
-        per_row: dict[str, list[str]] = {}
+        per_row: dict[str, np.ndarray] = {}
         scalars: dict[str, Any] = {}
         for key, v in values.items():
             if isinstance(v, _Cells):
                 per_row[key] = v.take(idx)
             elif isinstance(v, np.ndarray):
-                per_row[key] = [_show_number(x) for x in v[idx].tolist()]
+                per_row[key] = _show_values(v[idx])
             else:
                 scalars[key] = v
         user = self.user_names.get(field, field)
         suffix = MSG_FILE_COLUMN.format(user=user) if user != field else ""
         order = _FIELD_ORDER.get(field, len(_FIELD_ORDER))
-        for j, i in enumerate(idx.tolist()):
-            row_values = {k: vals[j] for k, vals in per_row.items()}
-            message = template.format(**scalars, **row_values) + suffix
-            self._items.append((i, order, Problem(i + 1, field, message)))
+        messages = _format_rows(template, idx.size, per_row, scalars, suffix)
+        self._rules.append((idx, order, field, messages))
 
-    def problems(self) -> list[Problem]:
-        """All problems sorted by row, then by canonical column order."""
-        self._items.sort(key=lambda item: (item[0], item[1]))
-        return [p for _, _, p in self._items]
+    def found(self) -> _Found:
+        """All problems sorted by row, then by canonical column order.
+
+        Within one row and column, rules keep the order they were added in (a stable sort).
+        """
+        if not self._rules:
+            empty = np.empty(0, dtype=object)
+            return _Found(np.empty(0, dtype=np.int64), empty, empty)
+        rows = np.concatenate([idx for idx, _, _, _ in self._rules])
+        order = np.concatenate([np.full(idx.size, o) for idx, o, _, _ in self._rules])
+        fields = np.concatenate([np.full(idx.size, f, dtype=object)
+                                 for idx, _, f, _ in self._rules])
+        messages = np.concatenate([m for _, _, _, m in self._rules])
+        sort = np.lexsort((order, rows))
+        return _Found(rows[sort], fields[sort], messages[sort])
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,6 +713,7 @@ class _Validation:
     n_rows: int
     file_problems: list[Problem]
     row_problems: list[Problem]
+    found: _Found
     bad: np.ndarray
     parsed: dict[str, _Parsed]
     ignored_columns: tuple[str, ...]
@@ -754,10 +931,12 @@ def _validate(df: pd.DataFrame, mapping: Mapping[str, str] | None) -> _Validatio
                 others[i] = ", ".join(str(r) for r in rows_of[ids.iat[i]] if r != i + 1)
             out.add(dup, "loan_id", MSG_DUPLICATE_ID, value=cells("loan_id"), others=others)
 
+    collected = out.found()
     return _Validation(
         n_rows=n,
         file_problems=file_problems,
-        row_problems=out.problems(),
+        row_problems=collected.problems(),
+        found=collected,
         bad=out.bad,
         parsed=parsed,
         ignored_columns=ignored,
@@ -790,9 +969,7 @@ def _build_tape(parsed: Mapping[str, _Parsed], keep: np.ndarray) -> LoanTape:
 def _rejects_frame(df: pd.DataFrame, validation: _Validation) -> pd.DataFrame:
     """Original values of the rejected rows plus ``row`` (1-based) and ``reasons``."""
     idx = np.flatnonzero(validation.bad)
-    reasons: dict[int | None, list[str]] = {}
-    for p in validation.row_problems:
-        reasons.setdefault(p.row, []).append(f"{p.field}: {p.message}")
+    reasons = validation.found.reasons()  # the rows with a problem are the rejected rows
     original = df.iloc[idx].reset_index(drop=True)
     original.columns = [
         f"{c}_original" if str(c) in ("row", "reasons") else str(c) for c in original.columns
@@ -802,9 +979,7 @@ def _rejects_frame(df: pd.DataFrame, validation: _Validation) -> pd.DataFrame:
         [
             pd.DataFrame({"row": rows.astype(np.int64)}),
             original,
-            pd.DataFrame(
-                {"reasons": pd.Series(["; ".join(reasons[r]) for r in rows.tolist()], dtype=str)}
-            ),
+            pd.DataFrame({"reasons": pd.Series(reasons, dtype=str)}),
         ],
         axis=1,
     )
@@ -962,7 +1137,85 @@ def _read_parquet(path: Path, source: str) -> pd.DataFrame:
 
 def _write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
     """Write ``frame`` as CSV to ``target`` atomically."""
-    atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    atomic_write(target, lambda tmp: _write_csv(frame, tmp))
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """``frame.to_csv(path, index=False)`` (minimal quoting, newline line ends, UTF-8).
+
+    A frame of text and integer columns without line breaks in its cells is rendered column-
+    wise by Arrow (a cell with a comma or a quote is quoted, its quotes doubled: what pandas'
+    minimal quoting writes), the same bytes, many times faster for a 500,000-row reject
+    sidecar. Any other frame is written by pandas.
+    """
+    lines = _csv_lines(frame)
+    if lines is None:
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        return
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    with open(path, "wb") as fh:
+        fh.write(header.getvalue().encode("utf-8"))
+        for body in _utf8_bytes(lines):  # the lines back to back are the file body
+            fh.write(body.data)
+
+
+_CSV_QUOTED = np.frombuffer(b',"', dtype=np.uint8)
+"""Bytes that make pandas' minimal quoting quote a cell (delimiter, quote)."""
+_CSV_LINE_BREAKS = np.frombuffer(b"\n\r", dtype=np.uint8)
+
+
+def _utf8_bytes(text: pa.Array | pa.ChunkedArray) -> list[np.ndarray]:
+    """The UTF-8 bytes of a large-string array's cells, back to back, one array per chunk.
+
+    An ASCII byte never occurs inside a multi-byte UTF-8 character, so searching these bytes
+    for ``,`` or a line break finds exactly the cells that hold one.
+    """
+    out = []
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        _, offsets, data = chunk.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int64)[[chunk.offset, chunk.offset + len(chunk)]]
+        if data is not None and bounds[1] > bounds[0]:
+            out.append(np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[1]])
+    return out
+
+
+def _holds_any(text: pa.Array | pa.ChunkedArray, characters: np.ndarray) -> bool:
+    """Whether some cell of ``text`` holds one of the ASCII ``characters``."""
+    return any(bool(np.isin(part, characters).any()) for part in _utf8_bytes(text))
+
+
+def _csv_lines(frame: pd.DataFrame) -> pa.Array | pa.ChunkedArray | None:
+    """One CSV line per row of ``frame``, each ending in a newline, or None.
+
+    None when a column is neither text nor integer, or a cell holds a line break (pandas'
+    writer handles those).
+    """
+    if len(frame.columns) < 2:
+        return None  # a lone empty field is quoted by the csv module: leave it to pandas
+    fields = []
+    for name in frame.columns:
+        try:
+            cells = pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        if pa.types.is_integer(cells.type):
+            fields.append(pc.fill_null(pc.cast(cells, pa.large_string()), _large_text("")))
+            continue
+        if not (pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)):
+            return None
+        text = pc.fill_null(pc.cast(cells, pa.large_string()), _large_text(""))
+        if _holds_any(text, _CSV_LINE_BREAKS):
+            return None
+        if _holds_any(text, _CSV_QUOTED):
+            quote = _large_text('"')
+            quoted = pc.binary_join_element_wise(
+                quote, pc.replace_substring(text, '"', '""'), quote, _large_text(""))
+            special = pc.or_(pc.match_substring(text, ","), pc.match_substring(text, '"'))
+            text = pc.if_else(special, quoted, text)
+        fields.append(text)
+    lines = pc.binary_join_element_wise(*fields, _large_text(","))
+    return pc.binary_join_element_wise(lines, _large_text("\n"), _large_text(""))
 
 
 _READERS: dict[str, Callable[[Path, str], pd.DataFrame]] = {

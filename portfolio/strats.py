@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from portfolio.tape import COLUMN_BY_NAME, LoanTape
+from portfolio.tape import COLUMN_BY_NAME, PAYMENT_TYPES, LoanTape
 
 UNKNOWN = "unknown"
 TOTAL = "Total"
@@ -139,23 +139,36 @@ def _band(values: np.ndarray, spec: BucketSpec) -> tuple[np.ndarray, tuple[str, 
     return codes, spec.labels
 
 
+def _first_appearance(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``(n,)`` int64 and the distinct values in order of first appearance.
+
+    A NaN or None among object values is a value of its own (``use_na_sentinel=False``); the
+    faster sentinel pass is tried first and gives the same codes whenever no value is missing.
+    """
+    codes, uniques = pd.factorize(values)
+    if codes.size and codes.min() < 0:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
+
+
 def _groups(tape: LoanTape, by: str, buckets: Sequence[float] | BucketSpec | None) -> _Groups:
     column = resolve_column(by)
     kind = COLUMN_BY_NAME[column].kind
     values = getattr(tape, column)
-    if column == "payment_type":
-        values, kind = tape.payment_type_labels(), "str"
-    elif kind == "bool":
-        values, kind = np.where(values, "new", "used").astype(object), "str"
-    elif kind == "date":  # by origination year
+    if kind in ("bool", "ptype", "str") and buckets is not None:
+        raise ValueError(f"column {column!r} is categorical; buckets apply to numbers only")
+    if kind in ("bool", "ptype"):  # factorise the flags or codes, name the few distinct ones
+        codes, uniques = _first_appearance(values)
+        names = (np.where(uniques, "new", "used") if kind == "bool"
+                 else np.asarray(PAYMENT_TYPES)[uniques])
+        return _Groups(column, codes, tuple(str(u) for u in names), False)
+    if kind == "date":  # by origination year
         years = values.astype("datetime64[Y]")
         values = np.where(np.isnat(years), np.nan, years.astype(np.int64) + 1970.0)
     if kind == "str":
-        if buckets is not None:
-            raise ValueError(f"column {column!r} is categorical; buckets apply to numbers only")
         # Factorise the loans once, then name the distinct values: empty is "unknown" (merged
         # with a literal "unknown"); groups stay in order of first appearance.
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        codes, uniques = _first_appearance(np.asarray(values, dtype=object))
         names = [UNKNOWN if u == "" else str(u) for u in uniques]
         merged, groups = pd.factorize(np.asarray(names, dtype=object), use_na_sentinel=False)
         return _Groups(column, merged.astype(np.int64)[codes], tuple(str(u) for u in groups),
@@ -186,18 +199,30 @@ def _groups(tape: LoanTape, by: str, buckets: Sequence[float] | BucketSpec | Non
     return _Groups(column, codes, labels, True)
 
 
-def _wavg_by(codes: np.ndarray, n: int, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Per-group balance-weighted mean of ``x`` ignoring NaN, shape ``(n,)``."""
+def _wavg_by(codes: np.ndarray, n: int, w: np.ndarray, x: np.ndarray,
+             w_by_group: np.ndarray, w_total: float) -> tuple[np.ndarray, float]:
+    """Per-group ``(n,)`` and whole-pool balance-weighted means of ``x``, ignoring NaN.
+
+    ``w_by_group`` and ``w_total`` are the sums of ``w`` by group and over the pool, shared by
+    every measure without unknown values. Sums run in loan order (``np.bincount``); the pool's
+    is the bincount of one group.
+    """
     ok = np.isfinite(x)
+    one_group = np.zeros(codes.size, dtype=np.int64)
     if ok.all():
-        num = np.bincount(codes, weights=w * x, minlength=n)
-        den = np.bincount(codes, weights=w, minlength=n)
+        wx = w * x
+        den, den_total = w_by_group, w_total
     else:  # unknown values weigh +0.0, which leaves every sum's bits unchanged
         with np.errstate(invalid="ignore"):
-            num = np.bincount(codes, weights=np.where(ok, w * x, 0.0), minlength=n)
-        den = np.bincount(codes, weights=np.where(ok, w, 0.0), minlength=n)
+            wx = np.where(ok, w * x, 0.0)
+        w_known = np.where(ok, w, 0.0)
+        den = np.bincount(codes, weights=w_known, minlength=n)
+        den_total = float(np.bincount(one_group, weights=w_known, minlength=1)[0])
+    num = np.bincount(codes, weights=wx, minlength=n)
+    num_total = float(np.bincount(one_group, weights=wx, minlength=1)[0])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        by_group = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return by_group, (num_total / den_total if den_total > 0 else float("nan"))
 
 
 STRAT_COLUMNS = (
@@ -254,6 +279,9 @@ def strat_table(
         "wa_original_term": tape.original_term.astype(np.float64),
         "wa_remaining_term": tape.remaining_term.astype(np.float64),
     }
+    w_total = float(np.bincount(np.zeros(n_loans, dtype=np.int64), weights=w, minlength=1)[0])
+    averages = {name: _wavg_by(g.codes, k, w, x, balance, w_total)
+                for name, x in measures.items()}
     frame = pd.DataFrame(
         {
             "bucket": list(g.labels),
@@ -261,7 +289,7 @@ def strat_table(
             "balance": balance,
             "share_of_balance": balance / balance.sum(),
             "share_of_count": count / n_loans,
-            **{name: _wavg_by(g.codes, k, w, x) for name, x in measures.items()},
+            **{name: by_group for name, (by_group, _) in averages.items()},
         }
     )
     frame = frame[frame["count"] > 0]
@@ -270,14 +298,13 @@ def strat_table(
         frame = frame.assign(_u=is_unknown).sort_values(
             ["_u", "balance", "bucket"], ascending=[True, False, True], kind="mergesort"
         ).drop(columns="_u")
-    zero = np.zeros(n_loans, dtype=np.int64)
     total = {
         "bucket": TOTAL,
         "count": n_loans,
         "balance": float(w.sum()),
         "share_of_balance": 1.0,
         "share_of_count": 1.0,
-        **{name: float(_wavg_by(zero, 1, w, x)[0]) for name, x in measures.items()},
+        **{name: pool for name, (_, pool) in averages.items()},
     }
     out = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
     out.attrs["dimension"] = g.column

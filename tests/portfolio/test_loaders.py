@@ -643,3 +643,134 @@ def test_caps_name_the_limit_and_unit(tmp_path: Path) -> None:
     assert f"row 1, balance: must be at most {LINE_MONEY_MAX:,.0f} USD, got '1e308'" in text
     assert f"row 2, original_term: must be at most {TERM_MAX_MONTHS} months" in text
     assert set(CAPS) <= set(NUMERIC_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing strategies give the same tape (they only change the speed)
+# ---------------------------------------------------------------------------------------------
+
+TRICKY_CELLS = {
+    "balance": ["10000", " 12500.5 ", "", "NA", "nan", "1e4", "abc", "-5", "inf"],
+    "fico": ["700", "", " 650 ", "null", "710.5", "x", "900"],
+    "vehicle_new": ["yes", " NEW ", "used", "", "maybe", "0", "True"],
+    "payment_type": ["level", " Level ", "", "lease", "balloon", "bullet"],
+    "origination_date": ["2022-01-15", " 1/15/2021 ", "03/2020", "", "2020-02-30", "None"],
+    "state": ["CA", " TX ", "", "unknown", "NaN", "ny"],
+}
+
+
+def _tricky_frame(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = [clean_row(i) for i in range(n)]
+    for name, cells in TRICKY_CELLS.items():
+        for row, cell in zip(rows, rng.choice(cells, n), strict=True):
+            row[name] = str(cell)
+    for row in rows:  # leases need a balloon, level loans none: keep those rules quiet
+        row["balloon_amount"] = "3000" if row["payment_type"].strip() in ("lease", "balloon") \
+            else ""
+    return pd.DataFrame(rows, dtype=str)
+
+
+def _same_tape_and_rejects(a: tuple, b: tuple) -> None:
+    tape_a, rejects_a = a
+    tape_b, rejects_b = b
+    for spec in COLUMNS:
+        x, y = getattr(tape_a, spec.name), getattr(tape_b, spec.name)
+        assert x.dtype == y.dtype, spec.name
+        if x.dtype.kind in "fM":
+            np.testing.assert_array_equal(x, y, err_msg=spec.name)  # NaN/NaT equal, bits equal
+        else:
+            assert (x == y).all(), spec.name
+    pd.testing.assert_frame_equal(rejects_a, rejects_b)
+
+
+def test_repeated_texts_parse_once_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Factorising a column first (each distinct text parsed once) or parsing every cell as it
+    stands gives the same tape and the same rejects, tricky cells included."""
+    import portfolio.loaders as loaders
+
+    frame = _tricky_frame(600)
+    monkeypatch.setattr(loaders, "DISTINCT_PROBE_ROWS", 0)  # always factorise
+    factorised = validate_frame(frame, "f", on_error="reject")
+    monkeypatch.setattr(loaders, "DISTINCT_PROBE_ROWS", 1)  # never (one probe row is distinct)
+    per_cell = validate_frame(frame, "f", on_error="reject")
+    _same_tape_and_rejects(factorised, per_cell)
+    assert 0 < len(factorised[1]) < 600  # both good and rejected rows were compared
+
+
+def test_all_number_column_fast_path_gives_the_text_path_bits() -> None:
+    """A column of plain numbers is cast in one pass; one padded cell sends it through the text
+    path (strip, NA tokens): the other rows' values are the same bits either way."""
+    rng = np.random.default_rng(5)
+    n = 2_000
+    frame = pd.DataFrame([clean_row(i) for i in range(n)], dtype=str)
+    frame["balance"] = [repr(float(v)) for v in np.round(rng.uniform(100, 14_000, n), 2)]
+    frame["ltv"] = [repr(float(v)) for v in rng.uniform(0.3, 1.4, n)]  # 17 significant digits
+    fast, _ = validate_frame(frame, "f")
+    padded = frame.copy()
+    padded.loc[n - 1, "balance"] = f" {padded.loc[n - 1, 'balance']} "
+    padded.loc[n - 1, "ltv"] = f"{padded.loc[n - 1, 'ltv']}  "
+    text, _ = validate_frame(padded, "f")
+    np.testing.assert_array_equal(fast.balance, text.balance)
+    np.testing.assert_array_equal(fast.ltv, text.ltv)
+    np.testing.assert_array_equal(fast.balance, frame["balance"].astype(float).to_numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# The rejection path: messages and sidecar built column-wise, as the row-by-row code wrote them
+# ---------------------------------------------------------------------------------------------
+
+ODD_CELLS = ["1,5", "it's", 'say "x"', "back\\slash", "ünï", "tab\there", "12 %", "\u00a0"]
+
+
+def test_messages_quote_each_cell_as_repr_does() -> None:
+    """Plain cells are quoted in one vectorised pass, odd ones (quotes, backslashes, non-ASCII,
+    control characters) by ``repr``: every message shows the cell exactly as ``repr`` would."""
+    rows = [clean_row(i, balance=cell) for i, cell in enumerate(ODD_CELLS)] + [clean_row(99)]
+    frame = pd.DataFrame(rows, dtype=str)
+    _, rejects = validate_frame(frame, "f", on_error="reject")
+    expected = [f"balance: expected a number, got {cell!r}" if cell.strip()
+                else "balance: required value is missing" for cell in ODD_CELLS]
+    assert rejects["reasons"].tolist() == expected
+
+
+def test_sidecar_bytes_equal_pandas_to_csv(tmp_path: Path) -> None:
+    """The column-wise sidecar writer gives pandas' ``to_csv`` bytes: commas and quotes quoted,
+    quotes doubled, nulls empty; frames it does not take (line breaks, floats) go to pandas."""
+    from portfolio.loaders import _write_csv
+
+    frames = {
+        "text": pd.DataFrame({"row": [1, 2, 3], "a, b": ['x,y', 'say "hi"', "ünï"],
+                              "c": pd.Series(["", None, "z"], dtype=object),
+                              "reasons": ["balance: must be in [0, 1)", "q", "r"]}),
+        "line_break": pd.DataFrame({"row": [1], "a": ["x\ny"]}),
+        "float": pd.DataFrame({"row": [1], "a": [1.5]}),
+        "empty": pd.DataFrame({"row": pd.Series([], dtype=np.int64),
+                               "a": pd.Series([], dtype=str)}),
+    }
+    for name, frame in frames.items():
+        ours, theirs = tmp_path / f"{name}.csv", tmp_path / f"{name}.pandas.csv"
+        _write_csv(frame, ours)
+        frame.to_csv(theirs, index=False, encoding="utf-8")
+        assert ours.read_bytes() == theirs.read_bytes(), name
+
+
+def test_all_rejected_tape_keeps_every_reason_in_order(tmp_path: Path) -> None:
+    """Every row bad, some twice: problems sorted by row then column, the sidecar's reasons
+    joined in that order, its cells the file's text."""
+    rows = [clean_row(i, rate="7.25") for i in range(300)]
+    for i in range(0, 300, 7):
+        rows[i]["balance"] = "-1"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(InputError) as info:
+        load_tape(path, on_error="reject")
+    problems = info.value.problems[1:]
+    assert [(p.row, p.field) for p in problems] == sorted(
+        [(i + 1, "rate") for i in range(300)] + [(i + 1, "balance") for i in range(0, 300, 7)],
+        key=lambda rf: (rf[0], rf[1] != "balance"))
+    sidecar = pd.read_csv(default_reject_path(path), dtype=str, keep_default_na=False)
+    assert sidecar["row"].tolist() == [str(i + 1) for i in range(300)]
+    assert sidecar["reasons"].iloc[0] == (
+        "balance: must be > 0, got '-1'; rate: must be an annual decimal in [0, 1) "
+        "(0.0725 = 7.25%), got '7.25' (looks like a percent: write 0.0725)")
+    assert sidecar["rate"].eq("7.25").all()

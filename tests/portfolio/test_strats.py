@@ -147,6 +147,34 @@ def test_strat_new_used_and_model_year() -> None:
     assert list(strat_table(tape, "vehicle_year")["bucket"]) == ["2019", "2024", "unknown", TOTAL]
 
 
+def test_categorical_groups_from_codes_and_missing_values() -> None:
+    """Flags and payment types are grouped from their codes, a missing text (None) is a group
+    of its own (pandas names it nan): the groups grouping their labels gives, by balance."""
+    tape = tape_from_columns(
+        {
+            "loan_id": np.array(["a", "b", "c", "d"]),
+            "balance": np.array([10.0, 40.0, 30.0, 20.0]),
+            "rate": np.full(4, 0.05),
+            "original_term": np.full(4, 60),
+            "remaining_term": np.full(4, 50),
+            "vehicle_new": np.array([False, True, False, False]),
+            "payment_type": np.array(["lease", "level", "lease", "level"]),
+            "balloon_amount": np.array([5.0, 0.0, 5.0, 0.0]),
+            "vehicle_make": np.array(["Ford", None, "", "Ford"], dtype=object),
+        }
+    )
+    by_new = strat_table(tape, "new_used")
+    assert list(by_new["bucket"]) == ["used", "new", TOTAL]
+    assert list(by_new["balance"]) == [60.0, 40.0, 100.0]
+    by_type = strat_table(tape, "payment_type")
+    assert list(by_type["bucket"]) == ["level", "lease", TOTAL]
+    assert list(by_type["count"]) == [2, 2, 4]
+    by_make = strat_table(tape, "make")
+    assert list(by_make["bucket"]) == ["nan", "Ford", "unknown", TOTAL]  # None: its own group
+    assert list(by_make["balance"]) == [40.0, 30.0, 30.0, 100.0]
+    assert concentration(tape, "make").names == ("nan", "Ford", "unknown")
+
+
 def test_strat_custom_buckets() -> None:
     t = strat_table(_three_loan_tape(), "rate", buckets=[0.08, 0.15])
     assert list(t["bucket"]) == ["<0.08", "0.08 to <0.15", "0.15+", TOTAL]
