@@ -24,7 +24,7 @@ from simulation.lifetime_loss import (
 from simulation.model import LossTiming, load_model
 
 
-def _packaged_prime_assumptions() -> str:
+def packaged_prime_assumptions() -> str:
     """The prime example assumptions shipped in the package (``autoabs/data/``)."""
     return str(resources.files("autoabs").joinpath("data", "prime_assumptions.yaml"))
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--paths", f"must lie in 1..1,000,000, got {args.paths}")
     curve = None
     if args.method in ("timing", "both"):
-        curve = timing_curve(args.timing or _packaged_prime_assumptions())
+        curve = timing_curve(args.timing or packaged_prime_assumptions())
     panel = read_panel_from_args(args, console)
     rules = rules_from_args(args)
     estimates: list[LifetimeLossEstimate] = []

@@ -15,7 +15,7 @@ from autoabs.commands._common import (
     progress,
     run_options_from_args,
 )
-from autoabs.commands.lifetime_loss import _packaged_prime_assumptions, timing_curve
+from autoabs.commands.lifetime_loss import packaged_prime_assumptions, timing_curve
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs, resolve_scenario
 from portfolio.errors import InputError, Problem
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.panel:
         panel = read_panel(existing_file(args.panel, "--panel"), "auto")
         performance = performance_indicators(panel_activity(panel, EventRules()))
-        curve = timing_curve(_packaged_prime_assumptions())
+        curve = timing_curve(packaged_prime_assumptions())
         lifetime = (timing_extrapolation(panel, status.period, curve),
                     monte_carlo_projection(panel, status.period, n_paths=args.paths,
                                            seed=args.seed))
