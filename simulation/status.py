@@ -139,6 +139,16 @@ def write_status(status: DealStatus, path: str | Path) -> Path:
     return atomic_write(Path(path), write)
 
 
+def _cure_counter(name: str, breached_by_period: list[set[str]]) -> int:
+    """Consecutive periods, up to the last, without a breach of ``name`` since its last one."""
+    run = 0
+    for breached in reversed(breached_by_period):
+        if name in breached:
+            return run
+        run += 1
+    return 0  # never breached: nothing cured
+
+
 def status_from_cashflows(deal: Deal, classes: pd.DataFrame, pool: pd.DataFrame,
                           period: int) -> DealStatus:
     """The status at payment period ``period`` of a deterministic run of the deal.
@@ -159,8 +169,11 @@ def status_from_cashflows(deal: Deal, classes: pd.DataFrame, pool: pd.DataFrame,
     -----
     Trigger values are recomputed from the pool flows by the trigger definitions
     (:class:`~simulation.deal.Trigger`): CNL over the original pool, the 60+ delinquency
-    ratio and its window, OC after the previous payment date. Cure counters are not exposed
-    by the waterfall run and are written as 0.
+    ratio and its window, OC after the previous payment date. A curable trigger's cure
+    counter is the number of consecutive periods up to the reporting period in which it was
+    not breached, counted since its last breach (0 when it is breached now, was never
+    breached, or is not curable); the waterfall cures a curable trigger as soon as its test
+    passes, so the counter records how long the cure has held.
     """
     last = int(classes["period"].max())
     if not 1 <= period <= last:
@@ -175,7 +188,11 @@ def status_from_cashflows(deal: Deal, classes: pd.DataFrame, pool: pd.DataFrame,
     dq60 = (upto["delinquent_60"] + upto["delinquent_90p"]).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         dq_ratio = np.where(balance > 0, dq60 / balance, 0.0)
-    breached = set(str(first["triggers_breached"]).split(";")) - {"", "nan"}
+    breached_by_period = [
+        set(str(v).split(";")) - {"", "nan"}
+        for v in classes.drop_duplicates("period").set_index("period")
+        .sort_index().loc[:period, "triggers_breached"]]
+    breached = breached_by_period[-1]
     notes_before = (classes[classes["period"] == period]["beginning_balance"].sum())
     triggers = {}
     for t in deal.triggers:
@@ -187,8 +204,10 @@ def status_from_cashflows(deal: Deal, classes: pd.DataFrame, pool: pd.DataFrame,
             prior_pool = float(pool["ending_balance"].iloc[period - 2]) if period > 1 else original
             history = [(prior_pool - notes_before) / prior_pool if prior_pool > 0 else 0.0]
         value = float(np.mean(history))
-        triggers[t.name] = TriggerStatus(breached=t.name in breached, value=value,
-                                         history=history if t.metric == "delinquency_60" else [])
+        triggers[t.name] = TriggerStatus(
+            breached=t.name in breached, value=value,
+            history=history if t.metric == "delinquency_60" else [],
+            cure_counter=_cure_counter(t.name, breached_by_period) if t.curable else 0)
     at = {name: float(value) for name, value in pool.loc[period].items()
           if isinstance(value, (int, float, np.number))}
     return DealStatus(

@@ -80,3 +80,20 @@ def test_status_file_errors_name_the_field(derived, tmp_path, capsys):
     assert "not triggers of the deal: nope" in text
     assert main(["status", DEAL, "--month", "999", *VECTORS, "--out", str(path)]) == 2
     assert "--month" in capsys.readouterr().err
+
+
+def test_a_curable_trigger_reports_how_long_its_cure_has_held(tmp_path):
+    # Defaults only in months 1-4: the 3-month 60+ delinquency average breaches early, then
+    # falls back and the (curable) turbo trigger cures. The counter counts the periods
+    # without a breach since the last one, read off the waterfall's own verdicts by period.
+    vectors = ["--cdr", "6,6,6,6,0", *REST]
+    derived = _derive(tmp_path, vectors)
+    status = load_status(derived / "s.yaml", load_deal(DEAL))
+    classes = pd.read_csv(derived / "v.classes.csv").drop_duplicates("period")
+    flags = ["delinquency" in str(v).split(";") for v in
+             classes.set_index("period").loc[:12, "triggers_breached"]]
+    assert any(flags) and not flags[-1]  # breached, then cured by month 12
+    last_breach = max(k for k, hit in enumerate(flags, start=1) if hit)
+    dq = status.triggers["delinquency"]
+    assert not dq.breached and dq.cure_counter == 12 - last_breach > 0
+    assert status.triggers["cnl_step_up"].cure_counter == 0  # not curable
