@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,7 @@ def test_aart2171_backtest_from_month_24(tmp_path: Path,
     assert a.default == b.default and a.prepayment == b.prepayment
 
 
+@cache  # the in-sample run serves the defaults test and the pool-factor xfail alike
 def _roll_rate_backtest(calibrate_on: Path, through: int | None, project: Path,
                         from_month: int) -> dict[str, float]:
     from portfolio.panel import read_panel
