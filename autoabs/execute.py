@@ -46,6 +46,7 @@ from simulation.run import (
 )
 from simulation.run.directory import write_manifest, write_run, write_structuring
 from simulation.run.plan import check_run_size, max_threads
+from simulation.status import DealStatus
 from simulation.structuring import StructuringTables, structuring_tables
 
 if TYPE_CHECKING:
@@ -108,7 +109,8 @@ class RunJob:
 
     ``prepared`` and ``structuring_tables`` are what does not change between the scenarios of
     a stress run (prepared collateral; paydown and break-even tables); given, they are used
-    as they are instead of being computed for this run.
+    as they are instead of being computed for this run. ``status`` starts the deal at a
+    reporting date (``tape``: the loans then; :func:`simulation.asof.deal_program`).
     """
 
     tape: LoanTape
@@ -123,6 +125,7 @@ class RunJob:
     structuring: bool = False
     structuring_tables: StructuringTables | None = None
     warnings: tuple[str, ...] = ()
+    status: DealStatus | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,6 +177,7 @@ def _config(job: RunJob, options: RunOptions) -> dict[str, Any]:
         "assumptions": job.model.model_dump(mode="json"),
         "scenario": job.scenario.model_dump(mode="json") if job.scenario is not None else None,
         "el_table": job.el_table.source if job.el_table is not None else None,
+        "status": job.status.model_dump(mode="json") if job.status is not None else None,
         "options": options.result_options(),
     }
 
@@ -266,7 +270,7 @@ def _execute(job: RunJob, options: RunOptions, run_dir: Path | None, *, resume: 
     plan = plan_run(job.tape, job.model, job.deal,
                     macro=ScenarioMacro(job.scenario) if job.scenario is not None else None,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
-                    chunk_size=options.chunk_size, prepared=job.prepared)
+                    chunk_size=options.chunk_size, prepared=job.prepared, status=job.status)
     timings["prepare_s"] = time.perf_counter() - t0
     store: ChunkStore
     if run_dir is not None:

@@ -19,6 +19,7 @@ from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal
 from simulation.model import CollateralModel, load_model
 from simulation.ratings import ELTable, load_el_table
+from simulation.status import DealStatus, load_status
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class RunInputs:
     el_table: ELTable | None
     files: dict[str, Path]
     warnings: tuple[str, ...] = ()
+    status: DealStatus | None = None
+    status_source: str = "<status>"
 
 
 def resolve_inputs(
@@ -46,15 +49,27 @@ def resolve_inputs(
     on_error: str = "raise",
     log: Any = None,
     require_model: bool = True,
+    as_of: str | Path | None = None,
 ) -> RunInputs:
     """Load the deal and the pool and assumptions it names (or the overrides given).
 
     With ``require_model=False`` (jobs that need no collateral model, e.g. the prepayment
-    table) a deal without an assumptions file is accepted and ``model`` is ``None``.
+    table) a deal without an assumptions file is accepted and ``model`` is ``None``. With
+    ``as_of`` (a status file, :mod:`simulation.status`) the run starts from that reporting
+    date: ``tape`` must then be the current loans, and the status is checked against the deal.
     """
     deal_path = Path(deal_path)
     deal = load_deal(deal_path)
     files: dict[str, Path] = {"deal": deal_path}
+    status = None
+    if as_of is not None:
+        if not Path(as_of).is_file():
+            raise InputError("--as-of", f"no such status file: {as_of}")
+        if tape is None:
+            raise InputError("--tape", "a projection from a status file (--as-of) needs the "
+                             "current loan tape: give --tape TAPE (CSV, Parquet or EX-102)")
+        status = load_status(as_of, deal)
+        files["status"] = Path(as_of)
     if isinstance(tape, LoanTape):
         loan_tape, tape_source = tape, "<LoanTape>"
     else:
@@ -77,14 +92,15 @@ def resolve_inputs(
                 "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
     if deal.cutoff_date is not None:  # a stated cut-off: later originations are errors
         check_tape_dates(loan_tape, deal.cutoff_date, tape_source)
-    warned = input_warnings(deal, loan_tape)
+    warned = input_warnings(deal, loan_tape, status)
     for line in warned:
         if log is not None:
             log.print(f"[yellow]Warning:[/yellow] {line}")
     model_path = Path(model) if model is not None else deal.assumptions
+    status_source = str(as_of)
     if model_path is None and not require_model:
         return RunInputs(deal, deal_path, loan_tape, tape_source, None, None, None, files,
-                         warned)
+                         warned, status, status_source)
     if model_path is None:
         raise InputError(str(deal_path), Problem(
             None, "assumptions", "the deal names no assumptions file: give --model MODEL.yaml"))
@@ -94,7 +110,7 @@ def resolve_inputs(
         files["el_table"] = Path(el_table)
         table = load_el_table(el_table)
     return RunInputs(deal, deal_path, loan_tape, tape_source, load_model(model_path), model_path,
-                     table, files, warned)
+                     table, files, warned, status, status_source)
 
 
 _MAX_DATE_PROBLEMS = 10
@@ -108,7 +124,8 @@ REP_LINE_MIN_AVERAGE_USD = 250_000.0
 (US auto loans average about $20,000-40,000)."""
 
 
-def input_warnings(deal: Deal, tape: LoanTape) -> tuple[str, ...]:
+def input_warnings(deal: Deal, tape: LoanTape,
+                   status: DealStatus | None = None) -> tuple[str, ...]:
     """Inputs that are valid but probably not what the user meant, as readable lines.
 
     - loans originated after the cut-off implied by the deal's dates when the deal states no
@@ -116,7 +133,8 @@ def input_warnings(deal: Deal, tape: LoanTape) -> tuple[str, ...]:
     - fixed-dollar fees above :data:`FIXED_FEE_WARN_BP` a year of the pool (a monthly fee
       typed as an annual one, or in the wrong unit);
     - a tape balance more than :data:`POOL_BALANCE_WARN` away from ``initial_pool_balance``
-      (notes given in USD were sized on another pool);
+      (notes given in USD were sized on another pool), or, projecting from a ``status``,
+      from its ``pool_balance`` (a tape of another date);
     - representative lines: a ``loan_count`` column (the Monte Carlo splits each line into
       its loans) or few lines with large balances and no ``loan_count`` (run as if each line
       were one borrower).
@@ -135,7 +153,13 @@ def input_warnings(deal: Deal, tape: LoanTape) -> tuple[str, ...]:
         out.append(f"fixed-dollar fees are {fixed_usd_year:,.0f} USD a year, "
                    f"{fixed_usd_year / pool * 1e4:.1f} bp of the {pool:,.0f} USD pool (more "
                    f"than {FIXED_FEE_WARN_BP:g} bp): check fees.usd_per_month")
-    if deal.initial_pool_balance is not None:
+    if status is not None:
+        gap = pool / status.pool_balance - 1.0 if status.pool_balance > 0.0 else np.inf
+        if abs(gap) > POOL_BALANCE_WARN:
+            out.append(f"the tape's balance {pool:,.2f} USD differs from the status file's "
+                       f"pool_balance {status.pool_balance:,.2f} USD by {gap:+.2%} (more than "
+                       f"{POOL_BALANCE_WARN:.1%}): is it the tape of period {status.period}?")
+    elif deal.initial_pool_balance is not None:
         gap = pool / deal.initial_pool_balance - 1.0
         if abs(gap) > POOL_BALANCE_WARN:
             out.append(f"the tape's balance {pool:,.2f} USD differs from the deal's "

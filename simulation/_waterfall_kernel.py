@@ -148,20 +148,22 @@ DF_PRINCIPAL_DISTRIBUTION_AMOUNT = 12
 DF_ADJUSTED_POOL_BALANCE = 13  # pool balance less the YSOC amount, floored at 0
 DF_SERVICER_ADVANCE = 14  # scheduled interest of delinquent loans advanced by the servicer
 DF_ADVANCE_REIMBURSEMENT = 15  # outstanding advances repaid to the servicer, first
-N_DEAL_FIELDS = 16
-L_AVAILABLE = 16  # available funds not yet paid out
-L_RESERVE_TARGET = 17
-L_SWAP_DUE = 18  # net swap payment owed, carried while unpaid
-L_SWAP_RECEIPT = 19
-L_SWAP_PAID = 20
-L_PRINCIPAL_PAID = 21  # note principal paid so far on this payment date
-L_POOL_BEGINNING = 22  # pool balance after the previous payment date
-L_NOTES_BEGINNING = 23
-L_CUM_NET_LOSS = 24  # charged-off principal less recoveries, to date
-L_ADJUSTED_BEGINNING = 25  # adjusted pool balance after the previous payment date
-L_ADVANCES_OUTSTANDING = 26  # servicer advances not yet reimbursed
-L_FEE_ACCRUAL_BALANCE = 27  # balance fees at a rate accrue on: one per month of the period
-N_LEDGER = 28
+DF_SWAP_ARREARS = 16  # net swap payment owed and unpaid, carried
+DF_ADVANCES_OUTSTANDING = 17  # servicer advances not yet reimbursed, carried
+DF_INTEREST_DEFAULT_RUN = 18  # consecutive payment dates with a controlling-class shortfall
+DF_PRINCIPAL_DEFAULT_RUN = 19  # consecutive payment dates with a class unpaid past its final
+N_DEAL_FIELDS = 20
+L_AVAILABLE = 20  # available funds not yet paid out
+L_RESERVE_TARGET = 21
+L_SWAP_RECEIPT = 22
+L_SWAP_PAID = 23
+L_PRINCIPAL_PAID = 24  # note principal paid so far on this payment date
+L_POOL_BEGINNING = 25  # pool balance after the previous payment date
+L_NOTES_BEGINNING = 26
+L_CUM_NET_LOSS = 27  # charged-off principal less recoveries, to date
+L_ADJUSTED_BEGINNING = 28  # adjusted pool balance after the previous payment date
+L_FEE_ACCRUAL_BALANCE = 29  # balance fees at a rate accrue on: one per month of the period
+N_LEDGER = 30
 
 # Path outputs: path_out[field, path, class]; event_period[event, path].
 PF_PRINCIPAL_LOSS = 0
@@ -170,6 +172,22 @@ N_PATH_FIELDS = 2
 EV_EVENT_OF_DEFAULT = 0
 EV_CLEAN_UP_CALL = 1
 N_EVENTS = 2
+
+# Slots of ``StartArrays.deal_state (N_START_FIELDS,)``, float64 USD: the amounts a path
+# carries from the payment date before its first period.
+ST_RESERVE = 0  # reserve account balance
+ST_POOL = 1  # pool balance after the previous payment date
+ST_ADJUSTED_POOL = 2  # the same less its yield-supplement OC amount
+ST_CUM_NET_LOSS = 3  # charged-off principal less recoveries since the cut-off
+ST_SWAP_ARREARS = 4  # net swap payment owed and unpaid
+ST_ADVANCES_OUTSTANDING = 5  # servicer advances not yet reimbursed
+N_START_FIELDS = 6
+
+# Slots of ``StartArrays.counters (N_START_COUNTERS,)``, int64.
+SC_ACCELERATED = 0  # 1: an event of default has accelerated the notes
+SC_INTEREST_MISSED_RUN = 1  # consecutive payment dates with a controlling-class shortfall
+SC_PRINCIPAL_MISSED_RUN = 2  # consecutive payment dates with a class unpaid past its final
+N_START_COUNTERS = 3
 
 _BALANCE_TOLERANCE = 1e-9  # relative to a class's original balance
 
@@ -192,6 +210,25 @@ class ProgramArrays(NamedTuple):
     swap_fixed_rate: np.ndarray
     trigger_code: np.ndarray
     ysoc_amount: np.ndarray
+
+
+class StartArrays(NamedTuple):
+    """The state every path starts from: the deal at closing, or after a reporting date.
+
+    ``class_balance`` and ``unpaid_interest`` ``(n_classes,)`` USD; ``deal_state
+    (N_START_FIELDS,)`` (``ST_*``); ``fee_arrears (n_fees,)`` USD; ``trigger_breached
+    (n_triggers,)`` bool; ``counters (N_START_COUNTERS,)`` int64 (``SC_*``);
+    ``delinquency_history (n_history,)`` the 60+ delinquency ratios of the periods before the
+    first, oldest first (as many as the longest rolling-average trigger still needs).
+    """
+
+    class_balance: np.ndarray
+    unpaid_interest: np.ndarray
+    deal_state: np.ndarray
+    fee_arrears: np.ndarray
+    trigger_breached: np.ndarray
+    counters: np.ndarray
+    delinquency_history: np.ndarray
 
 
 @jit_inline
@@ -293,43 +330,45 @@ def _open_period(ledger, notes, flows, ysoc_amount, advancing, p,
 
 
 @jit_inline
-def _trigger_hit(metric, window, threshold, flows, p, t, ledger,
+def _trigger_hit(metric, window, threshold, dq_ratio, now, ledger,
                  initial_pool):  # pragma: no cover - jitted
-    """Whether a trigger's test fails in period ``t`` of path ``p`` (the collection period's data).
+    """Whether a trigger's test fails on a payment date (the collection period's data).
 
     CNL above the threshold; the 60+ delinquency ratio, averaged over the last ``window``
-    periods, above it; the OC ratio (on the adjusted pool) after the previous payment date
-    below it.
+    periods (``dq_ratio[now]`` this one, earlier ones before it), above it; the OC ratio (on
+    the adjusted pool) after the previous payment date below it.
     """
     if metric == METRIC_CNL:
         return ledger[L_CUM_NET_LOSS] / initial_pool > threshold
     if metric == METRIC_DELINQUENCY_60:
-        first = max(0, t - window + 1)
+        first = max(0, now - window + 1)
         total = 0.0
-        for s in range(first, t + 1):
-            bal_s = flows[p, s, _ENDING]
-            if bal_s > 0.0:
-                total += (flows[p, s, _DQ60] + flows[p, s, _DQ90P]) / bal_s
-        return total / (t + 1 - first) > threshold
+        for s in range(first, now + 1):
+            total += dq_ratio[s]
+        return total / (now + 1 - first) > threshold
     pool_beg = ledger[L_ADJUSTED_BEGINNING]
     oc_ratio = (pool_beg - ledger[L_NOTES_BEGINNING]) / pool_beg if pool_beg > 0.0 else 1.0
     return oc_ratio < threshold
 
 
 @jit_inline
-def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, ledger, initial_pool,
-                    sequential, turbo):  # pragma: no cover - jitted
+def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, dq_ratio, n_history,
+                    ledger, initial_pool, sequential, turbo):  # pragma: no cover - jitted
     """Test every trigger, update ``breached`` in place, return the effects in force.
 
-    ``sequential`` and ``turbo`` are the states without triggers (acceleration, a turbo deal);
-    returns ``(sequential, turbo, reserve_step_up, oc_step_up)``. ``thresholds (n_triggers,
-    n_periods)``.
+    Books period ``t``'s 60+ delinquency ratio in ``dq_ratio[n_history + t]`` (0 for an empty
+    pool) first. ``sequential`` and ``turbo`` are the states without triggers (acceleration,
+    a turbo deal); returns ``(sequential, turbo, reserve_step_up, oc_step_up)``.
+    ``thresholds (n_triggers, n_periods)``.
     """
+    now = n_history + t
+    balance = flows[p, t, _ENDING]
+    dq_ratio[now] = (flows[p, t, _DQ60] + flows[p, t, _DQ90P]) / balance if balance > 0.0 else 0.0
     step_up = False
     oc_step_up = False
     for k in range(trigger_code.shape[1]):
         hit = _trigger_hit(trigger_code[TC_METRIC, k], trigger_code[TC_WINDOW, k],
-                           thresholds[k, t], flows, p, t, ledger, initial_pool)
+                           thresholds[k, t], dq_ratio, now, ledger, initial_pool)
         if trigger_code[TC_CURABLE, k]:
             breached[k] = hit
         else:
@@ -378,10 +417,10 @@ def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index, act_fractio
                   thirty_360_fraction):  # pragma: no cover - jitted
     """Net swap payment (trust pays fixed 30/360, receives the index act/360) or receipt.
 
-    Adds the period's net amount of every swap to the carried ``L_SWAP_DUE``; a net receipt
+    Adds the period's net amount of every swap to the carried ``DF_SWAP_ARREARS``; a net receipt
     goes to ``L_SWAP_RECEIPT`` and leaves nothing due.
     """
-    swap_due = ledger[L_SWAP_DUE]
+    swap_due = ledger[DF_SWAP_ARREARS]
     for s in range(swap_class.shape[0]):
         notional = notes[NOTE_BEGINNING, swap_class[s]]
         swap_due += notional * (swap_fixed_rate[s] * thirty_360_fraction - index * act_fraction)
@@ -389,7 +428,7 @@ def _accrue_swaps(ledger, notes, swap_class, swap_fixed_rate, index, act_fractio
     if swap_due < 0.0:
         receipt = -swap_due
         swap_due = 0.0
-    ledger[L_SWAP_DUE] = swap_due
+    ledger[DF_SWAP_ARREARS] = swap_due
     ledger[L_SWAP_RECEIPT] = receipt
 
 
@@ -415,7 +454,7 @@ def _clean_up_call(ledger, notes, fee_param, fee_carry, clean_up_usd):  # pragma
     pool_end = ledger[DF_POOL_BALANCE]
     if not (clean_up_usd > 0.0 and 0.0 < pool_end <= clean_up_usd):
         return False
-    owed = ledger[L_NOTES_BEGINNING] + ledger[L_SWAP_DUE] + ledger[L_ADVANCES_OUTSTANDING]
+    owed = ledger[L_NOTES_BEGINNING] + ledger[DF_SWAP_ARREARS] + ledger[DF_ADVANCES_OUTSTANDING]
     for i in range(notes.shape[1]):
         owed += notes[CF_INTEREST_DUE, i]
     for j in range(fee_carry.shape[0]):
@@ -441,11 +480,11 @@ def _reimburse_advances(ledger, final):  # pragma: no cover - jitted
     """
     advance = ledger[DF_SERVICER_ADVANCE]
     ledger[L_AVAILABLE] += advance
-    owed = ledger[L_ADVANCES_OUTSTANDING] + (advance if final else 0.0)
+    owed = ledger[DF_ADVANCES_OUTSTANDING] + (advance if final else 0.0)
     pay = min(owed, ledger[L_AVAILABLE])
     ledger[L_AVAILABLE] -= pay
     ledger[DF_ADVANCE_REIMBURSEMENT] = pay
-    ledger[L_ADVANCES_OUTSTANDING] = owed - pay + (0.0 if final else advance)
+    ledger[DF_ADVANCES_OUTSTANDING] = owed - pay + (0.0 if final else advance)
 
 
 @jit_inline
@@ -541,9 +580,9 @@ def _pay_fee(ledger, fee_param, fee_carry, j):  # pragma: no cover - jitted
 @jit_inline
 def _pay_swap(ledger):  # pragma: no cover - jitted
     """OP_SWAP: pay the net swap payment and its arrears, reserve-covered."""
-    pay = _pay_covered(ledger, ledger[L_SWAP_DUE])
+    pay = _pay_covered(ledger, ledger[DF_SWAP_ARREARS])
     ledger[L_SWAP_PAID] += pay
-    ledger[L_SWAP_DUE] -= pay
+    ledger[DF_SWAP_ARREARS] -= pay
 
 
 @jit_inline
@@ -681,15 +720,18 @@ def _missed_payments(ops, n_normal, notes, class_param, class_code,
 
 
 @jit_parallel(fastmath=False)
-def waterfall_kernel(program, flows, index_rates, later_months_balance, act_fraction,
+def waterfall_kernel(program, initial, flows, index_rates, later_months_balance, act_fraction,
                      thirty_360_fraction, thresholds, class_out, deal_out, path_out, event_period,
-                     trigger_breached, sequential_mode):
+                     trigger_breached, sequential_mode, fee_arrears):
     """Run the compiled waterfall on every path; fill the caller-allocated outputs.
 
     Parameters
     ----------
     program : ProgramArrays
         The compiled deal (:class:`simulation.waterfall.WaterfallProgram`).
+    initial : StartArrays
+        The state every path starts from (the closing state, or the deal after a reporting
+        date; period 0 of the outputs is the period after it).
     flows : numpy.ndarray
         ``(n_paths, n_periods, 11)`` PoolFlows, USD.
     index_rates : numpy.ndarray
@@ -716,6 +758,8 @@ def waterfall_kernel(program, flows, index_rates, later_months_balance, act_frac
         ``(n_paths, n_triggers, n_periods)`` bool, False; the trigger states.
     sequential_mode : numpy.ndarray
         ``(n_paths, n_periods)`` bool, False; whether principal was paid sequentially.
+    fee_arrears : numpy.ndarray
+        ``(n_paths, n_fees, n_periods)`` zeros; each fee owed and unpaid after the period.
 
     Notes
     -----
@@ -742,18 +786,25 @@ def waterfall_kernel(program, flows, index_rates, later_months_balance, act_frac
     advancing = program.deal_code[DC_SERVICER_ADVANCES] != 0
     initial_pool = deal_param[DP_INITIAL_POOL]
     clean_up_usd = deal_param[DP_CLEAN_UP_USD]
+    n_history = initial.delinquency_history.shape[0]
     for p in prange(n_paths):
         notes = np.zeros((N_NOTE_ROWS, n_classes))
-        notes[CF_ENDING_BALANCE] = program.class_param[CP_ORIGINAL_BALANCE]
+        notes[CF_ENDING_BALANCE] = initial.class_balance
+        notes[NOTE_SHORTFALL] = initial.unpaid_interest
         ledger = np.zeros(N_LEDGER)
-        ledger[DF_RESERVE_BALANCE] = deal_param[DP_RESERVE_INITIAL]
-        ledger[L_POOL_BEGINNING] = initial_pool
-        ledger[L_ADJUSTED_BEGINNING] = deal_param[DP_ADJUSTED_INITIAL_POOL]
-        fee_carry = np.zeros(program.fee_param.shape[1])
-        breached = np.zeros(program.trigger_code.shape[1], dtype=np.bool_)
-        accelerated = False
-        interest_missed_run = 0  # consecutive payment dates with a payment default
-        principal_missed_run = 0
+        ledger[DF_RESERVE_BALANCE] = initial.deal_state[ST_RESERVE]
+        ledger[L_POOL_BEGINNING] = initial.deal_state[ST_POOL]
+        ledger[L_ADJUSTED_BEGINNING] = initial.deal_state[ST_ADJUSTED_POOL]
+        ledger[L_CUM_NET_LOSS] = initial.deal_state[ST_CUM_NET_LOSS]
+        ledger[DF_SWAP_ARREARS] = initial.deal_state[ST_SWAP_ARREARS]
+        ledger[DF_ADVANCES_OUTSTANDING] = initial.deal_state[ST_ADVANCES_OUTSTANDING]
+        fee_carry = initial.fee_arrears.copy()
+        breached = initial.trigger_breached.copy()
+        dq_ratio = np.zeros(n_history + n_periods)
+        dq_ratio[:n_history] = initial.delinquency_history
+        accelerated = initial.counters[SC_ACCELERATED] != 0
+        interest_missed_run = initial.counters[SC_INTEREST_MISSED_RUN]
+        principal_missed_run = initial.counters[SC_PRINCIPAL_MISSED_RUN]
         ended = False
         ix = p - p if shared_index else p  # same integer type as the prange index
         im = p - p if shared_later_months else p
@@ -767,8 +818,8 @@ def waterfall_kernel(program, flows, index_rates, later_months_balance, act_frac
             ledger[L_FEE_ACCRUAL_BALANCE] = (ledger[L_POOL_BEGINNING]
                                              + later_months_balance[im, t])
             sequential, turbo, step_up, oc_step_up = _apply_triggers(
-                program.trigger_code, thresholds, breached, flows, p, t, ledger,
-                initial_pool, accelerated, turbo_always)
+                program.trigger_code, thresholds, breached, flows, p, t, dq_ratio, n_history,
+                ledger, initial_pool, accelerated, turbo_always)
             for k in range(breached.shape[0]):
                 trigger_breached[p, k, t] = breached[k]
             sequential_mode[p, t] = sequential
@@ -825,6 +876,10 @@ def waterfall_kernel(program, flows, index_rates, later_months_balance, act_frac
                         or principal_missed_run > principal_grace):
                     accelerated = True
                     event_period[EV_EVENT_OF_DEFAULT, p] = t
+            ledger[DF_INTEREST_DEFAULT_RUN] = interest_missed_run
+            ledger[DF_PRINCIPAL_DEFAULT_RUN] = principal_missed_run
+            for j in range(fee_carry.shape[0]):
+                fee_arrears[p, j, t] = fee_carry[j]
 
             for f in range(N_CLASS_FIELDS):
                 for i in range(n_classes):

@@ -162,6 +162,23 @@ class PaymentSchedule:
         """Number of payment dates."""
         return int(self.paid.shape[0])
 
+    def after(self, k: int) -> PaymentSchedule:
+        """The payment dates after the ``k``-th, with times from it (``k`` = 0: unchanged).
+
+        Settlement on the ``k``-th payment date (a purchase on a reporting date): its
+        ``closing_date`` is that date, accruals stay those of the deal's periods.
+        """
+        if k == 0:
+            return self
+        if not 0 < k < self.n_periods:
+            raise ValueError(f"k must lie in 0..{self.n_periods - 1}; got {k}")
+        settle = self.paid[k - 1]
+        return PaymentSchedule(
+            closing_date=settle.astype(dt.date), scheduled=self.scheduled[k:],
+            paid=self.paid[k:], collection_end=self.collection_end[k:],
+            act_360=self.act_360[k:], thirty_360=self.thirty_360[k:],
+            years=(self.paid[k:] - settle).astype(np.float64) / DAYS_PER_YEAR_WAL)
+
 
 def payment_schedule(closing_date: dt.date, first_payment_date: dt.date, n_periods: int,
                      calendar: BusinessDayCalendar = "us_fed") -> PaymentSchedule:

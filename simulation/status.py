@@ -6,9 +6,9 @@ count, note balances and unpaid interest by class, the reserve and OC amounts, c
 and net losses, 30/60/90+ delinquent balances, the sequential switch and each trigger's state
 (breached, last value, the recent values a rolling-average trigger needs, cure counter).
 :func:`load_status` reads and validates a YAML file (every error names the file and the dotted
-field), with a deal also against its class and trigger names; :func:`status_from_cashflows`
-derives one from a deterministic run of the deal (``autoabs status``). ``docs/surveillance.md``
-documents the schema.
+field), with a deal also against its class and trigger names; :func:`status_from_run`
+derives one from a path of a run of the deal (``autoabs status``: its deterministic run).
+``docs/surveillance.md`` documents the schema.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import pandas as pd
 import yaml
 from pydantic import Field, ValidationError
 
@@ -26,11 +25,14 @@ from portfolio._io import atomic_write
 from portfolio._yaml import read_yaml_file
 from portfolio.errors import InputError, Problem
 from portfolio.schema import MAX_MONTH, MONEY_MAX, InputModel, pydantic_problems
+from simulation.collateral import FIELD_NAMES
 from simulation.deal import Deal
+from simulation.waterfall import TrancheFlows, WaterfallProgram
 
-__all__ = ["ClassStatus", "DealStatus", "TriggerStatus", "load_status", "status_from_cashflows",
+__all__ = ["ClassStatus", "DealStatus", "TriggerStatus", "load_status", "status_from_run",
            "status_problems", "write_status"]
 
+FIELD_INDEX = {name: k for k, name in enumerate(FIELD_NAMES)}
 Money = Annotated[float, Field(ge=0.0, le=MONEY_MAX)]
 Ratio = Annotated[float, Field(ge=-1.0, le=1.0)]
 
@@ -58,14 +60,23 @@ class TriggerStatus(InputModel):
 
 
 class DealStatus(InputModel):
-    """Deal state at a reporting date (after that date's payments)."""
+    """Deal state at a reporting date (after that date's payments).
+
+    The amounts a projection carries on (:func:`simulation.asof.waterfall_start`): note
+    balances and unpaid interest, the reserve, the pool (and, with a yield supplement, the
+    adjusted pool), cumulative net loss, fee and swap arrears, servicer advances outstanding,
+    trigger states and the delinquency history of rolling-average triggers, an event of
+    default and the grace-period counts of payment defaults.
+    """
 
     deal: Annotated[str, Field(min_length=1, max_length=200)]
     period: Annotated[int, Field(ge=1, le=MAX_MONTH)]
     reporting_date: dt.date
     collection_period_end: dt.date
     original_pool_balance: Annotated[float, Field(gt=0.0, le=MONEY_MAX)]
+    original_adjusted_pool_balance: Annotated[float, Field(gt=0.0, le=MONEY_MAX)] | None = None
     pool_balance: Money
+    adjusted_pool_balance: Money | None = None
     loan_count: Annotated[float, Field(ge=0.0)] | None = None
     classes: dict[str, ClassStatus]
     reserve_balance: Money = 0.0
@@ -75,7 +86,13 @@ class DealStatus(InputModel):
     delinquent_30: Money = 0.0
     delinquent_60: Money = 0.0
     delinquent_90: Money = 0.0
+    fee_arrears: dict[str, Money] = {}
+    swap_arrears: Money = 0.0
+    servicer_advances_outstanding: Money = 0.0
     sequential: bool = False
+    event_of_default: bool = False
+    interest_default_periods: Annotated[int, Field(ge=0, le=MAX_MONTH)] = 0
+    principal_default_periods: Annotated[int, Field(ge=0, le=MAX_MONTH)] = 0
     triggers: dict[str, TriggerStatus] = {}
 
 
@@ -101,6 +118,11 @@ def status_problems(status: DealStatus, deal: Deal) -> list[Problem]:
         problems.append(Problem(None, "pool_balance", (
             f"{status.pool_balance:,.2f} exceeds the original pool balance "
             f"{status.original_pool_balance:,.2f}")))
+    fees = [f.name for f in deal.fees]
+    unknown = sorted(set(status.fee_arrears) - set(fees))
+    if unknown:
+        problems.append(Problem(None, "fee_arrears", f"not fees of the deal: "
+                                f"{', '.join(unknown)} (deal: {', '.join(fees) or 'none'})"))
     if status.collection_period_end > status.reporting_date:
         problems.append(Problem(None, "collection_period_end", (
             f"{status.collection_period_end} is after the reporting date "
@@ -149,80 +171,112 @@ def _cure_counter(name: str, breached_by_period: list[set[str]]) -> int:
     return 0  # never breached: nothing cured
 
 
-def status_from_cashflows(deal: Deal, classes: pd.DataFrame, pool: pd.DataFrame,
-                          period: int) -> DealStatus:
-    """The status at payment period ``period`` of a deterministic run of the deal.
+def _delinquency_ratio(flows: np.ndarray) -> np.ndarray:
+    """60+ delinquent over ending pool balance by period (0 for an empty pool), ``(n,)``.
+
+    The ratio the waterfall's rolling-average triggers average, computed as it does.
+    """
+    balance = flows[:, FIELD_INDEX["ending_balance"]]
+    dq = flows[:, FIELD_INDEX["delinquent_60"]] + flows[:, FIELD_INDEX["delinquent_90p"]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(balance > 0.0, dq / balance, 0.0)
+
+
+def status_from_run(deal: Deal, program: WaterfallProgram, tranche_flows: TrancheFlows,
+                    pool_flows: np.ndarray, period: int, path: int = 0) -> DealStatus:
+    """The status after payment period ``period`` of one path of a run from closing.
 
     Parameters
     ----------
     deal : Deal
         The deal run.
-    classes : pandas.DataFrame
-        :func:`~simulation.structuring.cashflow_table` of the run.
-    pool : pandas.DataFrame
-        :func:`~simulation.deterministic.project_deterministic` of the same run (the pool
-        flows by period, ``period`` index).
+    program : WaterfallProgram
+        Its compiled program (from closing).
+    tranche_flows : TrancheFlows
+        The waterfall's results on ``pool_flows``.
+    pool_flows : numpy.ndarray
+        ``(n_paths, n_periods, 11)`` PoolFlows of the run (or ``(n_periods, 11)``).
     period : int
         Reporting period (1-based payment period).
+    path : int
+        The path.
 
     Notes
     -----
-    Trigger values are recomputed from the pool flows by the trigger definitions
-    (:class:`~simulation.deal.Trigger`): CNL over the original pool, the 60+ delinquency
-    ratio and its window, OC after the previous payment date. A curable trigger's cure
-    counter is the number of consecutive periods up to the reporting period in which it was
-    not breached, counted since its last breach (0 when it is breached now, was never
-    breached, or is not curable); the waterfall cures a curable trigger as soon as its test
-    passes, so the counter records how long the cure has held.
+    Every amount the waterfall carries to the next payment date is read off its outputs, so a
+    projection from the status continues the path exactly
+    (``tests/simulation/test_asof.py``). Trigger values are recomputed by the trigger
+    definitions (:class:`~simulation.deal.Trigger`): CNL over the original pool, the 60+
+    delinquency ratio and its window, OC after the previous payment date. A curable
+    trigger's cure counter is the number of consecutive periods up to the reporting period in
+    which it was not breached, counted since its last breach (0 when it is breached now, was
+    never breached, or is not curable); the waterfall cures a curable trigger as soon as its
+    test passes, so the counter records how long the cure has held.
     """
-    last = int(classes["period"].max())
+    if program.start is not None:
+        raise ValueError("status_from_run reads a run from closing")
+    tf = tranche_flows
+    flows = np.asarray(pool_flows, dtype=np.float64)
+    flows = flows[path] if flows.ndim == 3 else flows
+    last = tf.n_periods
     if not 1 <= period <= last:
         raise InputError("--month", f"must lie in 1..{last} (the run's periods), got {period}")
-    rows = classes[classes["period"] == period]
-    first = rows.iloc[0]
-    original = float(pool["ending_balance"].iloc[0] + pool[
-        ["scheduled_principal", "prepaid_principal", "defaulted_principal"]].iloc[0].sum())
-    upto = pool.loc[:period]
-    net = (upto["defaulted_principal"] - upto["recoveries"]).cumsum() / original
-    balance = upto["ending_balance"].to_numpy()
-    dq60 = (upto["delinquent_60"] + upto["delinquent_90p"]).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dq_ratio = np.where(balance > 0, dq60 / balance, 0.0)
-    breached_by_period = [
-        set(str(v).split(";")) - {"", "nan"}
-        for v in classes.drop_duplicates("period").set_index("period")
-        .sort_index().loc[:period, "triggers_breached"]]
-    breached = breached_by_period[-1]
-    notes_before = (classes[classes["period"] == period]["beginning_balance"].sum())
+    t = period - 1
+    schedule = program.schedule(last)
+    original = program.initial_pool_balance
+    ysoc = deal.yield_supplement is not None
+    cum_net = 0.0  # in the waterfall's order of summation
+    for v in flows[:period, FIELD_INDEX["defaulted_principal"]] - flows[
+            :period, FIELD_INDEX["recoveries"]]:
+        cum_net += float(v)
+    dq_ratio = _delinquency_ratio(flows[:period])
+    breached_by_period = [{name for k, name in enumerate(tf.trigger_names)
+                           if tf.trigger_breached[path, k, s]} for s in range(period)]
+    notes_before = float(tf.ending_balance[path, :, t - 1].sum()) if t > 0 else float(
+        program.original_balance.sum())
+    prior_pool = (float(tf.adjusted_pool_balance[path, t - 1]) if t > 0
+                  else program.initial_adjusted_pool_balance)
     triggers = {}
-    for t in deal.triggers:
-        if t.metric == "cnl":
-            history = [float(net.iloc[-1])]
-        elif t.metric == "delinquency_60":
-            history = [float(v) for v in dq_ratio[-t.window:]]
+    for k, trig in enumerate(deal.triggers):
+        if trig.metric == "cnl":
+            history = [cum_net / original]
+        elif trig.metric == "delinquency_60":
+            history = [float(v) for v in dq_ratio[-trig.window:]]
         else:
-            prior_pool = float(pool["ending_balance"].iloc[period - 2]) if period > 1 else original
             history = [(prior_pool - notes_before) / prior_pool if prior_pool > 0 else 0.0]
-        value = float(np.mean(history))
-        triggers[t.name] = TriggerStatus(
-            breached=t.name in breached, value=value,
-            history=history if t.metric == "delinquency_60" else [],
-            cure_counter=_cure_counter(t.name, breached_by_period) if t.curable else 0)
-    at = {name: float(value) for name, value in pool.loc[period].items()
-          if isinstance(value, (int, float, np.number))}
+        triggers[trig.name] = TriggerStatus(
+            breached=bool(tf.trigger_breached[path, k, t]), value=float(np.mean(history)),
+            history=history if trig.metric == "delinquency_60" else [],
+            cure_counter=_cure_counter(trig.name, breached_by_period) if trig.curable else 0)
+    unpaid = np.maximum(tf.interest_due[path, :, t] - tf.interest_paid[path, :, t], 0.0)
+    at = flows[t]
+    eod = int(tf.event_of_default_period[path])
     return DealStatus(
         deal=deal.name, period=period,
-        reporting_date=dt.date.fromisoformat(str(first["payment_date"])),
-        collection_period_end=dt.date.fromisoformat(str(first["collection_period_end"])),
-        original_pool_balance=original, pool_balance=at["ending_balance"],
-        loan_count=at["n_active"],
-        classes={str(r["class"]): ClassStatus(balance=float(r["ending_balance"]),
-                                              unpaid_interest=float(r["interest_shortfall"]))
-                 for _, r in rows.iterrows()},
-        reserve_balance=float(first["reserve_balance"]), oc_amount=float(first["oc_amount"]),
-        cumulative_gross_loss=float(upto["defaulted_principal"].sum()),
-        cumulative_net_loss=float((upto["defaulted_principal"] - upto["recoveries"]).sum()),
-        delinquent_30=at["delinquent_30"], delinquent_60=at["delinquent_60"],
-        delinquent_90=at["delinquent_90p"], sequential=bool(first["sequential"]),
+        reporting_date=schedule.paid[t].astype(dt.date),
+        collection_period_end=schedule.collection_end[t].astype(dt.date),
+        original_pool_balance=original,
+        original_adjusted_pool_balance=program.initial_adjusted_pool_balance if ysoc else None,
+        pool_balance=float(tf.pool_balance[path, t]),
+        adjusted_pool_balance=float(tf.adjusted_pool_balance[path, t]) if ysoc else None,
+        loan_count=float(at[FIELD_INDEX["n_active"]]),
+        classes={name: ClassStatus(balance=float(tf.ending_balance[path, c, t]),
+                                   unpaid_interest=float(unpaid[c]))
+                 for c, name in enumerate(program.classes)},
+        reserve_balance=float(tf.reserve_balance[path, t]),
+        oc_amount=float(tf.oc_amount[path, t]),
+        cumulative_gross_loss=float(flows[:period, FIELD_INDEX["defaulted_principal"]].sum()),
+        cumulative_net_loss=cum_net,
+        delinquent_30=float(at[FIELD_INDEX["delinquent_30"]]),
+        delinquent_60=float(at[FIELD_INDEX["delinquent_60"]]),
+        delinquent_90=float(at[FIELD_INDEX["delinquent_90p"]]),
+        fee_arrears={name: float(tf.fee_arrears[path, j, t])
+                     for j, name in enumerate(program.fee_names)},
+        swap_arrears=float(tf.swap_arrears[path, t]),
+        servicer_advances_outstanding=float(tf.advances_outstanding[path, t]),
+        sequential=bool(tf.sequential_mode[path, t]),
+        event_of_default=0 <= eod <= t,
+        interest_default_periods=int(tf.interest_default_run[path, t]),
+        principal_default_periods=int(tf.principal_default_run[path, t]),
         triggers=triggers,
     )

@@ -8,9 +8,10 @@ reports do:
   decrement tables).
 - :func:`yield_table`: yield, WAL and modified duration of each class at each ABS speed and
   price, without losses (the term sheet's "prepayment speed x price" yield table).
-- :func:`cashflow_table`: the deterministic per-period table by class (dates, balances,
-  interest, principal, shortfalls, OC, reserve, triggers) that a structurer reconciles with
-  Intex, at an ABS speed and a CDR.
+- :func:`deterministic_run` and :func:`cashflow_table`: the deal's waterfall on a
+  deterministic projection (from closing, or from a reporting date's status), and its
+  per-period table by class (dates, balances, interest, principal, shortfalls, OC, reserve,
+  triggers) that a structurer reconciles with Intex.
 - :func:`decrement_table`: percent of each class's initial principal outstanding after each
   payment date at each ABS speed (the prospectus "percent of initial note principal amount at
   various ABS percentages" table; see docs/tieout.md).
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from scipy.optimize import brentq
 
 import simulation.metrics as metrics
 from portfolio.tape import LoanTape
+from simulation.asof import deal_program
 from simulation.collateral import (
     CollateralInputs,
     cnl_of_flows,
@@ -44,6 +46,7 @@ from simulation.dates import PaymentSchedule
 from simulation.deal import Deal
 from simulation.deterministic import project_deterministic, waterfall_inputs
 from simulation.pricing import BenchmarkCurve, spread_to_benchmark
+from simulation.status import DealStatus
 from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
 
 
@@ -230,57 +233,76 @@ def yield_table(
     return pd.DataFrame(rows)
 
 
-def cashflow_table(
-    deal: Deal,
-    tape: LoanTape,
-    *,
-    to_call: bool = True,
-    **projection: Any,
-) -> pd.DataFrame:
-    """Deterministic per-period cash flows of every class, with the deal's accounts.
+class DeterministicRun(NamedTuple):
+    """One deterministic run of a deal: its program, the pool projection and the waterfall.
 
-    Parameters
-    ----------
-    deal, tape
-        The deal and its pool.
-    to_call : bool
-        Exercise the clean-up call (``True``) or run to maturity.
-    **projection
-        The collateral assumptions, keyword options of
-        :func:`~simulation.deterministic.project_deterministic` (e.g. ``abs_speed=0.013``,
-        ``cdr=0.02``, ``severity=0.5``, ``recovery_lag=3``; scalars or vectors by period;
-        charged off in the month of default).
+    ``flows`` are the pool flows ``(n_periods, 11)`` the waterfall ran on; ``projection`` the
+    :func:`~simulation.deterministic.project_deterministic` frame, whose ``period`` index
+    counts the deal's payment periods from a reporting date (the first is the one after it)
+    and whose ``cnl`` then adds the realised net loss, over the original pool.
+    """
+
+    program: WaterfallProgram
+    projection: pd.DataFrame
+    flows: np.ndarray
+    tranche_flows: TrancheFlows
+
+
+def deterministic_run(deal: Deal, tape: LoanTape, *, to_call: bool = True,
+                      status: DealStatus | None = None, status_source: str = "<status>",
+                      **projection: Any) -> DeterministicRun:
+    """The deal's waterfall on the deterministic projection of ``tape``.
+
+    ``status`` (the deal at a reporting date, ``tape`` its current loans) starts the
+    waterfall from that date (:func:`simulation.asof.deal_program`); ``projection`` holds
+    the keyword options of :func:`~simulation.deterministic.project_deterministic`, by month
+    from the tape's date.
+    """
+    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
+    program = deal_program(run_deal, tape, status, status_source=status_source)
+    frame = project_deterministic(tape, **projection)
+    flows, later_months = waterfall_inputs(frame)
+    tf = run_waterfall(program, flows[None], later_months_balance=later_months)
+    if status is not None:
+        frame = frame.set_axis(pd.RangeIndex(status.period + 1, status.period + 1 + len(frame),
+                                             name="period"))
+        net = (frame["defaulted_principal"] - frame["recoveries"]).cumsum()
+        frame["cnl"] = (status.cumulative_net_loss + net) / status.original_pool_balance
+    return DeterministicRun(program, frame, flows, tf)
+
+
+def cashflow_table(run: DeterministicRun) -> pd.DataFrame:
+    """The per-period cash flows of every class of a deterministic run, with the accounts.
 
     Returns
     -------
     pandas.DataFrame
         One row per (class, period) up to the last period with a note balance or payment:
-        ``class``, ``period``, ``payment_date``, ``collection_period_end``, ``accrual_days``
-        (the class's day count), ``coupon_rate``, ``beginning_balance``, ``interest_due``
-        (with carried shortfall), ``interest_paid``, ``interest_shortfall``,
-        ``principal_paid``, ``ending_balance``, then the deal's ``pool_balance``,
-        ``adjusted_pool_balance`` (less the yield-supplement OC), ``available_funds``,
-        ``oc_amount`` (adjusted pool - notes), ``oc_target``, ``reserve_balance``,
-        ``reserve_draw``, ``servicer_advance``, ``advance_reimbursement``, ``sequential`` and
-        ``triggers_breached`` (names, ``;``-separated).
-        USD, annual decimals.
+        ``class``, ``period`` (the deal's payment period), ``payment_date``,
+        ``collection_period_end``, ``accrual_days`` (the class's day count), ``coupon_rate``,
+        ``beginning_balance``, ``interest_due`` (with carried shortfall), ``interest_paid``,
+        ``interest_shortfall``, ``principal_paid``, ``ending_balance``, then the deal's
+        ``pool_balance``, ``adjusted_pool_balance`` (less the yield-supplement OC),
+        ``available_funds``, ``oc_amount`` (adjusted pool - notes), ``oc_target``,
+        ``reserve_balance``, ``reserve_draw``, ``servicer_advance``,
+        ``advance_reimbursement``, ``sequential`` and ``triggers_breached`` (names,
+        ``;``-separated). USD, annual decimals.
     """
-    program = _no_loss_program(deal, tape, to_call)
-    tf = _waterfall_on_projection(program, project_deterministic(tape, **projection))
+    program, tf = run.program, run.tranche_flows
     schedule = program.schedule(tf.n_periods)
     days = np.rint(program.yield_fractions(tf.n_periods) * 360.0).astype(np.int64)
     active = (tf.ending_balance[0].sum(axis=0) > 0.0) | (
         (tf.interest_paid[0] + tf.principal_paid[0]).sum(axis=0) > 0.0)
     n = int(np.flatnonzero(active)[-1]) + 1 if active.any() else 1
     ending = tf.ending_balance[0][:, :n]
-    beginning = np.concatenate([program.original_balance[:, None], ending[:, :-1]], axis=1)
+    beginning = np.concatenate([program.start_balance[:, None], ending[:, :-1]], axis=1)
     breached = [";".join(name for k, name in enumerate(tf.trigger_names)
                          if tf.trigger_breached[0, k, t]) for t in range(n)]
     frames = []
     for c, name in enumerate(program.classes):
         frames.append(pd.DataFrame({
             "class": name,
-            "period": np.arange(1, n + 1),
+            "period": program.periods_elapsed + np.arange(1, n + 1),
             "payment_date": schedule.paid[:n].astype(str),
             "collection_period_end": schedule.collection_end[:n].astype(str),
             "accrual_days": days[c, :n],
@@ -322,7 +344,7 @@ def _paydown_runs(
 
 def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:
     run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    return compile_deal(run_deal, tape)
+    return deal_program(run_deal, tape)
 
 
 def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,6 +29,82 @@ _METRIC = {"cnl": K.METRIC_CNL, "delinquency_60": K.METRIC_DELINQUENCY_60, "oc":
 _EFFECT = {"sequential": K.EFFECT_SEQUENTIAL, "turbo": K.EFFECT_TURBO,
            "reserve_step_up": K.EFFECT_RESERVE_STEP_UP, "oc_step_up": K.EFFECT_OC_STEP_UP}
 _NO_CAP = 1e9
+
+
+@dataclass(frozen=True, eq=False)
+class WaterfallStart:
+    """The deal after the payments of payment date ``period``: where a projection starts.
+
+    Built from a reporting date's status file (:func:`simulation.asof.waterfall_start`); the
+    closing state is ``period`` 0 with the closing balances. USD unless noted; arrays by class
+    (most senior first), fee and trigger in the program's order.
+
+    Attributes
+    ----------
+    period : int
+        Payment periods already paid (the projection's first period is ``period + 1``).
+    class_balance, unpaid_interest : numpy.ndarray
+        ``(n_classes,)`` note balances and interest owed and unpaid, after the payment date.
+    reserve_balance, pool_balance, adjusted_pool_balance : float
+        The reserve account, and the pool (less its yield-supplement OC amount) at the end of
+        the collection period just reported.
+    cumulative_net_loss : float
+        Charged-off principal less recoveries since the cut-off (the CNL trigger counts it
+        against the original pool).
+    fee_arrears : numpy.ndarray
+        ``(n_fees,)`` fees owed and unpaid.
+    swap_arrears, advances_outstanding : float
+        Net swap payment owed and unpaid; servicer advances not yet reimbursed.
+    trigger_breached : numpy.ndarray
+        ``(n_triggers,)`` bool, each trigger's state on the payment date.
+    event_of_default : bool
+        The notes have been accelerated after an event of default.
+    interest_default_run, principal_default_run : int
+        Consecutive payment dates, up to ``period``, with a controlling-class interest
+        shortfall, and with a class unpaid after its legal final (the grace-period counts).
+    delinquency_history : numpy.ndarray
+        The pool's 60+ delinquency ratios of the last periods up to ``period``, oldest first,
+        as many as the longest rolling-average trigger needs (may be empty).
+    """
+
+    period: int
+    class_balance: np.ndarray
+    unpaid_interest: np.ndarray
+    reserve_balance: float
+    pool_balance: float
+    adjusted_pool_balance: float
+    cumulative_net_loss: float
+    fee_arrears: np.ndarray
+    swap_arrears: float
+    advances_outstanding: float
+    trigger_breached: np.ndarray
+    event_of_default: bool = False
+    interest_default_run: int = 0
+    principal_default_run: int = 0
+    delinquency_history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def arrays(self) -> K.StartArrays:
+        """The state as the interpreter kernel reads it."""
+        deal_state = np.zeros(K.N_START_FIELDS)
+        deal_state[K.ST_RESERVE] = self.reserve_balance
+        deal_state[K.ST_POOL] = self.pool_balance
+        deal_state[K.ST_ADJUSTED_POOL] = self.adjusted_pool_balance
+        deal_state[K.ST_CUM_NET_LOSS] = self.cumulative_net_loss
+        deal_state[K.ST_SWAP_ARREARS] = self.swap_arrears
+        deal_state[K.ST_ADVANCES_OUTSTANDING] = self.advances_outstanding
+        counters = np.zeros(K.N_START_COUNTERS, dtype=np.int64)
+        counters[K.SC_ACCELERATED] = self.event_of_default
+        counters[K.SC_INTEREST_MISSED_RUN] = self.interest_default_run
+        counters[K.SC_PRINCIPAL_MISSED_RUN] = self.principal_default_run
+        return K.StartArrays(
+            class_balance=np.ascontiguousarray(self.class_balance, dtype=np.float64),
+            unpaid_interest=np.ascontiguousarray(self.unpaid_interest, dtype=np.float64),
+            deal_state=deal_state,
+            fee_arrears=np.ascontiguousarray(self.fee_arrears, dtype=np.float64),
+            trigger_breached=np.ascontiguousarray(self.trigger_breached, dtype=np.bool_),
+            counters=counters,
+            delinquency_history=np.ascontiguousarray(self.delinquency_history,
+                                                     dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +130,10 @@ class WaterfallProgram:
     ``trig_sched_period`` (0-based first period) and ``trig_sched_threshold``. Yield-supplement
     OC ``ysoc_amount (n_months + 1,)`` USD at the cut-off and after each collection period
     (:func:`simulation.yield_supplement.ysoc_schedule`; ``[0.0]`` without one).
+
+    ``start`` is the state the program runs from: ``None`` for closing; a
+    :class:`WaterfallStart` for a program made by :meth:`starting_after`, whose periods,
+    schedule, thresholds, legal finals and YSOC amounts then run from the period after it.
     """
 
     deal_name: str
@@ -78,6 +158,60 @@ class WaterfallProgram:
     trig_sched_period: np.ndarray
     trig_sched_threshold: np.ndarray
     ysoc_amount: np.ndarray
+    start: WaterfallStart | None = None
+
+    @property
+    def periods_elapsed(self) -> int:
+        """Payment periods paid before the program's first period (0 from closing)."""
+        return self.start.period if self.start is not None else 0
+
+    @property
+    def start_balance(self) -> np.ndarray:
+        """Class balances before the program's first period, USD ``(n_classes,)``."""
+        if self.start is None:
+            return self.original_balance
+        return np.asarray(self.start.class_balance, dtype=np.float64)
+
+    def starting_after(self, start: WaterfallStart,
+                       ysoc_amount: np.ndarray | None = None) -> WaterfallProgram:
+        """The program run from ``start``, the deal after payment date ``start.period``.
+
+        Period 0 of its runs is period ``start.period + 1`` of the deal; a legal final
+        already past counts as due from that first period. ``ysoc_amount`` (USD at the
+        reporting date and after each later collection period, e.g. the YSOC of the
+        surviving receivables) replaces the closing schedule's later amounts.
+        """
+        if self.start is not None:
+            raise ValueError("the program already starts after a reporting date")
+        n_classes, n_fees = self.n_classes, self.fee_param.shape[1]
+        n_triggers = self.trigger_code.shape[1]
+        for name, arr, n in (("class_balance", start.class_balance, n_classes),
+                             ("unpaid_interest", start.unpaid_interest, n_classes),
+                             ("fee_arrears", start.fee_arrears, n_fees),
+                             ("trigger_breached", start.trigger_breached, n_triggers)):
+            if np.shape(arr) != (n,):
+                raise ValueError(f"start.{name} must have shape ({n},), got {np.shape(arr)}")
+        k = start.period
+        class_code = self.class_code.copy()
+        final = class_code[K.CC_LEGAL_FINAL_PERIOD]
+        class_code[K.CC_LEGAL_FINAL_PERIOD] = np.where(final >= 0, np.maximum(final - k, 0), -1)
+        later = self.ysoc_amount[k:] if ysoc_amount is None else np.asarray(ysoc_amount, float)
+        return replace(self, class_code=class_code, start=start,
+                       ysoc_amount=later if later.size else np.zeros(1))
+
+    def start_arrays(self) -> K.StartArrays:
+        """The state every path starts from, as the kernel reads it (closing by default)."""
+        if self.start is not None:
+            return self.start.arrays()
+        return WaterfallStart(
+            period=0, class_balance=self.original_balance,
+            unpaid_interest=np.zeros(self.n_classes),
+            reserve_balance=self.initial_reserve_balance,
+            pool_balance=self.initial_pool_balance,
+            adjusted_pool_balance=self.initial_adjusted_pool_balance, cumulative_net_loss=0.0,
+            fee_arrears=np.zeros(self.fee_param.shape[1]), swap_arrears=0.0,
+            advances_outstanding=0.0,
+            trigger_breached=np.zeros(self.trigger_code.shape[1], dtype=np.bool_)).arrays()
 
     @property
     def n_classes(self) -> int:
@@ -126,9 +260,15 @@ class WaterfallProgram:
         return lines
 
     def schedule(self, n_periods: int) -> PaymentSchedule:
-        """Payment dates, accrual fractions and times of ``n_periods`` payment dates."""
-        return payment_schedule(self.closing_date, self.first_payment_date, n_periods,
-                                self.business_day_calendar)
+        """Payment dates, accrual fractions and times of the program's ``n_periods`` dates.
+
+        From closing, times from the closing date; after a reporting date (:attr:`start`),
+        the dates after it with times from its payment date (the settlement of a purchase
+        then).
+        """
+        k = self.periods_elapsed
+        return payment_schedule(self.closing_date, self.first_payment_date, k + n_periods,
+                                self.business_day_calendar).after(k)
 
     def yield_fractions(self, n_periods: int) -> np.ndarray:
         """Each class's accrual fraction per period, ``(n_classes, n_periods)``.
@@ -141,14 +281,18 @@ class WaterfallProgram:
         return np.where(fixed[:, None], sched.thirty_360[None, :], sched.act_360[None, :])
 
     def thresholds(self, n_periods: int) -> np.ndarray:
-        """Trigger thresholds by trigger and period, shape ``(n_triggers, n_periods)``."""
+        """Trigger thresholds by trigger and period, shape ``(n_triggers, n_periods)``.
+
+        The program's periods: after a reporting date, the deal's periods after it.
+        """
         n = self.trigger_code.shape[1]
-        out = np.zeros((n, n_periods))
+        total = self.periods_elapsed + n_periods
+        out = np.zeros((n, total))
         for k in range(n):
             lo, hi = self.trig_sched_ptr[k], self.trig_sched_ptr[k + 1]
             for j in range(lo, hi):
-                out[k, min(self.trig_sched_period[j], n_periods):] = self.trig_sched_threshold[j]
-        return out
+                out[k, min(self.trig_sched_period[j], total):] = self.trig_sched_threshold[j]
+        return out[:, self.periods_elapsed:]
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +330,15 @@ class TrancheFlows:
         ``(n_paths, n_periods)`` scheduled interest of delinquent loans advanced into the
         period's funds (``servicer_advances`` deals), and advances repaid to the servicer
         ahead of every other payment.
+    advances_outstanding, swap_arrears : numpy.ndarray
+        ``(n_paths, n_periods)`` servicer advances not yet reimbursed, and net swap payment
+        owed and unpaid, after each payment date.
+    fee_arrears : numpy.ndarray
+        ``(n_paths, n_fees, n_periods)`` each fee owed and unpaid after each payment date.
+    interest_default_run, principal_default_run : numpy.ndarray
+        ``(n_paths, n_periods)`` int64, consecutive payment dates up to each with a
+        controlling-class interest shortfall, and with a class unpaid after its legal final
+        (what the events of default count against their grace periods).
     swap_net_receipt : numpy.ndarray
         ``(n_paths, n_periods)`` net swap cash, positive = received by the trust.
     trigger_breached : numpy.ndarray
@@ -222,6 +375,11 @@ class TrancheFlows:
     adjusted_pool_balance: np.ndarray
     servicer_advance: np.ndarray
     advance_reimbursement: np.ndarray
+    advances_outstanding: np.ndarray
+    swap_arrears: np.ndarray
+    fee_arrears: np.ndarray
+    interest_default_run: np.ndarray
+    principal_default_run: np.ndarray
     principal_distribution_amount: np.ndarray
     trigger_breached: np.ndarray
     sequential_mode: np.ndarray
@@ -289,7 +447,8 @@ def _accelerated_ops(steps: list[str | dict[str, str | list[str]]], index: dict[
 
 
 def compile_deal(deal: Deal, pool: LoanTape | CollateralInputs | float | None = None,
-                 source: str = "<deal>") -> WaterfallProgram:
+                 source: str = "<deal>", *,
+                 ysoc_amount: np.ndarray | None = None) -> WaterfallProgram:
     """Compile a validated deal for its pool.
 
     Parameters
@@ -302,6 +461,11 @@ def compile_deal(deal: Deal, pool: LoanTape | CollateralInputs | float | None = 
         ``yield_supplement`` needs the loans: its YSOC schedule is computed from them here.
     source : str
         Name of the deal file, for error messages.
+    ysoc_amount : numpy.ndarray, optional
+        A deal with ``yield_supplement``: its YSOC schedule (USD at the cut-off and after each
+        collection period) when the cut-off loans are not at hand (a projection from a
+        reporting date, :func:`simulation.asof.deal_program`); computed from ``pool`` if not
+        given.
 
     Raises
     ------
@@ -326,7 +490,7 @@ def compile_deal(deal: Deal, pool: LoanTape | CollateralInputs | float | None = 
     if problems:
         raise InputError(source, problems)
     pool = float(balance)
-    ysoc = _ysoc(deal, loans, pool, source)
+    ysoc = _ysoc(deal, loans, pool, source, ysoc_amount)
     adjusted = pool - float(ysoc[0])
     index = {n.name: k for k, n in enumerate(deal.notes)}
     n_classes = len(deal.notes)
@@ -460,18 +624,22 @@ def compile_deal(deal: Deal, pool: LoanTape | CollateralInputs | float | None = 
 
 
 def _ysoc(deal: Deal, loans: LoanTape | CollateralInputs | None, pool: float,
-          source: str) -> np.ndarray:
+          source: str, given: np.ndarray | None = None) -> np.ndarray:
     """The YSOC schedule of the deal's pool (``[0.0]`` without ``yield_supplement``).
 
-    Checks that the adjusted pool at the cut-off is positive and covers the notes.
+    ``given`` if not ``None``, else computed from ``loans``. Checks that the adjusted pool at
+    the cut-off is positive and covers the notes.
     """
     if deal.yield_supplement is None:
         return np.zeros(1)
-    if loans is None:
+    if given is not None:
+        ysoc = np.asarray(given, dtype=np.float64)
+    elif loans is None:
         raise ValueError(f"{source}: the deal has yield_supplement, whose YSOC schedule is "
                          "computed from the loans: compile it with the LoanTape or "
                          "CollateralInputs of its pool, not a balance")
-    ysoc = ysoc_schedule(loans, deal.yield_supplement.required_rate)
+    else:
+        ysoc = ysoc_schedule(loans, deal.yield_supplement.required_rate)
     adjusted = pool - float(ysoc[0])
     notes = float(sum(note_balances(deal, pool)))
     if adjusted <= 0.0 or notes > adjusted * (1.0 + 1e-12):
@@ -578,9 +746,11 @@ def run_waterfall(
     sequential = np.zeros((n_paths, n_periods), dtype=np.bool_)
     arrays = K.ProgramArrays(*(getattr(program, name) for name in K.ProgramArrays._fields))
     sched = program.schedule(n_periods)
-    (kernel or K.waterfall_kernel)(arrays, flows, index, later_months, sched.act_360,
-                                   sched.thirty_360, program.thresholds(n_periods), class_out,
-                                   deal_out, path_out, event_period, breached, sequential)
+    fee_arrears = np.zeros((n_paths, program.fee_param.shape[1], n_periods))
+    (kernel or K.waterfall_kernel)(arrays, program.start_arrays(), flows, index, later_months,
+                                   sched.act_360, sched.thirty_360, program.thresholds(n_periods),
+                                   class_out, deal_out, path_out, event_period, breached,
+                                   sequential, fee_arrears)
     return TrancheFlows(
         classes=program.classes,
         trigger_names=program.trigger_names,
@@ -607,6 +777,11 @@ def run_waterfall(
         adjusted_pool_balance=deal_out[K.DF_ADJUSTED_POOL_BALANCE],
         servicer_advance=deal_out[K.DF_SERVICER_ADVANCE],
         advance_reimbursement=deal_out[K.DF_ADVANCE_REIMBURSEMENT],
+        advances_outstanding=deal_out[K.DF_ADVANCES_OUTSTANDING],
+        swap_arrears=deal_out[K.DF_SWAP_ARREARS],
+        fee_arrears=fee_arrears,
+        interest_default_run=deal_out[K.DF_INTEREST_DEFAULT_RUN].astype(np.int64),
+        principal_default_run=deal_out[K.DF_PRINCIPAL_DEFAULT_RUN].astype(np.int64),
         principal_distribution_amount=deal_out[K.DF_PRINCIPAL_DISTRIBUTION_AMOUNT],
         trigger_breached=breached,
         sequential_mode=sequential,

@@ -60,6 +60,14 @@ def print_report_files(console: Console, what: str, files: ReportFiles) -> None:
         console.print(files.pdf_skipped, highlight=False, markup=False, soft_wrap=True)
 
 
+def add_as_of_argument(parser: argparse.ArgumentParser) -> None:
+    """``--as-of STATUS.yaml``: start the deal at a reporting date (with ``--tape`` its loans)."""
+    parser.add_argument(
+        "--as-of", metavar="STATUS.yaml",
+        help="project from a reporting date: the deal's status file (autoabs status, or the "
+             "servicer report's figures); --tape is then the current loan tape")
+
+
 # ---------------------------------------------------------------------------------------------
 # Tape input
 # ---------------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
-from autoabs.commands._common import add_command, make_console
+from autoabs.commands._common import add_as_of_argument, add_command, make_console
 from autoabs.inputs import existing_file
 from autoabs.pipeline import resolve_inputs
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
-from simulation.structuring import cashflow_table
+from simulation.structuring import cashflow_table, deterministic_run
 
 _PRINTED = ("period", "payment_date", "beginning_balance", "interest_paid", "principal_paid",
             "ending_balance", "interest_shortfall")
@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     )
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
     parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
+    add_as_of_argument(parser)
     parser.add_argument("--abs", type=float, default=1.3, metavar="PCT",
                         help="ABS prepayment speed in percent (default %(default)s)")
     parser.add_argument("--cdr", type=float, default=0.0, metavar="PCT",
@@ -86,14 +87,18 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     _check(args)
     existing_file(args.deal, "DEAL")
-    inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console)
-    table = cashflow_table(inputs.deal, inputs.tape, abs_speed=args.abs / 100.0,
-                           cdr=args.cdr / 100.0, severity=args.severity / 100.0,
-                           recovery_lag=args.recovery_lag, to_call=args.to_call)
+    inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console,
+                            as_of=args.as_of)
+    table = cashflow_table(deterministic_run(
+        inputs.deal, inputs.tape, abs_speed=args.abs / 100.0, cdr=args.cdr / 100.0,
+        severity=args.severity / 100.0, recovery_lag=args.recovery_lag, to_call=args.to_call,
+        status=inputs.status, status_source=inputs.status_source))
     out = Path(args.out)
     csv = atomic_write(out / "cashflows.csv", lambda tmp: table.to_csv(tmp, index=False))
     xlsx = write_workbook(table, out / "cashflows.xlsx")
     mode = "to call" if args.to_call else "to maturity"
+    if inputs.status is not None:
+        mode += f", from period {inputs.status.period} ({inputs.status.reporting_date})"
     for name, rows in table.groupby("class", sort=False):
         paid = rows[(rows.beginning_balance > 0.0) | (rows.principal_paid > 0.0)]
         view = Table(title=f"{inputs.deal.name}, class {name}: {args.abs:g}% ABS, "

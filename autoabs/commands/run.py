@@ -9,6 +9,7 @@ import numpy as np
 from rich.table import Table
 
 from autoabs.commands._common import (
+    add_as_of_argument,
     add_command,
     add_convergence_options,
     add_run_options,
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
     parser.add_argument("--tape", metavar="TAPE",
                         help="loan tape (overrides the pool named in the deal file)")
+    add_as_of_argument(parser)
     parser.add_argument("--model", metavar="MODEL.yaml",
                         help="assumptions file (overrides the one named in the deal file)")
     parser.add_argument("--el-table", metavar="FILE.csv",
@@ -78,11 +80,15 @@ def class_table(result: DealSimulationResult) -> Table:
             percent_text(row["pd"], 3),
             "-" if np.isnan(row["lgd"]) else f"{row['lgd']:.1%}",
             "-" if np.isnan(row["wal"]) else f"{row['wal']:.2f}",
-            f"{row['yield']:.3%}", f"{row['dirr']:.2f}", row["implied_rating"],
+            "-" if np.isnan(row["yield"]) else f"{row['yield']:.3%}",
+            "-" if np.isnan(row["dirr"]) else f"{row['dirr']:.2f}", row["implied_rating"],
         )
+    as_of = result.provenance.get("as_of")
+    when = (f"after period {as_of['period']} ({as_of['reporting_date']})" if as_of
+            else "at closing")
     table.caption = (f"* implied from (EL, WAL) with the {result.el_table.source}; "
-                     "hard CE = junior classes + OC + reserve at closing; group CE counts only "
-                     "later class groups (all Class A notes share one figure)")
+                     f"balance and hard CE = junior classes + OC + reserve {when}; group CE "
+                     "counts only later class groups (all Class A notes share one figure)")
     return table
 
 
@@ -95,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     options.check()
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model,
-                            el_table=args.el_table, on_error=args.on_error, log=console)
+                            el_table=args.el_table, on_error=args.on_error, log=console,
+                            as_of=args.as_of)
     assert inputs.model is not None  # resolve_inputs requires it by default
     scenario, scenario_file = resolve_scenario(args.scenario)
     files = dict(inputs.files)
@@ -109,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                  files=files, deal=inputs.deal, scenario=scenario,
                  scenario_source=args.scenario, el_table=inputs.el_table,
-                 structuring=not args.no_structuring, warnings=inputs.warnings)
+                 structuring=not args.no_structuring and inputs.status is None,
+                 warnings=inputs.warnings, status=inputs.status)
     with progress(console, options.path_budget) as advance:
         outcome = execute(job, options, out=args.out, resume=args.resume,
                           overwrite=args.overwrite, report=not args.no_report, progress=advance)

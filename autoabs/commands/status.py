@@ -7,7 +7,7 @@ from pathlib import Path
 
 from autoabs.commands._common import add_command, make_console
 from autoabs.commands.vector import add_vector_arguments, vector_run
-from simulation.status import status_from_cashflows, write_status
+from simulation.status import status_from_run, write_status
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -32,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the deal on the vectors and write its status at ``--month``."""
     console = make_console()
-    inputs, pool, classes = vector_run(args, console)
-    status = status_from_cashflows(inputs.deal, classes, pool, args.month)
+    inputs, run, _ = vector_run(args, console)
+    status = status_from_run(inputs.deal, run.program, run.tranche_flows, run.flows,
+                             args.month)
     path = write_status(status, Path(args.out))
     notes = ", ".join(f"{name} {c.balance:,.2f}" for name, c in status.classes.items())
     console.print(f"{status.deal}, period {status.period} ({status.reporting_date}): pool "

@@ -17,7 +17,7 @@ from autoabs.commands._common import (
 )
 from autoabs.commands.lifetime_loss import packaged_prime_assumptions, timing_curve
 from autoabs.inputs import existing_file
-from autoabs.pipeline import resolve_inputs, resolve_scenario
+from autoabs.pipeline import RunInputs, resolve_inputs, resolve_scenario
 from portfolio.errors import InputError, Problem
 from portfolio.panel import EventRules, read_panel
 from reports.surveillance import PERFORMANCE_COLUMNS, SurveillanceData, write_surveillance_report
@@ -34,6 +34,8 @@ from simulation.waterfall import compile_deal
 
 PROJECTION_DIR = "projection"
 """Sub-directory of ``--out`` holding the projection's run directory."""
+CLOSING_DIR = "closing"
+"""Sub-directory of ``--out`` holding the run from closing, when the projection is another."""
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -51,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="deal status at the reporting date (autoabs status, "
                         "docs/surveillance.md)")
     parser.add_argument("--tape", metavar="TAPE",
-                        help="loan tape (overrides the pool named in the deal file)")
+                        help="the loans at the reporting date (CSV, Parquet or that month's "
+                        "EX-102): the projection then starts from the status on them; "
+                        "without it, the deal's run from closing stands in for it")
     parser.add_argument("--model", metavar="MODEL.yaml",
                         help="assumptions file (overrides the one named in the deal file)")
     parser.add_argument("--el-table", metavar="FILE.csv",
@@ -114,9 +118,11 @@ def run(args: argparse.Namespace) -> int:
     options = run_options_from_args(args)
     options.check()
     existing_file(args.deal, "DEAL")
-    inputs = resolve_inputs(args.deal, tape=args.tape, model=args.model,
-                            el_table=args.el_table, log=console)
+    inputs = resolve_inputs(args.deal, model=args.model, el_table=args.el_table, log=console)
     status = load_status(existing_file(args.status, "--status"), inputs.deal)
+    current = (resolve_inputs(args.deal, tape=args.tape, model=args.model,
+                              el_table=args.el_table, log=console, as_of=args.status)
+               if args.tape else None)
     performance: pd.DataFrame | None = None
     lifetime: tuple[LifetimeLossEstimate, ...] = ()
     if args.performance:
@@ -133,28 +139,39 @@ def run(args: argparse.Namespace) -> int:
             f"the history ends at month {len(performance)}, before the status period "
             f"{status.period}")))
     scenario, scenario_file = resolve_scenario(args.scenario)
-    files = dict(inputs.files)
-    files["status"] = Path(args.status)
-    if scenario_file is not None:
-        files["scenario"] = scenario_file
-    assert inputs.model is not None
-    job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
-                 files=files, deal=inputs.deal, scenario=scenario,
-                 scenario_source=args.scenario, el_table=inputs.el_table, structuring=False,
-                 warnings=inputs.warnings)
     out = Path(args.out)
-    with progress(console, options.path_budget) as advance:
-        outcome = execute(job, options, out=out / PROJECTION_DIR, report=False,
-                          progress=advance)
-    closing = outcome.result
-    assert isinstance(closing, DealSimulationResult)
+
+    def simulate(run_inputs: RunInputs, where: str) -> tuple[DealSimulationResult, Path]:
+        files = dict(run_inputs.files)
+        files["status"] = Path(args.status)
+        if scenario_file is not None:
+            files["scenario"] = scenario_file
+        assert run_inputs.model is not None
+        job = RunJob(tape=run_inputs.tape, tape_source=run_inputs.tape_source,
+                     model=run_inputs.model, files=files, deal=run_inputs.deal,
+                     scenario=scenario, scenario_source=args.scenario,
+                     el_table=run_inputs.el_table, structuring=False,
+                     warnings=run_inputs.warnings, status=run_inputs.status)
+        with progress(console, options.path_budget) as advance:
+            outcome = execute(job, options, out=out / where, report=False, progress=advance)
+        assert isinstance(outcome.result, DealSimulationResult) and outcome.run_dir is not None
+        return outcome.result, outcome.run_dir
+
+    closing, run_dir = simulate(inputs, PROJECTION_DIR if current is None else CLOSING_DIR)
+    projection, elapsed = closing, 0
+    label = "the deal's run from closing (paths past the reporting date)"
+    if current is not None:
+        projection, run_dir = simulate(current, PROJECTION_DIR)
+        elapsed = status.period
+        label = (f"the projection from period {status.period} ({status.reporting_date}) on "
+                 f"{current.tape_source}")
     program = compile_deal(inputs.deal, inputs.tape, source=str(args.deal))
     n_periods = max(len(closing.triggers), status.period)
     data = SurveillanceData(
         deal=inputs.deal, status=status, thresholds=program.thresholds(n_periods),
-        closing=closing, projection=closing, periods_elapsed=0,
-        projection_label="the deal's run from closing (paths past the reporting date)",
-        performance=performance, lifetime=lifetime, run_dir=str(outcome.run_dir))
+        closing=closing, projection=projection, periods_elapsed=elapsed,
+        projection_label=label, performance=performance, lifetime=lifetime,
+        run_dir=str(run_dir))
     files_written = write_surveillance_report(data, out, renderer=args.renderer)
     print_report_files(console, "Surveillance report", files_written)
     return 0

@@ -14,14 +14,14 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from autoabs.commands._common import add_command, make_console
+from autoabs.commands._common import add_as_of_argument, add_command, make_console
 from autoabs.commands.cashflows import write_workbook
 from autoabs.inputs import existing_file
 from autoabs.pipeline import RunInputs, resolve_inputs
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
-from simulation.deterministic import project_deterministic
-from simulation.structuring import cashflow_table
+from simulation.status import DealStatus
+from simulation.structuring import DeterministicRun, cashflow_table, deterministic_run
 from simulation.vectors import (
     VECTOR_COLUMNS,
     AssumptionVectors,
@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     )
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
     add_vector_arguments(parser)
+    add_as_of_argument(parser)
     parser.add_argument("--csv", default="vector.csv", metavar="OUT.csv",
                         help="pool cash flows with the vectors by month (default %(default)s); "
                         "the class table goes beside it as OUT.classes.csv")
@@ -112,25 +113,36 @@ def vectors_from_args(args: argparse.Namespace) -> AssumptionVectors:
     return assumption_vectors(given, annual=args.annual)
 
 
-def vector_run(args: argparse.Namespace,
-               console: Console) -> tuple[RunInputs, pd.DataFrame, pd.DataFrame]:
-    """The deal, the pool flows on the vectors (with the vectors by period) and the class table."""
+def vector_run(args: argparse.Namespace, console: Console,
+               as_of: str | None = None) -> tuple[RunInputs, DeterministicRun, pd.DataFrame]:
+    """The deal's deterministic run on the vectors, and its pool flows with the vectors.
+
+    ``as_of``: a status file; the run then starts after its reporting date on ``--tape``,
+    the vectors by month from it.
+    """
     if not 1 <= args.chargeoff_months <= 12:
         raise InputError("--chargeoff-months", f"must lie in 1..12, got {args.chargeoff_months}")
     vectors = vectors_from_args(args)
     existing_file(args.deal, "DEAL")
-    inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console)
+    inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console,
+                            as_of=as_of)
     options = {**vectors.projection_options(), "chargeoff_months": args.chargeoff_months}
-    pool = project_deterministic(inputs.tape, **options)
-    pool = pool.join(vectors.by_period(len(pool)))
-    classes = cashflow_table(inputs.deal, inputs.tape, to_call=args.to_call, **options)
-    return inputs, pool, classes
+    run = deterministic_run(inputs.deal, inputs.tape, to_call=args.to_call,
+                            status=inputs.status, status_source=inputs.status_source, **options)
+    pool = run.projection
+    pool = pool.join(vectors.by_period(len(pool)).set_axis(pool.index))
+    return inputs, run, pool
+
+
+def _status_line(status: DealStatus | None) -> str:
+    return "" if status is None else f" from period {status.period} ({status.reporting_date})"
 
 
 def run(args: argparse.Namespace) -> int:
     """Project the pool on the vectors, run the waterfall, print and write both tables."""
     console = make_console()
-    inputs, pool, classes = vector_run(args, console)
+    inputs, det, pool = vector_run(args, console, args.as_of)
+    classes = cashflow_table(det)
     csv = Path(args.csv)
     atomic_write(csv, lambda tmp: pool.to_csv(tmp))
     classes_csv = csv.with_name(f"{csv.stem}.classes.csv")
@@ -138,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     written = [csv, classes_csv]
     if args.xlsx:
         written.append(write_workbook(classes, Path(args.xlsx), {"collateral": pool}))
-    _print(console, inputs.deal.name, pool, classes)
+    _print(console, inputs.deal.name + _status_line(inputs.status), pool, classes)
     console.print("Written " + ", ".join(str(p) for p in written))
     return 0
 

@@ -49,7 +49,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
     n_periods, n_paths = inputs.n_periods, plan.n_paths
     program = plan.program
     n_classes = program.n_classes if program is not None else 0
-    pool = PoolReduction(n_periods, inputs.initial_balance)
+    pool = PoolReduction(n_periods, plan.pool_basis[0])
     tranches = DealReduction(n_classes, n_periods,
                              len(program.trigger_names) if program is not None else 0)
     pool_paths = np.empty((n_paths, len(PATH_FIELDS)))
@@ -84,7 +84,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
                            index=pd.RangeIndex(n_paths, name="path")),
         mean_flows=pool.mean_flows(),
         pool_factor_quantiles=pool.factor_quantiles(),
-        initial_balance=inputs.initial_balance,
+        initial_balance=plan.pool_basis[0],
         provenance=provenance,
     )
     if program is None or deal is None:
@@ -94,6 +94,10 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
     deal_provenance["input_warnings"] = list(input_warnings)
     deal_provenance["scenario"] = plan.source.name if plan.source is not None else None
     deal_provenance["stochastic"] = bool(plan.source.stochastic) if plan.source else False
+    if program.start is not None:
+        paid = program.schedule(1).closing_date
+        deal_provenance["as_of"] = {"period": program.periods_elapsed,
+                                    "reporting_date": paid.isoformat()}
     if plan.design is not None:
         deal_provenance["variance_reduction"] = plan.design
         deal_provenance["effective_sample_size"] = estimators.effective_sample_size(
@@ -102,7 +106,7 @@ def assemble(plan: RunPlan, chunks: Iterable[ChunkResult], *, deal: Deal | None 
     return DealSimulationResult(
         deal=deal,
         classes=program.classes,
-        original_balance=program.original_balance.copy(),
+        start_balance=program.start_balance.copy(),
         class_paths=class_paths,
         pool=pool_result,
         hard_ce=hard_credit_enhancement(deal, program),

@@ -17,7 +17,7 @@ import numpy as np
 
 import simulation.metrics as metrics
 from simulation.collateral import FIELD_NAMES, flat_macro, simulate_chunk
-from simulation.run.plan import RunPlan, numba_threads
+from simulation.run.plan import RunPlan, class_basis, numba_threads
 from simulation.run.reducers import DealReduction, PoolReduction, SparseCounts
 from simulation.run.results import CLASS_PATH_FIELDS
 from simulation.run.sampler import draw_factor
@@ -103,8 +103,13 @@ def _scalar(value: Any) -> Any:
     return a.item() if a.ndim == 0 else a
 
 
-def path_summaries(flows: np.ndarray, initial_balance: float) -> np.ndarray:
-    """Per-path summary of a chunk of flows, shape ``(n, 7)`` (first 7 of PATH_FIELDS)."""
+def path_summaries(flows: np.ndarray, initial_balance: float,
+                   realised_net_loss: float = 0.0) -> np.ndarray:
+    """Per-path summary of a chunk of flows, shape ``(n, 7)`` (first 7 of PATH_FIELDS).
+
+    Shares of ``initial_balance``; the CNL adds ``realised_net_loss`` (USD, a run from a
+    reporting date: :attr:`RunPlan.pool_basis`).
+    """
     f = {name: k for k, name in enumerate(FIELD_NAMES)}
     totals = flows.sum(axis=1) / initial_balance
     principal = (
@@ -115,6 +120,8 @@ def path_summaries(flows: np.ndarray, initial_balance: float) -> np.ndarray:
     months = np.arange(1, flows.shape[1] + 1)
     wal = (principal * months).sum(axis=1) / np.maximum(principal.sum(axis=1), 1e-300) / 12.0
     cnl = totals[:, f["defaulted_principal"]] - totals[:, f["recoveries"]]
+    if realised_net_loss:
+        cnl = cnl + realised_net_loss / initial_balance
     return np.column_stack([
         cnl,
         totals[:, f["defaulted_principal"]],
@@ -130,14 +137,18 @@ def class_path_metrics(tf: TrancheFlows, program: WaterfallProgram, promised_yie
                        discount: np.ndarray) -> np.ndarray:
     """Per-path class metrics of one chunk, ``(n, n_classes, len(CLASS_PATH_FIELDS))``.
 
-    WAL on the actual payment dates (years of 365 days from closing); yield at par in each
-    class's own day count (:meth:`WaterfallProgram.yield_fractions`).
+    Per USD of each class's balance when the run starts (:func:`class_basis`); WAL on the
+    actual payment dates (years of 365 days from closing, or from the reporting date); yield
+    at par in each class's own day count (:meth:`WaterfallProgram.yield_fractions`), NaN for
+    a class already paid when the run starts.
     """
-    ob = tf.original_balance
+    ob, live = class_basis(program)
     cash = tf.interest_paid + tf.principal_paid
     price = np.broadcast_to(ob[None, :], cash.shape[:2])
     years = program.schedule(tf.n_periods).years
-    yld = metrics.cashflow_yield(cash, price, program.yield_fractions(tf.n_periods))
+    yld = np.where(live[None, :],
+                   metrics.cashflow_yield(cash, price, program.yield_fractions(tf.n_periods)),
+                   np.nan)
     shortfall = np.maximum(tf.interest_due - tf.interest_paid, 0.0)
     first_short = metrics.first_loss_period(shortfall, tol=1e-6)
     pv = metrics.pv(cash, discount[: cash.shape[-1]]) / ob[None, :]
@@ -170,10 +181,10 @@ def run_chunk(plan: RunPlan, first: int, n: int, threads: int | None = None,
         z, weight = draw_factor(plan.factor, plan.residual, rows, plan.seed, first, n, spec)
         mult = spec.multiplier(z)
         flows = simulate_chunk(inputs, macro, mult, plan.seed, first)
-        pool = PoolReduction(n_periods, inputs.initial_balance)
+        base, realised = plan.pool_basis
+        pool = PoolReduction(n_periods, base)
         pool.add(flows, weight)
-        pool_paths = np.column_stack(
-            [path_summaries(flows, inputs.initial_balance), z, mult, weight])
+        pool_paths = np.column_stack([path_summaries(flows, base, realised), z, mult, weight])
         if program is None:
             if on_chunk is not None:
                 on_chunk(first, flows, None)

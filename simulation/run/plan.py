@@ -19,13 +19,15 @@ import numpy as np
 import simulation.metrics as metrics
 from portfolio.errors import InputError
 from portfolio.tape import LoanTape
+from simulation.asof import deal_program
 from simulation.collateral import CollateralInputs, MacroPaths, expected_flows, prepare_collateral
 from simulation.deal import Deal
 from simulation.factor import FactorSpec, calibrate
 from simulation.model import CollateralModel
 from simulation.run.macro import FixedMacro, MacroScenario, MacroSource
 from simulation.run.sampler import FactorSampler, choose_sampler
-from simulation.waterfall import TrancheFlows, WaterfallProgram, compile_deal, run_waterfall
+from simulation.status import DealStatus
+from simulation.waterfall import TrancheFlows, WaterfallProgram, run_waterfall
 
 __all__ = [
     "MAX_PATHS",
@@ -132,9 +134,34 @@ class RunPlan:
         sampler = self.factor or self.residual
         return int(getattr(sampler, "block_size", 1))
 
+    @property
+    def pool_basis(self) -> tuple[float, float]:
+        """The pool balance the pool's ratios are over, and the net loss realised before.
+
+        From closing: the pool at the cut-off and 0. From a reporting date: the original
+        pool and the cumulative net loss then, so that CNL counts realised plus projected
+        losses against the original pool, as the CNL trigger does.
+        """
+        start = self.program.start if self.program is not None else None
+        if start is None:
+            return self.inputs.initial_balance, 0.0
+        assert self.program is not None
+        return self.program.initial_pool_balance, start.cumulative_net_loss
+
     def extended(self, n_paths: int) -> RunPlan:
         """The same run with more paths; the current count becomes a checkpoint."""
         return replace(self, n_paths=n_paths, checkpoints=(*self.checkpoints, self.n_paths))
+
+
+def class_basis(program: WaterfallProgram) -> tuple[np.ndarray, np.ndarray]:
+    """The USD the class metrics are per, and which classes are outstanding at the start.
+
+    Each class's balance when the run starts (closing, or after a reporting date); a class
+    already paid then keeps its original balance as the basis (its losses and PVs are 0).
+    """
+    start = program.start_balance
+    live = start > 0.0
+    return np.where(live, start, program.original_balance), live
 
 
 def promised_flows(inputs: CollateralInputs, program: WaterfallProgram,
@@ -175,12 +202,15 @@ def plan_run(
     antithetic: bool = False,
     stratified: bool = True,
     defensive: float = 0.25,
+    status: DealStatus | None = None,
 ) -> RunPlan:
     """Prepare a run once (collateral inputs, calibration, waterfall program, sampler).
 
     Arguments are those of :func:`simulation.run.simulate` (``deal=None`` plans a
     collateral-only run, which keeps the given ``factor`` or independent normals; ``tape``
-    and ``model`` may be ``None`` when ``prepared`` is given). The stopping rule
+    and ``model`` may be ``None`` when ``prepared`` is given). ``status`` starts the deal at a
+    reporting date (:func:`simulation.asof.deal_program`; ``tape`` then holds the current
+    loans). The stopping rule
     (``target_rse``) is applied by the caller with :meth:`RunPlan.extended`.
     """
     check_run_size(n_paths, chunk_size, seed)
@@ -203,15 +233,16 @@ def plan_run(
         return RunPlan(inputs=inputs, spec=spec, program=None, source=source, n_paths=n_paths,
                        seed=seed, chunk_size=chunk_size, promised_yield=np.zeros(0),
                        curve=np.ones(n_periods), factor=factor)
-    program = compile_deal(deal, inputs)
+    program = deal_program(deal, inputs, status)
     shared = source.shared() if source is not None else None
     base_index = shared.index_rate if shared is not None else None
     curve = (shared.curve if shared is not None and shared.curve is not None
              else _flat_curve(deal.index_rate, n_periods))
     promised = promised_flows(inputs, program, base_index)
-    promised_yield = metrics.cashflow_yield(
-        promised.interest_paid[0] + promised.principal_paid[0], program.original_balance,
-        program.yield_fractions(n_periods))
+    basis, live = class_basis(program)
+    promised_yield = np.where(live, metrics.cashflow_yield(
+        promised.interest_paid[0] + promised.principal_paid[0], basis,
+        program.yield_fractions(n_periods)), np.nan)
     sampler, design = choose_sampler(factor, source, inputs, spec, program,
                                      importance=importance, antithetic=antithetic,
                                      stratified=stratified, defensive=defensive)

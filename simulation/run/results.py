@@ -182,8 +182,10 @@ class DealSimulationResult:
         The deal run.
     classes : tuple of str
         Class names, most senior first.
-    original_balance : numpy.ndarray
-        ``(n_classes,)`` USD.
+    start_balance : numpy.ndarray
+        ``(n_classes,)`` USD, each class's balance when the run starts: at closing, or after
+        the reporting date of a run from a status (``--as-of``); the basis of the class
+        metrics (losses, yields and PVs are per USD of it).
     class_paths : numpy.ndarray
         ``(n_paths, n_classes, len(CLASS_PATH_FIELDS))`` per-path class metrics.
     pool : PoolSimulationResult
@@ -212,7 +214,7 @@ class DealSimulationResult:
 
     deal: Deal
     classes: tuple[str, ...]
-    original_balance: np.ndarray
+    start_balance: np.ndarray
     class_paths: np.ndarray
     pool: PoolSimulationResult
     hard_ce: np.ndarray
@@ -287,7 +289,7 @@ class DealSimulationResult:
             el_c = float(value["el"][c])
             rows.append({
                 "name": name,
-                "balance": float(self.original_balance[c]),
+                "balance": float(self.start_balance[c]),
                 "hard_ce": float(self.hard_ce[c]),
                 "class_group": self.deal.class_groups[c],
                 "group_hard_ce": float(self.group_hard_ce[c]),
@@ -349,18 +351,22 @@ def _finite(x: Any) -> float | None:
 
 def hard_credit_enhancement(deal: Deal, program: WaterfallProgram, *,
                             by_group: bool = False) -> np.ndarray:
-    """Hard CE at closing: junior classes + initial OC + initial reserve, over the pool.
+    """Hard CE when the run starts: junior classes + OC + reserve, over the pool.
 
-    ``by_group=False``: per class, each class enhanced by every class after it (pro-rata
-    groups share a rank). ``by_group=True``: per class group (``Deal.class_groups``), every
-    class of a group shows the group's CE (only later groups count as subordination). With
-    yield-supplement OC, the pool is the initial adjusted pool balance (the YSOC amount is not
-    loss protection: it stands in for the missing yield), as the deals publish it.
+    At closing the initial OC and reserve; from a reporting date (``program.start``) the
+    balances, OC and reserve then. ``by_group=False``: per class, each class enhanced by
+    every class after it (pro-rata groups share a rank). ``by_group=True``: per class group
+    (``Deal.class_groups``), every class of a group shows the group's CE (only later groups
+    count as subordination). With yield-supplement OC, the pool is the adjusted pool balance
+    (the YSOC amount is not loss protection: it stands in for the missing yield), as the
+    deals publish it.
     """
-    pool = program.initial_adjusted_pool_balance
-    balances = program.original_balance
+    start = program.start
+    pool = (program.initial_adjusted_pool_balance if start is None
+            else start.adjusted_pool_balance)
+    reserve = program.initial_reserve_balance if start is None else start.reserve_balance
+    balances = program.start_balance
     oc = pool - balances.sum()
-    reserve = program.initial_reserve_balance
     rank = class_seniority(deal, by_group=by_group)
     return np.asarray(_hard_ce(balances, pool, oc, reserve, seniority=rank))
 

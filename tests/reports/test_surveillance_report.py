@@ -7,6 +7,7 @@ the committee report's probe (tests/reports/_browser.py).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -142,3 +143,35 @@ def test_bad_performance_file_exits_2_naming_the_row(inputs: Path, tmp_path: Pat
     err = capsys.readouterr().err
     assert code == 2 and "perf.csv" in err and "cnl" in err and "'lots'" in err, err
     assert "5" in err and "Traceback" not in err
+
+
+def _current_tape(status_file: Path, out: Path) -> Path:
+    """The deal's pool a year on: every loan 12 months older, scaled to the status's pool."""
+    from autoabs.pipeline import resolve_inputs
+
+    status = yaml.safe_load(status_file.read_text(encoding="utf-8"))
+    frame = resolve_inputs(DEAL).tape.to_frame()
+    frame = frame[frame["remaining_term"] > 12].copy()
+    frame["balance"] *= status["pool_balance"] / frame["balance"].sum()
+    frame["remaining_term"] -= 12
+    frame["age"] += 12
+    frame.to_csv(out, index=False)
+    return out
+
+
+def test_surveil_with_the_current_tape_projects_from_the_status(inputs: Path,
+                                                               tmp_path: Path) -> None:
+    tape = _current_tape(inputs / "status.yaml", tmp_path / "current.csv")
+    out = tmp_path / "asof"
+    assert _surveil(inputs, out, "--renderer", "none", "--tape", str(tape)) == 0
+    html = (out / "surveillance.html").read_text(encoding="utf-8")
+    assert "projection from period 12" in html
+    summary = json.loads((out / "projection" / "summary.json").read_text())
+    assert summary["provenance"]["as_of"]["period"] == 12
+    status = yaml.safe_load((inputs / "status.yaml").read_text(encoding="utf-8"))
+    for row in summary["classes"]:
+        assert row["balance"] == pytest.approx(status["classes"][row["name"]]["balance"])
+    assert summary["pool"]["cnl_mean"] > (status["cumulative_net_loss"]
+                                          / status["original_pool_balance"])
+    assert (out / "closing" / "manifest.json").is_file()
+    assert main(["verify", str(out / "projection")]) == 0
