@@ -297,6 +297,7 @@ def stress(
     report: bool = False,
     structuring: bool = True,
     progress: Callable[[int], None] | None = None,
+    as_of: str | Path | None = None,
 ) -> StressResult:
     """Run a deal under several scenarios with common random numbers.
 
@@ -307,7 +308,9 @@ def stress(
     prepayment table and break-even multiples. The default scenarios are
     :data:`scenarios.STRESS_SCENARIOS` (baseline, the default scenario, first).
     What does not depend on the scenario is computed once for all of them: the prepared and
-    calibrated collateral and the (flat-macro, deterministic) structuring tables.
+    calibrated collateral and the (flat-macro, deterministic) structuring tables. ``as_of``
+    (a status file; ``tape`` the current loans) stresses the deal from that reporting date;
+    the structuring tables, which describe the deal at closing, are then not written.
 
     Returns
     -------
@@ -325,10 +328,11 @@ def stress(
     options = RunOptions(n_paths=paths, seed=seed, chunk_size=chunk_size, threads=threads,
                          workers=workers, scheduler=scheduler, stochastic=stochastic)
     options.check()
-    inputs = resolve_inputs(deal, tape=tape, model=model)
+    inputs = resolve_inputs(deal, tape=tape, model=model, as_of=as_of)
     assert inputs.model is not None
     prepared = calibrate(prepare_collateral(inputs.tape, inputs.model))
-    structuring = structuring and out is not None  # the tables are files of the run directory
+    # the tables are files of the run directory, and describe the deal at closing
+    structuring = structuring and out is not None and inputs.status is None
     tables = (structuring_tables(inputs.deal, inputs.tape, prepared[0]) if structuring
               else None)
     runs: dict[str, RunResult] = {}
@@ -342,7 +346,7 @@ def stress(
         job = RunJob(tape=inputs.tape, tape_source=inputs.tape_source, model=inputs.model,
                      files=files, deal=inputs.deal, scenario=sc, scenario_source=str(name),
                      prepared=prepared, structuring=structuring,
-                     structuring_tables=tables)
+                     structuring_tables=tables, status=inputs.status)
         run_dir = Path(out) / sc.name if out is not None else None
         runs[sc.name] = _from_outcome(execute(job, options, out=run_dir, resume=resume,
                                               overwrite=overwrite, report=report,

@@ -177,6 +177,21 @@ def input_warnings(deal: Deal, tape: LoanTape,
     return tuple(out)
 
 
+def deterministic_warnings(tape: LoanTape) -> tuple[str, ...]:
+    """What a deterministic (vector) projection of ``tape`` leaves out, as readable lines.
+
+    :func:`~simulation.deterministic.project_deterministic` starts every loan current: loans
+    already 30+ days past due on the tape are projected as if they were not (the Monte Carlo
+    engine starts them in their delinquency state).
+    """
+    late = tape.days_past_due >= 30
+    if not late.any():
+        return ()
+    return (f"{int(late.sum()):,} loans ({float(tape.balance[late].sum()):,.2f} USD) are 30+ "
+            "days past due on the tape; the deterministic projection starts every loan "
+            "current (autoabs run starts them in their delinquency state)",)
+
+
 def check_tape_dates(tape: LoanTape, cutoff: dt.date, source: str) -> None:
     """Reject a tape with loans originated after the deal's cut-off date.
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from autoabs.commands._common import (
+    add_as_of_argument,
     add_command,
     add_run_options,
     add_scale_options,
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     )
     parser.add_argument("deal", metavar="DEAL.yaml", help="deal file")
     parser.add_argument("--tape", metavar="TAPE", help="loan tape (overrides the deal's pool)")
+    add_as_of_argument(parser)
     parser.add_argument("--model", metavar="MODEL.yaml",
                         help="assumptions file (overrides the deal's)")
     parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
@@ -64,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                         help="stochastic paths around each scenario (Hull-White rates, macro "
                         "shocks, correlated credit factor) instead of its deterministic path")
     parser.add_argument("--no-grid", action="store_true",
-                        help="skip the deterministic sensitivity grid")
+                        help="skip the deterministic sensitivity grid (a stress from a "
+                        "status, --as-of, has none: the grid is the deal at closing)")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the reports (report.html / report.pdf comparing the "
                         "scenarios, and each scenario run's own)")
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
                            chunk_size=args.chunk_size, threads=args.threads,
                            workers=args.workers, scheduler=args.scheduler,
                            stochastic=args.stochastic, resume=args.resume,
-                           overwrite=args.overwrite, grid=not args.no_grid,
+                           overwrite=args.overwrite, as_of=args.as_of,
+                           grid=not args.no_grid and args.as_of is None,
                            report=not args.no_report, structuring=not args.no_structuring)
     if args.xlsx:
         from reports.excel import write_run_workbook

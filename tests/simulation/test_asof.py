@@ -245,3 +245,31 @@ def test_cli_monte_carlo_run_from_a_status(deal, tmp_path, capsys):
     paths = pd.read_parquet(out / "pool_paths.parquet")
     assert (paths["cnl"] >= realised - 1e-12).all()
     assert summary["pool"]["initial_balance"] == pytest.approx(status.original_pool_balance)
+
+
+def test_cli_stress_from_a_status_runs_every_scenario_from_it(deal, tmp_path):
+    import json
+
+    _, current, status_file = _cli_inputs(deal, tmp_path)
+    out = tmp_path / "stress"
+    assert main(["stress", DEAL, "--tape", str(current), "--as-of", str(status_file),
+                 "--scenarios", "baseline,severely_adverse", "--paths", "32", "--no-report",
+                 "--out", str(out)]) == 0
+    for name in ("baseline", "severely_adverse"):
+        summary = json.loads((out / "scenarios" / name / "summary.json").read_text())
+        assert summary["provenance"]["as_of"]["period"] == MONTH
+        assert not (out / "scenarios" / name / "paydown.csv").exists()
+
+
+def test_deterministic_runs_say_they_start_delinquent_loans_current(deal, tmp_path, capsys):
+    _, current, status = _cli_inputs(deal, tmp_path)
+    frame = pd.read_csv(current)
+    frame.loc[:1, "days_past_due"] = 45
+    frame.to_csv(current, index=False)
+    late = frame.loc[:1, "balance"].sum()
+    capsys.readouterr()
+    assert main(["cashflows", DEAL, "--tape", str(current), "--as-of", str(status),
+                 "--out", str(tmp_path / "cf")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"2 loans ({late:,.2f} USD) are 30+ days past due" in out
+    assert "starts every loan current" in out
