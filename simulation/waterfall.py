@@ -172,14 +172,12 @@ class WaterfallProgram:
             return self.original_balance
         return np.asarray(self.start.class_balance, dtype=np.float64)
 
-    def starting_after(self, start: WaterfallStart,
-                       ysoc_amount: np.ndarray | None = None) -> WaterfallProgram:
+    def starting_after(self, start: WaterfallStart) -> WaterfallProgram:
         """The program run from ``start``, the deal after payment date ``start.period``.
 
         Period 0 of its runs is period ``start.period + 1`` of the deal; a legal final
-        already past counts as due from that first period. ``ysoc_amount`` (USD at the
-        reporting date and after each later collection period, e.g. the YSOC of the
-        surviving receivables) replaces the closing schedule's later amounts.
+        already past counts as due from that first period; the YSOC amounts are the
+        program's from the reporting date on (``ysoc_amount[start.period:]``).
         """
         if self.start is not None:
             raise ValueError("the program already starts after a reporting date")
@@ -195,7 +193,7 @@ class WaterfallProgram:
         class_code = self.class_code.copy()
         final = class_code[K.CC_LEGAL_FINAL_PERIOD]
         class_code[K.CC_LEGAL_FINAL_PERIOD] = np.where(final >= 0, np.maximum(final - k, 0), -1)
-        later = self.ysoc_amount[k:] if ysoc_amount is None else np.asarray(ysoc_amount, float)
+        later = self.ysoc_amount[k:]
         return replace(self, class_code=class_code, start=start,
                        ysoc_amount=later if later.size else np.zeros(1))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,15 @@ BREAKEVEN_HINT = ("Break-even multiples: not computed (the run was made with "
                   "--no-structuring); `autoabs run DEAL.yaml --out DIR` and `autoabs stress` "
                   "compute them by default, `autoabs breakeven DEAL.yaml` alone.")
 """What a report without break-even multiples says about how to get them."""
+AS_OF_BREAKEVEN = ("Break-even multiples: not computed for a run from a reporting date "
+                   "(--as-of): they describe the deal at closing (`autoabs breakeven`).")
+"""What the report of a run from a reporting date says instead of the break-even hint."""
+
+
+def as_of_period(summary: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """``{"period", "reporting_date"}`` of a run from a status file, else ``None``."""
+    as_of = summary.get("provenance", {}).get("as_of")
+    return as_of if isinstance(as_of, Mapping) else None
 
 BASE_SCENARIO = DEFAULT_SCENARIO
 """The scenario the others are compared with (else the first of the stress table): the one

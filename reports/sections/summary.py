@@ -16,7 +16,9 @@ from reports.assumptions import assumption_rows, deal_config, run_dates, scenari
 from reports.diversification import concentration_by_dimension
 from reports.model import Cell, Column, Row, Section, Table, Text, money, num, pct, text
 from reports.sections._common import (
+    AS_OF_BREAKEVEN,
     BREAKEVEN_HINT,
+    as_of_period,
     breakeven_cell,
     kv_table,
     scenario_deltas,
@@ -55,6 +57,7 @@ def executive_summary(data: RunRecord) -> Section:
         + (", stochastic scenario paths." if prov.get("stochastic") else ".")
         + (f" Sections 1-6 describe the scenario run {data.base_run} of this directory."
            if data.base_run else ""),
+        *_as_of_memo(s),
     )
     risks = key_risks(data)
     warned = tuple(f"Input warning: {w}" for w in prov.get("input_warnings", ()))
@@ -83,9 +86,23 @@ def _coupon_text(note: Mapping[str, Any] | None) -> str:
     return "n/a"
 
 
+def _as_of_memo(summary: Mapping[str, Any]) -> tuple[str, ...]:
+    as_of = as_of_period(summary)
+    if as_of is None:
+        return ()
+    return (f"Projected from the reporting date after payment period {as_of['period']} "
+            f"({as_of['reporting_date']}): note balances, reserve, OC, losses to date and "
+            "trigger states as the status file reports them, the pool from the current tape; "
+            "CNL counts realised plus projected net losses over the original pool.",)
+
+
 def _capital_structure(data: RunRecord, deal: Mapping[str, Any] | None) -> Table:
     notes = {str(n["name"]): n for n in (deal or {}).get("notes", ())}
     initial = float(data.summary["pool"].get("initial_balance") or math.nan)
+    as_of = as_of_period(data.summary)
+    when = (f"after period {as_of['period']} ({as_of['reporting_date']})" if as_of
+            else "at closing")
+    pool = "original pool" if as_of else "pool"
     rows = []
     for c in data.summary["classes"]:
         name = str(c["name"])
@@ -108,10 +125,11 @@ def _capital_structure(data: RunRecord, deal: Mapping[str, Any] | None) -> Table
          Column("wal", "WAL (years)"), Column("breakeven_multiple", "Break-even CNL multiple")),
         tuple(rows),
         f"* Implied from (EL, WAL) with the {data.summary.get('el_table', 'idealized EL table')}"
-        "; not an agency rating. Hard CE = junior classes + OC + reserve at closing, % of the "
-        "pool; class-group CE counts only later class groups (every Class A note shares one "
-        "figure, as deals publish it)."
-        + ("" if data.breakeven is not None else f" {BREAKEVEN_HINT}"),
+        f"; not an agency rating. Balance and hard CE {when}: hard CE = junior classes + OC + "
+        f"reserve, % of the pool then; % of pool: of the {pool}. Class-group CE counts only "
+        "later class groups (every Class A note shares one figure, as deals publish it)."
+        + ("" if data.breakeven is not None
+           else f" {AS_OF_BREAKEVEN if as_of else BREAKEVEN_HINT}"),
     )
 
 
@@ -123,7 +141,7 @@ def key_risks(data: RunRecord) -> tuple[str, ...]:
 
 def _breakeven_risk(data: RunRecord) -> str:
     if data.breakeven is None:
-        return BREAKEVEN_HINT
+        return AS_OF_BREAKEVEN if as_of_period(data.summary) else BREAKEVEN_HINT
     finite = {n: v for n, v in data.breakeven.items() if v is not None and math.isfinite(v)}
     if not finite:
         return "No class loses principal at any CNL multiple tried."

@@ -216,15 +216,20 @@ def test_cli_as_of_errors_exit_2_naming_the_file(deal, tmp_path, capsys):
     assert "bad.yaml" in err and "Traceback" not in err
 
 
-def test_cli_monte_carlo_run_from_a_status(deal, tmp_path, capsys):
+def test_cli_monte_carlo_run_from_a_status(deal, tmp_path, capsys, monkeypatch):
     """``run --as-of``: every path starts from the reported state, CNL counts what is realised."""
     import json
 
+    monkeypatch.setenv("AUTOABS_PDF_RENDERER", "none")
     _, current, status_file = _cli_inputs(deal, tmp_path)
     status = load_status(status_file, deal)
     out = tmp_path / "run"
     assert main(["run", DEAL, "--tape", str(current), "--as-of", str(status_file),
-                 "--paths", "64", "--no-report", "--out", str(out)]) == 0
+                 "--paths", "64", "--out", str(out)]) == 0
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert (f"Projected from the reporting date after payment period {MONTH} "
+            f"({status.reporting_date})") in report
+    assert f"Balance and hard CE after period {MONTH}" in report
     printed = capsys.readouterr().out
     assert f"after period {MONTH} ({status.reporting_date})" in " ".join(printed.split())
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
