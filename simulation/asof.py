@@ -27,6 +27,8 @@ __all__ = ["deal_program", "waterfall_start"]
 
 _BALANCE_MATCH = 1e-9
 """Relative difference below which the status's original pool is the deal's."""
+_OC_TOLERANCE_USD = 0.01
+"""A reported OC amount further than a cent from the pool less the notes is an error."""
 
 
 def _delinquency_history(deal: Deal, status: DealStatus, source: str) -> tuple[
@@ -77,7 +79,8 @@ def waterfall_start(status: DealStatus, deal: Deal, program: WaterfallProgram,
         Naming ``source`` and each field that does not fit the deal: other classes,
         triggers or fees, a trigger without its state, a reporting date that is not the
         deal's payment date of ``period``, an original pool other than the deal's, a missing
-        adjusted pool of a yield-supplement deal, notes all paid (nothing to project).
+        adjusted pool of a yield-supplement deal, an OC amount other than the (adjusted) pool
+        less the notes, notes all paid (nothing to project).
     """
     problems = status_problems(status, deal)
     if status.deal != deal.name:
@@ -108,12 +111,17 @@ def waterfall_start(status: DealStatus, deal: Deal, program: WaterfallProgram,
     balances = np.array([status.classes[c].balance for c in program.classes])
     if not (balances > 0.0).any():
         problems.append(Problem(None, "classes", "every class is paid: nothing to project"))
+    adjusted = (status.adjusted_pool_balance if status.adjusted_pool_balance is not None
+                else status.pool_balance)
+    oc = adjusted - float(balances.sum())
+    if abs(status.oc_amount - oc) > _OC_TOLERANCE_USD + 1e-9 * status.original_pool_balance:
+        problems.append(Problem(None, "oc_amount", (
+            f"{status.oc_amount:,.2f} is not the (adjusted) pool balance less the notes, "
+            f"{adjusted:,.2f} - {float(balances.sum()):,.2f} = {oc:,.2f}")))
     history, more = _delinquency_history(deal, status, source)
     problems += more
     if problems:
         raise InputError(source, problems)
-    adjusted = (status.adjusted_pool_balance if status.adjusted_pool_balance is not None
-                else status.pool_balance)
     return WaterfallStart(
         period=status.period,
         class_balance=balances,

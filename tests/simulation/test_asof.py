@@ -164,9 +164,12 @@ def test_a_status_that_does_not_fit_the_deal_is_refused_naming_the_field(deal, t
     short["delinquency"] = short["delinquency"].model_copy(update={"history": [0.01]})
     with pytest.raises(InputError, match=r"triggers\.delinquency\.history.*last 2"):
         deal_program(deal, tape, status.model_copy(update={"triggers": short}))
+    with pytest.raises(InputError, match=r"oc_amount.*pool balance less the notes"):
+        deal_program(deal, tape, status.model_copy(update={"oc_amount": status.oc_amount + 5}))
     paid = {c: s.model_copy(update={"balance": 0.0}) for c, s in status.classes.items()}
     with pytest.raises(InputError, match="nothing to project"):
-        deal_program(deal, tape, status.model_copy(update={"classes": paid}))
+        deal_program(deal, tape, status.model_copy(update={
+            "classes": paid, "oc_amount": status.pool_balance}))
 
 
 def _write_tape(tape: LoanTape, path: Path) -> Path:
