@@ -270,7 +270,8 @@ def _execute(job: RunJob, options: RunOptions, run_dir: Path | None, *, resume: 
     plan = plan_run(job.tape, job.model, job.deal,
                     macro=ScenarioMacro(job.scenario) if job.scenario is not None else None,
                     stochastic=options.stochastic, n_paths=options.n_paths, seed=options.seed,
-                    chunk_size=options.chunk_size, prepared=job.prepared, status=job.status)
+                    chunk_size=options.chunk_size, prepared=job.prepared, status=job.status,
+                    status_source=str(job.files.get("status", "<status>")))
     timings["prepare_s"] = time.perf_counter() - t0
     store: ChunkStore
     if run_dir is not None:

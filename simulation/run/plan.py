@@ -203,6 +203,7 @@ def plan_run(
     stratified: bool = True,
     defensive: float = 0.25,
     status: DealStatus | None = None,
+    status_source: str = "<status>",
 ) -> RunPlan:
     """Prepare a run once (collateral inputs, calibration, waterfall program, sampler).
 
@@ -210,7 +211,7 @@ def plan_run(
     collateral-only run, which keeps the given ``factor`` or independent normals; ``tape``
     and ``model`` may be ``None`` when ``prepared`` is given). ``status`` starts the deal at a
     reporting date (:func:`simulation.asof.deal_program`; ``tape`` then holds the current
-    loans). The stopping rule
+    loans; ``status_source`` names its file in errors). The stopping rule
     (``target_rse``) is applied by the caller with :meth:`RunPlan.extended`.
     """
     check_run_size(n_paths, chunk_size, seed)
@@ -233,7 +234,7 @@ def plan_run(
         return RunPlan(inputs=inputs, spec=spec, program=None, source=source, n_paths=n_paths,
                        seed=seed, chunk_size=chunk_size, promised_yield=np.zeros(0),
                        curve=np.ones(n_periods), factor=factor)
-    program = deal_program(deal, inputs, status)
+    program = deal_program(deal, inputs, status, status_source=status_source)
     shared = source.shared() if source is not None else None
     base_index = shared.index_rate if shared is not None else None
     curve = (shared.curve if shared is not None and shared.curve is not None

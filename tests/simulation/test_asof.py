@@ -217,6 +217,17 @@ def test_cli_as_of_errors_exit_2_naming_the_file(deal, tmp_path, capsys):
     assert main(["cashflows", DEAL, "--tape", str(current), "--as-of", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "Traceback" not in err
+    # valid on its own, but not the deal's payment date of its period: found by the run
+    import yaml
+
+    raw = yaml.safe_load(status.read_text(encoding="utf-8"))
+    raw["reporting_date"] = raw["collection_period_end"]
+    off = tmp_path / "off_date.yaml"
+    off.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["run", DEAL, "--tape", str(current), "--as-of", str(off), "--paths", "8",
+                 "--no-report", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "off_date.yaml" in err and "reporting_date" in err and "Traceback" not in err
 
 
 def test_cli_monte_carlo_run_from_a_status(deal, tmp_path, capsys, monkeypatch):
