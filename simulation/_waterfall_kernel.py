@@ -152,18 +152,19 @@ DF_SWAP_ARREARS = 16  # net swap payment owed and unpaid, carried
 DF_ADVANCES_OUTSTANDING = 17  # servicer advances not yet reimbursed, carried
 DF_INTEREST_DEFAULT_RUN = 18  # consecutive payment dates with a controlling-class shortfall
 DF_PRINCIPAL_DEFAULT_RUN = 19  # consecutive payment dates with a class unpaid past its final
-N_DEAL_FIELDS = 20
-L_AVAILABLE = 20  # available funds not yet paid out
-L_RESERVE_TARGET = 21
-L_SWAP_RECEIPT = 22
-L_SWAP_PAID = 23
-L_PRINCIPAL_PAID = 24  # note principal paid so far on this payment date
-L_POOL_BEGINNING = 25  # pool balance after the previous payment date
-L_NOTES_BEGINNING = 26
-L_CUM_NET_LOSS = 27  # charged-off principal less recoveries, to date
-L_ADJUSTED_BEGINNING = 28  # adjusted pool balance after the previous payment date
-L_FEE_ACCRUAL_BALANCE = 29  # balance fees at a rate accrue on: one per month of the period
-N_LEDGER = 30
+DF_CUM_NET_LOSS = 20  # charged-off principal less recoveries since the cut-off, USD
+DF_DELINQUENCY_60_RATIO = 21  # the period's 60+ delinquent balance over the pool balance
+N_DEAL_FIELDS = 22
+L_AVAILABLE = 22  # available funds not yet paid out
+L_RESERVE_TARGET = 23
+L_SWAP_RECEIPT = 24
+L_SWAP_PAID = 25
+L_PRINCIPAL_PAID = 26  # note principal paid so far on this payment date
+L_POOL_BEGINNING = 27  # pool balance after the previous payment date
+L_NOTES_BEGINNING = 28
+L_ADJUSTED_BEGINNING = 29  # adjusted pool balance after the previous payment date
+L_FEE_ACCRUAL_BALANCE = 30  # balance fees at a rate accrue on: one per month of the period
+N_LEDGER = 31
 
 # Path outputs: path_out[field, path, class]; event_period[event, path].
 PF_PRINCIPAL_LOSS = 0
@@ -311,7 +312,7 @@ def _open_period(ledger, notes, flows, ysoc_amount, advancing, p,
     ledger[DF_ADJUSTED_POOL_BALANCE] = max(flows[p, t, _ENDING] - ysoc, 0.0)
     ledger[DF_AVAILABLE_FUNDS] = (flows[p, t, _INTEREST] + flows[p, t, _SCHEDULED]
                                   + flows[p, t, _PREPAID] + flows[p, t, _RECOVERIES])
-    ledger[L_CUM_NET_LOSS] += flows[p, t, _DEFAULTED] - flows[p, t, _RECOVERIES]
+    ledger[DF_CUM_NET_LOSS] += flows[p, t, _DEFAULTED] - flows[p, t, _RECOVERIES]
     ledger[DF_CALL_PROCEEDS] = 0.0
     ledger[DF_FEES_PAID] = 0.0
     ledger[DF_RESERVE_DRAW] = 0.0
@@ -339,7 +340,7 @@ def _trigger_hit(metric, window, threshold, dq_ratio, now, ledger,
     the adjusted pool) after the previous payment date below it.
     """
     if metric == METRIC_CNL:
-        return ledger[L_CUM_NET_LOSS] / initial_pool > threshold
+        return ledger[DF_CUM_NET_LOSS] / initial_pool > threshold
     if metric == METRIC_DELINQUENCY_60:
         first = max(0, now - window + 1)
         total = 0.0
@@ -357,13 +358,15 @@ def _apply_triggers(trigger_code, thresholds, breached, flows, p, t, dq_ratio, n
     """Test every trigger, update ``breached`` in place, return the effects in force.
 
     Books period ``t``'s 60+ delinquency ratio in ``dq_ratio[n_history + t]`` (0 for an empty
-    pool) first. ``sequential`` and ``turbo`` are the states without triggers (acceleration,
-    a turbo deal); returns ``(sequential, turbo, reserve_step_up, oc_step_up)``.
+    pool) and the ledger first. ``sequential`` and ``turbo`` are the states without triggers
+    (acceleration, a turbo deal); returns ``(sequential, turbo, reserve_step_up,
+    oc_step_up)``.
     ``thresholds (n_triggers, n_periods)``.
     """
     now = n_history + t
     balance = flows[p, t, _ENDING]
     dq_ratio[now] = (flows[p, t, _DQ60] + flows[p, t, _DQ90P]) / balance if balance > 0.0 else 0.0
+    ledger[DF_DELINQUENCY_60_RATIO] = dq_ratio[now]
     step_up = False
     oc_step_up = False
     for k in range(trigger_code.shape[1]):
@@ -795,7 +798,7 @@ def waterfall_kernel(program, initial, flows, index_rates, later_months_balance,
         ledger[DF_RESERVE_BALANCE] = initial.deal_state[ST_RESERVE]
         ledger[L_POOL_BEGINNING] = initial.deal_state[ST_POOL]
         ledger[L_ADJUSTED_BEGINNING] = initial.deal_state[ST_ADJUSTED_POOL]
-        ledger[L_CUM_NET_LOSS] = initial.deal_state[ST_CUM_NET_LOSS]
+        ledger[DF_CUM_NET_LOSS] = initial.deal_state[ST_CUM_NET_LOSS]
         ledger[DF_SWAP_ARREARS] = initial.deal_state[ST_SWAP_ARREARS]
         ledger[DF_ADVANCES_OUTSTANDING] = initial.deal_state[ST_ADVANCES_OUTSTANDING]
         fee_carry = initial.fee_arrears.copy()

@@ -32,7 +32,7 @@ from simulation.waterfall import TrancheFlows, WaterfallProgram
 __all__ = ["ClassStatus", "DealStatus", "TriggerStatus", "load_status", "status_from_run",
            "status_problems", "write_status"]
 
-FIELD_INDEX = {name: k for k, name in enumerate(FIELD_NAMES)}
+_FIELD = {name: k for k, name in enumerate(FIELD_NAMES)}
 Money = Annotated[float, Field(ge=0.0, le=MONEY_MAX)]
 Ratio = Annotated[float, Field(ge=-1.0, le=1.0)]
 
@@ -94,6 +94,11 @@ class DealStatus(InputModel):
     interest_default_periods: Annotated[int, Field(ge=0, le=MAX_MONTH)] = 0
     principal_default_periods: Annotated[int, Field(ge=0, le=MAX_MONTH)] = 0
     triggers: dict[str, TriggerStatus] = {}
+
+    @property
+    def label(self) -> str:
+        """``period 12 (2026-05-18)``: the reporting period and date, for messages."""
+        return f"period {self.period} ({self.reporting_date})"
 
 
 def status_problems(status: DealStatus, deal: Deal) -> list[Problem]:
@@ -171,17 +176,6 @@ def _cure_counter(name: str, breached_by_period: list[set[str]]) -> int:
     return 0  # never breached: nothing cured
 
 
-def _delinquency_ratio(flows: np.ndarray) -> np.ndarray:
-    """60+ delinquent over ending pool balance by period (0 for an empty pool), ``(n,)``.
-
-    The ratio the waterfall's rolling-average triggers average, computed as it does.
-    """
-    balance = flows[:, FIELD_INDEX["ending_balance"]]
-    dq = flows[:, FIELD_INDEX["delinquent_60"]] + flows[:, FIELD_INDEX["delinquent_90p"]]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(balance > 0.0, dq / balance, 0.0)
-
-
 def status_from_run(deal: Deal, program: WaterfallProgram, tranche_flows: TrancheFlows,
                     pool_flows: np.ndarray, period: int, path: int = 0) -> DealStatus:
     """The status after payment period ``period`` of one path of a run from closing.
@@ -203,11 +197,12 @@ def status_from_run(deal: Deal, program: WaterfallProgram, tranche_flows: Tranch
 
     Notes
     -----
-    Every amount the waterfall carries to the next payment date is read off its outputs, so a
+    Every amount the waterfall carries to the next payment date, the cumulative net loss and
+    the 60+ delinquency ratios its triggers test included, is read off its outputs, so a
     projection from the status continues the path exactly
-    (``tests/simulation/test_asof.py``). Trigger values are recomputed by the trigger
-    definitions (:class:`~simulation.deal.Trigger`): CNL over the original pool, the 60+
-    delinquency ratio and its window, OC after the previous payment date. A curable
+    (``tests/simulation/test_asof.py``). Trigger values follow the trigger definitions
+    (:class:`~simulation.deal.Trigger`): CNL over the original pool, the 60+ delinquency
+    ratio averaged over its window, OC after the previous payment date. A curable
     trigger's cure counter is the number of consecutive periods up to the reporting period in
     which it was not breached, counted since its last breach (0 when it is breached now, was
     never breached, or is not curable); the waterfall cures a curable trigger as soon as its
@@ -225,11 +220,8 @@ def status_from_run(deal: Deal, program: WaterfallProgram, tranche_flows: Tranch
     schedule = program.schedule(last)
     original = program.initial_pool_balance
     ysoc = deal.yield_supplement is not None
-    cum_net = 0.0  # in the waterfall's order of summation
-    for v in flows[:period, FIELD_INDEX["defaulted_principal"]] - flows[
-            :period, FIELD_INDEX["recoveries"]]:
-        cum_net += float(v)
-    dq_ratio = _delinquency_ratio(flows[:period])
+    cum_net = float(tf.cumulative_net_loss[path, t])
+    dq_ratio = tf.delinquency_60_ratio[path, :period]
     breached_by_period = [{name for k, name in enumerate(tf.trigger_names)
                            if tf.trigger_breached[path, k, s]} for s in range(period)]
     notes_before = float(tf.ending_balance[path, :, t - 1].sum()) if t > 0 else float(
@@ -259,17 +251,17 @@ def status_from_run(deal: Deal, program: WaterfallProgram, tranche_flows: Tranch
         original_adjusted_pool_balance=program.initial_adjusted_pool_balance if ysoc else None,
         pool_balance=float(tf.pool_balance[path, t]),
         adjusted_pool_balance=float(tf.adjusted_pool_balance[path, t]) if ysoc else None,
-        loan_count=float(at[FIELD_INDEX["n_active"]]),
+        loan_count=float(at[_FIELD["n_active"]]),
         classes={name: ClassStatus(balance=float(tf.ending_balance[path, c, t]),
                                    unpaid_interest=float(unpaid[c]))
                  for c, name in enumerate(program.classes)},
         reserve_balance=float(tf.reserve_balance[path, t]),
         oc_amount=float(tf.oc_amount[path, t]),
-        cumulative_gross_loss=float(flows[:period, FIELD_INDEX["defaulted_principal"]].sum()),
+        cumulative_gross_loss=float(flows[:period, _FIELD["defaulted_principal"]].sum()),
         cumulative_net_loss=cum_net,
-        delinquent_30=float(at[FIELD_INDEX["delinquent_30"]]),
-        delinquent_60=float(at[FIELD_INDEX["delinquent_60"]]),
-        delinquent_90=float(at[FIELD_INDEX["delinquent_90p"]]),
+        delinquent_30=float(at[_FIELD["delinquent_30"]]),
+        delinquent_60=float(at[_FIELD["delinquent_60"]]),
+        delinquent_90=float(at[_FIELD["delinquent_90p"]]),
         fee_arrears={name: float(tf.fee_arrears[path, j, t])
                      for j, name in enumerate(program.fee_names)},
         swap_arrears=float(tf.swap_arrears[path, t]),

@@ -333,6 +333,10 @@ class TrancheFlows:
         owed and unpaid, after each payment date.
     fee_arrears : numpy.ndarray
         ``(n_paths, n_fees, n_periods)`` each fee owed and unpaid after each payment date.
+    cumulative_net_loss, delinquency_60_ratio : numpy.ndarray
+        ``(n_paths, n_periods)`` charged-off principal less recoveries since the cut-off (USD,
+        what the CNL trigger tests), and the period's 60+ delinquent balance over the pool
+        balance (0 for an empty pool; what rolling-average triggers average).
     interest_default_run, principal_default_run : numpy.ndarray
         ``(n_paths, n_periods)`` int64, consecutive payment dates up to each with a
         controlling-class interest shortfall, and with a class unpaid after its legal final
@@ -376,6 +380,8 @@ class TrancheFlows:
     advances_outstanding: np.ndarray
     swap_arrears: np.ndarray
     fee_arrears: np.ndarray
+    cumulative_net_loss: np.ndarray
+    delinquency_60_ratio: np.ndarray
     interest_default_run: np.ndarray
     principal_default_run: np.ndarray
     principal_distribution_amount: np.ndarray
@@ -778,6 +784,8 @@ def run_waterfall(
         advances_outstanding=deal_out[K.DF_ADVANCES_OUTSTANDING],
         swap_arrears=deal_out[K.DF_SWAP_ARREARS],
         fee_arrears=fee_arrears,
+        cumulative_net_loss=deal_out[K.DF_CUM_NET_LOSS],
+        delinquency_60_ratio=deal_out[K.DF_DELINQUENCY_60_RATIO],
         interest_default_run=deal_out[K.DF_INTEREST_DEFAULT_RUN].astype(np.int64),
         principal_default_run=deal_out[K.DF_PRINCIPAL_DEFAULT_RUN].astype(np.int64),
         principal_distribution_amount=deal_out[K.DF_PRINCIPAL_DISTRIBUTION_AMOUNT],
