@@ -78,9 +78,10 @@ def waterfall_start(status: DealStatus, deal: Deal, program: WaterfallProgram,
     InputError
         Naming ``source`` and each field that does not fit the deal: other classes,
         triggers or fees, a trigger without its state, a reporting date that is not the
-        deal's payment date of ``period``, an original pool other than the deal's, a missing
-        adjusted pool of a yield-supplement deal, an OC amount other than the (adjusted) pool
-        less the notes, notes all paid (nothing to project).
+        deal's payment date of ``period``, an original pool other than the deal's, an OC
+        amount other than the (adjusted) pool less the notes, notes all paid (nothing to
+        project). :func:`deal_program` checks the adjusted pool balances a yield-supplement
+        deal needs before it compiles the program.
     """
     problems = status_problems(status, deal)
     if status.deal != deal.name:
@@ -102,12 +103,6 @@ def waterfall_start(status: DealStatus, deal: Deal, program: WaterfallProgram,
         problems.append(Problem(None, "original_pool_balance", (
             f"{status.original_pool_balance:,.2f} is not the deal's initial_pool_balance "
             f"{deal.initial_pool_balance:,.2f}")))
-    if deal.yield_supplement is not None:
-        for name in ("original_adjusted_pool_balance", "adjusted_pool_balance"):
-            if getattr(status, name) is None:
-                problems.append(Problem(None, name, (
-                    "required: the deal has a yield supplement, whose targets run on the "
-                    "adjusted pool balance")))
     balances = np.array([status.classes[c].balance for c in program.classes])
     if not (balances > 0.0).any():
         problems.append(Problem(None, "classes", "every class is paid: nothing to project"))
@@ -142,6 +137,34 @@ def waterfall_start(status: DealStatus, deal: Deal, program: WaterfallProgram,
     )
 
 
+def _ysoc_since_closing(deal: Deal, pool: LoanTape | CollateralInputs, status: DealStatus,
+                        source: str) -> np.ndarray | None:
+    """A yield-supplement deal's YSOC amounts by period: at the cut-off, then the current loans'.
+
+    The cut-off amount (the original pool less the original adjusted pool) sets the targets
+    on the initial adjusted pool; from the reporting date on the amounts are those of the
+    loans then (``ysoc_schedule`` of ``pool``); the periods in between are never read.
+    ``None`` without a yield supplement.
+
+    Raises
+    ------
+    InputError
+        Naming ``source`` when the status lacks the adjusted pool balances.
+    """
+    if deal.yield_supplement is None:
+        return None
+    original_adjusted = status.original_adjusted_pool_balance
+    if original_adjusted is None or status.adjusted_pool_balance is None:
+        raise InputError(source, [Problem(None, name, (
+            "required: the deal has a yield supplement, whose targets run on the adjusted "
+            "pool balance")) for name in ("original_adjusted_pool_balance",
+                                          "adjusted_pool_balance")
+            if getattr(status, name) is None])
+    later = ysoc_schedule(pool, deal.yield_supplement.required_rate)
+    return np.concatenate([[status.original_pool_balance - original_adjusted],
+                           np.zeros(max(status.period - 1, 0)), later])
+
+
 def deal_program(deal: Deal, pool: LoanTape | CollateralInputs,
                  status: DealStatus | None = None, *, source: str = "<deal>",
                  status_source: str = "<status>") -> WaterfallProgram:
@@ -163,14 +186,7 @@ def deal_program(deal: Deal, pool: LoanTape | CollateralInputs,
     """
     if status is None:
         return compile_deal(deal, pool, source)
-    ysoc = None
-    if deal.yield_supplement is not None and status.original_adjusted_pool_balance is not None:
-        later = ysoc_schedule(pool, deal.yield_supplement.required_rate)
-        ysoc = np.concatenate([[status.original_pool_balance
-                                - status.original_adjusted_pool_balance],
-                               np.zeros(max(status.period - 1, 0)), later])
-    elif deal.yield_supplement is not None:
-        ysoc = np.zeros(1)  # waterfall_start rejects the status below
-    closing = compile_deal(deal, status.original_pool_balance, source, ysoc_amount=ysoc)
+    closing = compile_deal(deal, status.original_pool_balance, source,
+                           ysoc_amount=_ysoc_since_closing(deal, pool, status, status_source))
     start = waterfall_start(status, deal, closing, status_source)
     return closing.starting_after(start)

@@ -292,3 +292,27 @@ def test_deterministic_runs_say_they_start_delinquent_loans_current(deal, tmp_pa
     out = " ".join(capsys.readouterr().out.split())
     assert f"2 loans ({late:,.2f} USD) are 30+ days past due" in out
     assert "starts every loan current" in out
+
+
+def test_a_yield_supplement_deal_projects_on_the_current_loans_ysoc(tmp_path):
+    """From a status, the YSOC amounts are the current loans' (the receivables form at that
+    date) and the targets stay on the original adjusted pool; without the adjusted pool
+    balances the status is refused naming both fields."""
+    from simulation.yield_supplement import ysoc_schedule
+
+    deal = load_deal("examples/captive_ysoc_deal.yaml")
+    loans = _loans()
+    loans["rate"] = np.round(loans["rate"] / 1.5, 4)  # some APRs below the required rate
+    closing = deterministic_run(deal, tape_from_columns(loans), **OPTIONS)
+    status = status_from_run(deal, closing.program, closing.tranche_flows, closing.flows, MONTH)
+    current = _tape_after(loans, MONTH)
+    program = deal_program(deal, current, status)
+    np.testing.assert_array_equal(
+        program.ysoc_amount, ysoc_schedule(current, deal.yield_supplement.required_rate))
+    assert program.initial_adjusted_pool_balance == status.original_adjusted_pool_balance
+    assert program.start.adjusted_pool_balance == status.adjusted_pool_balance
+    bare = status.model_copy(update={"adjusted_pool_balance": None,
+                                     "original_adjusted_pool_balance": None})
+    with pytest.raises(InputError, match=r"(?s)s\.yaml.*original_adjusted_pool_balance.*"
+                                         r"adjusted_pool_balance"):
+        deal_program(deal, current, bare, status_source="s.yaml")
