@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from autoabs.inputs import load_tape_file
+from autoabs.inputs import existing_file, load_tape_file
 from portfolio.errors import InputError, Problem
 from portfolio.tape import LoanTape
 from simulation.deal import Deal, load_deal
@@ -50,6 +50,7 @@ def resolve_inputs(
     log: Any = None,
     require_model: bool = True,
     as_of: str | Path | None = None,
+    deterministic: bool = False,
 ) -> RunInputs:
     """Load the deal and the pool and assumptions it names (or the overrides given).
 
@@ -57,14 +58,15 @@ def resolve_inputs(
     table) a deal without an assumptions file is accepted and ``model`` is ``None``. With
     ``as_of`` (a status file, :mod:`simulation.status`) the run starts from that reporting
     date: ``tape`` must then be the current loans, and the status is checked against the deal.
+    ``deterministic`` (jobs that run the deterministic projector) adds
+    :func:`deterministic_warnings` to the input warnings.
     """
     deal_path = Path(deal_path)
     deal = load_deal(deal_path)
     files: dict[str, Path] = {"deal": deal_path}
     status = None
     if as_of is not None:
-        if not Path(as_of).is_file():
-            raise InputError("--as-of", f"no such status file: {as_of}")
+        existing_file(str(as_of), "--as-of")
         if tape is None:
             raise InputError("--tape", "a projection from a status file (--as-of) needs the "
                              "current loan tape: give --tape TAPE (CSV, Parquet or EX-102)")
@@ -92,7 +94,8 @@ def resolve_inputs(
                 "'pool: {tape: FILE}' or 'pool: {synthetic: prime}' to the deal file"))
     if deal.cutoff_date is not None:  # a stated cut-off: later originations are errors
         check_tape_dates(loan_tape, deal.cutoff_date, tape_source)
-    warned = input_warnings(deal, loan_tape, status)
+    warned = input_warnings(deal, loan_tape, status) + (
+        deterministic_warnings(loan_tape) if deterministic else ())
     for line in warned:
         if log is not None:
             log.print(f"[yellow]Warning:[/yellow] {line}")

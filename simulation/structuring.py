@@ -207,7 +207,7 @@ def yield_table(
     """
     if not prices or any(not np.isfinite(p) or p <= 0.0 for p in prices):
         raise ValueError(f"prices must be positive percentages of par; got {prices}")
-    program = _no_loss_program(deal, tape, to_call)
+    program = _deal_program(deal, tape, to_call)
     floating = np.array([n.type == "floating" for n in deal.notes])
     rows = []
     for speed in abs_speeds:
@@ -258,8 +258,7 @@ def deterministic_run(deal: Deal, tape: LoanTape, *, to_call: bool = True,
     the keyword options of :func:`~simulation.deterministic.project_deterministic`, by month
     from the tape's date.
     """
-    run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    program = deal_program(run_deal, tape, status, status_source=status_source)
+    program = _deal_program(deal, tape, to_call, status, status_source)
     frame = project_deterministic(tape, **projection)
     flows, later_months = waterfall_inputs(frame)
     tf = run_waterfall(program, flows[None], later_months_balance=later_months)
@@ -336,15 +335,17 @@ def _paydown_runs(
     ``principal`` is the principal paid per class and period, shape (classes, periods);
     ``schedule`` the payment schedule of those periods.
     """
-    program = _no_loss_program(deal, tape, to_call)
+    program = _deal_program(deal, tape, to_call)
     for speed in abs_speeds:
         principal = _no_loss_flows(program, tape, speed).principal_paid[0]
         yield speed, program, principal, program.schedule(principal.shape[1])
 
 
-def _no_loss_program(deal: Deal, tape: LoanTape, to_call: bool) -> WaterfallProgram:
+def _deal_program(deal: Deal, tape: LoanTape, to_call: bool, status: DealStatus | None = None,
+                  status_source: str = "<status>") -> WaterfallProgram:
+    """The deal's program, with its clean-up call (``to_call``) or run to maturity."""
     run_deal = deal if to_call else deal.model_copy(update={"clean_up_call": None})
-    return deal_program(run_deal, tape)
+    return deal_program(run_deal, tape, status, status_source=status_source)
 
 
 def _no_loss_flows(program: WaterfallProgram, tape: LoanTape, abs_speed: float) -> TrancheFlows:

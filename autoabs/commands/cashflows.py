@@ -10,7 +10,7 @@ from rich.table import Table
 
 from autoabs.commands._common import add_as_of_argument, add_command, make_console
 from autoabs.inputs import existing_file
-from autoabs.pipeline import deterministic_warnings, resolve_inputs
+from autoabs.pipeline import resolve_inputs
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from simulation.structuring import cashflow_table, deterministic_run
@@ -88,9 +88,7 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console,
-                            as_of=args.as_of)
-    for line in deterministic_warnings(inputs.tape):
-        console.print(f"[yellow]Warning:[/yellow] {line}")
+                            as_of=args.as_of, deterministic=True)
     table = cashflow_table(deterministic_run(
         inputs.deal, inputs.tape, abs_speed=args.abs / 100.0, cdr=args.cdr / 100.0,
         severity=args.severity / 100.0, recovery_lag=args.recovery_lag, to_call=args.to_call,
@@ -100,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     xlsx = write_workbook(table, out / "cashflows.xlsx")
     mode = "to call" if args.to_call else "to maturity"
     if inputs.status is not None:
-        mode += f", from period {inputs.status.period} ({inputs.status.reporting_date})"
+        mode += f", from {inputs.status.label}"
     for name, rows in table.groupby("class", sort=False):
         paid = rows[(rows.beginning_balance > 0.0) | (rows.principal_paid > 0.0)]
         view = Table(title=f"{inputs.deal.name}, class {name}: {args.abs:g}% ABS, "

@@ -118,11 +118,13 @@ def run(args: argparse.Namespace) -> int:
     options = run_options_from_args(args)
     options.check()
     existing_file(args.deal, "DEAL")
+    status_file = existing_file(args.status, "--status")
     inputs = resolve_inputs(args.deal, model=args.model, el_table=args.el_table, log=console)
-    status = load_status(existing_file(args.status, "--status"), inputs.deal)
     current = (resolve_inputs(args.deal, tape=args.tape, model=args.model,
-                              el_table=args.el_table, log=console, as_of=args.status)
+                              el_table=args.el_table, log=console, as_of=status_file)
                if args.tape else None)
+    status = (current.status if current is not None and current.status is not None
+              else load_status(status_file, inputs.deal))
     performance: pd.DataFrame | None = None
     lifetime: tuple[LifetimeLossEstimate, ...] = ()
     if args.performance:
@@ -163,8 +165,7 @@ def run(args: argparse.Namespace) -> int:
     if current is not None:
         projection, run_dir = simulate(current, PROJECTION_DIR)
         elapsed = status.period
-        label = (f"the projection from period {status.period} ({status.reporting_date}) on "
-                 f"{current.tape_source}")
+        label = f"the projection from {status.label} on {current.tape_source}"
     program = compile_deal(inputs.deal, inputs.tape, source=str(args.deal))
     n_periods = max(len(closing.triggers), status.period)
     data = SurveillanceData(

@@ -17,7 +17,7 @@ from rich.table import Table
 from autoabs.commands._common import add_as_of_argument, add_command, make_console
 from autoabs.commands.cashflows import write_workbook
 from autoabs.inputs import existing_file
-from autoabs.pipeline import RunInputs, deterministic_warnings, resolve_inputs
+from autoabs.pipeline import RunInputs, resolve_inputs
 from portfolio._io import atomic_write
 from portfolio.errors import InputError
 from simulation.status import DealStatus
@@ -125,9 +125,7 @@ def vector_run(args: argparse.Namespace, console: Console,
     vectors = vectors_from_args(args)
     existing_file(args.deal, "DEAL")
     inputs = resolve_inputs(args.deal, tape=args.tape, require_model=False, log=console,
-                            as_of=as_of)
-    for line in deterministic_warnings(inputs.tape):
-        console.print(f"[yellow]Warning:[/yellow] {line}")
+                            as_of=as_of, deterministic=True)
     options = {**vectors.projection_options(), "chargeoff_months": args.chargeoff_months}
     run = deterministic_run(inputs.deal, inputs.tape, to_call=args.to_call,
                             status=inputs.status, status_source=inputs.status_source, **options)
@@ -137,7 +135,7 @@ def vector_run(args: argparse.Namespace, console: Console,
 
 
 def _status_line(status: DealStatus | None) -> str:
-    return "" if status is None else f" from period {status.period} ({status.reporting_date})"
+    return "" if status is None else f" from {status.label}"
 
 
 def run(args: argparse.Namespace) -> int:
