@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from portfolio._jit import jit, jit_inline, jit_parallel, prange
+from portfolio._jit import jit, jit_inline, jit_parallel, prange, unsigned
 from portfolio.amortization import balance_growth, next_balance, principal_due
 from simulation.rng import (
     STREAM_ARREARS,
@@ -164,10 +164,11 @@ def collateral_paths_kernel(
             growth = balance_growth(pt, r)
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
-            # Per-loan views: hazards from the loan's current age, prepay multipliers by period.
-            dcurve = default_intensity[curve_row[i], age0[i]:]
-            pcurve = prepay_intensity[curve_row[i], age0[i]:]
-            pmult = ptab[apr_bin[i]]
+            # Hazard rows from the loan's current age and its prepay-multiplier row, indexed
+            # directly and unsigned (per-loan array views cost ~15% of the run).
+            crow = unsigned(curve_row[i])
+            uage = unsigned(age0[i])
+            ubin = unsigned(apr_bin[i])
             draw = 0
             t = 0
             m0 = missed0[i]
@@ -193,8 +194,9 @@ def collateral_paths_kernel(
                 ph = 0.0
                 event = False
                 while t <= last:
-                    dh = dcurve[t] * dm * dmac[t]
-                    ph = pcurve[t] * pm * pmult[t]
+                    ut = unsigned(t)
+                    dh = default_intensity[crow, uage + ut] * dm * dmac[ut]
+                    ph = prepay_intensity[crow, uage + ut] * pm * ptab[ubin, ut]
                     h += dh + ph
                     if h > e:
                         event = True
@@ -202,8 +204,8 @@ def collateral_paths_kernel(
                     if t == last:
                         break
                     b_next = next_balance(growth, b, a)
-                    o[t, INTEREST] += b * r
-                    o[t, SCHEDULED_PRINCIPAL] += b - b_next
+                    o[ut, INTEREST] += b * r
+                    o[ut, SCHEDULED_PRINCIPAL] += b - b_next
                     b = b_next
                     t += 1
                 if not event:  # the final instalment, with any balloon or lease residual
@@ -403,19 +405,20 @@ PREPAY = 5
 
 
 @jit_inline
-def _moved_row(table, t, s, roll_mult, prepay_mult):
+def _moved_row(table, segment, age, s, roll_mult, prepay_mult):
     """Roll-forward and prepayment probabilities of state ``s`` after the multipliers.
 
-    ``table[t, s]``: the base transition row (6 columns). The roll-forward ``[s + 1]`` is
-    multiplied by ``roll_mult`` (loan x systematic factor x macro) and the prepayment
-    ``[PREPAY]`` by ``prepay_mult``, capped so that they sum to at most 1; the other columns
-    keep their proportions and take the rest. Returns ``(roll, prepay, scale)``: the other
-    columns' probabilities are ``table[t, s, k] * scale``, and when they are all zero the
-    rest, ``1 - roll - prepay``, stays in state ``s`` (the caller adds it). No checking.
+    ``table[segment, age, s]``: the base transition row (6 columns). The roll-forward
+    ``[s + 1]`` is multiplied by ``roll_mult`` (loan x systematic factor x macro) and the
+    prepayment ``[PREPAY]`` by ``prepay_mult``, capped so that they sum to at most 1; the other
+    columns keep their proportions and take the rest. Returns ``(roll, prepay, scale)``: the
+    other columns' probabilities are ``table[segment, age, s, k] * scale``, and when they are
+    all zero the rest, ``1 - roll - prepay``, stays in state ``s`` (the caller adds it). No
+    checking.
     """
-    roll = min(table[t, s, s + 1] * roll_mult, 1.0)
-    prepay = min(table[t, s, PREPAY] * prepay_mult, 1.0 - roll)
-    rest = 1.0 - table[t, s, s + 1] - table[t, s, PREPAY]
+    roll = min(table[segment, age, s, s + 1] * roll_mult, 1.0)
+    prepay = min(table[segment, age, s, PREPAY] * prepay_mult, 1.0 - roll)
+    rest = 1.0 - table[segment, age, s, s + 1] - table[segment, age, s, PREPAY]
     scale = (1.0 - roll - prepay) / rest if rest > 1e-15 else 0.0
     return roll, prepay, scale
 
@@ -493,11 +496,10 @@ def roll_rate_paths_kernel(
             pt = payment_type[i]
             dm = loan_default_mult[i]
             pm = loan_prepay_mult[i]
-            tr = transition[transition_row[i], age0[i]:]
-            croll = current_roll[transition_row[i], age0[i]:]
-            cprepay = current_prepay[transition_row[i], age0[i]:]
+            trow = unsigned(transition_row[i])
+            uage = unsigned(age0[i])
+            ubin = unsigned(apr_bin[i])
             growth = balance_growth(pt, r)
-            pmult = ptab[apr_bin[i]]
             s = missed0[i]
             j = 0
             t = 0
@@ -510,18 +512,20 @@ def roll_rate_paths_kernel(
                     roll = 0.0
                     prepay = 0.0
                     while True:
-                        roll = min(croll[t] * dm * dmac[t], 1.0)
-                        prepay = min(cprepay[t] * pm * pmult[t], 1.0 - roll)
+                        ut = unsigned(t)
+                        roll = min(current_roll[trow, uage + ut] * dm * dmac[ut], 1.0)
+                        prepay = min(current_prepay[trow, uage + ut] * pm * ptab[ubin, ut],
+                                     1.0 - roll)
                         survival *= 1.0 - roll - prepay
                         if survival < u:
                             break
-                        o[t, INTEREST] += b * r
+                        o[ut, INTEREST] += b * r
                         if j == last:  # the final instalment, with any balloon or residual
-                            o[t, SCHEDULED_PRINCIPAL] += b
-                            o[t, TERMINATIONS] += 1.0
+                            o[ut, SCHEDULED_PRINCIPAL] += b
+                            o[ut, TERMINATIONS] += 1.0
                             break
                         b_next = next_balance(growth, b, a)
-                        o[t, SCHEDULED_PRINCIPAL] += b - b_next
+                        o[ut, SCHEDULED_PRINCIPAL] += b - b_next
                         b = b_next
                         j += 1
                         t += 1
@@ -542,7 +546,9 @@ def roll_rate_paths_kernel(
                     continue
                 # Delinquent: one uniform picks the target: roll forward, prepay, or (the
                 # rest) a state 0..s in proportion to the base row.
-                roll, prepay, scale = _moved_row(tr, t, s, dm * dmac[t], pm * pmult[t])
+                ut = unsigned(t)
+                roll, prepay, scale = _moved_row(transition, trow, uage + ut, s, dm * dmac[ut],
+                                                 pm * ptab[ubin, ut])
                 u = uniform(key_roll, i, t)
                 target = s
                 if u < roll:
@@ -553,7 +559,7 @@ def roll_rate_paths_kernel(
                     v = (u - roll - prepay) / scale
                     c = 0.0
                     for k in range(s):
-                        c += tr[t, s, k]
+                        c += transition[trow, uage + ut, s, k]
                         if v < c:
                             target = k
                             break
@@ -620,7 +626,7 @@ def roll_rate_expected_kernel(
             b -= principal_due(payment_type[i], b, r, inst[i], j == last)
             sched[j + 1] = b
         sched[n] = 0.0
-        tr = transition[transition_row[i], age0[i]:]
+        row = transition_row[i]
         dm = loan_default_mult[i]
         pm = loan_prepay_mult[i]
         prepay_row = prepay_table[apr_bin[i]]
@@ -640,7 +646,8 @@ def roll_rate_expected_kernel(
                     continue
                 j = t + m0 - s
                 bj = sched[j]
-                roll, prepay, scale = _moved_row(tr, t, s, dm * default_macro[t],
+                age = age0[i] + t
+                roll, prepay, scale = _moved_row(transition, row, age, s, dm * default_macro[t],
                                                  pm * prepay_row[t])
                 # prepayment in full
                 w = q * prepay
@@ -665,7 +672,7 @@ def roll_rate_expected_kernel(
                     out[t, DELINQUENT_INTEREST] += w * bj * r
                 # cure, catch-up or stay: pays s - k + 1 instalments (the rest after the term)
                 for k in range(s + 1):
-                    w = q * tr[t, s, k] * scale
+                    w = q * transition[row, age, s, k] * scale
                     if k == s and scale == 0.0:
                         w += q * (1.0 - roll - prepay)
                     if w <= 0.0:

@@ -195,7 +195,7 @@ def test_transition_rows_sum_to_one_after_the_multipliers(pool) -> None:
     for mult, pmult in ((0.3, 2.0), (5.0, 0.5), (80.0, 60.0)):
         for s in range(4):
             row = table[0, 0, s]
-            roll, prepay, scale = _moved_row(table[0], 0, s, mult, pmult)
+            roll, prepay, scale = _moved_row(table, 0, 0, s, mult, pmult)
             total = roll + prepay + scale * (row[: s + 1].sum())
             assert total == pytest.approx(1.0, abs=1e-12)
             assert 0 <= roll <= 1 and 0 <= prepay <= 1 and scale >= 0
