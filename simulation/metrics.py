@@ -57,6 +57,7 @@ FloatArray = NDArray[np.float64]
 
 _IRR_MAX_ITER = 100
 _IRR_TOL = 1e-15  # on the yield, relative to max(1, |y|)
+_H_NOISE_ULPS = 4.0  # |h| at or below this many ulps of ln(price) is rounding noise: converged
 
 
 class BreakevenResult(NamedTuple):
@@ -314,7 +315,9 @@ def cashflow_yield(cashflows: ArrayLike, price: ArrayLike, accrual: ArrayLike) -
     ``h(y) = ln(sum CF_t D_t(y)) - ln price`` is convex and decreasing in ``y``. Safeguarded
     Newton on ``h`` inside a bracket that always holds the root (``[-1, hi]``, ``hi`` doubled
     until ``h(hi) < 0``); a step leaving it is replaced by bisection. Stops when the step is
-    below 1e-15 (relative to ``max(1, |y|)``).
+    below 1e-15 (relative to ``max(1, |y|)``) or ``|h|`` is within 4 ulps of ``ln price``,
+    the rounding floor of ``h`` (the yield is then within about ``1e-14 / duration`` of the
+    exact root; below that floor Newton only alternates between neighbouring values).
     """
     return _solve(cashflows, price, accrual, 0.0)
 
@@ -386,6 +389,9 @@ def _solve_yield(cf: FloatArray, accrual: FloatArray, base: FloatArray,
     t_mean = (cf * np.cumsum(accrual, axis=1)).sum(axis=1) / cf.sum(axis=1)
     y = np.clip(np.log(cf.sum(axis=1) / price) / t_mean, lo, hi)
     active = ~floored
+    # h carries the rounding of ln(price): within a few ulps of it, Newton steps only jump
+    # between neighbours of the root (up to ~4e-15 / duration apart) until the iteration cap
+    noise = _H_NOISE_ULPS * np.spacing(np.maximum(np.abs(log_price), 1.0))
     for _ in range(_IRR_MAX_ITER):
         idx = np.flatnonzero(active)
         if idx.size == 0:
@@ -399,7 +405,7 @@ def _solve_yield(cf: FloatArray, accrual: FloatArray, base: FloatArray,
         y_new = np.where(outside, 0.5 * (lo[idx] + hi[idx]), y_new)
         scale = np.maximum(1.0, np.abs(y_new))
         done = ((np.abs(y_new - y[idx]) <= _IRR_TOL * scale) | (h == 0.0)
-                | (hi[idx] - lo[idx] <= _IRR_TOL * scale))
+                | (hi[idx] - lo[idx] <= _IRR_TOL * scale) | (np.abs(h) <= noise[idx]))
         y[idx] = y_new
         active[idx[done]] = False
     return np.where(floored, -1.0, y)
