@@ -423,7 +423,7 @@ def _moved_row(table, segment, age, s, roll_mult, prepay_mult):
     return roll, prepay, scale
 
 
-@jit
+@jit_inline
 def _pay_instalments(o, t, b, j, n, last, payment_type, r, inst):
     """Pay ``n`` scheduled instalments in period ``t`` from schedule position ``j``.
 
